@@ -1,0 +1,114 @@
+/* ---------------------------------------------------------------------------
+ * th_db.h: PostgreSQL access for teilhabe (libpq).
+ *
+ * A th_db_t is one connection, used by one thread. It reconnects when the
+ * server went away (between transactions, never inside one). All statements
+ * are parameterized. Errors from the server are mapped to status codes by
+ * th_db_status so handlers can answer clients accurately.
+ *
+ * Also here: the migrations runner, the audit trail, the idempotency store
+ * and the transactional outbox, which all work inside the caller's
+ * transaction.
+ * ---------------------------------------------------------------------------
+ */
+#ifndef TH_DB_H
+#define TH_DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct th_db_t th_db_t;
+
+/* Connects to conninfo (libpq keyword/value string or URI). Returns NULL and
+ * a message in errbuf when the first connection fails. */
+th_db_t *th_db_new(const char *conninfo, char *errbuf, size_t errlen);
+
+/* Accepts NULL; sets *self_p to NULL. Rolls back an open transaction. */
+void th_db_destroy(th_db_t **self_p);
+
+/* The live connection, reconnecting first if it was lost and no transaction
+ * is open. NULL when the server cannot be reached. Borrowed. */
+PGconn *th_db_conn(th_db_t *self);
+
+/* BEGIN; SET LOCAL statement_timeout = timeout_ms (0 = none).
+ * 0, TH_EDB, or TH_ESTATE when a transaction is already open. */
+int th_db_begin(th_db_t *self, int64_t timeout_ms);
+int th_db_commit(th_db_t *self);
+/* Rolls back if a transaction is open; otherwise does nothing. */
+int th_db_rollback(th_db_t *self);
+bool th_db_in_transaction(const th_db_t *self);
+
+/* Runs a parameterized statement (text parameters, NULL = SQL NULL). Returns
+ * the result (caller PQclears it) when the status is COMMAND_OK or
+ * TUPLES_OK; otherwise NULL, and the error is kept for th_db_status /
+ * th_db_error. */
+PGresult *th_db_exec(th_db_t *self, const char *sql, int nparams,
+                     const char *const *params);
+
+/* Same, with binary-capable parameters (lengths and formats as PQexecParams). */
+PGresult *th_db_exec_bin(th_db_t *self, const char *sql, int nparams,
+                         const char *const *values, const int *lengths,
+                         const int *formats, int result_format);
+
+/* The status code that describes the last failure: UNAVAILABLE (connection),
+ * DEADLINE_EXCEEDED (57014 query_canceled by statement_timeout),
+ * ALREADY_EXISTS (23505), FAILED_PRECONDITION (23503, 23514), ABORTED
+ * (40001, 40P01), INVALID_ARGUMENT (22xxx data exceptions), INTERNAL else. */
+int th_db_status(const th_db_t *self);
+/* The last error's SQLSTATE ("" when none) and message (borrowed). */
+const char *th_db_sqlstate(const th_db_t *self);
+const char *th_db_error(const th_db_t *self);
+
+/* --- migrations ---------------------------------------------------------- */
+
+/* Applies the numbered SQL files NNNN_name.sql in dir for service (e.g.
+ * "registry") that are not yet recorded in public.teilhabe_migrations, in
+ * order, each in its own transaction, all under a session advisory lock so
+ * concurrent starters apply each once. Refuses (TH_ESTATE, message in errbuf)
+ * when the database holds a version of service newer than the newest file.
+ * *applied (may be NULL) receives the number of files applied now. */
+int th_db_migrate(th_db_t *self, const char *service, const char *dir, int *applied,
+                  char *errbuf, size_t errlen);
+
+/* The directory with the common migrations (audit schema, idempotency). */
+#define TH_COMMON_MIGRATIONS_DIR TH_SOURCE_DIR "/common/migrations"
+
+/* --- audit, idempotency, outbox (inside the caller's transaction) -------- */
+
+typedef struct {
+    const char *principal_id;
+    const char *principal_role;
+    uint64_t call_id;
+    const char *method;
+    const char *resource;    /* e.g. "districts/16056" */
+    const char *before_json; /* NULL when created */
+    const char *after_json;  /* NULL when deleted */
+} th_audit_entry_t;
+
+/* Inserts one row into audit.log. Requires an open transaction (TH_ESTATE). */
+int th_db_audit(th_db_t *self, const th_audit_entry_t *entry);
+
+/* Looks up (principal_id, key) in audit.idempotency after taking a
+ * transaction-scoped advisory lock on it. Returns 0 and *found = false when
+ * unused; 0 and *found = true with *reply (malloc'ed, caller frees) and
+ * *reply_len when used for the same method and request_hash; TH_EINVAL when
+ * used for a different method or request. */
+int th_db_idem_lookup(th_db_t *self, const char *principal_id, const char *key,
+                      const char *method, const char *request_hash, bool *found,
+                      uint8_t **reply, size_t *reply_len);
+
+/* Stores the packed reply under (principal_id, key). */
+int th_db_idem_store(th_db_t *self, const char *principal_id, const char *key,
+                     const char *method, const char *request_hash, const uint8_t *reply,
+                     size_t reply_len);
+
+/* Inserts into <schema>.events (sequence bigserial, topic, resource, payload
+ * bytea, created_at) and returns the new sequence in *sequence (may be
+ * NULL). schema must be a fixed identifier from code. */
+int th_db_outbox_append(th_db_t *self, const char *schema, const char *topic,
+                        const char *resource, const uint8_t *payload, size_t len,
+                        int64_t *sequence);
+
+#endif /* TH_DB_H */
