@@ -80,8 +80,8 @@ s_mkdir(const char *path, mode_t mode, char *errbuf, size_t errlen)
                       strerror(errno));
     /* mkdir honours the umask; a private directory must be private anyway. */
     if (chmod(path, mode) != 0)
-        return s_fail(errbuf, errlen, TH_EIO, "could not set permissions of \"%s\": %s", path,
-                      strerror(errno));
+        return s_fail(errbuf, errlen, TH_EIO, "could not set permissions of \"%s\": %s",
+                      path, strerror(errno));
     return 0;
 }
 
@@ -158,8 +158,8 @@ keys_check_ags(const char *ags, const char *state, char *errbuf, size_t errlen)
                       ags != NULL ? ags : "");
     /* The first two digits of an AGS are its Land. */
     if (state != NULL && state[0] != '\0' && strncmp(ags, state, 2) != 0)
-        return s_fail(errbuf, errlen, TH_EINVAL, "district %s does not lie in state %s", ags,
-                      state);
+        return s_fail(errbuf, errlen, TH_EINVAL, "district %s does not lie in state %s",
+                      ags, state);
     char land[3] = {ags[0], ags[1], '\0'};
     if (keys_check_state(land, NULL, 0) != 0)
         return s_fail(errbuf, errlen, TH_EINVAL,
@@ -194,9 +194,9 @@ keys_check_principal(const keys_principal_t *principal, char *errbuf, size_t err
         const size_t len = comma != NULL ? (size_t) (comma - p) : strlen(p);
         char ags[16];
         if (len >= sizeof ags)
-            return s_fail(errbuf, errlen, TH_EINVAL,
-                          "district list \"%.40s\" holds an entry that is not a 5-digit AGS",
-                          list);
+            return s_fail(
+                errbuf, errlen, TH_EINVAL,
+                "district list \"%.40s\" holds an entry that is not a 5-digit AGS", list);
         memcpy(ags, p, len);
         ags[len] = '\0';
         rc = keys_check_ags(ags, principal->state, errbuf, errlen);
@@ -299,10 +299,11 @@ keys_init(const char *dir, bool *created, char *errbuf, size_t errlen)
     if (has_public) {
         /* Making a new pair here would silently lock out every client that
          * trusts the old public key; the operator has to decide. */
-        rc = s_fail(errbuf, errlen, TH_ESTATE,
-                    "broker certificate \"%s\" exists without its secret key \"%s\"; restore "
-                    "the secret or remove the certificate to make a new key",
-                    public_path, secret_path);
+        rc = s_fail(
+            errbuf, errlen, TH_ESTATE,
+            "broker certificate \"%s\" exists without its secret key \"%s\"; restore "
+            "the secret or remove the certificate to make a new key",
+            public_path, secret_path);
         goto cleanup;
     }
     cert = zcert_new();
@@ -339,21 +340,23 @@ keys_client(const char *dir, const keys_principal_t *principal, bool force, char
 
     char probe[PATH_MAX];
     if (s_path(probe, sizeof probe, dir, "broker.cert_secret") != 0 || !s_exists(probe))
-        return s_fail(errbuf, errlen, TH_ESTATE,
-                      "key directory \"%s\" has no broker key; run \"teilhabe-keys init %s\" "
-                      "first",
-                      dir, dir);
+        return s_fail(
+            errbuf, errlen, TH_ESTATE,
+            "key directory \"%s\" has no broker key; run \"teilhabe-keys init %s\" "
+            "first",
+            dir, dir);
     if (!force && (s_exists(public_path) || s_exists(secret_path)))
-        return s_fail(errbuf, errlen, TH_ESTATE,
-                      "principal \"%s\" already exists in \"%s\"; use --force to replace its "
-                      "key",
-                      principal->name, dir);
+        return s_fail(
+            errbuf, errlen, TH_ESTATE,
+            "principal \"%s\" already exists in \"%s\"; use --force to replace its "
+            "key",
+            principal->name, dir);
 
     cert = zcert_new();
     if (cert == NULL)
         return s_fail(errbuf, errlen, TH_ENOMEM, "could not generate a key pair");
-    const char *id = principal->id != NULL && principal->id[0] != '\0' ? principal->id
-                                                                       : principal->name;
+    const char *id =
+        principal->id != NULL && principal->id[0] != '\0' ? principal->id : principal->name;
     zcert_set_meta(cert, "id", "%s", id);
     zcert_set_meta(cert, "name", "%s", principal->name);
     zcert_set_meta(cert, "role", "%s", principal->role);
@@ -372,8 +375,8 @@ keys_show(const char *path, FILE *out, char *errbuf, size_t errlen)
     if (path == NULL || path[0] == '\0')
         return s_fail(errbuf, errlen, TH_EINVAL, "certificate file name must not be empty");
     if (stat(path, &st) != 0)
-        return s_fail(errbuf, errlen, TH_ENOTFOUND, "could not open certificate file \"%s\": %s",
-                      path, strerror(errno));
+        return s_fail(errbuf, errlen, TH_ENOTFOUND,
+                      "could not open certificate file \"%s\": %s", path, strerror(errno));
     if (!S_ISREG(st.st_mode))
         return s_fail(errbuf, errlen, TH_EINVAL, "\"%s\" is not a regular file", path);
     if (st.st_size > KEYS_CERT_FILE_MAX)
@@ -385,7 +388,8 @@ keys_show(const char *path, FILE *out, char *errbuf, size_t errlen)
     zconfig_t *root = zconfig_load(path);
     if (root == NULL)
         return s_fail(errbuf, errlen, TH_EINVAL,
-                      "could not read certificate file \"%s\": not a certificate file", path);
+                      "could not read certificate file \"%s\": not a certificate file",
+                      path);
     int rc = 0;
     const char *public_txt = zconfig_get(root, "/curve/public-key", NULL);
     const char *secret_txt = zconfig_get(root, "/curve/secret-key", NULL);
@@ -393,7 +397,8 @@ keys_show(const char *path, FILE *out, char *errbuf, size_t errlen)
     if (public_txt == NULL || strlen(public_txt) != 40 ||
         zmq_z85_decode(key, public_txt) == NULL) {
         rc = s_fail(errbuf, errlen, TH_EINVAL,
-                    "could not read certificate file \"%s\": no valid CURVE public key", path);
+                    "could not read certificate file \"%s\": no valid CURVE public key",
+                    path);
         goto cleanup;
     }
     fprintf(out, "file = %s\n", path);
@@ -444,15 +449,17 @@ keys_config(const char *dir, const char *name, const char *endpoint, const char 
     if (rc != 0)
         return rc;
     if (endpoint == NULL || endpoint[0] == '\0')
-        return s_fail(errbuf, errlen, TH_EINVAL, "endpoint must not be empty (--endpoint E)");
+        return s_fail(errbuf, errlen, TH_EINVAL,
+                      "endpoint must not be empty (--endpoint E)");
     if (strpbrk(endpoint, "\"\n\r \t") != NULL)
         return s_fail(errbuf, errlen, TH_EINVAL,
                       "endpoint \"%s\" must not contain spaces or quotes", endpoint);
     if (out_path == NULL || out_path[0] == '\0')
-        return s_fail(errbuf, errlen, TH_EINVAL, "output file must not be empty (--out FILE)");
+        return s_fail(errbuf, errlen, TH_EINVAL,
+                      "output file must not be empty (--out FILE)");
     if (realpath(dir, abs_dir) == NULL)
-        return s_fail(errbuf, errlen, TH_ENOTFOUND, "could not open key directory \"%s\": %s",
-                      dir, strerror(errno));
+        return s_fail(errbuf, errlen, TH_ENOTFOUND,
+                      "could not open key directory \"%s\": %s", dir, strerror(errno));
     if (strpbrk(abs_dir, "\"\n\r") != NULL)
         return s_fail(errbuf, errlen, TH_EINVAL,
                       "key directory \"%s\" contains a quote or a line break", abs_dir);
@@ -477,8 +484,9 @@ keys_config(const char *dir, const char *name, const char *endpoint, const char 
     if (file == NULL)
         return s_fail(errbuf, errlen, TH_EIO, "could not create file \"%s\": %s", tmp,
                       strerror(errno));
-    fprintf(file, "# teilhabe CLI configuration for principal \"%s\" (written by "
-                  "teilhabe-keys config).\n",
+    fprintf(file,
+            "# teilhabe CLI configuration for principal \"%s\" (written by "
+            "teilhabe-keys config).\n",
             name);
     fprintf(file, "# Use it with: export TEILHABE_CONFIG=<this file>\n");
     s_write_setting(file, "endpoint", endpoint);

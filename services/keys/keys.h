@@ -59,8 +59,8 @@ int keys_init(const char *dir, bool *created, char *errbuf, size_t errlen);
 
 /* Creates a principal's key pair in the store made by keys_init. Refuses
  * (TH_ESTATE) when the name exists, unless force is set. */
-int keys_client(const char *dir, const keys_principal_t *principal, bool force, char *errbuf,
-                size_t errlen);
+int keys_client(const char *dir, const keys_principal_t *principal, bool force,
+                char *errbuf, size_t errlen);
 
 /* Prints the public key and the metadata of a certificate file to out as
  * "key = value" lines. Never prints a secret key. */
@@ -69,7 +69,7 @@ int keys_show(const char *path, FILE *out, char *errbuf, size_t errlen);
 /* Writes a CLI configuration file for principal name: endpoint, the broker's
  * public certificate and the principal's secret certificate, with absolute
  * paths so the file works from any directory. Replaces an existing file. */
-int keys_config(const char *dir, const char *name, const char *endpoint, const char *out_path,
-                char *errbuf, size_t errlen);
+int keys_config(const char *dir, const char *name, const char *endpoint,
+                const char *out_path, char *errbuf, size_t errlen);
 
 #endif /* TH_KEYS_H */

@@ -150,8 +150,8 @@ s_only(const s_args_t *args, const char *command, int positional, bool principal
                 positional, positional == 1 ? "" : "s", args->positional_count, s_usage);
         return EXIT_USAGE;
     }
-    if (!principal && (args->role || args->state || args->id || args->districts[0] ||
-                       args->force))
+    if (!principal &&
+        (args->role || args->state || args->id || args->districts[0] || args->force))
         return s_usage_error("%s takes no --role, --state, --district, --id or --force",
                              command);
     if (!config && (args->endpoint || args->out))
@@ -223,8 +223,8 @@ main(int argc, char *argv[])
             return s_usage_error("%s needs --endpoint ENDPOINT", command);
         if (args.out == NULL)
             return s_usage_error("%s needs --out FILE", command);
-        if (keys_config(args.positional[0], args.positional[1], args.endpoint, args.out, err,
-                        sizeof err) != 0)
+        if (keys_config(args.positional[0], args.positional[1], args.endpoint, args.out,
+                        err, sizeof err) != 0)
             return s_failed(err);
         printf("wrote %s\n", args.out);
         return 0;

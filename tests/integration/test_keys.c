@@ -93,7 +93,8 @@ setup(void **state)
     assert_non_null(f);
     struct stat st;
     if (stat(KEYS_BIN, &st) != 0) {
-        print_error("teilhabe-keys is not built at %s; build the whole tree first\n", KEYS_BIN);
+        print_error("teilhabe-keys is not built at %s; build the whole tree first\n",
+                    KEYS_BIN);
         free(f);
         return -1;
     }
@@ -127,13 +128,14 @@ test_init_makes_layout_and_keeps_keys(void **state)
 
     char before[2048], after[2048], secret_before[2048], secret_after[2048];
     assert_true(s_read(s_path(f, "broker.cert"), before, sizeof before) > 0);
-    assert_true(s_read(s_path(f, "broker.cert_secret"), secret_before, sizeof secret_before) >
-                0);
+    assert_true(
+        s_read(s_path(f, "broker.cert_secret"), secret_before, sizeof secret_before) > 0);
     /* Idempotent: a second init says so and replaces nothing. */
     assert_int_equal(s_run(f, "init '%s'", f->store), 0);
     assert_non_null(strstr(f->output, "kept"));
     assert_true(s_read(s_path(f, "broker.cert"), after, sizeof after) > 0);
-    assert_true(s_read(s_path(f, "broker.cert_secret"), secret_after, sizeof secret_after) > 0);
+    assert_true(s_read(s_path(f, "broker.cert_secret"), secret_after, sizeof secret_after) >
+                0);
     assert_string_equal(before, after);
     assert_string_equal(secret_before, secret_after);
 
@@ -251,7 +253,8 @@ test_client_rejects_bad_input(void **state)
         {"x --role manager --state ab", "is not a 2-digit Land code"},
         {"x --role manager --district 1605", "district \"1605\" is not a 5-digit AGS"},
         {"x --role manager --district 16O51", "district \"16O51\" is not a 5-digit AGS"},
-        {"x --role manager --state 16 --district 15001", "district 15001 does not lie in state 16"},
+        {"x --role manager --state 16 --district 15001",
+         "district 15001 does not lie in state 16"},
         {"x --role manager --district 99001", "does not belong to any Land"},
         {"x --role manager --district 16051,,16052", "district \"\" is not a 5-digit AGS"},
         {"x --role ministry", "a ministry principal needs its Land"},
@@ -302,19 +305,21 @@ test_config_points_cli_at_the_identity(void **state)
     snprintf(out, sizeof out, "%s/admin.conf", f->dir);
     assert_int_equal(s_run(f, "init '%s'", f->store), 0);
     /* No such principal yet. */
-    assert_int_equal(
-        s_run(f, "config '%s' admin --endpoint tcp://127.0.0.1:5555 --out '%s'", f->store, out),
-        1);
+    assert_int_equal(s_run(f,
+                           "config '%s' admin --endpoint tcp://127.0.0.1:5555 --out '%s'",
+                           f->store, out),
+                     1);
     assert_non_null(strstr(f->output, "has no secret key"));
     assert_false(s_exists(out));
 
     assert_int_equal(s_run(f, "client '%s' admin --role admin", f->store), 0);
     /* A relative key directory still yields absolute paths. */
-    assert_int_equal(s_run(f,
-                           "config '%s/./keys/../keys' admin --endpoint tcp://127.0.0.1:5555 "
-                           "--out '%s'",
-                           f->dir, out),
-                     0);
+    assert_int_equal(
+        s_run(f,
+              "config '%s/./keys/../keys' admin --endpoint tcp://127.0.0.1:5555 "
+              "--out '%s'",
+              f->dir, out),
+        0);
     th_config_t *config = th_config_new();
     assert_non_null(config);
     char err[256] = "";
@@ -331,19 +336,20 @@ test_config_points_cli_at_the_identity(void **state)
     th_config_destroy(&config);
 
     assert_int_equal(s_run(f, "config '%s' admin --out '%s'", f->store, out), 2);
-    assert_int_equal(s_run(f, "config '%s' admin --endpoint 'a b' --out '%s'", f->store, out),
-                     1);
+    assert_int_equal(
+        s_run(f, "config '%s' admin --endpoint 'a b' --out '%s'", f->store, out), 1);
 }
 
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_init_makes_layout_and_keeps_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_init_makes_layout_and_keeps_keys, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_client_writes_public_and_secret_with_metadata,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(test_client_refuses_existing_name_unless_forced, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_client_refuses_existing_name_unless_forced,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_rejects_bad_input, setup, teardown),
         cmocka_unit_test_setup_teardown(test_usage_errors_and_uninitialised_store, setup,
                                         teardown),
