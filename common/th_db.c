@@ -47,6 +47,8 @@ struct th_db_t {
     char *conninfo;
     PGconn *conn;
     bool in_tx;
+    /* The server announced that it closes this connection. */
+    bool closing;
     /* The last failure: status code (TH_OK when none), SQLSTATE, message. */
     int status;
     char sqlstate[6];
@@ -188,14 +190,22 @@ s_leave_copy(PGconn *conn, ExecStatusType status)
 }
 
 /* Server notices (e.g. "relation already exists, skipping") would go to
- * stderr unformatted; they belong in the log. */
+ * stderr unformatted; they belong in the log. An error that arrives while
+ * we are idle is the server saying goodbye (pg_terminate_backend, shutdown):
+ * remembered, so the next call reconnects before it sends anything. */
 static void
-s_notice(void *arg, const char *message)
+s_notice(void *arg, const PGresult *res)
 {
+    th_db_t *self = arg;
+    const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    const bool fatal = severity != NULL && (strcmp(severity, "FATAL") == 0 ||
+                                            strcmp(severity, "PANIC") == 0);
+    const bool serious = fatal || (severity != NULL && (strcmp(severity, "ERROR") == 0 ||
+                                                        strcmp(severity, "WARNING") == 0));
+    if (fatal)
+        self->closing = true;
     char line[512];
-    s_copy_line(line, sizeof line, message);
-    const bool serious = strncmp(line, "FATAL", 5) == 0 || strncmp(line, "ERROR", 5) == 0 ||
-                         strncmp(line, "WARNING", 7) == 0;
+    s_copy_line(line, sizeof line, PQresultErrorMessage(res));
     th_log(serious ? TH_LOG_WARN : TH_LOG_DEBUG, 0, line, NULL);
 }
 
@@ -224,8 +234,9 @@ s_connect(th_db_t *self)
         PQfinish(conn);
         return TH_EDB;
     }
-    PQsetNoticeProcessor(conn, s_notice, NULL);
+    PQsetNoticeReceiver(conn, s_notice, self);
     self->conn = conn;
+    self->closing = false;
     return 0;
 }
 
@@ -264,8 +275,10 @@ s_rollback(th_db_t *self)
     if (!self->in_tx)
         return 0;
     self->in_tx = false;
-    /* The server rolls back by itself when the connection is gone. */
-    if (self->conn == NULL || PQstatus(self->conn) != CONNECTION_OK)
+    /* The server rolls back by itself when the connection is gone; a
+     * statement of the caller's may have ended the transaction already. */
+    if (self->conn == NULL || PQstatus(self->conn) != CONNECTION_OK ||
+        PQtransactionStatus(self->conn) == PQTRANS_IDLE)
         return 0;
     PGresult *res = PQexec(self->conn, "ROLLBACK");
     int rc = 0;
@@ -299,17 +312,17 @@ th_db_conn(th_db_t *self)
 {
     if (self == NULL)
         return NULL;
-    if (self->conn != NULL && !self->in_tx) {
+    if (self->conn != NULL && !self->in_tx && PQstatus(self->conn) == CONNECTION_OK) {
         /* A connection the server closed while we were idle (restart,
-         * pg_terminate_backend) shows only when we read from it: the first
-         * read returns the server's last message, the next one the end of
-         * the stream. Reading now lets us reconnect before sending rather
-         * than fail the caller's next statement. */
-        for (int i = 0; i < 2 && PQstatus(self->conn) == CONNECTION_OK; i++)
-            if (!PQconsumeInput(self->conn))
-                break;
+         * pg_terminate_backend) shows only when we read from it. Reading
+         * now (without blocking) delivers the server's goodbye to s_notice
+         * or the end of the stream to libpq, so we reconnect before sending
+         * rather than fail the caller's next statement. */
+        if (PQconsumeInput(self->conn))
+            (void) PQisBusy(self->conn); /* parses what arrived */
     }
-    if (self->conn != NULL && PQstatus(self->conn) == CONNECTION_OK)
+    if (self->conn != NULL && PQstatus(self->conn) == CONNECTION_OK &&
+        (!self->closing || self->in_tx))
         return self->conn;
     if (self->in_tx) {
         /* Never reconnect inside a transaction: its work is already gone. */
@@ -769,7 +782,7 @@ s_apply_migration(th_db_t *self, const char *service, const char *dir,
         s_errbuf(errbuf, errlen, "could not commit migration \"%s\": %s", path, self->error);
         goto cleanup;
     }
-    th_log_info(0, "applied migration", "service=%s version=%d name=%s", service,
+    th_log_info(0, "applied migration", "migrations=%s version=%d name=%s", service,
                 migration->version, migration->name);
 cleanup:
     PQclear(res);
