@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -569,6 +570,65 @@ test_migrate_failure_is_atomic(void **state)
     s_remove_dir(dir);
 }
 
+typedef struct {
+    const char *service;
+    const char *dir;
+    int rc;
+    int applied;
+    char errbuf[256];
+} migrator_t;
+
+static void *
+s_migrator(void *arg)
+{
+    migrator_t *m = arg;
+    m->rc = TH_EDB;
+    th_db_t *db = th_db_new(th_test_db_url(), m->errbuf, sizeof m->errbuf);
+    if (db == NULL)
+        return NULL;
+    m->rc = th_db_migrate(db, m->service, m->dir, &m->applied, m->errbuf, sizeof m->errbuf);
+    th_db_destroy(&db);
+    return NULL;
+}
+
+static void
+test_migrate_concurrent_starters(void **state)
+{
+    fixture_t *fx = *state;
+    char service[96];
+    char sql[512];
+    s_service(fx, "race", service, sizeof service);
+    char *dir = s_make_dir();
+    /* Each file fails if it runs twice, and the second starter would also
+     * collide on the migrations table's primary key without the lock. */
+    snprintf(sql, sizeof sql, "CREATE SCHEMA %s; CREATE TABLE %s.a (n int);", service, service);
+    s_write_file(dir, "0001_a.sql", sql);
+    snprintf(sql, sizeof sql, "CREATE TABLE %s.b (n int); SELECT pg_sleep(0.05);", service);
+    s_write_file(dir, "0002_b.sql", sql);
+    snprintf(sql, sizeof sql, "CREATE TABLE %s.c (n int);", service);
+    s_write_file(dir, "0003_c.sql", sql);
+
+    migrator_t m[3];
+    pthread_t threads[3];
+    for (int i = 0; i < 3; i++) {
+        m[i] = (migrator_t){.service = service, .dir = dir, .rc = -100, .applied = -1};
+        assert_int_equal(pthread_create(&threads[i], NULL, s_migrator, &m[i]), 0);
+    }
+    int total = 0;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(pthread_join(threads[i], NULL), 0);
+        if (m[i].rc != 0)
+            fail_msg("concurrent migrator %d failed: %s", i, m[i].errbuf);
+        total += m[i].applied;
+    }
+    assert_int_equal(total, 3);
+    assert_int_equal(s_recorded(fx->db, service), 3);
+
+    snprintf(sql, sizeof sql, "DROP SCHEMA %s CASCADE", service);
+    s_exec_ok(fx->db, sql);
+    s_remove_dir(dir);
+}
+
 /* --- audit --------------------------------------------------------------- */
 
 static long
@@ -827,6 +887,7 @@ main(void)
         cmocka_unit_test(test_migrate_refuses_newer_database),
         cmocka_unit_test(test_migrate_rejects_bad_files),
         cmocka_unit_test(test_migrate_failure_is_atomic),
+        cmocka_unit_test(test_migrate_concurrent_starters),
         cmocka_unit_test(test_audit_follows_transaction),
         cmocka_unit_test(test_audit_is_append_only),
         cmocka_unit_test(test_idempotency),
