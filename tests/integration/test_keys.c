@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "th_config.h"
+#include "th_test.h"
 
 #include <czmq.h>
 #include <stdio.h>
@@ -20,7 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define KEYS_BIN TH_BINARY_DIR "/services/keys/teilhabe-keys"
+#define KEYS_BIN TH_TEST_KEYS_BIN
 
 typedef struct {
     char dir[64];   /* the temporary directory, removed by teardown */
