@@ -241,7 +241,8 @@ EOF
         local args=(health)
         [ -n "$target" ] && args+=(--service "$(th_service_name "$target")")
         while :; do
-            out=$(th_env_clean TEILHABE_CONFIG="$state/keys/admin.conf" "$cli" "${args[@]}" 2>&1) &&
+            out=$(th_env_clean TEILHABE_CONFIG="$state/keys/admin.conf" "$cli" --timeout 2000 \
+                "${args[@]}" 2>&1) &&
                 grep -qw SERVING <<<"$out" && break
             if [ "$SECONDS" -ge "$deadline" ] || ! th_stack_check_alive "$state"; then
                 th_warn "\"teilhabe ${args[*]}\" did not say SERVING within ${timeout}s; it said: $out"
