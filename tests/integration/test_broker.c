@@ -438,7 +438,7 @@ test_malformed_worker_input(void **state)
     zmsg_addstr(msg, TH_WIRE_WORKER_SIG);
     byte hb = TH_CMD_HEARTBEAT;
     zmsg_addmem(msg, &hb, 1);
-    zmsg_send(&msg, raw);
+    peer_send(&msg, raw);
     zmsg_t *answer = peer_recv(raw, 2000);
     assert_non_null(answer);
     assert_int_equal(zmsg_size(answer), 2);
@@ -451,7 +451,7 @@ test_malformed_worker_input(void **state)
     byte ready = TH_CMD_READY;
     zmsg_addmem(msg, &ready, 1);
     zmsg_addmem(msg, "\xff\xff\xff", 3);
-    zmsg_send(&msg, raw);
+    peer_send(&msg, raw);
     answer = peer_recv(raw, 2000);
     assert_non_null(answer);
     assert_int_equal(zframe_data(zmsg_last(answer))[0], TH_CMD_DISCONNECT);
@@ -468,7 +468,7 @@ test_malformed_worker_input(void **state)
     msg = zmsg_new();
     zmsg_addstr(msg, TH_WIRE_WORKER_SIG);
     zmsg_addmem(msg, &request, 1);
-    zmsg_send(&msg, worker.sock);
+    peer_send(&msg, worker.sock);
     worker_idle(&worker, 300);
     /* (its heartbeats afterwards each earn another DISCONNECT: the broker
      * no longer knows it) */

@@ -28,6 +28,16 @@
 #define ECHO_SERVICE "teilhabe.testing.v1.Echo"
 #define ECHO_METHOD ECHO_SERVICE "/Echo"
 
+/* Sends msg; destroys it whether or not it went out (CZMQ keeps it on
+ * failure). */
+static inline int
+peer_send(zmsg_t **msg_p, zsock_t *sock)
+{
+    int rc = zmsg_send(msg_p, sock);
+    zmsg_destroy(msg_p);
+    return rc;
+}
+
 /* A DEALER connected to endpoint; with keys_dir, a CURVE client using the
  * secret certificate keys_dir/private/NAME.cert_secret (or cert_path when
  * given) against the broker key in keys_dir. NULL on failure. */
@@ -118,7 +128,7 @@ client_send(zsock_t *sock, uint64_t call_id, const char *method, uint32_t timeou
     } else {
         zmsg_addmem(msg, NULL, 0);
     }
-    return zmsg_send(&msg, sock);
+    return peer_send(&msg, sock);
 }
 
 /* Sends the given raw frames as one message (sizes given; data may be NULL
@@ -129,7 +139,7 @@ client_send_raw(zsock_t *sock, size_t n, const void *const *data, const size_t *
     zmsg_t *msg = zmsg_new();
     for (size_t i = 0; i < n; i++)
         zmsg_addmem(msg, data[i], sizes[i]);
-    return zmsg_send(&msg, sock);
+    return peer_send(&msg, sock);
 }
 
 typedef struct {
@@ -224,7 +234,7 @@ worker_send_command(peer_worker_t *worker, byte command, zframe_t **payload_p)
     zmsg_addmem(msg, &command, 1);
     if (payload_p != NULL && *payload_p != NULL)
         zmsg_append(msg, payload_p);
-    return zmsg_send(&msg, worker->sock);
+    return peer_send(&msg, worker->sock);
 }
 
 /* Connects and sends READY for the given services (each with the given
@@ -394,7 +404,7 @@ worker_reply(peer_worker_t *worker, uint64_t id, uint64_t call_id, int code,
         zmsg_addmem(msg, NULL, 0);
     }
     worker->last_heartbeat = zclock_mono();
-    return zmsg_send(&msg, worker->sock);
+    return peer_send(&msg, worker->sock);
 }
 
 /* Answers one Echo request with an EchoResponse carrying the text, the
