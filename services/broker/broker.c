@@ -1464,5 +1464,7 @@ broker_run(broker_t *self)
     for (worker_t *worker = zhashx_first(self->workers); worker != NULL;
          worker = zhashx_next(self->workers))
         s_send_command(self, worker->identity, TH_CMD_DISCONNECT);
+    /* Let those DISCONNECTs leave before the socket closes (bounded). */
+    zsock_set_linger(self->backend, 500);
     return result;
 }

@@ -14,10 +14,31 @@
 
 #include <string.h>
 
+#define REFUSAL_LOG_MS 1000
+
 struct zap_t {
     zsock_t *socket;
     const principals_t *principals;
+    int64_t refusal_log_at; /* next refusal may be logged from then */
+    size_t refusals_unlogged;
 };
+
+/* A refused client's libzmq reconnects every 100 ms or so and is refused
+ * each time; log refusals at most once a second, with a count of those
+ * left out, so the log stays readable. */
+static bool
+s_may_log_refusal(zap_t *self, size_t *unlogged)
+{
+    int64_t now = zclock_mono();
+    if (now < self->refusal_log_at) {
+        self->refusals_unlogged++;
+        return false;
+    }
+    self->refusal_log_at = now + REFUSAL_LOG_MS;
+    *unlogged = self->refusals_unlogged;
+    self->refusals_unlogged = 0;
+    return true;
+}
 
 zap_t *
 zap_new(const principals_t *principals)
@@ -92,6 +113,7 @@ zap_handle(zap_t *self)
     zframe_t *mechanism = zmsg_next(request);
     zframe_t *key = zmsg_next(request);
     (void) routing_id;
+    size_t unlogged = 0;
     char peer[64] = "";
     if (address != NULL)
         snprintf(peer, sizeof peer, "%.*s", (int) (zframe_size(address) < 60 ? zframe_size(address) : 60),
@@ -101,8 +123,10 @@ zap_handle(zap_t *self)
      * would stop reading; libzmq treats any non-200 as a refusal. */
     if (!s_frame_is(version, "1.0") || zmsg_size(request) != 7 ||
         !s_frame_is(mechanism, "CURVE") || zframe_size(key) != 32) {
-        th_log_warn(0, "refused connection: malformed ZAP request or not CURVE",
-                    "peer=\"%s\" frames=%zu", peer, zmsg_size(request));
+        if (s_may_log_refusal(self, &unlogged))
+            th_log_warn(0, "refused connection: malformed ZAP request or not CURVE",
+                        "peer=\"%s\" frames=%zu refusals_not_logged=%zu", peer,
+                        zmsg_size(request), unlogged);
         s_reply(self, request_id, "400", "malformed request", "");
         goto cleanup;
     }
@@ -115,17 +139,24 @@ zap_handle(zap_t *self)
     }
     const th_principal_t *principal = principals_lookup(self->principals, z85);
     if (principal == NULL) {
-        th_log_warn(0, "refused connection: unknown key", "peer=\"%s\" key=%s domain=%s", peer,
-                    z85, frontend ? "frontend" : backend ? "backend" : "other");
+        if (s_may_log_refusal(self, &unlogged))
+            th_log_warn(0, "refused connection: unknown key",
+                        "peer=\"%s\" key=%s domain=%s refusals_not_logged=%zu", peer, z85,
+                        frontend ? "frontend" : backend ? "backend" : "other",
+                        unlogged);
         s_reply(self, request_id, "400", "unknown key", "");
         goto cleanup;
     }
     bool role_ok = (frontend && principals_role_is_user(principal->role)) ||
                    (backend && strcmp(principal->role, "worker") == 0);
     if (!role_ok) {
-        th_log_warn(0, "refused connection: role not allowed on this socket",
-                    "peer=\"%s\" principal=\"%s\" role=%s domain=%s", peer, principal->id,
-                    principal->role, frontend ? "frontend" : backend ? "backend" : "other");
+        if (s_may_log_refusal(self, &unlogged))
+            th_log_warn(0, "refused connection: role not allowed on this socket",
+                        "peer=\"%s\" principal=\"%s\" role=%s domain=%s "
+                        "refusals_not_logged=%zu",
+                        peer, principal->id, principal->role,
+                        frontend ? "frontend" : backend ? "backend" : "other",
+                        unlogged);
         s_reply(self, request_id, "400", "role not allowed", "");
         goto cleanup;
     }

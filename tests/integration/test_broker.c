@@ -97,6 +97,35 @@ s_echo(const char *text)
     return request;
 }
 
+static void
+s_worker_on(th_test_broker_t *broker, fixture_t *fx, peer_worker_t *worker, const char *name)
+{
+    assert_int_equal(worker_start(worker, broker->backend, fx->dir, name,
+                                  "teilhabe.restart.v1.Echo", "Echo", 1),
+                     0);
+    worker_idle(worker, 200);
+}
+
+/* One Echo call through the broker, retried while the client's connection
+ * comes back after a restart. */
+static void
+s_echo_round_trip(zsock_t *client, peer_worker_t *worker, uint64_t call_id)
+{
+    Teilhabe__Testing__V1__EchoRequest request = s_echo("again");
+    assert_int_equal(client_send(client, call_id, "teilhabe.restart.v1.Echo/Echo", 3000,
+                                 &request.base, NULL, 0, NULL, NULL),
+                     0);
+    peer_request_t got;
+    assert_true(worker_recv_request(worker, 3000, &got));
+    assert_int_equal(worker_echo(worker, &got, "w"), 0);
+    request_clear(&got);
+    peer_reply_t reply;
+    client_recv(client, 3000, &reply);
+    assert_int_equal(reply.code, 0);
+    assert_int_equal(reply.call_id, call_id);
+    reply_clear(&reply);
+}
+
 /* --- round trip ------------------------------------------------------------ */
 
 static void
@@ -747,6 +776,46 @@ test_health_and_list_services(void **state)
     zsock_destroy(&client);
 }
 
+/* --- restart ------------------------------------------------------------------- */
+
+/* The broker stops on SIGINT with exit 0 and tells its workers; a worker
+ * that registers again with the restarted broker serves the client's next
+ * call (the client's DEALER reconnects by itself). */
+static void
+test_broker_restart(void **state)
+{
+    fixture_t *fx = *state;
+    char *dir = th_test_tmpdir("th-broker-restart");
+    assert_non_null(dir);
+    th_test_broker_t broker = {0};
+    th_test_broker_opts_t opts = {.keys_dir = fx->dir};
+    assert_int_equal(th_test_broker_start(&opts, dir, &broker), 0);
+    peer_worker_t worker;
+    s_worker_on(&broker, fx, &worker, "worker1");
+    zsock_t *client = peer_connect(broker.frontend, fx->dir, "admin", NULL);
+    assert_non_null(client);
+    s_echo_round_trip(client, &worker, 1);
+
+    int status = th_proc_stop(&broker.proc, SIGINT, 5000);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    worker.heartbeats = false;
+    worker_idle(&worker, 300);
+    assert_int_equal(worker.disconnects, 1);
+    zsock_destroy(&worker.sock);
+
+    assert_int_equal(th_test_broker_start(&opts, dir, &broker), 0);
+    s_worker_on(&broker, fx, &worker, "worker1");
+    s_echo_round_trip(client, &worker, 2);
+    worker_stop(&worker, true);
+    zsock_destroy(&client);
+    status = th_test_broker_stop(&broker);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    th_test_rmtree(dir);
+    free(dir);
+}
+
 int
 main(void)
 {
@@ -768,6 +837,7 @@ main(void)
         cmocka_unit_test(test_known_service_without_worker),
         cmocka_unit_test(test_malformed_worker_input),
         cmocka_unit_test(test_health_and_list_services),
+        cmocka_unit_test(test_broker_restart),
     };
     return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
 }
