@@ -41,12 +41,18 @@
 #define LIST_SERVICES BROKER_SERVICE "/ListServices"
 #define RESERVED_METADATA_PREFIX "teilhabe-"
 
-#define READY_MAX (256 * 1024)      /* a WorkerReady frame */
-#define CAPACITY_MAX 10000          /* per worker; larger announcements are clamped */
-#define WORKER_SERVICES_MAX 64      /* services one worker may serve */
-#define PENDING_SERVICES_MAX 1024   /* never-registered names with calls waiting */
+#define HEALTH_SERVING TEILHABE__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
+#define HEALTH_NOT_SERVING                                                                 \
+    TEILHABE__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING
+#define HEALTH_SERVICE_UNKNOWN                                                             \
+    TEILHABE__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVICE_UNKNOWN
+
+#define READY_MAX (256 * 1024)    /* a WorkerReady frame */
+#define CAPACITY_MAX 10000        /* per worker; larger announcements are clamped */
+#define WORKER_SERVICES_MAX 64    /* services one worker may serve */
+#define PENDING_SERVICES_MAX 1024 /* never-registered names with calls waiting */
 #define INSECURE_WARN_MS 60000
-#define RECV_BATCH 64               /* messages taken from one socket per wake-up */
+#define RECV_BATCH 64 /* messages taken from one socket per wake-up */
 #define QUEUE_FULL_RETRY_MS 250
 #define DROP_LOG_MS 1000
 
@@ -55,42 +61,42 @@ typedef struct worker_t worker_t;
 typedef struct call_t call_t;
 
 struct call_t {
-    uint64_t id;        /* the broker's request id, key of broker->calls */
-    uint64_t call_id;   /* the client's, restored in the reply */
-    zframe_t *client;   /* routing id of the client connection */
-    zframe_t *header;   /* packed RequestHeader to forward (principal set) */
+    uint64_t id;      /* the broker's request id, key of broker->calls */
+    uint64_t call_id; /* the client's, restored in the reply */
+    zframe_t *client; /* routing id of the client connection */
+    zframe_t *header; /* packed RequestHeader to forward (principal set) */
     zframe_t *body;
     service_t *service;
-    worker_t *worker;   /* handling it; NULL while queued */
-    void *handle;       /* in service->queue or worker->calls */
+    worker_t *worker; /* handling it; NULL while queued */
+    void *handle;     /* in service->queue or worker->calls */
     int64_t deadline;
-    int64_t expires;    /* heap key: deadline, or the end of the grace period */
+    int64_t expires; /* heap key: deadline, or the end of the grace period */
     size_t heap_index;
-    bool grace;         /* expires is the end of the grace period */
-    bool waited;        /* was queued: timeout_ms in header is stale */
+    bool grace;  /* expires is the end of the grace period */
+    bool waited; /* was queued: timeout_ms in header is stale */
 };
 
 struct worker_t {
     zframe_t *identity;
-    char label[24];     /* routing id in hex, for logs */
+    char label[24]; /* routing id in hex, for logs */
     char *instance;
     uint32_t capacity;
     uint32_t in_flight;
-    int64_t expires;    /* dead when silent past this */
+    int64_t expires; /* dead when silent past this */
     uint64_t last_used;
     size_t n_services;
     service_t *services[WORKER_SERVICES_MAX];
     void *service_handles[WORKER_SERVICES_MAX];
-    zlistx_t *calls;    /* call_t * in flight (not owned) */
+    zlistx_t *calls; /* call_t * in flight (not owned) */
 };
 
 struct service_t {
     char *name;
-    bool registered;    /* some worker has announced it */
-    bool any_method;    /* a worker announced no method list: forward all */
-    zhashx_t *methods;  /* method names announced (set) */
-    zlistx_t *workers;  /* live worker_t * (not owned) */
-    zlistx_t *queue;    /* call_t * waiting (not owned) */
+    bool registered;   /* some worker has announced it */
+    bool any_method;   /* a worker announced no method list: forward all */
+    zhashx_t *methods; /* method names announced (set) */
+    zlistx_t *workers; /* live worker_t * (not owned) */
+    zlistx_t *queue;   /* call_t * waiting (not owned) */
 };
 
 struct broker_t {
@@ -106,12 +112,15 @@ struct broker_t {
     size_t heap_size;
     size_t heap_cap;
     size_t pending_services;
+    size_t services_down; /* registered services without a live worker */
     uint64_t next_id;
     uint64_t use_counter;
     int64_t next_heartbeat;
     int64_t next_insecure_warn;
     int64_t drop_log_at;
     size_t dropped;
+    int64_t unauth_log_at;
+    size_t unauth_unlogged;
     th_principal_t insecure_principal;
 };
 
@@ -252,8 +261,9 @@ s_send_identity(zsock_t *socket, zframe_t *identity)
 /* Sends a reply [client | "THC01" | ResponseHeader | body] built here. body
  * may be NULL. The client frame is borrowed. */
 static void
-s_send_reply(broker_t *self, zframe_t *client, uint64_t call_id, int code, const char *message,
-             uint32_t retry_after_ms, const void *body, size_t body_size)
+s_send_reply(broker_t *self, zframe_t *client, uint64_t call_id, int code,
+             const char *message, uint32_t retry_after_ms, const void *body,
+             size_t body_size)
 {
     th_response_header_t header = TEILHABE__RPC__V1__RESPONSE_HEADER__INIT;
     header.call_id = call_id;
@@ -297,8 +307,9 @@ s_note_drop(broker_t *self, const char *socket, const char *why)
     self->dropped++;
     int64_t now = zclock_mono();
     if (now >= self->drop_log_at) {
-        th_log_warn(0, "dropped message", "socket=%s reason=\"%s\" dropped_since_last_log=%zu",
-                    socket, why, self->dropped);
+        th_log_warn(0, "dropped message",
+                    "socket=%s reason=\"%s\" dropped_since_last_log=%zu", socket, why,
+                    self->dropped);
         self->dropped = 0;
         self->drop_log_at = now + DROP_LOG_MS;
     }
@@ -386,9 +397,9 @@ static void
 s_fail_call(broker_t *self, call_t *call, int code, uint32_t retry_after_ms,
             const char *message)
 {
-    th_log_info(call->call_id, "call failed", "request=%llu service=%s code=%s reason=\"%s\"",
-                (unsigned long long) call->id, call->service->name, th_status_name(code),
-                message);
+    th_log_info(
+        call->call_id, "call failed", "request=%llu service=%s code=%s reason=\"%s\"",
+        (unsigned long long) call->id, call->service->name, th_status_name(code), message);
     s_send_reply(self, call->client, call->call_id, code, message, retry_after_ms, NULL, 0);
     s_call_finish(self, call);
 }
@@ -399,8 +410,8 @@ static void
 s_call_refresh_timeout(call_t *call, int64_t now)
 {
     ProtobufCMessage *unpacked = NULL;
-    if (th_wire_unpack(&teilhabe__rpc__v1__request_header__descriptor, call->header, SIZE_MAX,
-                       &unpacked) != 0)
+    if (th_wire_unpack(&teilhabe__rpc__v1__request_header__descriptor, call->header,
+                       SIZE_MAX, &unpacked) != 0)
         return;
     th_request_header_t *header = (th_request_header_t *) unpacked;
     int64_t remaining = call->deadline - now;
@@ -545,6 +556,7 @@ s_worker_remove(broker_t *self, worker_t *worker, const char *reason, bool say_d
         zlistx_delete(service->workers, worker->service_handles[i]);
         if (zlistx_size(service->workers) > 0)
             continue;
+        self->services_down++;
         int64_t grace_end = now + self->config.grace_ms;
         for (call_t *queued = zlistx_first(service->queue); queued != NULL;
              queued = zlistx_next(service->queue)) {
@@ -608,25 +620,17 @@ s_health_check(broker_t *self, zframe_t *client, uint64_t call_id, zframe_t *bod
         TEILHABE__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
     const char *name = request->service != NULL ? request->service : "";
     if (name[0] == '\0') {
-        response.status = TEILHABE__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
-        for (service_t *service = zhashx_first(self->services); service != NULL;
-             service = zhashx_next(self->services))
-            if (service->registered && zlistx_size(service->workers) == 0)
-                response.status =
-                    TEILHABE__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
+        response.status = self->services_down == 0 ? HEALTH_SERVING : HEALTH_NOT_SERVING;
     } else if (strcmp(name, HEALTH_SERVICE) == 0 || strcmp(name, BROKER_SERVICE) == 0) {
-        response.status = TEILHABE__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
+        response.status = HEALTH_SERVING;
     } else {
         const service_t *service = zhashx_lookup(self->services, name);
         if (service == NULL || !service->registered)
-            response.status =
-                TEILHABE__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVICE_UNKNOWN;
+            response.status = HEALTH_SERVICE_UNKNOWN;
         else if (zlistx_size(service->workers) == 0)
-            response.status =
-                TEILHABE__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
+            response.status = HEALTH_NOT_SERVING;
         else
-            response.status =
-                TEILHABE__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
+            response.status = HEALTH_SERVING;
     }
     uint8_t packed[16];
     size_t size = protobuf_c_message_pack(&response.base, packed);
@@ -643,8 +647,10 @@ s_compare_strings(const void *a, const void *b)
 static int
 s_compare_infos(const void *a, const void *b)
 {
-    const Teilhabe__Broker__V1__ServiceInfo *ia = *(Teilhabe__Broker__V1__ServiceInfo *const *) a;
-    const Teilhabe__Broker__V1__ServiceInfo *ib = *(Teilhabe__Broker__V1__ServiceInfo *const *) b;
+    const Teilhabe__Broker__V1__ServiceInfo *ia =
+        *(Teilhabe__Broker__V1__ServiceInfo *const *) a;
+    const Teilhabe__Broker__V1__ServiceInfo *ib =
+        *(Teilhabe__Broker__V1__ServiceInfo *const *) b;
     return strcmp(ia->name, ib->name);
 }
 
@@ -659,8 +665,8 @@ s_list_services(broker_t *self, zframe_t *client, uint64_t call_id, zframe_t *bo
     if (th_wire_unpack(&teilhabe__broker__v1__list_services_request__descriptor, body,
                        self->config.max_message_size, &unpacked) != 0) {
         s_send_reply(self, client, call_id, TH_INVALID_ARGUMENT,
-                     "request body is not a valid teilhabe.broker.v1.ListServicesRequest", 0,
-                     NULL, 0);
+                     "request body is not a valid teilhabe.broker.v1.ListServicesRequest",
+                     0, NULL, 0);
         goto cleanup;
     }
     size_t n_services = 0;
@@ -675,8 +681,8 @@ s_list_services(broker_t *self, zframe_t *client, uint64_t call_id, zframe_t *bo
     info_ptrs = calloc(n_services + 1, sizeof *info_ptrs);
     methods = calloc(n_methods + 1, sizeof *methods);
     if (infos == NULL || info_ptrs == NULL || methods == NULL) {
-        s_send_reply(self, client, call_id, TH_RESOURCE_EXHAUSTED, "broker out of memory", 1000,
-                     NULL, 0);
+        s_send_reply(self, client, call_id, TH_RESOURCE_EXHAUSTED, "broker out of memory",
+                     1000, NULL, 0);
         goto cleanup;
     }
     size_t s = 0;
@@ -711,8 +717,8 @@ s_list_services(broker_t *self, zframe_t *client, uint64_t call_id, zframe_t *bo
     size_t size = protobuf_c_message_get_packed_size(&response.base);
     packed = malloc(size + 1);
     if (packed == NULL) {
-        s_send_reply(self, client, call_id, TH_RESOURCE_EXHAUSTED, "broker out of memory", 1000,
-                     NULL, 0);
+        s_send_reply(self, client, call_id, TH_RESOURCE_EXHAUSTED, "broker out of memory",
+                     1000, NULL, 0);
         goto cleanup;
     }
     protobuf_c_message_pack(&response.base, packed);
@@ -743,13 +749,14 @@ s_route(broker_t *self, zframe_t **client_p, th_request_header_t *header,
     if (strcmp(name, HEALTH_SERVICE) == 0 || strcmp(name, BROKER_SERVICE) == 0 ||
         (service != NULL && service->registered && !service->any_method &&
          zhashx_lookup(service->methods, method) == NULL)) {
-        snprintf(message, sizeof message, "method %s is not implemented by service %s", method,
-                 name);
+        snprintf(message, sizeof message, "method %s is not implemented by service %s",
+                 method, name);
         s_send_reply(self, client, call_id, TH_UNIMPLEMENTED, message, 0, NULL, 0);
         return;
     }
     if (service == NULL && self->pending_services >= PENDING_SERVICES_MAX) {
-        snprintf(message, sizeof message, "unknown service %s: no worker has registered it", name);
+        snprintf(message, sizeof message, "unknown service %s: no worker has registered it",
+                 name);
         s_send_reply(self, client, call_id, TH_UNIMPLEMENTED, message, 0, NULL, 0);
         return;
     }
@@ -757,14 +764,14 @@ s_route(broker_t *self, zframe_t **client_p, th_request_header_t *header,
         snprintf(message, sizeof message,
                  "too many calls waiting for service %s (%zu); try again later", name,
                  zlistx_size(service->queue));
-        s_send_reply(self, client, call_id, TH_RESOURCE_EXHAUSTED, message, QUEUE_FULL_RETRY_MS,
-                     NULL, 0);
+        s_send_reply(self, client, call_id, TH_RESOURCE_EXHAUSTED, message,
+                     QUEUE_FULL_RETRY_MS, NULL, 0);
         return;
     }
     call_t *call = calloc(1, sizeof *call);
     if (call == NULL) {
-        s_send_reply(self, client, call_id, TH_RESOURCE_EXHAUSTED, "broker out of memory", 1000,
-                     NULL, 0);
+        s_send_reply(self, client, call_id, TH_RESOURCE_EXHAUSTED, "broker out of memory",
+                     1000, NULL, 0);
         return;
     }
     service = s_service_get(self, name, true);
@@ -784,8 +791,8 @@ s_route(broker_t *self, zframe_t **client_p, th_request_header_t *header,
     call->expires = call->deadline;
     call->service = service;
     if (service == NULL || call->header == NULL || s_heap_push(self, call) != 0) {
-        s_send_reply(self, client, call_id, TH_RESOURCE_EXHAUSTED, "broker out of memory", 1000,
-                     NULL, 0);
+        s_send_reply(self, client, call_id, TH_RESOURCE_EXHAUSTED, "broker out of memory",
+                     1000, NULL, 0);
         zframe_destroy(&call->header);
         free(call);
         if (service != NULL)
@@ -845,9 +852,10 @@ s_frontend_message(broker_t *self, zmsg_t *msg)
     }
     zframe_t *head = zmsg_next(msg);
     if (head == NULL) {
-        snprintf(errbuf, sizeof errbuf,
-                 "a request has 3 frames (signature, RequestHeader, body); this one has %zu",
-                 parts);
+        snprintf(
+            errbuf, sizeof errbuf,
+            "a request has 3 frames (signature, RequestHeader, body); this one has %zu",
+            parts);
         s_send_reply(self, client, 0, TH_INVALID_ARGUMENT, errbuf, 0, NULL, 0);
         goto cleanup;
     }
@@ -861,26 +869,39 @@ s_frontend_message(broker_t *self, zmsg_t *msg)
     }
     if (rc != 0) {
         s_send_reply(self, client, 0, TH_INVALID_ARGUMENT,
-                     "request header is not a valid teilhabe.rpc.v1.RequestHeader", 0, NULL, 0);
+                     "request header is not a valid teilhabe.rpc.v1.RequestHeader", 0, NULL,
+                     0);
         goto cleanup;
     }
     th_request_header_t *header = (th_request_header_t *) unpacked;
     uint64_t call_id = header->call_id;
     if (parts != 3) {
-        snprintf(errbuf, sizeof errbuf,
-                 "a request has 3 frames (signature, RequestHeader, body); this one has %zu",
-                 parts);
+        snprintf(
+            errbuf, sizeof errbuf,
+            "a request has 3 frames (signature, RequestHeader, body); this one has %zu",
+            parts);
         s_send_reply(self, client, call_id, TH_INVALID_ARGUMENT, errbuf, 0, NULL, 0);
         goto cleanup;
     }
     const th_principal_t *principal = s_client_principal(self, sig);
     if (principal == NULL) {
-        th_log_warn(call_id, "refused call: key not registered", "key=%s",
-                    zframe_meta(sig, "User-Id") != NULL ? zframe_meta(sig, "User-Id") : "");
-        s_send_reply(self, client, call_id, TH_UNAUTHENTICATED,
-                     "your key is not (or no longer) registered; ask the administrator for a "
-                     "certificate",
-                     0, NULL, 0);
+        /* A refused client may retry in a tight loop: log once a second. */
+        int64_t now = zclock_mono();
+        if (now >= self->unauth_log_at) {
+            const char *key = zframe_meta(sig, "User-Id");
+            th_log_warn(call_id, "refused call: key not registered",
+                        "key=%s refused_not_logged=%zu", key != NULL ? key : "",
+                        self->unauth_unlogged);
+            self->unauth_unlogged = 0;
+            self->unauth_log_at = now + DROP_LOG_MS;
+        } else {
+            self->unauth_unlogged++;
+        }
+        s_send_reply(
+            self, client, call_id, TH_UNAUTHENTICATED,
+            "your key is not (or no longer) registered; ask the administrator for a "
+            "certificate",
+            0, NULL, 0);
         goto cleanup;
     }
     int code = th_wire_check_request_header(header, errbuf, sizeof errbuf);
@@ -941,7 +962,8 @@ static bool
 s_identifier_valid(const char *s, size_t max)
 {
     size_t len = s != NULL ? strlen(s) : 0;
-    if (len == 0 || len > max || !((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z')))
+    if (len == 0 || len > max ||
+        !((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z')))
         return false;
     for (size_t i = 0; i < len; i++)
         if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
@@ -973,13 +995,15 @@ s_ready_problem(const Teilhabe__Broker__V1__WorkerReady *ready)
         const Teilhabe__Broker__V1__ServiceInfo *info = ready->services[i];
         if (!s_service_name_valid(info->name))
             return "READY names a service that is not of the form pkg.v1.Service";
-        if (strcmp(info->name, HEALTH_SERVICE) == 0 || strcmp(info->name, BROKER_SERVICE) == 0)
+        if (strcmp(info->name, HEALTH_SERVICE) == 0 ||
+            strcmp(info->name, BROKER_SERVICE) == 0)
             return "READY names a service the broker answers itself";
         for (size_t k = 0; k < info->n_methods; k++)
             if (!s_identifier_valid(info->methods[k], TH_WIRE_METHOD_MAX))
                 return "READY names a method that is not an identifier";
     }
-    if (ready->instance != NULL && !th_wire_utf8_valid(ready->instance, strlen(ready->instance)))
+    if (ready->instance != NULL &&
+        !th_wire_utf8_valid(ready->instance, strlen(ready->instance)))
         return "READY instance is not UTF-8";
     return NULL;
 }
@@ -991,12 +1015,14 @@ s_worker_ready(broker_t *self, zframe_t **identity_p, worker_t *existing, zmsg_t
     worker_t *worker = NULL;
     zframe_t *payload = zmsg_next(msg);
     if (zmsg_size(msg) != 3 || payload == NULL) {
-        s_violation(self, *identity_p, existing, "READY must carry exactly one WorkerReady frame");
+        s_violation(self, *identity_p, existing,
+                    "READY must carry exactly one WorkerReady frame");
         goto cleanup;
     }
     if (th_wire_unpack(&teilhabe__broker__v1__worker_ready__descriptor, payload, READY_MAX,
                        &unpacked) != 0) {
-        s_violation(self, *identity_p, existing, "READY payload is not a valid WorkerReady");
+        s_violation(self, *identity_p, existing,
+                    "READY payload is not a valid WorkerReady");
         goto cleanup;
     }
     const Teilhabe__Broker__V1__WorkerReady *ready =
@@ -1018,7 +1044,8 @@ s_worker_ready(broker_t *self, zframe_t **identity_p, worker_t *existing, zmsg_t
     free(hex);
     worker->instance = strdup(ready->instance != NULL ? ready->instance : "");
     worker->capacity = ready->capacity > CAPACITY_MAX ? CAPACITY_MAX : ready->capacity;
-    worker->expires = zclock_mono() + (int64_t) self->config.heartbeat_ms * self->config.liveness;
+    worker->expires =
+        zclock_mono() + (int64_t) self->config.heartbeat_ms * self->config.liveness;
     for (size_t i = 0; i < ready->n_services; i++) {
         const Teilhabe__Broker__V1__ServiceInfo *info = ready->services[i];
         service_t *service = s_service_get(self, info->name, true);
@@ -1032,13 +1059,16 @@ s_worker_ready(broker_t *self, zframe_t **identity_p, worker_t *existing, zmsg_t
         if (!service->registered) {
             service->registered = true;
             self->pending_services--;
+        } else if (zlistx_size(service->workers) == 0) {
+            self->services_down--;
         }
         if (info->n_methods == 0)
             service->any_method = true;
         for (size_t k = 0; k < info->n_methods; k++)
             zhashx_insert(service->methods, info->methods[k], (void *) "");
         worker->services[worker->n_services] = service;
-        worker->service_handles[worker->n_services] = zlistx_add_end(service->workers, worker);
+        worker->service_handles[worker->n_services] =
+            zlistx_add_end(service->workers, worker);
         worker->n_services++;
         /* Calls waiting out a grace period now wait for this worker instead. */
         for (call_t *queued = zlistx_first(service->queue); queued != NULL;
@@ -1072,7 +1102,8 @@ s_worker_reply(broker_t *self, zframe_t *identity, worker_t *worker, zmsg_t *msg
     zframe_t *body = zmsg_next(msg);
     uint64_t id = 0;
     if (zmsg_size(msg) != 5 || th_wire_id_decode(id_frame, &id) != 0) {
-        s_violation(self, identity, worker, "REPLY must be [request id | ResponseHeader | body]");
+        s_violation(self, identity, worker,
+                    "REPLY must be [request id | ResponseHeader | body]");
         goto cleanup;
     }
     call_t *call = zhashx_lookup(self->calls, &id);
@@ -1154,8 +1185,8 @@ s_backend_message(broker_t *self, zmsg_t *msg)
         goto cleanup;
     }
     if (!s_worker_authorized(self, sig)) {
-        th_log_warn(0, "worker key no longer registered as a worker",
-                    "key=%s", zframe_meta(sig, "User-Id") != NULL ? zframe_meta(sig, "User-Id") : "");
+        th_log_warn(0, "worker key no longer registered as a worker", "key=%s",
+                    zframe_meta(sig, "User-Id") != NULL ? zframe_meta(sig, "User-Id") : "");
         if (worker != NULL)
             s_worker_remove(self, worker, "key no longer registered", true);
         else
@@ -1174,20 +1205,13 @@ s_backend_message(broker_t *self, zmsg_t *msg)
         worker->expires =
             zclock_mono() + (int64_t) self->config.heartbeat_ms * self->config.liveness;
     switch (cmd) {
-    case TH_CMD_READY:
-        s_worker_ready(self, &identity, worker, msg);
-        break;
-    case TH_CMD_REPLY:
-        s_worker_reply(self, identity, worker, msg);
-        break;
-    case TH_CMD_HEARTBEAT:
-        break;
+    case TH_CMD_READY: s_worker_ready(self, &identity, worker, msg); break;
+    case TH_CMD_REPLY: s_worker_reply(self, identity, worker, msg); break;
+    case TH_CMD_HEARTBEAT: break;
     case TH_CMD_DISCONNECT:
         s_worker_remove(self, worker, "worker said DISCONNECT", false);
         break;
-    default:
-        s_violation(self, identity, worker, "unknown or misdirected command");
-        break;
+    default: s_violation(self, identity, worker, "unknown or misdirected command"); break;
     }
 cleanup:
     zframe_destroy(&identity);
@@ -1211,7 +1235,8 @@ s_expire(broker_t *self, int64_t now)
             s_worker_dispatch(self, worker);
         } else if (!call->grace || now >= call->deadline) {
             snprintf(message, sizeof message,
-                     "deadline exceeded while waiting for a free worker of %s", service->name);
+                     "deadline exceeded while waiting for a free worker of %s",
+                     service->name);
             s_fail_call(self, call, TH_DEADLINE_EXCEEDED, 0, message);
         } else if (service->registered) {
             snprintf(message, sizeof message,
@@ -1343,8 +1368,8 @@ broker_new(const broker_config_t *config, char *errbuf, size_t errlen)
             goto fail;
         }
     }
-    self->frontend = s_router_new(config, cert, ZAP_DOMAIN_FRONTEND, config->frontend_endpoint,
-                                  errbuf, errlen);
+    self->frontend = s_router_new(config, cert, ZAP_DOMAIN_FRONTEND,
+                                  config->frontend_endpoint, errbuf, errlen);
     if (self->frontend == NULL)
         goto fail;
     self->backend = s_router_new(config, cert, ZAP_DOMAIN_BACKEND, config->backend_endpoint,
@@ -1371,7 +1396,8 @@ broker_destroy(broker_t **self_p)
              worker = zhashx_next(self->workers))
             zlistx_add_end(all, worker);
         zhashx_purge(self->workers);
-        for (worker_t *worker = zlistx_first(all); worker != NULL; worker = zlistx_next(all))
+        for (worker_t *worker = zlistx_first(all); worker != NULL;
+             worker = zlistx_next(all))
             s_worker_free(worker);
         zlistx_destroy(&all);
     }
@@ -1396,8 +1422,8 @@ broker_run(broker_t *self)
         {zsock_resolve(self->frontend), 0, ZMQ_POLLIN, 0},
         {zsock_resolve(self->backend), 0, ZMQ_POLLIN, 0},
         {self->zap != NULL ? zap_socket(self->zap) : NULL, 0, ZMQ_POLLIN, 0},
-        {self->principals != NULL ? principals_socket(self->principals) : NULL, 0, ZMQ_POLLIN,
-         0},
+        {self->principals != NULL ? principals_socket(self->principals) : NULL, 0,
+         ZMQ_POLLIN, 0},
     };
     int n_items = self->zap != NULL ? 4 : 2;
     int64_t now = zclock_mono();
@@ -1406,11 +1432,12 @@ broker_run(broker_t *self)
         s_warn_insecure(self);
         self->next_insecure_warn = now + INSECURE_WARN_MS;
     }
-    th_log_info(0, "broker running",
-                "frontend=%s backend=%s heartbeat_ms=%d liveness=%d grace_ms=%d principals=%zu",
-                self->config.frontend_endpoint, self->config.backend_endpoint,
-                self->config.heartbeat_ms, self->config.liveness, self->config.grace_ms,
-                self->principals != NULL ? principals_size(self->principals) : 0);
+    th_log_info(
+        0, "broker running",
+        "frontend=%s backend=%s heartbeat_ms=%d liveness=%d grace_ms=%d principals=%zu",
+        self->config.frontend_endpoint, self->config.backend_endpoint,
+        self->config.heartbeat_ms, self->config.liveness, self->config.grace_ms,
+        self->principals != NULL ? principals_size(self->principals) : 0);
     int result = 0;
     while (!zsys_interrupted) {
         now = zclock_mono();
@@ -1430,19 +1457,22 @@ broker_run(broker_t *self)
             break;
         }
         if (n_items > 2 && (items[2].revents & ZMQ_POLLIN))
-            for (int i = 0; i < RECV_BATCH && (zsock_events(zap_socket(self->zap)) & ZMQ_POLLIN); i++)
+            for (int i = 0;
+                 i < RECV_BATCH && (zsock_events(zap_socket(self->zap)) & ZMQ_POLLIN); i++)
                 zap_handle(self->zap);
         if (n_items > 3 && (items[3].revents & ZMQ_POLLIN))
             principals_update(self->principals);
         if (items[1].revents & ZMQ_POLLIN)
-            for (int i = 0; i < RECV_BATCH && (zsock_events(self->backend) & ZMQ_POLLIN); i++) {
+            for (int i = 0; i < RECV_BATCH && (zsock_events(self->backend) & ZMQ_POLLIN);
+                 i++) {
                 zmsg_t *msg = zmsg_recv(self->backend);
                 if (msg == NULL)
                     break;
                 s_backend_message(self, msg);
             }
         if (items[0].revents & ZMQ_POLLIN)
-            for (int i = 0; i < RECV_BATCH && (zsock_events(self->frontend) & ZMQ_POLLIN); i++) {
+            for (int i = 0; i < RECV_BATCH && (zsock_events(self->frontend) & ZMQ_POLLIN);
+                 i++) {
                 zmsg_t *msg = zmsg_recv(self->frontend);
                 if (msg == NULL)
                     break;

@@ -22,12 +22,12 @@ typedef struct {
     const char *db_url;            /* registry.principals source, NULL = none */
     bool insecure;                 /* no CURVE, every client is admin */
     int heartbeat_ms;
-    int liveness;                  /* missed heartbeats before a worker is dead */
-    size_t max_message_size;       /* soft limit of a request body */
-    size_t hard_max_message_size;  /* ZMQ_MAXMSGSIZE */
+    int liveness;                 /* missed heartbeats before a worker is dead */
+    size_t max_message_size;      /* soft limit of a request body */
+    size_t hard_max_message_size; /* ZMQ_MAXMSGSIZE */
     int default_timeout_ms;
     int grace_ms;
-    size_t queue_max;              /* queued calls per service */
+    size_t queue_max; /* queued calls per service */
 } broker_config_t;
 
 typedef struct broker_t broker_t;

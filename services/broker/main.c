@@ -56,7 +56,8 @@ s_normalize_args(int argc, char **argv)
     char **out = calloc((size_t) argc + 1, sizeof *out);
     if (out == NULL)
         return NULL;
-    static const char *const values[] = {"true", "false", "yes", "no", "on", "off", "1", "0"};
+    static const char *const values[] = {"true", "false", "yes", "no",
+                                         "on",   "off",   "1",   "0"};
     for (int i = 0; i < argc; i++) {
         out[i] = argv[i];
         if (i > 0 && strcmp(argv[i], "--insecure") == 0) {
@@ -75,8 +76,9 @@ s_get_int(const th_config_t *config, const char *key, long fallback, long min, l
           long *out)
 {
     if (th_config_get_long(config, key, fallback, min, max, out) != 0) {
-        fprintf(stderr, "teilhabe-broker: invalid value \"%s\" for %s: expected a number from "
-                        "%ld to %ld\n",
+        fprintf(stderr,
+                "teilhabe-broker: invalid value \"%s\" for %s: expected a number from "
+                "%ld to %ld\n",
                 th_config_get(config, key, ""), key, min, max);
         return TH_EINVAL;
     }
@@ -104,7 +106,8 @@ main(int argc, char **argv)
             goto cleanup;
         }
     int first_arg = 0;
-    if (th_config_load_args(flags, argc, args, NULL, &first_arg, errbuf, sizeof errbuf) != 0) {
+    if (th_config_load_args(flags, argc, args, NULL, &first_arg, errbuf, sizeof errbuf) !=
+        0) {
         fprintf(stderr, "teilhabe-broker: %s\n%s", errbuf, s_usage);
         goto cleanup;
     }
@@ -124,15 +127,17 @@ main(int argc, char **argv)
 
     th_log_level_t level = TH_LOG_INFO;
     if (th_log_level_parse(th_config_get(config, "log_level", "info"), &level) != 0) {
-        fprintf(stderr, "teilhabe-broker: invalid log_level \"%s\": expected debug, info, warn "
-                        "or error\n",
+        fprintf(stderr,
+                "teilhabe-broker: invalid log_level \"%s\": expected debug, info, warn "
+                "or error\n",
                 th_config_get(config, "log_level", ""));
         goto cleanup;
     }
     th_log_init("broker", level);
 
     broker_config_t bc = {0};
-    bc.frontend_endpoint = th_config_get(config, "frontend_endpoint", "tcp://127.0.0.1:5555");
+    bc.frontend_endpoint =
+        th_config_get(config, "frontend_endpoint", "tcp://127.0.0.1:5555");
     bc.backend_endpoint = th_config_get(config, "backend_endpoint", "tcp://127.0.0.1:5556");
     bc.broker_cert = th_config_get(config, "broker_cert", NULL);
     bc.certs_dir = th_config_get(config, "certs_dir", NULL);
@@ -144,8 +149,9 @@ main(int argc, char **argv)
     if (bc.db_url != NULL && bc.db_url[0] == '\0')
         bc.db_url = NULL;
     if (th_config_get_bool(config, "insecure", false, &bc.insecure) != 0) {
-        fprintf(stderr, "teilhabe-broker: invalid value \"%s\" for insecure: expected true or "
-                        "false\n",
+        fprintf(stderr,
+                "teilhabe-broker: invalid value \"%s\" for insecure: expected true or "
+                "false\n",
                 th_config_get(config, "insecure", ""));
         goto cleanup;
     }
@@ -177,7 +183,8 @@ main(int argc, char **argv)
             goto cleanup;
         }
         struct stat st;
-        if (bc.certs_dir != NULL && (stat(bc.certs_dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
+        if (bc.certs_dir != NULL &&
+            (stat(bc.certs_dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
             fprintf(stderr, "teilhabe-broker: certs_dir \"%s\" is not a directory\n",
                     bc.certs_dir);
             goto cleanup;

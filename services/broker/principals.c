@@ -43,7 +43,8 @@ struct principals_t {
 bool
 principals_role_is_user(const char *role)
 {
-    static const char *const roles[] = {"admin", "ministry", "manager", "analyst", "service"};
+    static const char *const roles[] = {"admin", "ministry", "manager", "analyst",
+                                        "service"};
     if (role == NULL)
         return false;
     for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
@@ -106,8 +107,7 @@ s_principal_frame(const char *id, const char *name, const char *role, const char
     }
     if (id == NULL || id[0] == '\0')
         id = name;
-    if (id == NULL || id[0] == '\0' ||
-        !th_wire_utf8_valid(id, strlen(id)) ||
+    if (id == NULL || id[0] == '\0' || !th_wire_utf8_valid(id, strlen(id)) ||
         (name != NULL && !th_wire_utf8_valid(name, strlen(name)))) {
         *why = "id or name is missing or not UTF-8";
         goto cleanup;
@@ -242,16 +242,17 @@ s_load_cert(zhashx_t *set, const char *dir, const char *file)
     const char *name = zcert_meta(cert, "name");
     const char *id = zcert_meta(cert, "id");
     const char *why = NULL;
-    zframe_t *frame = s_principal_frame(id != NULL && *id ? id : (name != NULL && *name ? name : base),
-                                        name != NULL && *name ? name : base,
-                                        zcert_meta(cert, "role"), zcert_meta(cert, "state"),
-                                        zcert_meta(cert, "districts"),
-                                        zcert_public_txt(cert), &why);
+    zframe_t *frame =
+        s_principal_frame(id != NULL && *id ? id : (name != NULL && *name ? name : base),
+                          name != NULL && *name ? name : base, zcert_meta(cert, "role"),
+                          zcert_meta(cert, "state"), zcert_meta(cert, "districts"),
+                          zcert_public_txt(cert), &why);
     if (frame == NULL) {
         th_log_warn(0, "ignoring certificate file", "file=\"%s\" reason=\"%s\"", path,
                     why != NULL ? why : "out of memory");
     } else if (zhashx_insert(set, zcert_public_txt(cert), frame) != 0) {
-        th_log_warn(0, "ignoring certificate file with a duplicate key", "file=\"%s\"", path);
+        th_log_warn(0, "ignoring certificate file with a duplicate key", "file=\"%s\"",
+                    path);
         zframe_destroy(&frame);
     }
     zcert_destroy(&cert);
@@ -269,7 +270,8 @@ s_poll_dir(s_poller_t *self)
         /* A directory that disappeared revokes everyone it listed: failing
          * closed is the safe reading of "the certificates are gone". */
         if (!self->dir_error_logged)
-            th_log_error(0, "could not read certificate directory; its principals are refused",
+            th_log_error(0,
+                         "could not read certificate directory; its principals are refused",
                          "certs_dir=\"%s\" error=\"%s\"", self->certs_dir, strerror(errno));
         self->dir_error_logged = true;
         bool changed = zhashx_size(self->dir_set) > 0;
@@ -325,10 +327,12 @@ s_poll_db(s_poller_t *self)
         self->conn = s_db_connect(self->db_url);
         if (self->conn == NULL || PQstatus(self->conn) != CONNECTION_OK) {
             if (!self->db_down_logged)
-                th_log_warn(0, "could not connect to the principal database; keeping the last "
-                               "known principals",
+                th_log_warn(0,
+                            "could not connect to the principal database; keeping the last "
+                            "known principals",
                             "error=\"%s\"",
-                            self->conn != NULL ? PQerrorMessage(self->conn) : "out of memory");
+                            self->conn != NULL ? PQerrorMessage(self->conn)
+                                               : "out of memory");
             self->db_down_logged = true;
             PQfinish(self->conn);
             self->conn = NULL;
@@ -346,14 +350,16 @@ s_poll_db(s_poller_t *self)
             /* The registry has not created its table yet: no principals
              * from the database, which is not an error. */
             if (!self->db_missing_logged)
-                th_log_info(0, "table registry.principals does not exist yet; no principals "
-                               "from the database",
+                th_log_info(0,
+                            "table registry.principals does not exist yet; no principals "
+                            "from the database",
                             NULL);
             self->db_missing_logged = true;
         } else {
             if (!self->db_down_logged)
-                th_log_warn(0, "could not read registry.principals; keeping the last known "
-                               "principals",
+                th_log_warn(0,
+                            "could not read registry.principals; keeping the last known "
+                            "principals",
                             "error=\"%s\"", PQerrorMessage(self->conn));
             self->db_down_logged = true;
             if (PQstatus(self->conn) != CONNECTION_OK) {
@@ -381,9 +387,9 @@ s_poll_db(s_poller_t *self)
     for (int r = 0; r < rows; r++) {
         const char *why = NULL;
         const char *key = PQgetvalue(res, r, 5);
-        zframe_t *frame =
-            s_principal_frame(PQgetvalue(res, r, 0), PQgetvalue(res, r, 1), PQgetvalue(res, r, 2),
-                              PQgetvalue(res, r, 3), PQgetvalue(res, r, 4), key, &why);
+        zframe_t *frame = s_principal_frame(PQgetvalue(res, r, 0), PQgetvalue(res, r, 1),
+                                            PQgetvalue(res, r, 2), PQgetvalue(res, r, 3),
+                                            PQgetvalue(res, r, 4), key, &why);
         if (frame == NULL) {
             th_log_warn(0, "ignoring row of registry.principals", "id=\"%s\" reason=\"%s\"",
                         PQgetvalue(res, r, 0), why != NULL ? why : "out of memory");
@@ -395,7 +401,8 @@ s_poll_db(s_poller_t *self)
             zframe_destroy(&frame);
         }
     }
-    th_log_info(0, "principals loaded from the database", "principals=%zu", zhashx_size(set));
+    th_log_info(0, "principals loaded from the database", "principals=%zu",
+                zhashx_size(set));
     zhashx_destroy(&self->db_set);
     self->db_set = set;
     set = NULL;
@@ -583,8 +590,8 @@ principals_update(principals_t *self)
     zhashx_destroy(&self->map);
     self->map = map;
     map = NULL;
-    th_log_info(0, "principal map updated", "principals=%zu before=%zu", zhashx_size(self->map),
-                before);
+    th_log_info(0, "principal map updated", "principals=%zu before=%zu",
+                zhashx_size(self->map), before);
 cleanup:
     zhashx_destroy(&map);
     zstr_free(&tag);

@@ -76,7 +76,8 @@ static bool
 s_frame_is(zframe_t *frame, const char *text)
 {
     size_t len = strlen(text);
-    return frame != NULL && zframe_size(frame) == len && memcmp(zframe_data(frame), text, len) == 0;
+    return frame != NULL && zframe_size(frame) == len &&
+           memcmp(zframe_data(frame), text, len) == 0;
 }
 
 static void
@@ -116,7 +117,8 @@ zap_handle(zap_t *self)
     size_t unlogged = 0;
     char peer[64] = "";
     if (address != NULL)
-        snprintf(peer, sizeof peer, "%.*s", (int) (zframe_size(address) < 60 ? zframe_size(address) : 60),
+        snprintf(peer, sizeof peer, "%.*s",
+                 (int) (zframe_size(address) < 60 ? zframe_size(address) : 60),
                  (const char *) zframe_data(address));
 
     /* A REP socket must answer whatever it received, even nonsense, or it
@@ -142,7 +144,9 @@ zap_handle(zap_t *self)
         if (s_may_log_refusal(self, &unlogged))
             th_log_warn(0, "refused connection: unknown key",
                         "peer=\"%s\" key=%s domain=%s refusals_not_logged=%zu", peer, z85,
-                        frontend ? "frontend" : backend ? "backend" : "other",
+                        frontend  ? "frontend"
+                        : backend ? "backend"
+                                  : "other",
                         unlogged);
         s_reply(self, request_id, "400", "unknown key", "");
         goto cleanup;
@@ -155,7 +159,9 @@ zap_handle(zap_t *self)
                         "peer=\"%s\" principal=\"%s\" role=%s domain=%s "
                         "refusals_not_logged=%zu",
                         peer, principal->id, principal->role,
-                        frontend ? "frontend" : backend ? "backend" : "other",
+                        frontend  ? "frontend"
+                        : backend ? "backend"
+                                  : "other",
                         unlogged);
         s_reply(self, request_id, "400", "role not allowed", "");
         goto cleanup;

@@ -72,9 +72,9 @@ static void
 s_worker(fixture_t *fx, peer_worker_t *worker, const char *name, const char *service,
          const char *methods, uint32_t capacity)
 {
-    assert_int_equal(worker_start(worker, fx->broker.backend, fx->dir, name, service, methods,
-                                  capacity),
-                     0);
+    assert_int_equal(
+        worker_start(worker, fx->broker.backend, fx->dir, name, service, methods, capacity),
+        0);
     /* READY travels after the CURVE handshake; give the broker a moment so
      * the test does not race the registration it wants to test. */
     worker_idle(worker, 150);
@@ -98,7 +98,8 @@ s_echo(const char *text)
 }
 
 static void
-s_worker_on(th_test_broker_t *broker, fixture_t *fx, peer_worker_t *worker, const char *name)
+s_worker_on(th_test_broker_t *broker, fixture_t *fx, peer_worker_t *worker,
+            const char *name)
 {
     assert_int_equal(worker_start(worker, broker->backend, fx->dir, name,
                                   "teilhabe.restart.v1.Echo", "Echo", 1),
@@ -137,11 +138,10 @@ test_round_trip_principal_and_metadata(void **state)
     zsock_t *client = s_client(fx, "manager");
 
     Teilhabe__Testing__V1__EchoRequest request = s_echo("hallo");
-    const peer_meta_t meta[] = {{"x-trace", "abc"},
-                                {"teilhabe-principal", "admin"},
-                                {"Teilhabe-Role", "admin"}};
-    assert_int_equal(client_send(client, 4711, "teilhabe.rt.v1.Echo/Echo", 3000, &request.base,
-                                 meta, 3, "admin", "idem-1"),
+    const peer_meta_t meta[] = {
+        {"x-trace", "abc"}, {"teilhabe-principal", "admin"}, {"Teilhabe-Role", "admin"}};
+    assert_int_equal(client_send(client, 4711, "teilhabe.rt.v1.Echo/Echo", 3000,
+                                 &request.base, meta, 3, "admin", "idem-1"),
                      0);
     peer_request_t got;
     assert_true(worker_recv_request(&worker, 3000, &got));
@@ -216,8 +216,8 @@ test_reply_call_id_restored(void **state)
     s_worker(fx, &worker, "worker1", "teilhabe.cid.v1.Echo", "Echo", 1);
     zsock_t *client = s_client(fx, "admin");
     Teilhabe__Testing__V1__EchoRequest request = s_echo("x");
-    assert_int_equal(client_send(client, 77, "teilhabe.cid.v1.Echo/Echo", 3000, &request.base,
-                                 NULL, 0, NULL, NULL),
+    assert_int_equal(client_send(client, 77, "teilhabe.cid.v1.Echo/Echo", 3000,
+                                 &request.base, NULL, 0, NULL, NULL),
                      0);
     peer_request_t got;
     assert_true(worker_recv_request(&worker, 3000, &got));
@@ -243,8 +243,8 @@ test_unknown_method(void **state)
     s_worker(fx, &worker, "worker1", "teilhabe.um.v1.Echo", "Echo,Sleep", 1);
     zsock_t *client = s_client(fx, "admin");
     Teilhabe__Testing__V1__EchoRequest request = s_echo("x");
-    assert_int_equal(client_send(client, 5, "teilhabe.um.v1.Echo/Shout", 3000, &request.base,
-                                 NULL, 0, NULL, NULL),
+    assert_int_equal(client_send(client, 5, "teilhabe.um.v1.Echo/Shout", 3000,
+                                 &request.base, NULL, 0, NULL, NULL),
                      0);
     peer_reply_t reply;
     client_recv(client, 2000, &reply);
@@ -294,8 +294,8 @@ test_known_service_without_worker(void **state)
     zsock_t *client = s_client(fx, "admin");
     Teilhabe__Testing__V1__EchoRequest request = s_echo("x");
     int64_t start = zclock_mono();
-    assert_int_equal(client_send(client, 7, "teilhabe.gone.v1.Gone/Echo", 5000, &request.base,
-                                 NULL, 0, NULL, NULL),
+    assert_int_equal(client_send(client, 7, "teilhabe.gone.v1.Gone/Echo", 5000,
+                                 &request.base, NULL, 0, NULL, NULL),
                      0);
     peer_reply_t reply;
     client_recv(client, 3000, &reply);
@@ -316,8 +316,8 @@ test_worker_arriving_in_grace(void **state)
     fixture_t *fx = *state;
     zsock_t *client = s_client(fx, "admin");
     Teilhabe__Testing__V1__EchoRequest request = s_echo("late");
-    assert_int_equal(client_send(client, 8, "teilhabe.late.v1.Echo/Echo", 5000, &request.base,
-                                 NULL, 0, NULL, NULL),
+    assert_int_equal(client_send(client, 8, "teilhabe.late.v1.Echo/Echo", 5000,
+                                 &request.base, NULL, 0, NULL, NULL),
                      0);
     zclock_sleep(100);
     peer_worker_t worker;
@@ -383,8 +383,8 @@ test_malformed_input(void **state)
     /* Our protocol, another version: told so. */
     s_expect_raw(client, 3, (const void *[]){"THC02", packed, ""},
                  (size_t[]){5, packed_size, 0}, TH_UNIMPLEMENTED, 0);
-    s_expect_raw(client, 3, (const void *[]){"THC", packed, ""}, (size_t[]){3, packed_size, 0},
-                 TH_UNIMPLEMENTED, 0);
+    s_expect_raw(client, 3, (const void *[]){"THC", packed, ""},
+                 (size_t[]){3, packed_size, 0}, TH_UNIMPLEMENTED, 0);
     /* Header that does not decode: INVALID_ARGUMENT with call id 0. */
     s_expect_raw(client, 3, (const void *[]){"THC01", garbage, ""},
                  (size_t[]){5, sizeof garbage, 0}, TH_INVALID_ARGUMENT, 0);
@@ -392,7 +392,8 @@ test_malformed_input(void **state)
     s_expect_raw(client, 3, (const void *[]){"THC01", packed, ""},
                  (size_t[]){5, packed_size - 5, 0}, TH_INVALID_ARGUMENT, 0);
     /* Wrong number of frames: the call id comes from the header. */
-    s_expect_raw(client, 1, (const void *[]){"THC01"}, (size_t[]){5}, TH_INVALID_ARGUMENT, 0);
+    s_expect_raw(client, 1, (const void *[]){"THC01"}, (size_t[]){5}, TH_INVALID_ARGUMENT,
+                 0);
     s_expect_raw(client, 2, (const void *[]){"THC01", packed}, (size_t[]){5, packed_size},
                  TH_INVALID_ARGUMENT, 42);
     s_expect_raw(client, 4, (const void *[]){"THC01", packed, "", "x"},
@@ -503,8 +504,9 @@ test_malformed_worker_input(void **state)
      * no longer knows it) */
     assert_true(worker.disconnects >= 1);
     zsock_t *client = s_client(fx, "admin");
-    assert_int_equal(client_health(client, 45, "teilhabe.mw.v1.Echo", 2000),
-                     TEILHABE__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING);
+    assert_int_equal(
+        client_health(client, 45, "teilhabe.mw.v1.Echo", 2000),
+        TEILHABE__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING);
     zsock_destroy(&client);
     worker_stop(&worker, false);
     zsock_destroy(&raw);
@@ -541,8 +543,8 @@ test_deadline_exceeded(void **state)
     zsock_t *client = s_client(fx, "admin");
     Teilhabe__Testing__V1__EchoRequest request = s_echo("slow");
     int64_t start = zclock_mono();
-    assert_int_equal(client_send(client, 10, "teilhabe.slow.v1.Echo/Echo", 300, &request.base,
-                                 NULL, 0, NULL, NULL),
+    assert_int_equal(client_send(client, 10, "teilhabe.slow.v1.Echo/Echo", 300,
+                                 &request.base, NULL, 0, NULL, NULL),
                      0);
     peer_request_t got;
     assert_true(worker_recv_request(&worker, 2000, &got));
@@ -560,12 +562,12 @@ test_deadline_exceeded(void **state)
     client_recv(client, 300, &reply);
     assert_false(reply.received);
     /* A call queued behind a busy worker also times out. */
-    assert_int_equal(client_send(client, 11, "teilhabe.slow.v1.Echo/Echo", 2000, &request.base,
-                                 NULL, 0, NULL, NULL),
+    assert_int_equal(client_send(client, 11, "teilhabe.slow.v1.Echo/Echo", 2000,
+                                 &request.base, NULL, 0, NULL, NULL),
                      0);
     assert_true(worker_recv_request(&worker, 2000, &got));
-    assert_int_equal(client_send(client, 12, "teilhabe.slow.v1.Echo/Echo", 300, &request.base,
-                                 NULL, 0, NULL, NULL),
+    assert_int_equal(client_send(client, 12, "teilhabe.slow.v1.Echo/Echo", 300,
+                                 &request.base, NULL, 0, NULL, NULL),
                      0);
     client_recv(client, 2000, &reply);
     assert_int_equal(reply.code, TH_DEADLINE_EXCEEDED);
@@ -589,8 +591,8 @@ test_worker_dies_mid_call(void **state)
     s_worker(fx, &worker, "worker1", "teilhabe.dies.v1.Echo", "Echo", 1);
     zsock_t *client = s_client(fx, "admin");
     Teilhabe__Testing__V1__EchoRequest request = s_echo("x");
-    assert_int_equal(client_send(client, 13, "teilhabe.dies.v1.Echo/Echo", 10000, &request.base,
-                                 NULL, 0, NULL, NULL),
+    assert_int_equal(client_send(client, 13, "teilhabe.dies.v1.Echo/Echo", 10000,
+                                 &request.base, NULL, 0, NULL, NULL),
                      0);
     peer_request_t got;
     assert_true(worker_recv_request(&worker, 2000, &got));
@@ -609,8 +611,8 @@ test_worker_dies_mid_call(void **state)
 
     peer_worker_t fresh;
     s_worker(fx, &fresh, "worker2", "teilhabe.dies.v1.Echo", "Echo", 1);
-    assert_int_equal(client_send(client, 14, "teilhabe.dies.v1.Echo/Echo", 3000, &request.base,
-                                 NULL, 0, NULL, NULL),
+    assert_int_equal(client_send(client, 14, "teilhabe.dies.v1.Echo/Echo", 3000,
+                                 &request.base, NULL, 0, NULL, NULL),
                      0);
     assert_true(worker_recv_request(&fresh, 2000, &got));
     assert_int_equal(worker_echo(&fresh, &got, "w2"), 0);
@@ -631,8 +633,8 @@ test_worker_disconnect_fails_calls(void **state)
     s_worker(fx, &worker, "worker1", "teilhabe.bye.v1.Echo", "Echo", 1);
     zsock_t *client = s_client(fx, "admin");
     Teilhabe__Testing__V1__EchoRequest request = s_echo("x");
-    assert_int_equal(client_send(client, 15, "teilhabe.bye.v1.Echo/Echo", 10000, &request.base,
-                                 NULL, 0, NULL, NULL),
+    assert_int_equal(client_send(client, 15, "teilhabe.bye.v1.Echo/Echo", 10000,
+                                 &request.base, NULL, 0, NULL, NULL),
                      0);
     peer_request_t got;
     assert_true(worker_recv_request(&worker, 2000, &got));
@@ -657,11 +659,11 @@ test_two_workers_share_load(void **state)
     zsock_t *client = s_client(fx, "admin");
     Teilhabe__Testing__V1__EchoRequest request = s_echo("x");
     /* Two calls at once: one each, since each takes one at a time. */
-    assert_int_equal(client_send(client, 20, "teilhabe.share.v1.Echo/Echo", 3000, &request.base,
-                                 NULL, 0, NULL, NULL),
+    assert_int_equal(client_send(client, 20, "teilhabe.share.v1.Echo/Echo", 3000,
+                                 &request.base, NULL, 0, NULL, NULL),
                      0);
-    assert_int_equal(client_send(client, 21, "teilhabe.share.v1.Echo/Echo", 3000, &request.base,
-                                 NULL, 0, NULL, NULL),
+    assert_int_equal(client_send(client, 21, "teilhabe.share.v1.Echo/Echo", 3000,
+                                 &request.base, NULL, 0, NULL, NULL),
                      0);
     peer_request_t ga, gb;
     assert_true(worker_recv_request(&a, 2000, &ga));
@@ -714,7 +716,8 @@ test_health_and_list_services(void **state)
 {
     fixture_t *fx = *state;
     zsock_t *client = s_client(fx, "admin");
-    const int serving = TEILHABE__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
+    const int serving =
+        TEILHABE__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
     const int not_serving =
         TEILHABE__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
     const int unknown =
@@ -736,9 +739,10 @@ test_health_and_list_services(void **state)
     assert_int_equal(reply.code, 0);
     assert_int_equal(reply.call_id, 53);
     ProtobufCMessage *unpacked = NULL;
-    assert_int_equal(th_wire_unpack(&teilhabe__broker__v1__list_services_response__descriptor,
-                                    reply.body, 1 << 20, &unpacked),
-                     0);
+    assert_int_equal(
+        th_wire_unpack(&teilhabe__broker__v1__list_services_response__descriptor,
+                       reply.body, 1 << 20, &unpacked),
+        0);
     Teilhabe__Broker__V1__ListServicesResponse *list =
         (Teilhabe__Broker__V1__ListServicesResponse *) unpacked;
     bool found = false;

@@ -20,7 +20,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const int s_serving = TEILHABE__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
+static const int s_serving =
+    TEILHABE__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
 
 typedef struct {
     char *dir;
@@ -70,7 +71,8 @@ test_known_key_connects(void **state)
     fixture_t *fx = *state;
     zsock_t *client = peer_connect(fx->broker.frontend, fx->dir, "analyst", NULL);
     assert_non_null(client);
-    assert_int_equal(client_health(client, 1, "teilhabe.health.v1.Health", 3000), s_serving);
+    assert_int_equal(client_health(client, 1, "teilhabe.health.v1.Health", 3000),
+                     s_serving);
     zsock_destroy(&client);
 }
 
@@ -120,8 +122,9 @@ test_keys_on_the_wrong_socket(void **state)
     worker_idle(&impostor, 500);
     client = peer_connect(fx->broker.frontend, fx->dir, "admin", NULL);
     assert_non_null(client);
-    assert_int_equal(client_health(client, 6, "teilhabe.fake.v1.Fake", 2000),
-                     TEILHABE__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVICE_UNKNOWN);
+    assert_int_equal(
+        client_health(client, 6, "teilhabe.fake.v1.Fake", 2000),
+        TEILHABE__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVICE_UNKNOWN);
     worker_stop(&impostor, false);
 
     /* The real worker key registers fine. */
@@ -141,7 +144,8 @@ test_revoked_key_refused_while_connected(void **state)
     fixture_t *fx = *state;
     zsock_t *client = peer_connect(fx->broker.frontend, fx->dir, "leaver", NULL);
     assert_non_null(client);
-    assert_int_equal(client_health(client, 10, "teilhabe.health.v1.Health", 3000), s_serving);
+    assert_int_equal(client_health(client, 10, "teilhabe.health.v1.Health", 3000),
+                     s_serving);
     char path[1024];
     snprintf(path, sizeof path, "%s/public/leaver.cert", fx->dir);
     assert_int_equal(unlink(path), 0);
@@ -152,8 +156,8 @@ test_revoked_key_refused_while_connected(void **state)
     while (zclock_mono() < until) {
         Teilhabe__Health__V1__HealthCheckRequest request =
             TEILHABE__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
-        assert_int_equal(client_send(client, call_id, "teilhabe.health.v1.Health/Check", 1000,
-                                     &request.base, NULL, 0, NULL, NULL),
+        assert_int_equal(client_send(client, call_id, "teilhabe.health.v1.Health/Check",
+                                     1000, &request.base, NULL, 0, NULL, NULL),
                          0);
         peer_reply_t reply;
         client_recv(client, 1000, &reply);
@@ -231,8 +235,14 @@ test_refuses_to_start_without_auth(void **state)
     snprintf(cert, sizeof cert, "%s/public/admin.cert", fx->dir);
     snprintf(dir, sizeof dir, "%s/public", fx->dir);
     snprintf(log_path, sizeof log_path, "%s/nosecret.log", fx->dir);
-    char *const public_only[] = {"teilhabe-broker", "--frontend-endpoint", port,
-                                 "--broker-cert", cert, "--certs-dir", dir, NULL};
+    char *const public_only[] = {"teilhabe-broker",
+                                 "--frontend-endpoint",
+                                 port,
+                                 "--broker-cert",
+                                 cert,
+                                 "--certs-dir",
+                                 dir,
+                                 NULL};
     /* public/admin.cert has no admin.cert_secret next to it */
     status = s_run_broker(public_only, log_path);
     assert_true(WIFEXITED(status));
@@ -241,8 +251,9 @@ test_refuses_to_start_without_auth(void **state)
 
     snprintf(log_path, sizeof log_path, "%s/nodir.log", fx->dir);
     snprintf(cert, sizeof cert, "%s/broker.cert_secret", fx->dir);
-    char *const no_dir[] = {"teilhabe-broker", "--frontend-endpoint", port, "--broker-cert",
-                            cert, "--certs-dir", "/nonexistent/teilhabe", NULL};
+    char *const no_dir[] = {
+        "teilhabe-broker", "--frontend-endpoint",   port, "--broker-cert", cert,
+        "--certs-dir",     "/nonexistent/teilhabe", NULL};
     status = s_run_broker(no_dir, log_path);
     assert_true(WIFEXITED(status));
     assert_int_not_equal(WEXITSTATUS(status), 0);
@@ -260,12 +271,12 @@ test_insecure_mode(void **state)
     assert_int_equal(th_test_broker_start(&opts, dir, &broker), 0);
     zsock_t *client = peer_connect(broker.frontend, NULL, NULL, NULL);
     assert_non_null(client);
-    assert_int_equal(client_health(client, 1, "teilhabe.health.v1.Health", 3000), s_serving);
+    assert_int_equal(client_health(client, 1, "teilhabe.health.v1.Health", 3000),
+                     s_serving);
     /* Every caller is the "insecure" admin; claims are still discarded. */
     peer_worker_t worker;
-    assert_int_equal(worker_start(&worker, broker.backend, NULL, "plain", ECHO_SERVICE, "Echo",
-                                  1),
-                     0);
+    assert_int_equal(
+        worker_start(&worker, broker.backend, NULL, "plain", ECHO_SERVICE, "Echo", 1), 0);
     worker_idle(&worker, 200);
     Teilhabe__Testing__V1__EchoRequest request = TEILHABE__TESTING__V1__ECHO_REQUEST__INIT;
     assert_int_equal(client_send(client, 2, ECHO_METHOD, 3000, &request.base, NULL, 0,

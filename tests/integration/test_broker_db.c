@@ -23,7 +23,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const int s_serving = TEILHABE__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
+static const int s_serving =
+    TEILHABE__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
 
 static void
 s_exec(PGconn *conn, const char *sql, const char *const *params, int n_params)
@@ -53,7 +54,8 @@ s_public_key(const char *dir, const char *name)
 /* Health of the broker's own service over a fresh connection with name's
  * key, retried until want or timeout_ms. The last status seen. */
 static int
-s_wait_health(const char *endpoint, const char *dir, const char *name, int want, int timeout_ms)
+s_wait_health(const char *endpoint, const char *dir, const char *name, int want,
+              int timeout_ms)
 {
     int status = -2;
     int64_t until = zclock_mono() + timeout_ms;
@@ -105,12 +107,14 @@ test_principals_from_database(void **state)
     PGconn *conn = PQconnectdb(db_url);
     assert_int_equal(PQstatus(conn), CONNECTION_OK);
     s_exec(conn, "CREATE SCHEMA registry", NULL, 0);
-    s_exec(conn,
-           "CREATE TABLE registry.principals (id text PRIMARY KEY, "
-           "name text NOT NULL, role text NOT NULL, state_scope text, district_scope text[], "
-           "public_key text NOT NULL, revoked_at timestamptz)",
-           NULL, 0);
-    const char *row1[] = {"db-1", "Integrationsmanagerin Gotha", "manager", "16",
+    s_exec(
+        conn,
+        "CREATE TABLE registry.principals (id text PRIMARY KEY, "
+        "name text NOT NULL, role text NOT NULL, state_scope text, district_scope text[], "
+        "public_key text NOT NULL, revoked_at timestamptz)",
+        NULL, 0);
+    const char *row1[] = {"db-1",          "Integrationsmanagerin Gotha",
+                          "manager",       "16",
                           "{16067,16068}", dbuser_key};
     s_exec(conn,
            "INSERT INTO registry.principals (id, name, role, state_scope, district_scope, "
@@ -121,20 +125,19 @@ test_principals_from_database(void **state)
            "INSERT INTO registry.principals (id, name, role, state_scope, district_scope, "
            "public_key) VALUES ($1, $2, $3, $4, $5, $6)",
            row2, 6);
-    assert_int_equal(s_wait_health(broker.frontend, dir, "dbuser", s_serving, 5000), s_serving);
+    assert_int_equal(s_wait_health(broker.frontend, dir, "dbuser", s_serving, 5000),
+                     s_serving);
 
     /* The worker sees the row's attributes as the principal. */
     peer_worker_t worker;
-    assert_int_equal(worker_start(&worker, broker.backend, dir, "dbworker", ECHO_SERVICE, "Echo",
-                                  1),
-                     0);
+    assert_int_equal(
+        worker_start(&worker, broker.backend, dir, "dbworker", ECHO_SERVICE, "Echo", 1), 0);
     worker_idle(&worker, 300);
     zsock_t *client = peer_connect(broker.frontend, dir, "dbuser", NULL);
     assert_non_null(client);
     Teilhabe__Testing__V1__EchoRequest request = TEILHABE__TESTING__V1__ECHO_REQUEST__INIT;
-    assert_int_equal(client_send(client, 5, ECHO_METHOD, 3000, &request.base, NULL, 0, NULL,
-                                 NULL),
-                     0);
+    assert_int_equal(
+        client_send(client, 5, ECHO_METHOD, 3000, &request.base, NULL, 0, NULL, NULL), 0);
     peer_request_t got;
     assert_true(worker_recv_request(&worker, 3000, &got));
     assert_string_equal(got.header->principal->id, "db-1");
@@ -155,7 +158,8 @@ test_principals_from_database(void **state)
 
     /* Revoked in the table: the open connection is refused within seconds. */
     const char *revoke[] = {"db-1"};
-    s_exec(conn, "UPDATE registry.principals SET revoked_at = now() WHERE id = $1", revoke, 1);
+    s_exec(conn, "UPDATE registry.principals SET revoked_at = now() WHERE id = $1", revoke,
+           1);
     int code = -1;
     int64_t until = zclock_mono() + 6000;
     for (uint64_t id = 10; zclock_mono() < until && code != TH_UNAUTHENTICATED; id++) {
@@ -178,7 +182,8 @@ test_principals_from_database(void **state)
     snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", dbname);
     s_exec(admin, sql, NULL, 0);
     zclock_sleep(2500);
-    assert_int_equal(s_wait_health(broker.frontend, dir, "keeper", s_serving, 3000), s_serving);
+    assert_int_equal(s_wait_health(broker.frontend, dir, "keeper", s_serving, 3000),
+                     s_serving);
 
     int status = th_test_broker_stop(&broker);
     assert_true(WIFEXITED(status));

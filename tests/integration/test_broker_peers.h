@@ -42,7 +42,8 @@ peer_send(zmsg_t **msg_p, zsock_t *sock)
  * secret certificate keys_dir/private/NAME.cert_secret (or cert_path when
  * given) against the broker key in keys_dir. NULL on failure. */
 static inline zsock_t *
-peer_connect(const char *endpoint, const char *keys_dir, const char *name, const char *cert_path)
+peer_connect(const char *endpoint, const char *keys_dir, const char *name,
+             const char *cert_path)
 {
     zsock_t *sock = zsock_new(ZMQ_DEALER);
     if (sock == NULL)
@@ -144,12 +145,12 @@ client_send_raw(zsock_t *sock, size_t n, const void *const *data, const size_t *
 
 typedef struct {
     bool received;
-    bool well_formed;          /* [ "THC01" | ResponseHeader | body ] */
+    bool well_formed; /* [ "THC01" | ResponseHeader | body ] */
     uint64_t call_id;
     int code;
     char message[512];
     uint32_t retry_after_ms;
-    zframe_t *body;            /* owned; destroy with reply_clear */
+    zframe_t *body; /* owned; destroy with reply_clear */
 } peer_reply_t;
 
 static inline void
@@ -199,16 +200,16 @@ client_health(zsock_t *sock, uint64_t call_id, const char *service, int timeout_
     Teilhabe__Health__V1__HealthCheckRequest request =
         TEILHABE__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
     request.service = (char *) service;
-    if (client_send(sock, call_id, "teilhabe.health.v1.Health/Check", 2000, &request.base, NULL,
-                    0, NULL, NULL) != 0)
+    if (client_send(sock, call_id, "teilhabe.health.v1.Health/Check", 2000, &request.base,
+                    NULL, 0, NULL, NULL) != 0)
         return -1;
     peer_reply_t reply;
     client_recv(sock, timeout_ms, &reply);
     int status = -1;
     if (reply.well_formed && reply.code == 0 && reply.call_id == call_id) {
         ProtobufCMessage *unpacked = NULL;
-        if (th_wire_unpack(&teilhabe__health__v1__health_check_response__descriptor, reply.body,
-                           65536, &unpacked) == 0) {
+        if (th_wire_unpack(&teilhabe__health__v1__health_check_response__descriptor,
+                           reply.body, 65536, &unpacked) == 0) {
             status = ((Teilhabe__Health__V1__HealthCheckResponse *) unpacked)->status;
             protobuf_c_message_free_unpacked(unpacked, NULL);
         }
@@ -222,8 +223,8 @@ client_health(zsock_t *sock, uint64_t call_id, const char *service, int timeout_
 typedef struct {
     zsock_t *sock;
     int64_t last_heartbeat;
-    bool heartbeats;        /* false: play dead (send nothing by itself) */
-    int disconnects;        /* DISCONNECT commands received */
+    bool heartbeats; /* false: play dead (send nothing by itself) */
+    int disconnects; /* DISCONNECT commands received */
 } peer_worker_t;
 
 static inline int
@@ -323,13 +324,15 @@ worker_recv_request(peer_worker_t *worker, int timeout_ms, peer_request_t *reque
     while (zclock_mono() < until) {
         worker_maybe_heartbeat(worker);
         int64_t left = until - zclock_mono();
-        zmsg_t *msg = peer_recv(worker->sock, (int) (left < 50 ? (left > 0 ? left : 0) : 50));
+        zmsg_t *msg =
+            peer_recv(worker->sock, (int) (left < 50 ? (left > 0 ? left : 0) : 50));
         if (msg == NULL)
             continue;
         zframe_t *sig = zmsg_first(msg);
         zframe_t *cmd = zmsg_next(msg);
         bool ok = false;
-        if (th_wire_is_sig(sig, TH_WIRE_WORKER_SIG) && cmd != NULL && zframe_size(cmd) == 1) {
+        if (th_wire_is_sig(sig, TH_WIRE_WORKER_SIG) && cmd != NULL &&
+            zframe_size(cmd) == 1) {
             byte command = zframe_data(cmd)[0];
             if (command == TH_CMD_DISCONNECT)
                 worker->disconnects++;
@@ -339,8 +342,8 @@ worker_recv_request(peer_worker_t *worker, int timeout_ms, peer_request_t *reque
                 zframe_t *body = zmsg_next(msg);
                 ProtobufCMessage *unpacked = NULL;
                 if (th_wire_id_decode(id, &request->id) == 0 &&
-                    th_wire_unpack(&teilhabe__rpc__v1__request_header__descriptor, head, 65536,
-                                   &unpacked) == 0) {
+                    th_wire_unpack(&teilhabe__rpc__v1__request_header__descriptor, head,
+                                   65536, &unpacked) == 0) {
                     request->header = (Teilhabe__Rpc__V1__RequestHeader *) unpacked;
                     zmsg_remove(msg, body);
                     request->body = body;
@@ -369,7 +372,8 @@ worker_idle(peer_worker_t *worker, int ms)
             continue;
         zframe_t *sig = zmsg_first(msg);
         zframe_t *cmd = zmsg_next(msg);
-        if (th_wire_is_sig(sig, TH_WIRE_WORKER_SIG) && cmd != NULL && zframe_size(cmd) == 1) {
+        if (th_wire_is_sig(sig, TH_WIRE_WORKER_SIG) && cmd != NULL &&
+            zframe_size(cmd) == 1) {
             if (zframe_data(cmd)[0] == TH_CMD_REQUEST)
                 requests++;
             if (zframe_data(cmd)[0] == TH_CMD_DISCONNECT)
@@ -413,16 +417,20 @@ static inline int
 worker_echo(peer_worker_t *worker, const peer_request_t *request, const char *instance)
 {
     ProtobufCMessage *unpacked = NULL;
-    if (th_wire_unpack(&teilhabe__testing__v1__echo_request__descriptor, request->body, 1 << 24,
-                       &unpacked) != 0)
-        return worker_reply(worker, request->id, request->header->call_id, 3, "bad body", NULL);
-    Teilhabe__Testing__V1__EchoRequest *echo = (Teilhabe__Testing__V1__EchoRequest *) unpacked;
-    Teilhabe__Testing__V1__EchoResponse response = TEILHABE__TESTING__V1__ECHO_RESPONSE__INIT;
+    if (th_wire_unpack(&teilhabe__testing__v1__echo_request__descriptor, request->body,
+                       1 << 24, &unpacked) != 0)
+        return worker_reply(worker, request->id, request->header->call_id, 3, "bad body",
+                            NULL);
+    Teilhabe__Testing__V1__EchoRequest *echo =
+        (Teilhabe__Testing__V1__EchoRequest *) unpacked;
+    Teilhabe__Testing__V1__EchoResponse response =
+        TEILHABE__TESTING__V1__ECHO_RESPONSE__INIT;
     response.text = echo->text;
     response.principal = request->header->principal;
     response.instance = (char *) instance;
     response.timeout_ms = request->header->timeout_ms;
-    int rc = worker_reply(worker, request->id, request->header->call_id, 0, "", &response.base);
+    int rc =
+        worker_reply(worker, request->id, request->header->call_id, 0, "", &response.base);
     protobuf_c_message_free_unpacked(unpacked, NULL);
     return rc;
 }
