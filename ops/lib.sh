@@ -172,16 +172,26 @@ th_pg_dir() {
 }
 
 # th_build DIR TYPE [CMAKE ARGS...]: configures (when needed) and builds.
+# With TH_BUILD_QUIET=1 the compiler output goes to DIR/build.log and is
+# shown only when the build fails.
 th_build() {
     local dir=$1 type=$2
     shift 2
-    th_say "building in $dir ($type $*)"
+    th_say "building in $dir ($type${*:+ $*})"
     mkdir -p "$dir"
     cmake -S "$TH_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE="$type" "$@" >"$dir/configure.log" 2>&1 || {
         cat "$dir/configure.log" >&2
         return 1
     }
-    cmake --build "$dir" -j 2
+    if [ "${TH_BUILD_QUIET:-0}" = 1 ]; then
+        cmake --build "$dir" -j 2 >"$dir/build.log" 2>&1 || {
+            grep -E -B2 -A8 'error|Error' "$dir/build.log" | tail -n 60 >&2
+            th_warn "the full compiler output is in $dir/build.log"
+            return 1
+        }
+    else
+        cmake --build "$dir" -j 2
+    fi
 }
 
 # th_service_name SVC: the protobuf service a service binary serves, for
