@@ -117,7 +117,10 @@ main(int argc, char **argv)
         goto cleanup;
     }
     th_config_load_env(env);
-    const char *file = th_config_get(flags, "config", th_config_get(env, "config", NULL));
+    /* th_config_load_env leaves TEILHABE_CONFIG out: it names the file. */
+    const char *file = th_config_get(flags, "config", getenv("TEILHABE_CONFIG"));
+    if (file != NULL && file[0] == '\0')
+        file = NULL;
     if (file != NULL && th_config_load_file(config, file, errbuf, sizeof errbuf) != 0) {
         fprintf(stderr, "teilhabe-broker: %s\n", errbuf);
         goto cleanup;
@@ -192,8 +195,7 @@ main(int argc, char **argv)
     }
     broker = broker_new(&bc, errbuf, sizeof errbuf);
     if (broker == NULL) {
-        th_log_error(0, "could not start the broker", "error=\"%s\"", errbuf);
-        fprintf(stderr, "teilhabe-broker: %s\n", errbuf);
+        th_log_error(0, errbuf, NULL);
         goto cleanup;
     }
     status = broker_run(broker) == 0 ? 0 : 1;
