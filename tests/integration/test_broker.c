@@ -36,7 +36,9 @@ s_group_setup(void **state)
         th_test_keys_client(fx->dir, "worker1", "worker", "", "") != 0 ||
         th_test_keys_client(fx->dir, "worker2", "worker", "", "") != 0)
         return -1;
-    th_test_broker_opts_t opts = {.keys_dir = fx->dir};
+    /* A small queue so that the queue-full test needs only a few calls. */
+    static const char *const extra[] = {"--queue-max", "3", NULL};
+    th_test_broker_opts_t opts = {.keys_dir = fx->dir, .extra_args = extra};
     if (th_test_broker_start(&opts, fx->dir, &fx->broker) != 0) {
         fprintf(stderr, "broker did not start; see %s\n", fx->broker.log_path);
         return -1;
@@ -534,6 +536,39 @@ test_oversized_body(void **state)
     zsock_destroy(&client);
 }
 
+/* queue_max is 3 in this group: a fourth call waiting for a busy worker is
+ * refused at once with a retry hint. */
+static void
+test_queue_full(void **state)
+{
+    fixture_t *fx = *state;
+    peer_worker_t worker;
+    s_worker(fx, &worker, "worker1", "teilhabe.full.v1.Echo", "Echo", 1);
+    zsock_t *client = s_client(fx, "admin");
+    Teilhabe__Testing__V1__EchoRequest request = s_echo("x");
+    for (uint64_t id = 60; id < 65; id++)
+        assert_int_equal(client_send(client, id, "teilhabe.full.v1.Echo/Echo", 500,
+                                     &request.base, NULL, 0, NULL, NULL),
+                         0);
+    peer_reply_t reply;
+    client_recv(client, 500, &reply);
+    assert_true(reply.well_formed);
+    assert_int_equal(reply.code, TH_RESOURCE_EXHAUSTED);
+    assert_int_equal(reply.call_id, 64);
+    assert_true(reply.retry_after_ms > 0);
+    reply_clear(&reply);
+    /* The worker stays alive but never answers the one call it got. */
+    assert_true(worker_idle(&worker, 700) >= 1);
+    /* The one in flight and the three queued all run out of time. */
+    for (int i = 0; i < 4; i++) {
+        client_recv(client, 2000, &reply);
+        assert_int_equal(reply.code, TH_DEADLINE_EXCEEDED);
+        reply_clear(&reply);
+    }
+    worker_stop(&worker, true);
+    zsock_destroy(&client);
+}
+
 static void
 test_deadline_exceeded(void **state)
 {
@@ -835,6 +870,7 @@ main(void)
         cmocka_unit_test(test_random_garbage),
         cmocka_unit_test(test_oversized_body),
         cmocka_unit_test(test_deadline_exceeded),
+        cmocka_unit_test(test_queue_full),
         cmocka_unit_test(test_worker_dies_mid_call),
         cmocka_unit_test(test_worker_disconnect_fails_calls),
         cmocka_unit_test(test_two_workers_share_load),
