@@ -80,6 +80,7 @@ struct th_client_t {
     zsock_t *monitor;        /* PAIR receiving the socket's monitor events */
     unsigned int monitor_seq;
     bool connected;
+    bool auth_refused;       /* the broker's ZAP handler refused our key */
     uint64_t generation;     /* bumped on every disconnect and new socket */
 
     zlistx_t *calls;         /* s_call_t *, owned */
@@ -176,6 +177,7 @@ s_socket_close(th_client_t *self)
     zsock_destroy(&self->monitor);
     zsock_destroy(&self->socket);
     self->connected = false;
+    self->auth_refused = false;
     self->generation++;
 }
 
@@ -208,7 +210,8 @@ s_socket_open(th_client_t *self)
     snprintf(monitor_endpoint, sizeof monitor_endpoint, "inproc://th-client-monitor-%p-%u",
              (void *) self, self->monitor_seq++);
     if (zmq_socket_monitor(zsock_resolve(sock), monitor_endpoint,
-                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) != 0) {
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0) {
         zsock_destroy(&sock);
         return TH_EIO;
     }
@@ -247,6 +250,9 @@ s_monitor_drain(th_client_t *self)
             memcpy(&id, zframe_data(first), sizeof id);
             if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
                 self->connected = true;
+                self->auth_refused = false;
+            } else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+                self->auth_refused = true;
             } else if (id == ZMQ_EVENT_DISCONNECTED) {
                 /* Whatever was sent on the old connection is lost */
                 self->connected = false;
@@ -710,6 +716,16 @@ th_client_wait(th_client_t *self, uint64_t call_id,
             if (call->attempt_deadline <= now) /* not sent: try again later */
                 call->attempt_deadline = now + self->attempt_timeout_ms;
             continue;
+        }
+        if (self->auth_refused && !self->connected) {
+            /* Waiting longer cannot help: the broker will not talk to us */
+            char message[512];
+            snprintf(message, sizeof message,
+                     "the broker at %s refused this client's key; its public certificate "
+                     "is not among the broker's known principals",
+                     th_client_endpoint(self));
+            s_result_local(out, TH_UNAUTHENTICATED, message, call->attempts);
+            break;
         }
         int64_t end = call->deadline + S_DEADLINE_GRACE_MS;
         if (now >= end) {
