@@ -45,6 +45,8 @@
 #define S_MAX_DEPTH 64
 /* How long the final replies and DISCONNECT may take to leave. */
 #define S_LINGER_MS 1000
+/* Requests waiting for a free handler thread, at most. */
+#define S_MAX_QUEUED 1024
 
 typedef struct {
     const ProtobufCServiceDescriptor *desc;
@@ -1005,6 +1007,14 @@ s_on_broker_message(s_loop_t *loop)
             zframe_t *id = zmsg_pop(msg);
             s_refuse(loop, &id, zmsg_first(msg), TH_UNAVAILABLE,
                      "this worker is shutting down; try again");
+            break;
+        }
+        if (zlist_size(loop->queue) >= S_MAX_QUEUED) {
+            /* The broker sends at most `capacity` calls; one that sends
+             * far more must not make this worker grow without bound. */
+            zframe_t *id = zmsg_pop(msg);
+            s_refuse(loop, &id, zmsg_first(msg), TH_RESOURCE_EXHAUSTED,
+                     "this worker has too many calls waiting; try again later");
             break;
         }
         /* The arrival time travels with the request, so time spent
