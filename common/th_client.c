@@ -78,7 +78,6 @@ struct th_client_t {
 
     zsock_t *socket;
     zsock_t *monitor;        /* PAIR receiving the socket's monitor events */
-    unsigned int monitor_seq;
     bool connected;
     bool auth_refused;       /* the broker's ZAP handler refused our key */
     uint64_t generation;     /* bumped on every disconnect and new socket */
@@ -206,9 +205,16 @@ s_socket_open(th_client_t *self)
         zsock_set_curve_serverkey(sock, self->broker_public_key);
     }
 
+    /* A fresh name every time: libzmq closes sockets asynchronously, so a
+     * name built from the client's address could still be bound by the
+     * monitor of a client that was just destroyed at the same address. */
+    uuid_t uuid;
+    char uuid_text[37];
+    uuid_generate_random(uuid);
+    uuid_unparse_lower(uuid, uuid_text);
     char monitor_endpoint[96];
-    snprintf(monitor_endpoint, sizeof monitor_endpoint, "inproc://th-client-monitor-%p-%u",
-             (void *) self, self->monitor_seq++);
+    snprintf(monitor_endpoint, sizeof monitor_endpoint, "inproc://th-client-monitor-%s",
+             uuid_text);
     if (zmq_socket_monitor(zsock_resolve(sock), monitor_endpoint,
                            ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
                                ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0) {
