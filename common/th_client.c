@@ -739,7 +739,7 @@ th_client_wait(th_client_t *self, uint64_t call_id,
             if (self->connected && call->sent_generation == self->generation)
                 snprintf(message, sizeof message,
                          "no reply to %s within %d ms; the broker at %s is reachable, so the "
-                         "service is slow or overloaded (try a longer --timeout)",
+                         "service is slow or overloaded (allow a longer timeout)",
                          call->method, call->timeout_ms, th_client_endpoint(self));
             else
                 snprintf(message, sizeof message,
