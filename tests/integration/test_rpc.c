@@ -17,11 +17,13 @@
 #include "th_status.h"
 #include "th_test.h"
 #include "th_wire.h"
+#include "th_worker.h"
 
 #include "teilhabe/v1/health.pb-c.h"
 #include "teilhabe/v1/testing.pb-c.h"
 
 #include <czmq.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -743,6 +745,185 @@ test_claimed_identity_ignored(void **state)
     zcert_destroy(&cert);
 }
 
+/* --- an in-process worker with a service made here ------------------------ */
+
+/* A service whose request type (RequestHeader) has nested and repeated
+ * strings, to see the runtime's UTF-8 check name the exact field; and
+ * methods that misbehave, to see the runtime catch them. Method names are
+ * in sorted order, as protoc-c sorts them for method_indices_by_name. */
+static const ProtobufCMethodDescriptor s_nested_methods[] = {
+    {"BadStatus", &teilhabe__rpc__v1__request_header__descriptor,
+     &teilhabe__testing__v1__echo_response__descriptor},
+    {"Check", &teilhabe__rpc__v1__request_header__descriptor,
+     &teilhabe__testing__v1__echo_response__descriptor},
+    {"Missing", &teilhabe__rpc__v1__request_header__descriptor,
+     &teilhabe__testing__v1__echo_response__descriptor},
+    {"WrongType", &teilhabe__rpc__v1__request_header__descriptor,
+     &teilhabe__testing__v1__echo_response__descriptor},
+};
+static const unsigned s_nested_index[] = {0, 1, 2, 3};
+static const ProtobufCServiceDescriptor s_nested_service = {
+    PROTOBUF_C__SERVICE_DESCRIPTOR_MAGIC,
+    "teilhabe.rpctest.v1.Nested",
+    "Nested",
+    "Teilhabe__Rpctest__V1__Nested",
+    "teilhabe.rpctest.v1",
+    4,
+    s_nested_methods,
+    s_nested_index,
+};
+
+static int
+s_nested_check(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **response)
+{
+    const th_request_header_t *header = (const th_request_header_t *) request;
+    Teilhabe__Testing__V1__EchoResponse *reply = th_call_alloc(call, sizeof *reply);
+    teilhabe__testing__v1__echo_response__init(reply);
+    reply->text = th_call_printf(call, "%zu metadata, %s", header->n_metadata,
+                                 th_call_metadata(call, "x-who") != NULL
+                                     ? th_call_metadata(call, "x-who")
+                                     : "nobody");
+    reply->instance = th_call_strdup(call, "in-process");
+    *response = &reply->base;
+    return TH_OK;
+}
+
+static int
+s_nested_bad_status(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **response)
+{
+    return 99;
+}
+
+static int
+s_nested_wrong_type(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **response)
+{
+    Teilhabe__Health__V1__HealthCheckResponse *reply = th_call_alloc(call, sizeof *reply);
+    teilhabe__health__v1__health_check_response__init(reply);
+    *response = &reply->base;
+    return TH_OK;
+}
+
+static void *
+s_run_worker(void *arg)
+{
+    th_worker_run(arg);
+    return NULL;
+}
+
+static void
+test_runtime_checks_nested_strings_and_handlers(void **state)
+{
+    env_t *env = *state;
+    char cert[600], errbuf[256];
+    snprintf(cert, sizeof cert, "%s/private/worker.cert_secret", env->dir);
+    th_worker_config_t config = {
+        .broker_endpoint = env->broker.backend,
+        .broker_public_key = env->broker_key,
+        .cert_path = cert,
+        .capacity = 1,
+        .heartbeat_ms = 250,
+    };
+    th_worker_t *worker = th_worker_new(&config, errbuf, sizeof errbuf);
+    assert_non_null(worker);
+    static const th_method_fn handlers[] = {s_nested_bad_status, s_nested_check, NULL,
+                                            s_nested_wrong_type};
+    assert_int_equal(th_worker_add_service(worker, &s_nested_service, handlers, NULL), 0);
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, s_run_worker, worker), 0);
+    th_client_t *client = s_client(env);
+    s_wait_serving(client, "teilhabe.rpctest.v1.Nested", 5000);
+
+    Teilhabe__Rpc__V1__MetadataEntry entries[2];
+    Teilhabe__Rpc__V1__MetadataEntry *entry_ptrs[2] = {&entries[0], &entries[1]};
+    for (int i = 0; i < 2; i++)
+        teilhabe__rpc__v1__metadata_entry__init(&entries[i]);
+    entries[0].key = "a";
+    entries[0].value = "fine";
+    entries[1].key = "b";
+    entries[1].value = "also fine";
+    char *scope[] = {"16056", "16063"};
+    Teilhabe__Rpc__V1__Principal principal = TEILHABE__RPC__V1__PRINCIPAL__INIT;
+    principal.n_district_scope = 2;
+    principal.district_scope = scope;
+    th_request_header_t body = TEILHABE__RPC__V1__REQUEST_HEADER__INIT;
+    body.method = "x.v1.Y/Z";
+    body.n_metadata = 2;
+    body.metadata = entry_ptrs;
+    body.principal = &principal;
+    static const char *const metadata[] = {"x-who", "tester", NULL};
+    th_call_opts_t opts = {.metadata = metadata};
+
+    th_result_t result;
+    assert_int_equal(th_client_call(client, "teilhabe.rpctest.v1.Nested/Check", &body.base,
+                                    &teilhabe__testing__v1__echo_response__descriptor, 3000,
+                                    &opts, &result),
+                     0);
+    assert_string_equal(s_reply(&result)->text, "2 metadata, tester");
+    th_result_clear(&result);
+
+    /* a repeated nested string */
+    entries[1].value = "bro\xc3ken";
+    assert_int_equal(th_client_call(client, "teilhabe.rpctest.v1.Nested/Check", &body.base,
+                                    &teilhabe__testing__v1__echo_response__descriptor, 3000,
+                                    NULL, &result),
+                     0);
+    assert_int_equal(result.code, TH_INVALID_ARGUMENT);
+    assert_int_equal(result.n_violations, 1);
+    assert_string_equal(result.violations[0].field, "metadata[1].value");
+    th_result_clear(&result);
+
+    /* a repeated string inside a nested message */
+    entries[1].value = "fine again";
+    scope[1] = "\xed\xa0\x80"; /* a UTF-16 surrogate, not UTF-8 */
+    assert_int_equal(th_client_call(client, "teilhabe.rpctest.v1.Nested/Check", &body.base,
+                                    &teilhabe__testing__v1__echo_response__descriptor, 3000,
+                                    NULL, &result),
+                     0);
+    assert_int_equal(result.code, TH_INVALID_ARGUMENT);
+    assert_int_equal(result.n_violations, 1);
+    assert_string_equal(result.violations[0].field, "principal.district_scope[1]");
+    assert_non_null(strstr(result.message, "principal.district_scope[1]"));
+    th_result_clear(&result);
+    scope[1] = "16063";
+
+    /* a method declared without a handler */
+    assert_int_equal(th_client_call(client, "teilhabe.rpctest.v1.Nested/Missing", &body.base,
+                                    &teilhabe__testing__v1__echo_response__descriptor, 3000,
+                                    NULL, &result),
+                     0);
+    assert_int_equal(result.code, TH_UNIMPLEMENTED);
+    th_result_clear(&result);
+
+    /* handlers that break their contract are caught, never trusted */
+    assert_int_equal(th_client_call(client, "teilhabe.rpctest.v1.Nested/WrongType", &body.base,
+                                    &teilhabe__testing__v1__echo_response__descriptor, 3000,
+                                    NULL, &result),
+                     0);
+    assert_int_equal(result.code, TH_INTERNAL);
+    assert_null(result.response);
+    th_result_clear(&result);
+    assert_int_equal(th_client_call(client, "teilhabe.rpctest.v1.Nested/BadStatus", &body.base,
+                                    &teilhabe__testing__v1__echo_response__descriptor, 3000,
+                                    NULL, &result),
+                     0);
+    assert_int_equal(result.code, TH_INTERNAL);
+    th_result_clear(&result);
+
+    /* and it still serves */
+    assert_int_equal(th_client_call(client, "teilhabe.rpctest.v1.Nested/Check", &body.base,
+                                    &teilhabe__testing__v1__echo_response__descriptor, 3000,
+                                    NULL, &result),
+                     0);
+    assert_string_equal(s_reply(&result)->text, "2 metadata, nobody");
+    th_result_clear(&result);
+
+    th_client_destroy(&client);
+    th_worker_stop(worker);
+    assert_int_equal(pthread_join(thread, NULL), 0);
+    th_worker_destroy(&worker);
+    th_worker_destroy(&worker); /* twice is harmless */
+}
+
 int
 main(void)
 {
@@ -762,6 +943,8 @@ main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_sigterm_finishes_call_in_flight, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_claimed_identity_ignored, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_runtime_checks_nested_strings_and_handlers, s_setup,
+                                        s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
