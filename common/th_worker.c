@@ -681,10 +681,15 @@ s_handler_actor(zsock_t *pipe, void *args)
         }
         if (zmsg_size(msg) != 4) {
             zmsg_destroy(&msg);
+            zstr_send(pipe, ""); /* done with it, nothing to reply */
             continue;
         }
         zmsg_t *reply = s_handle(&thread, &msg);
-        if (reply == NULL || zmsg_send(&reply, pipe) != 0)
+        /* The main thread counts this thread busy until it hears back, so
+         * it always hears something: an empty string when out of memory. */
+        if (reply == NULL)
+            zstr_send(pipe, "");
+        else if (zmsg_send(&reply, pipe) != 0)
             zmsg_destroy(&reply);
     }
     th_db_destroy(&thread.db);
@@ -1061,7 +1066,9 @@ s_on_thread_reply(s_loop_t *loop, s_slot_t *slot)
     }
     if (reply == NULL)
         return;
-    if (loop->socket == NULL) {
+    if (zmsg_size(reply) != 3) {
+        zmsg_destroy(&reply); /* the thread could not build a reply */
+    } else if (loop->socket == NULL) {
         /* The broker link is down: the broker has failed this call already */
         zmsg_destroy(&reply);
     } else {
