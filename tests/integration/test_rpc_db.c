@@ -437,6 +437,28 @@ test_without_database_unavailable(void **state)
     s_stop_worker(env);
 }
 
+static void
+test_database_down_unavailable(void **state)
+{
+    env_t *env = *state;
+    /* Nothing listens there: the service starts anyway and answers writes
+     * with UNAVAILABLE until the database is back */
+    char url[128];
+    snprintf(url, sizeof url, "host=127.0.0.1 port=%d user=teilhabe dbname=teilhabe",
+             th_test_free_port());
+    s_start_worker(env, url);
+    th_client_t *client = s_client(env);
+    th_call_opts_t once = {.no_retry = true};
+    th_result_t result;
+    assert_int_equal(s_call(client, ECHO, "db down", 0, 0, 3000, &once, &result), 0);
+    assert_int_equal(result.code, TH_UNAVAILABLE);
+    assert_non_null(strstr(result.message, "database"));
+    th_result_clear(&result);
+    assert_int_equal(atomic_load(&env->handlers.executions), 0);
+    th_client_destroy(&client);
+    s_stop_worker(env);
+}
+
 int
 main(void)
 {
@@ -447,6 +469,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_deadline_becomes_statement_timeout, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_without_database_unavailable, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_database_down_unavailable, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
