@@ -514,6 +514,59 @@ test_malformed_worker_input(void **state)
     zsock_destroy(&raw);
 }
 
+/* Random frames on the worker socket, some with the worker signature and a
+ * valid command byte: the broker disconnects or drops, and keeps serving. */
+static void
+test_random_worker_garbage(void **state)
+{
+    fixture_t *fx = *state;
+    zsock_t *raw = peer_connect(fx->broker.backend, fx->dir, "worker2", NULL);
+    assert_non_null(raw);
+    unsigned int seed = 54321;
+    for (int i = 0; i < 300; i++) {
+        size_t n = (size_t) (rand_r(&seed) % 6) + 1;
+        zmsg_t *msg = zmsg_new();
+        for (size_t f = 0; f < n; f++) {
+            uint8_t frame[64];
+            size_t size = (size_t) (rand_r(&seed) % 64);
+            for (size_t b = 0; b < size; b++)
+                frame[b] = (uint8_t) rand_r(&seed);
+            if (f == 0 && i % 2 == 0) {
+                memcpy(frame, TH_WIRE_WORKER_SIG, 5);
+                size = 5;
+            }
+            if (f == 1 && i % 2 == 0) {
+                frame[0] = (uint8_t) (rand_r(&seed) % 7);
+                size = 1;
+            }
+            zmsg_addmem(msg, frame, size);
+        }
+        assert_int_equal(peer_send(&msg, raw), 0);
+    }
+    for (zmsg_t *msg = peer_recv(raw, 500); msg != NULL; msg = peer_recv(raw, 200))
+        zmsg_destroy(&msg);
+    zsock_destroy(&raw);
+    /* A proper worker still registers and serves. */
+    peer_worker_t worker;
+    s_worker(fx, &worker, "worker1", "teilhabe.after.v1.Echo", "Echo", 1);
+    zsock_t *client = s_client(fx, "admin");
+    Teilhabe__Testing__V1__EchoRequest request = s_echo("still here");
+    assert_int_equal(client_send(client, 70, "teilhabe.after.v1.Echo/Echo", 3000,
+                                 &request.base, NULL, 0, NULL, NULL),
+                     0);
+    peer_request_t got;
+    assert_true(worker_recv_request(&worker, 3000, &got));
+    assert_int_equal(worker_echo(&worker, &got, "w"), 0);
+    request_clear(&got);
+    peer_reply_t reply;
+    client_recv(client, 3000, &reply);
+    assert_int_equal(reply.code, 0);
+    assert_int_equal(reply.call_id, 70);
+    reply_clear(&reply);
+    worker_stop(&worker, true);
+    zsock_destroy(&client);
+}
+
 /* --- limits and deadlines ----------------------------------------------------- */
 
 static void
@@ -876,6 +929,7 @@ main(void)
         cmocka_unit_test(test_two_workers_share_load),
         cmocka_unit_test(test_known_service_without_worker),
         cmocka_unit_test(test_malformed_worker_input),
+        cmocka_unit_test(test_random_worker_garbage),
         cmocka_unit_test(test_health_and_list_services),
         cmocka_unit_test(test_broker_restart),
     };
