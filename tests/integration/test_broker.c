@@ -21,6 +21,10 @@
 typedef struct {
     char *dir;
     th_test_broker_t broker;
+    /* A second broker a test starts itself; the teardown stops it when the
+     * test failed before it could. */
+    th_test_broker_t extra;
+    char *extra_dir;
 } fixture_t;
 
 static int
@@ -54,8 +58,12 @@ s_group_teardown(void **state)
     if (fx == NULL)
         return 0;
     int status = th_test_broker_stop(&fx->broker);
-    if (getenv("TH_TEST_KEEP") == NULL)
+    th_proc_stop(&fx->extra.proc, SIGKILL, 2000);
+    if (getenv("TH_TEST_KEEP") == NULL) {
         th_test_rmtree(fx->dir);
+        th_test_rmtree(fx->extra_dir);
+    }
+    free(fx->extra_dir);
     free(fx->dir);
     free(fx);
     /* A broker that did not exit 0 on SIGTERM fails the group. */
@@ -877,18 +885,19 @@ static void
 test_broker_restart(void **state)
 {
     fixture_t *fx = *state;
-    char *dir = th_test_tmpdir("th-broker-restart");
-    assert_non_null(dir);
-    th_test_broker_t broker = {0};
+    fx->extra_dir = th_test_tmpdir("th-broker-restart");
+    assert_non_null(fx->extra_dir);
+    const char *dir = fx->extra_dir;
+    th_test_broker_t *broker = &fx->extra;
     th_test_broker_opts_t opts = {.keys_dir = fx->dir};
-    assert_int_equal(th_test_broker_start(&opts, dir, &broker), 0);
+    assert_int_equal(th_test_broker_start(&opts, dir, broker), 0);
     peer_worker_t worker;
-    s_worker_on(&broker, fx, &worker, "worker1");
-    zsock_t *client = peer_connect(broker.frontend, fx->dir, "admin", NULL);
+    s_worker_on(broker, fx, &worker, "worker1");
+    zsock_t *client = peer_connect(broker->frontend, fx->dir, "admin", NULL);
     assert_non_null(client);
     s_echo_round_trip(client, &worker, 1);
 
-    int status = th_proc_stop(&broker.proc, SIGINT, 5000);
+    int status = th_proc_stop(&broker->proc, SIGINT, 5000);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
     worker.heartbeats = false;
@@ -896,16 +905,14 @@ test_broker_restart(void **state)
     assert_int_equal(worker.disconnects, 1);
     zsock_destroy(&worker.sock);
 
-    assert_int_equal(th_test_broker_start(&opts, dir, &broker), 0);
-    s_worker_on(&broker, fx, &worker, "worker1");
+    assert_int_equal(th_test_broker_start(&opts, dir, broker), 0);
+    s_worker_on(broker, fx, &worker, "worker1");
     s_echo_round_trip(client, &worker, 2);
     worker_stop(&worker, true);
     zsock_destroy(&client);
-    status = th_test_broker_stop(&broker);
+    status = th_test_broker_stop(broker);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
-    th_test_rmtree(dir);
-    free(dir);
 }
 
 int
