@@ -543,8 +543,10 @@ s_worker_free(worker_t *worker)
 static void
 s_worker_remove(broker_t *self, worker_t *worker, const char *reason, bool say_disconnect)
 {
-    th_log_info(0, "worker removed", "worker=%s instance=\"%s\" reason=\"%s\" in_flight=%u",
-                worker->label, worker->instance, reason, worker->in_flight);
+    char instance[TH_LOG_QUOTE_SIZE];
+    th_log_info(0, "worker removed", "worker=%s instance=%s reason=\"%s\" in_flight=%u",
+                worker->label, th_log_quote(instance, sizeof instance, worker->instance),
+                reason, worker->in_flight);
     zhashx_delete(self->workers, worker->identity);
     call_t *call;
     while ((call = zlistx_first(worker->calls)) != NULL)
@@ -888,9 +890,10 @@ s_frontend_message(broker_t *self, zmsg_t *msg)
         /* A refused client may retry in a tight loop: log once a second. */
         int64_t now = zclock_mono();
         if (now >= self->unauth_log_at) {
-            const char *key = zframe_meta(sig, "User-Id");
+            char key[TH_LOG_QUOTE_SIZE];
             th_log_warn(call_id, "refused call: key not registered",
-                        "key=%s refused_not_logged=%zu", key != NULL ? key : "",
+                        "key=%s refused_not_logged=%zu",
+                        th_log_quote(key, sizeof key, zframe_meta(sig, "User-Id")),
                         self->unauth_unlogged);
             self->unauth_unlogged = 0;
             self->unauth_log_at = now + DROP_LOG_MS;
@@ -1081,8 +1084,10 @@ s_worker_ready(broker_t *self, zframe_t **identity_p, worker_t *existing, zmsg_t
         }
     }
     zhashx_insert(self->workers, worker->identity, worker);
-    th_log_info(0, "worker ready", "worker=%s instance=\"%s\" capacity=%u services=%zu",
-                worker->label, worker->instance, worker->capacity, worker->n_services);
+    char instance[TH_LOG_QUOTE_SIZE];
+    th_log_info(0, "worker ready", "worker=%s instance=%s capacity=%u services=%zu",
+                worker->label, th_log_quote(instance, sizeof instance, worker->instance),
+                worker->capacity, worker->n_services);
     worker_t *ready_worker = worker;
     worker = NULL;
     s_worker_dispatch(self, ready_worker);
@@ -1185,8 +1190,9 @@ s_backend_message(broker_t *self, zmsg_t *msg)
         goto cleanup;
     }
     if (!s_worker_authorized(self, sig)) {
+        char key[TH_LOG_QUOTE_SIZE];
         th_log_warn(0, "worker key no longer registered as a worker", "key=%s",
-                    zframe_meta(sig, "User-Id") != NULL ? zframe_meta(sig, "User-Id") : "");
+                    th_log_quote(key, sizeof key, zframe_meta(sig, "User-Id")));
         if (worker != NULL)
             s_worker_remove(self, worker, "key no longer registered", true);
         else
