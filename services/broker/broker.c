@@ -1146,6 +1146,15 @@ s_worker_reply(broker_t *self, zframe_t *identity, worker_t *worker, zmsg_t *msg
         zmsg_remove(msg, head);
     }
     zmsg_remove(msg, body);
+    /* The body is the response message only when the code is OK; a worker
+     * that sends one with an error must not leak partial data to the
+     * client, which would not look at it anyway. */
+    if (header->code != TEILHABE__RPC__V1__STATUS_CODE__OK && zframe_size(body) > 0) {
+        th_log_debug(call->call_id, "body of a failed reply dropped",
+                     "request=%llu worker=%s code=%s bytes=%zu", (unsigned long long) id,
+                     worker->label, th_status_name(header->code), zframe_size(body));
+        zframe_reset(body, "", 0);
+    }
     if (s_send_identity(self->frontend, call->client) == 0) {
         void *socket = zsock_resolve(self->frontend);
         zmq_send(socket, TH_WIRE_CLIENT_SIG, TH_WIRE_SIG_LEN, ZMQ_SNDMORE);

@@ -239,6 +239,40 @@ test_reply_call_id_restored(void **state)
     assert_string_equal(reply.message, "no such thing");
     reply_clear(&reply);
     request_clear(&got);
+
+    /* A failed reply that carries a body anyway: the client gets the code
+     * and the message, and an empty body (PROTOCOL.md 4.2). */
+    assert_int_equal(client_send(client, 78, "teilhabe.cid.v1.Echo/Echo", 3000,
+                                 &request.base, NULL, 0, NULL, NULL),
+                     0);
+    assert_true(worker_recv_request(&worker, 3000, &got));
+    Teilhabe__Testing__V1__EchoResponse leak = TEILHABE__TESTING__V1__ECHO_RESPONSE__INIT;
+    leak.text = (char *) "half-written secret";
+    assert_int_equal(
+        worker_reply(&worker, got.id, 78, TH_NOT_FOUND, "no such thing", &leak.base), 0);
+    client_recv(client, 3000, &reply);
+    assert_true(reply.well_formed);
+    assert_int_equal(reply.call_id, 78);
+    assert_int_equal(reply.code, TH_NOT_FOUND);
+    assert_string_equal(reply.message, "no such thing");
+    assert_non_null(reply.body);
+    assert_int_equal(zframe_size(reply.body), 0);
+    reply_clear(&reply);
+    request_clear(&got);
+
+    /* The same body with OK reaches the client unchanged. */
+    assert_int_equal(client_send(client, 79, "teilhabe.cid.v1.Echo/Echo", 3000,
+                                 &request.base, NULL, 0, NULL, NULL),
+                     0);
+    assert_true(worker_recv_request(&worker, 3000, &got));
+    assert_int_equal(worker_reply(&worker, got.id, 79, TH_OK, "", &leak.base), 0);
+    client_recv(client, 3000, &reply);
+    assert_int_equal(reply.code, TH_OK);
+    assert_non_null(reply.body);
+    assert_int_equal(zframe_size(reply.body),
+                     protobuf_c_message_get_packed_size(&leak.base));
+    reply_clear(&reply);
+    request_clear(&got);
     worker_stop(&worker, true);
     zsock_destroy(&client);
 }
