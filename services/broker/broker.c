@@ -72,6 +72,7 @@ struct call_t {
     int64_t deadline;
     int64_t expires; /* heap key: deadline, or the end of the grace period */
     size_t heap_index;
+    size_t queued_bytes; /* counted in broker->queued_bytes while queued */
     bool grace;  /* expires is the end of the grace period */
     bool waited; /* was queued: timeout_ms in header is stale */
 };
@@ -113,6 +114,7 @@ struct broker_t {
     size_t heap_cap;
     size_t pending_services;
     size_t services_down; /* registered services without a live worker */
+    size_t queued_bytes;  /* header + body bytes of all queued calls */
     uint64_t next_id;
     uint64_t use_counter;
     int64_t next_heartbeat;
@@ -387,6 +389,7 @@ s_call_finish(broker_t *self, call_t *call)
         call->worker->in_flight--;
     } else if (call->handle != NULL) {
         zlistx_delete(call->service->queue, call->handle);
+        self->queued_bytes -= call->queued_bytes;
     }
     service_t *service = call->service;
     s_call_free(call);
@@ -510,6 +513,8 @@ s_dispatch(broker_t *self, service_t *service)
             continue;
         }
         zlistx_delete(service->queue, handle);
+        self->queued_bytes -= call->queued_bytes;
+        call->queued_bytes = 0;
     }
 }
 
@@ -780,6 +785,10 @@ s_route(broker_t *self, zframe_t **client_p, th_request_header_t *header,
     int64_t now = zclock_mono();
     uint32_t timeout = header->timeout_ms > 0 ? header->timeout_ms
                                               : (uint32_t) self->config.default_timeout_ms;
+    /* A call may hold a queue slot and its body for at most max_timeout_ms,
+     * whatever the client asked for (timeout_ms goes up to 49 days). */
+    if (timeout > (uint32_t) self->config.max_timeout_ms)
+        timeout = (uint32_t) self->config.max_timeout_ms;
     s_strip_metadata(header);
     if (header->principal != NULL)
         protobuf_c_message_free_unpacked(&header->principal->base, NULL);
@@ -815,8 +824,21 @@ s_route(broker_t *self, zframe_t **client_p, th_request_header_t *header,
             s_worker_remove(self, worker, "worker unreachable", false);
         }
     }
+    /* Queued calls keep their request in the broker's memory; all of them
+     * together may hold at most queue_max_bytes. */
+    size_t bytes = zframe_size(call->header) + zframe_size(call->body);
+    if (bytes > self->config.queue_max_bytes - self->queued_bytes) {
+        snprintf(message, sizeof message,
+                 "the broker holds too many waiting requests (%zu bytes queued); try again "
+                 "later",
+                 self->queued_bytes);
+        s_fail_call(self, call, TH_RESOURCE_EXHAUSTED, QUEUE_FULL_RETRY_MS, message);
+        return;
+    }
     call->waited = true;
     call->handle = zlistx_add_end(service->queue, call);
+    call->queued_bytes = bytes;
+    self->queued_bytes += bytes;
     if (zlistx_size(service->workers) == 0) {
         int64_t grace_end = now + self->config.grace_ms;
         if (grace_end < call->deadline) {
