@@ -84,6 +84,8 @@ struct th_client_t {
 
     zlistx_t *calls;         /* s_call_t *, owned */
     uint64_t next_call_id;
+    uint8_t key_base[16];    /* random; idempotency keys = this + a counter */
+    uint64_t next_key;
     unsigned int seed;       /* rand_r state for jitter */
 };
 
@@ -397,23 +399,22 @@ s_poll(th_client_t *self, int64_t timeout_ms)
 {
     if (timeout_ms < 0)
         timeout_ms = 0;
-    zmq_pollitem_t items[2];
-    int n = 0;
-    if (self->socket != NULL)
-        items[n++] = (zmq_pollitem_t){zsock_resolve(self->socket), 0, ZMQ_POLLIN, 0};
-    if (self->monitor != NULL)
-        items[n++] = (zmq_pollitem_t){zsock_resolve(self->monitor), 0, ZMQ_POLLIN, 0};
-    if (n == 0) {
+    if (self->socket == NULL || self->monitor == NULL) {
         zclock_sleep((int) timeout_ms);
         return;
     }
-    if (zmq_poll(items, n, (long) timeout_ms) <= 0)
+    zmq_pollitem_t items[2] = {
+        {zsock_resolve(self->socket), 0, ZMQ_POLLIN, 0},
+        {zsock_resolve(self->monitor), 0, ZMQ_POLLIN, 0},
+    };
+    if (zmq_poll(items, 2, (long) timeout_ms) <= 0)
         return;
-    s_monitor_drain(self);
-    /* Bounded: at most the messages that are queued now */
-    for (int i = 0; i < 1000 && self->socket != NULL &&
-                    (zsock_events(self->socket) & ZMQ_POLLIN);
-         i++)
+    /* Only the sockets poll named, one message each: asking a socket
+     * whether it has more costs libzmq a system call, and the caller's
+     * next poll returns at once while anything is still queued. */
+    if (items[1].revents & ZMQ_POLLIN)
+        s_monitor_drain(self);
+    if ((items[0].revents & ZMQ_POLLIN) && self->socket != NULL)
         s_receive_one(self);
 }
 
@@ -519,6 +520,7 @@ th_client_new(const th_client_config_t *config, char *errbuf, size_t errlen)
             goto nomem;
     }
 
+    uuid_generate_random(self->key_base);
     uint8_t seed_bytes[16];
     uuid_generate(seed_bytes);
     memcpy(&self->seed, seed_bytes, sizeof self->seed);
@@ -585,9 +587,18 @@ th_client_send(th_client_t *self, const char *method, const ProtobufCMessage *re
     if (opts != NULL && opts->idempotency_key != NULL && opts->idempotency_key[0] != '\0') {
         call->idempotency_key = strdup(opts->idempotency_key);
     } else {
+        /* A version-4 UUID: the client's random base with a counter mixed
+         * into its last bytes. Unique within the client by the counter and
+         * across clients by the 122 random bits, without asking the kernel
+         * for fresh randomness on every call. */
         uuid_t uuid;
         char text[37];
-        uuid_generate_random(uuid);
+        memcpy(uuid, self->key_base, sizeof uuid);
+        uint64_t counter = self->next_key++;
+        for (size_t i = 0; i < 7; i++) /* bytes 9-15: 56 bits, clear of the variant */
+            uuid[9 + i] ^= (uint8_t) (counter >> (8 * i));
+        uuid[6] = (uint8_t) ((uuid[6] & 0x0f) | 0x40); /* version 4 */
+        uuid[8] = (uint8_t) ((uuid[8] & 0x3f) | 0x80); /* RFC 4122 variant */
         uuid_unparse_lower(uuid, text);
         call->idempotency_key = strdup(text);
     }
