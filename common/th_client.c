@@ -80,6 +80,7 @@ struct th_client_t {
     zsock_t *monitor;        /* PAIR receiving the socket's monitor events */
     bool connected;
     bool auth_refused;       /* the broker's ZAP handler refused our key */
+    size_t refusals;         /* endpoints in a row that refused our key */
     uint64_t generation;     /* bumped on every disconnect and new socket */
 
     zlistx_t *calls;         /* s_call_t *, owned */
@@ -259,6 +260,7 @@ s_monitor_drain(th_client_t *self)
             if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
                 self->connected = true;
                 self->auth_refused = false;
+                self->refusals = 0;
             } else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
                 self->auth_refused = true;
             } else if (id == ZMQ_EVENT_DISCONNECTED) {
@@ -734,13 +736,30 @@ th_client_wait(th_client_t *self, uint64_t call_id,
                 call->attempt_deadline = now + self->attempt_timeout_ms;
             continue;
         }
+        if (self->auth_refused && !self->connected &&
+            self->refusals + 1 < self->n_endpoints && now < call->deadline) {
+            /* This broker will not talk to us, but the key may be known to
+             * another one of the list (brokers need not share principals):
+             * try the next endpoint at once, with every unanswered call. */
+            th_log_debug(call->id, "the broker refused this client's key, trying the next",
+                         "endpoint=\"%s\"", th_client_endpoint(self));
+            self->refusals++;
+            s_failover(self);
+            continue;
+        }
         if (self->auth_refused && !self->connected) {
-            /* Waiting longer cannot help: the broker will not talk to us */
+            /* Waiting longer cannot help: no broker will talk to us */
             char message[512];
-            snprintf(message, sizeof message,
-                     "the broker at %s refused this client's key; its public certificate "
-                     "is not among the broker's known principals",
-                     th_client_endpoint(self));
+            if (self->n_endpoints > 1)
+                snprintf(message, sizeof message,
+                         "every broker endpoint (%zu, the last %s) refused this client's key; "
+                         "its public certificate is not among their known principals",
+                         self->n_endpoints, th_client_endpoint(self));
+            else
+                snprintf(message, sizeof message,
+                         "the broker at %s refused this client's key; its public certificate "
+                         "is not among the broker's known principals",
+                         th_client_endpoint(self));
             s_result_local(out, TH_UNAUTHENTICATED, message, call->attempts);
             break;
         }
