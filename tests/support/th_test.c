@@ -1,14 +1,340 @@
 /* ---------------------------------------------------------------------------
- * th_test.c: helpers shared by the tests
+ * th_test.c: helpers shared by the tests (processes, ports, keys, broker)
  * ---------------------------------------------------------------------------
  */
 #include "th_test.h"
 
+#include <arpa/inet.h>
+#include <czmq.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "th_error.h"
 
 const char *
 th_test_db_url(void)
 {
     const char *url = getenv("TEILHABE_TEST_DB_URL");
     return url != NULL && *url != '\0' ? url : NULL;
+}
+
+const char *
+th_test_require_db_url(void)
+{
+    const char *url = th_test_db_url();
+    if (url == NULL)
+        fail_msg("TEILHABE_TEST_DB_URL is not set: run the tests with ./ops/test, which "
+                 "starts a throwaway PostgreSQL and sets it");
+    return url;
+}
+
+int
+th_test_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    int port = -1;
+    if (bind(fd, (struct sockaddr *) &addr, sizeof addr) == 0 &&
+        getsockname(fd, (struct sockaddr *) &addr, &len) == 0)
+        port = ntohs(addr.sin_port);
+    close(fd);
+    return port;
+}
+
+char *
+th_test_tmpdir(const char *prefix)
+{
+    const char *base = getenv("TMPDIR");
+    if (base == NULL || *base == '\0')
+        base = "/tmp";
+    char *path = NULL;
+    if (asprintf(&path, "%s/%s-XXXXXX", base, prefix != NULL ? prefix : "th") < 0)
+        return NULL;
+    if (mkdtemp(path) == NULL) {
+        free(path);
+        return NULL;
+    }
+    return path;
+}
+
+static int
+s_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+void
+th_test_rmtree(const char *path)
+{
+    if (path != NULL && strncmp(path, "/tmp/", 5) == 0)
+        nftw(path, s_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+bool
+th_test_wait_port(int port, int timeout_ms)
+{
+    int64_t until = zclock_mono() + timeout_ms;
+    while (zclock_mono() < until) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0)
+            return false;
+        struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t) port)};
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        int rc = connect(fd, (struct sockaddr *) &addr, sizeof addr);
+        close(fd);
+        if (rc == 0)
+            return true;
+        zclock_sleep(20);
+    }
+    return false;
+}
+
+/* --- processes ---------------------------------------------------------- */
+
+struct th_proc_t {
+    pid_t pid;
+    bool exited;
+    int status;
+};
+
+th_proc_t *
+th_proc_start(const char *path, char *const argv[], const char *log_path)
+{
+    th_proc_t *self = calloc(1, sizeof *self);
+    if (self == NULL)
+        return NULL;
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) {
+        free(self);
+        return NULL;
+    }
+    if (pid == 0) {
+        if (log_path != NULL) {
+            int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+            if (fd >= 0) {
+                dup2(fd, STDOUT_FILENO);
+                dup2(fd, STDERR_FILENO);
+                close(fd);
+            }
+        }
+        /* A child must not inherit the test's sanitizer exit hooks for a
+         * failed exec, hence _exit. */
+        execv(path, argv);
+        fprintf(stderr, "could not execute \"%s\": %s\n", path, strerror(errno));
+        _exit(127);
+    }
+    self->pid = pid;
+    return self;
+}
+
+bool
+th_proc_alive(th_proc_t *self)
+{
+    if (self == NULL || self->exited)
+        return false;
+    int status = 0;
+    pid_t rc = waitpid(self->pid, &status, WNOHANG);
+    if (rc == self->pid) {
+        self->exited = true;
+        self->status = status;
+        return false;
+    }
+    return true;
+}
+
+pid_t
+th_proc_pid(const th_proc_t *self)
+{
+    return self != NULL ? self->pid : -1;
+}
+
+int
+th_proc_signal(th_proc_t *self, int sig)
+{
+    if (self == NULL || self->exited)
+        return TH_ESTATE;
+    return kill(self->pid, sig) == 0 ? 0 : TH_EIO;
+}
+
+int
+th_proc_wait(th_proc_t *self, int timeout_ms)
+{
+    if (self == NULL)
+        return -1;
+    int64_t until = zclock_mono() + timeout_ms;
+    do {
+        if (!th_proc_alive(self))
+            return self->status;
+        zclock_sleep(10);
+    } while (zclock_mono() < until);
+    return th_proc_alive(self) ? -1 : self->status;
+}
+
+int
+th_proc_stop(th_proc_t **self_p, int sig, int timeout_ms)
+{
+    if (self_p == NULL || *self_p == NULL)
+        return -1;
+    th_proc_t *self = *self_p;
+    int result = -1;
+    if (th_proc_alive(self))
+        kill(self->pid, sig);
+    int status = th_proc_wait(self, timeout_ms);
+    if (status == -1 && th_proc_alive(self)) {
+        kill(self->pid, SIGKILL);
+        waitpid(self->pid, &status, 0);
+        result = -1;
+    } else {
+        result = self->status;
+    }
+    free(self);
+    *self_p = NULL;
+    return result;
+}
+
+/* --- keys ---------------------------------------------------------------- */
+
+int
+th_test_keys_init(const char *dir)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/public", dir);
+    if (mkdir(path, 0755) != 0 && errno != EEXIST)
+        return TH_EIO;
+    snprintf(path, sizeof path, "%s/private", dir);
+    if (mkdir(path, 0700) != 0 && errno != EEXIST)
+        return TH_EIO;
+    snprintf(path, sizeof path, "%s/broker.cert", dir);
+    zcert_t *cert = zcert_new();
+    if (cert == NULL)
+        return TH_ENOMEM;
+    zcert_set_meta(cert, "name", "%s", "broker");
+    int rc = zcert_save(cert, path) == 0 ? 0 : TH_EIO;
+    zcert_destroy(&cert);
+    return rc;
+}
+
+int
+th_test_keys_client(const char *dir, const char *name, const char *role, const char *state,
+                    const char *districts)
+{
+    zcert_t *cert = zcert_new();
+    if (cert == NULL)
+        return TH_ENOMEM;
+    zcert_set_meta(cert, "id", "%s", name);
+    zcert_set_meta(cert, "name", "%s", name);
+    zcert_set_meta(cert, "role", "%s", role);
+    zcert_set_meta(cert, "state", "%s", state != NULL ? state : "");
+    zcert_set_meta(cert, "districts", "%s", districts != NULL ? districts : "");
+    char path[1024];
+    int rc = 0;
+    snprintf(path, sizeof path, "%s/public/%s.cert", dir, name);
+    if (zcert_save_public(cert, path) != 0)
+        rc = TH_EIO;
+    snprintf(path, sizeof path, "%s/private/%s.cert_secret", dir, name);
+    if (rc == 0 && zcert_save_secret(cert, path) != 0)
+        rc = TH_EIO;
+    zcert_destroy(&cert);
+    return rc;
+}
+
+int
+th_test_keys_broker_public(const char *dir, char out[41])
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/broker.cert", dir);
+    zcert_t *cert = zcert_load(path);
+    if (cert == NULL)
+        return TH_ENOTFOUND;
+    snprintf(out, 41, "%s", zcert_public_txt(cert));
+    zcert_destroy(&cert);
+    return 0;
+}
+
+/* --- the broker ---------------------------------------------------------- */
+
+int
+th_test_broker_start(const th_test_broker_opts_t *opts, const char *log_dir,
+                     th_test_broker_t *out)
+{
+    if (out->frontend_port <= 0)
+        out->frontend_port = th_test_free_port();
+    if (out->backend_port <= 0)
+        out->backend_port = th_test_free_port();
+    if (out->frontend_port <= 0 || out->backend_port <= 0)
+        return TH_EIO;
+    snprintf(out->frontend, sizeof out->frontend, "tcp://127.0.0.1:%d", out->frontend_port);
+    snprintf(out->backend, sizeof out->backend, "tcp://127.0.0.1:%d", out->backend_port);
+    snprintf(out->log_path, sizeof out->log_path, "%s/broker.log", log_dir);
+
+    char heartbeat[16], grace[16], cert[1024], certs_dir[1024];
+    snprintf(heartbeat, sizeof heartbeat, "%d", opts->heartbeat_ms > 0 ? opts->heartbeat_ms : 250);
+    snprintf(grace, sizeof grace, "%d", opts->grace_ms > 0 ? opts->grace_ms : 500);
+    const char *argv[64];
+    size_t n = 0;
+    argv[n++] = "teilhabe-broker";
+    argv[n++] = "--frontend-endpoint";
+    argv[n++] = out->frontend;
+    argv[n++] = "--backend-endpoint";
+    argv[n++] = out->backend;
+    argv[n++] = "--heartbeat-ms";
+    argv[n++] = heartbeat;
+    argv[n++] = "--grace-ms";
+    argv[n++] = grace;
+    argv[n++] = "--log-level";
+    argv[n++] = "debug";
+    if (opts->keys_dir != NULL) {
+        snprintf(cert, sizeof cert, "%s/broker.cert_secret", opts->keys_dir);
+        snprintf(certs_dir, sizeof certs_dir, "%s/public", opts->keys_dir);
+        argv[n++] = "--broker-cert";
+        argv[n++] = cert;
+        argv[n++] = "--certs-dir";
+        argv[n++] = certs_dir;
+    } else {
+        argv[n++] = "--insecure";
+        argv[n++] = "true";
+    }
+    if (opts->db_url != NULL) {
+        argv[n++] = "--db-url";
+        argv[n++] = opts->db_url;
+    }
+    for (size_t i = 0; opts->extra_args != NULL && opts->extra_args[i] != NULL && n < 62; i++)
+        argv[n++] = opts->extra_args[i];
+    argv[n] = NULL;
+    out->proc = th_proc_start(TH_TEST_BROKER_BIN, (char *const *) argv, out->log_path);
+    if (out->proc == NULL)
+        return TH_EIO;
+    if (!th_test_wait_port(out->frontend_port, 5000) ||
+        !th_test_wait_port(out->backend_port, 5000)) {
+        th_proc_stop(&out->proc, SIGKILL, 1000);
+        return TH_ETIMEDOUT;
+    }
+    return 0;
+}
+
+int
+th_test_broker_stop(th_test_broker_t *broker)
+{
+    return th_proc_stop(&broker->proc, SIGTERM, 5000);
 }
