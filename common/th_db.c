@@ -1,0 +1,1142 @@
+/* ---------------------------------------------------------------------------
+ * th_db.c: PostgreSQL access (connection and reconnection, transactions with
+ * deadlines, parameterized statements, SQLSTATE to status mapping, the
+ * migrations runner, the audit trail, the idempotency store, the outbox)
+ *
+ * Errors: every function that talks to the server records the failure in the
+ * handle (status, SQLSTATE, message) so that a handler can answer the client
+ * with th_db_status / th_db_error after rolling back; a rollback never
+ * overwrites that record.
+ * ---------------------------------------------------------------------------
+ */
+#include "th_db.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <dirent.h>
+
+#include "th_error.h"
+#include "th_log.h"
+#include "th_status.h"
+
+#define S_ERROR_MAX 1024
+/* File names carry four digits, so versions are 1..9999. */
+#define S_MIGRATION_VERSION_MAX 9999
+#define S_MIGRATION_FILE_MAX (16 * 1024 * 1024)
+#define S_MIGRATION_NAME_MAX 200
+/* How long a starting service waits for another one that is migrating. */
+#define S_MIGRATION_LOCK_WAIT_MS (5 * 60 * 1000)
+#define S_MIGRATION_LOCK_POLL_MS 100
+/* The session advisory lock key: the first 64 bits of md5("teilhabe.migrations"),
+ * computed by the server so that every client derives the same key. */
+#define S_MIGRATION_LOCK_NAME "teilhabe.migrations"
+#define S_MIGRATION_LOCK_KEY "('x' || left(md5($1), 16))::bit(64)::bigint"
+/* The schema is escaped with PQescapeIdentifier before it is put in. */
+#define S_OUTBOX_INSERT                                                                   \
+    "INSERT INTO %s.events (topic, resource, payload) VALUES ($1, $2, $3) RETURNING sequence"
+
+struct th_db_t {
+    char *conninfo;
+    PGconn *conn;
+    bool in_tx;
+    /* The server announced that it closes this connection. */
+    bool closing;
+    /* The last failure: status code (TH_OK when none), SQLSTATE, message. */
+    int status;
+    char sqlstate[6];
+    char error[S_ERROR_MAX];
+};
+
+typedef struct {
+    int version;
+    char file[S_MIGRATION_NAME_MAX + 16];
+    char name[S_MIGRATION_NAME_MAX + 1];
+} s_migration_t;
+
+/* --- errors -------------------------------------------------------------- */
+
+static void
+s_clear_error(th_db_t *self)
+{
+    self->status = TH_OK;
+    self->sqlstate[0] = '\0';
+    self->error[0] = '\0';
+}
+
+/* Copies a server or libpq message into out as one line without the
+ * trailing newline libpq leaves on its messages. */
+static void
+s_copy_line(char *out, size_t size, const char *text)
+{
+    if (size == 0)
+        return;
+    snprintf(out, size, "%s", text != NULL ? text : "");
+    for (char *p = out; *p != '\0'; p++)
+        if (*p == '\n' || *p == '\r' || *p == '\t')
+            *p = ' ';
+    size_t len = strlen(out);
+    while (len > 0 && out[len - 1] == ' ')
+        out[--len] = '\0';
+}
+
+static void s_set_error(th_db_t *self, int status, const char *sqlstate, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+s_set_error(th_db_t *self, int status, const char *sqlstate, const char *fmt, ...)
+{
+    char text[S_ERROR_MAX];
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(text, sizeof text, fmt, args);
+    va_end(args);
+    self->status = status;
+    snprintf(self->sqlstate, sizeof self->sqlstate, "%s", sqlstate != NULL ? sqlstate : "");
+    s_copy_line(self->error, sizeof self->error, text);
+}
+
+static void s_errbuf(char *errbuf, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+s_errbuf(char *errbuf, size_t errlen, const char *fmt, ...)
+{
+    if (errbuf == NULL || errlen == 0)
+        return;
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(errbuf, errlen, fmt, args);
+    va_end(args);
+}
+
+static bool
+s_state_is(const char *state, const char *expected)
+{
+    return strcmp(state, expected) == 0;
+}
+
+/* The status a client should see for a server error (see th_db.h). */
+static int
+s_status_for_sqlstate(const char *state)
+{
+    if (state == NULL || strlen(state) != 5)
+        return TH_INTERNAL;
+    if (s_state_is(state, "57014"))
+        return TH_DEADLINE_EXCEEDED;
+    if (s_state_is(state, "23505"))
+        return TH_ALREADY_EXISTS;
+    if (s_state_is(state, "23503") || s_state_is(state, "23514"))
+        return TH_FAILED_PRECONDITION;
+    if (s_state_is(state, "40001") || s_state_is(state, "40P01"))
+        return TH_ABORTED;
+    if (strncmp(state, "22", 2) == 0)
+        return TH_INVALID_ARGUMENT;
+    /* Connection exceptions and the server shutting down or starting up:
+     * the call may succeed on another try. */
+    if (strncmp(state, "08", 2) == 0 || s_state_is(state, "57P01") ||
+        s_state_is(state, "57P02") || s_state_is(state, "57P03"))
+        return TH_UNAVAILABLE;
+    return TH_INTERNAL;
+}
+
+/* Records why res (NULL when libpq could not even build a result) failed. */
+static void
+s_record_failure(th_db_t *self, const PGresult *res)
+{
+    const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *primary = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    const bool lost = self->conn == NULL || PQstatus(self->conn) == CONNECTION_BAD;
+    const int status = lost ? TH_UNAVAILABLE : s_status_for_sqlstate(state);
+    const ExecStatusType result_status = PQresultStatus(res);
+
+    if (primary != NULL && *primary != '\0')
+        s_set_error(self, status, state, "%s", primary);
+    else if (res != NULL && result_status != PGRES_FATAL_ERROR &&
+             result_status != PGRES_NONFATAL_ERROR)
+        s_set_error(self, status, state, "unexpected result from database: %s",
+                    PQresStatus(result_status));
+    else if (self->conn != NULL && *PQerrorMessage(self->conn) != '\0')
+        s_set_error(self, status, state, "%s", PQerrorMessage(self->conn));
+    else
+        s_set_error(self, status, state, "database statement failed");
+}
+
+/* Leaves COPY mode, which th_db_exec does not support, so the connection
+ * stays usable for the next statement. */
+static void
+s_leave_copy(PGconn *conn, ExecStatusType status)
+{
+    if (status == PGRES_COPY_IN)
+        PQputCopyEnd(conn, "COPY is not supported here");
+    else if (status == PGRES_COPY_OUT) {
+        char *row = NULL;
+        while (PQgetCopyData(conn, &row, 0) > 0) {
+            PQfreemem(row);
+            row = NULL;
+        }
+    } else if (status != PGRES_COPY_BOTH)
+        return;
+    PGresult *res;
+    while ((res = PQgetResult(conn)) != NULL)
+        PQclear(res);
+}
+
+/* Server notices (e.g. "relation already exists, skipping") would go to
+ * stderr unformatted; they belong in the log. An error that arrives while
+ * we are idle is the server saying goodbye (pg_terminate_backend, shutdown):
+ * remembered, so the next call reconnects before it sends anything. */
+static void
+s_notice(void *arg, const PGresult *res)
+{
+    th_db_t *self = arg;
+    const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    const bool fatal = severity != NULL && (strcmp(severity, "FATAL") == 0 ||
+                                            strcmp(severity, "PANIC") == 0);
+    const bool serious = fatal || (severity != NULL && (strcmp(severity, "ERROR") == 0 ||
+                                                        strcmp(severity, "WARNING") == 0));
+    if (fatal)
+        self->closing = true;
+    char line[512];
+    s_copy_line(line, sizeof line, PQresultErrorMessage(res));
+    th_log(serious ? TH_LOG_WARN : TH_LOG_DEBUG, 0, line, NULL);
+}
+
+/* --- connection ---------------------------------------------------------- */
+
+/* (Re)connects. The defaults come first so that the caller's conninfo,
+ * expanded from "dbname", overrides them. */
+static int
+s_connect(th_db_t *self)
+{
+    if (self->conn != NULL) {
+        PQfinish(self->conn);
+        self->conn = NULL;
+    }
+    const char *const keywords[] = {"connect_timeout", "application_name", "client_encoding",
+                                    "dbname", NULL};
+    const char *const values[] = {"10", "teilhabe", "UTF8", self->conninfo, NULL};
+    PGconn *conn = PQconnectdbParams(keywords, values, 1);
+    if (conn == NULL) {
+        s_set_error(self, TH_UNAVAILABLE, "", "could not connect to database: out of memory");
+        return TH_ENOMEM;
+    }
+    if (PQstatus(conn) != CONNECTION_OK) {
+        s_set_error(self, TH_UNAVAILABLE, "08001", "could not connect to database: %s",
+                    PQerrorMessage(conn));
+        PQfinish(conn);
+        return TH_EDB;
+    }
+    PQsetNoticeReceiver(conn, s_notice, self);
+    self->conn = conn;
+    self->closing = false;
+    return 0;
+}
+
+th_db_t *
+th_db_new(const char *conninfo, char *errbuf, size_t errlen)
+{
+    if (conninfo == NULL) {
+        s_errbuf(errbuf, errlen, "no database connection string given");
+        return NULL;
+    }
+    th_db_t *self = calloc(1, sizeof *self);
+    if (self == NULL) {
+        s_errbuf(errbuf, errlen, "out of memory");
+        return NULL;
+    }
+    self->conninfo = strdup(conninfo);
+    if (self->conninfo == NULL) {
+        s_errbuf(errbuf, errlen, "out of memory");
+        free(self);
+        return NULL;
+    }
+    if (s_connect(self) != 0) {
+        s_errbuf(errbuf, errlen, "%s", self->error);
+        free(self->conninfo);
+        free(self);
+        return NULL;
+    }
+    return self;
+}
+
+/* Ends the open transaction, if any, without touching the recorded error:
+ * that error is what the caller is about to report. */
+static int
+s_rollback(th_db_t *self)
+{
+    if (!self->in_tx)
+        return 0;
+    self->in_tx = false;
+    /* The server rolls back by itself when the connection is gone; a
+     * statement of the caller's may have ended the transaction already. */
+    if (self->conn == NULL || PQstatus(self->conn) != CONNECTION_OK ||
+        PQtransactionStatus(self->conn) == PQTRANS_IDLE)
+        return 0;
+    PGresult *res = PQexec(self->conn, "ROLLBACK");
+    int rc = 0;
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        char line[512];
+        snprintf(line, sizeof line, "could not roll back transaction: %s",
+                 PQerrorMessage(self->conn));
+        th_log_warn(0, line, NULL);
+        rc = TH_EDB;
+    }
+    PQclear(res);
+    return rc;
+}
+
+void
+th_db_destroy(th_db_t **self_p)
+{
+    if (self_p == NULL || *self_p == NULL)
+        return;
+    th_db_t *self = *self_p;
+    s_rollback(self);
+    if (self->conn != NULL)
+        PQfinish(self->conn);
+    free(self->conninfo);
+    free(self);
+    *self_p = NULL;
+}
+
+PGconn *
+th_db_conn(th_db_t *self)
+{
+    if (self == NULL)
+        return NULL;
+    if (self->conn != NULL && !self->in_tx && PQstatus(self->conn) == CONNECTION_OK) {
+        /* A connection the server closed while we were idle (restart,
+         * pg_terminate_backend) shows only when we read from it. Reading
+         * now (without blocking) delivers the server's goodbye to s_notice
+         * or the end of the stream to libpq, so we reconnect before sending
+         * rather than fail the caller's next statement. */
+        if (PQconsumeInput(self->conn))
+            (void) PQisBusy(self->conn); /* parses what arrived */
+    }
+    if (self->conn != NULL && PQstatus(self->conn) == CONNECTION_OK &&
+        (!self->closing || self->in_tx))
+        return self->conn;
+    if (self->in_tx) {
+        /* Never reconnect inside a transaction: its work is already gone. */
+        s_set_error(self, TH_UNAVAILABLE, "08003",
+                    "connection to database was lost during the transaction");
+        return NULL;
+    }
+    if (self->conn != NULL)
+        th_log_info(0, "reconnecting to database", NULL);
+    if (s_connect(self) != 0)
+        return NULL;
+    return self->conn;
+}
+
+/* --- transactions -------------------------------------------------------- */
+
+int
+th_db_begin(th_db_t *self, int64_t timeout_ms)
+{
+    if (self == NULL)
+        return TH_EINVAL;
+    if (self->in_tx) {
+        s_set_error(self, TH_INTERNAL, "", "a transaction is already open");
+        return TH_ESTATE;
+    }
+    s_clear_error(self);
+    if (timeout_ms < 0) {
+        s_set_error(self, TH_DEADLINE_EXCEEDED, "57014",
+                    "deadline passed before the transaction began");
+        return TH_EDB;
+    }
+    /* SET LOCAL ends with the transaction, so a pooled connection never
+     * carries one call's deadline into the next. The value is a number we
+     * format ourselves; one round trip for both statements. */
+    char sql[96];
+    if (timeout_ms > 0)
+        snprintf(sql, sizeof sql, "BEGIN; SET LOCAL statement_timeout = %" PRId64,
+                 timeout_ms > INT_MAX ? (int64_t) INT_MAX : timeout_ms);
+    else
+        snprintf(sql, sizeof sql, "BEGIN");
+
+    /* A connection that died while idle may only show now. Nothing has run
+     * yet, so one more try on a fresh connection is safe. */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        PGconn *conn = th_db_conn(self);
+        if (conn == NULL)
+            return TH_EDB;
+        PGresult *res = PQexec(conn, sql);
+        if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+            PQclear(res);
+            self->in_tx = true;
+            return 0;
+        }
+        s_record_failure(self, res);
+        PQclear(res);
+        const bool lost = PQstatus(conn) == CONNECTION_BAD;
+        if (!lost) {
+            if (PQtransactionStatus(conn) != PQTRANS_IDLE) {
+                self->in_tx = true;
+                s_rollback(self);
+            }
+            return TH_EDB;
+        }
+    }
+    return TH_EDB;
+}
+
+int
+th_db_commit(th_db_t *self)
+{
+    if (self == NULL)
+        return TH_EINVAL;
+    if (!self->in_tx) {
+        s_set_error(self, TH_INTERNAL, "", "no transaction is open to commit");
+        return TH_ESTATE;
+    }
+    if (self->conn == NULL || PQstatus(self->conn) != CONNECTION_OK) {
+        self->in_tx = false;
+        s_set_error(self, TH_UNAVAILABLE, "08003",
+                    "connection to database was lost before commit");
+        return TH_EDB;
+    }
+    if (PQtransactionStatus(self->conn) == PQTRANS_INERROR) {
+        /* COMMIT of a failed transaction "succeeds" as ROLLBACK. Keep the
+         * error that failed it: that is what the caller must report. */
+        s_rollback(self);
+        if (self->status == TH_OK)
+            s_set_error(self, TH_ABORTED, "25P02",
+                        "transaction was rolled back after an earlier error");
+        return TH_EDB;
+    }
+    s_clear_error(self);
+    PGresult *res = PQexec(self->conn, "COMMIT");
+    self->in_tx = false;
+    int rc = 0;
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        /* Deferred constraints and serialization failures end up here; when
+         * the connection broke, the outcome is unknown (UNAVAILABLE). */
+        s_record_failure(self, res);
+        rc = TH_EDB;
+    } else if (strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+        s_set_error(self, TH_ABORTED, "25P02", "transaction was rolled back instead of committed");
+        rc = TH_EDB;
+    }
+    PQclear(res);
+    return rc;
+}
+
+int
+th_db_rollback(th_db_t *self)
+{
+    if (self == NULL)
+        return TH_EINVAL;
+    return s_rollback(self);
+}
+
+bool
+th_db_in_transaction(const th_db_t *self)
+{
+    return self != NULL && self->in_tx;
+}
+
+/* --- statements ---------------------------------------------------------- */
+
+PGresult *
+th_db_exec(th_db_t *self, const char *sql, int nparams, const char *const *params)
+{
+    return th_db_exec_bin(self, sql, nparams, params, NULL, NULL, 0);
+}
+
+PGresult *
+th_db_exec_bin(th_db_t *self, const char *sql, int nparams, const char *const *values,
+               const int *lengths, const int *formats, int result_format)
+{
+    if (self == NULL)
+        return NULL;
+    s_clear_error(self);
+    if (sql == NULL || nparams < 0 || (nparams > 0 && values == NULL)) {
+        s_set_error(self, TH_INTERNAL, "", "invalid statement or parameters");
+        return NULL;
+    }
+    PGconn *conn = th_db_conn(self);
+    if (conn == NULL)
+        return NULL;
+    PGresult *res =
+        PQexecParams(conn, sql, nparams, NULL, values, lengths, formats, result_format);
+    const ExecStatusType status = PQresultStatus(res);
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)
+        return res;
+    s_record_failure(self, res);
+    PQclear(res);
+    s_leave_copy(conn, status);
+    return NULL;
+}
+
+int
+th_db_status(const th_db_t *self)
+{
+    return self != NULL ? self->status : TH_INTERNAL;
+}
+
+const char *
+th_db_sqlstate(const th_db_t *self)
+{
+    return self != NULL ? self->sqlstate : "";
+}
+
+const char *
+th_db_error(const th_db_t *self)
+{
+    return self != NULL ? self->error : "no database handle";
+}
+
+/* --- migrations ---------------------------------------------------------- */
+
+static bool
+s_is_name_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/* Parses "NNNN_name.sql" (four digits, version >= 1, name of lowercase
+ * letters, digits and underscores). */
+static bool
+s_parse_migration_file(const char *file, s_migration_t *out)
+{
+    const size_t len = strlen(file);
+    if (len < 10 || len - 9 > S_MIGRATION_NAME_MAX)
+        return false;
+    if (strcmp(file + len - 4, ".sql") != 0 || file[4] != '_')
+        return false;
+    int version = 0;
+    for (int i = 0; i < 4; i++) {
+        if (file[i] < '0' || file[i] > '9')
+            return false;
+        version = version * 10 + (file[i] - '0');
+    }
+    if (version < 1)
+        return false;
+    for (size_t i = 5; i < len - 4; i++)
+        if (!s_is_name_char(file[i]))
+            return false;
+    out->version = version;
+    snprintf(out->file, sizeof out->file, "%s", file);
+    snprintf(out->name, sizeof out->name, "%.*s", (int) (len - 9), file + 5);
+    return true;
+}
+
+static int
+s_compare_migrations(const void *a, const void *b)
+{
+    const s_migration_t *x = a;
+    const s_migration_t *y = b;
+    return (x->version > y->version) - (x->version < y->version);
+}
+
+/* Lists the migration files of dir, sorted by version. Files not ending in
+ * ".sql" and hidden files are ignored; a ".sql" file with another name shape
+ * is an error, because a typo would otherwise silently skip a migration. */
+static int
+s_list_migrations(const char *dir, s_migration_t **files_p, size_t *count_p, char *errbuf,
+                  size_t errlen)
+{
+    int rc = 0;
+    s_migration_t *files = NULL;
+    size_t count = 0;
+    size_t capacity = 0;
+    DIR *handle = opendir(dir);
+    if (handle == NULL) {
+        s_errbuf(errbuf, errlen, "could not open migrations directory \"%s\": %s", dir,
+                 strerror(errno));
+        return TH_EIO;
+    }
+    struct dirent *entry;
+    while ((entry = readdir(handle)) != NULL) {
+        const char *file = entry->d_name;
+        const size_t len = strlen(file);
+        if (file[0] == '.' || len < 4 || strcmp(file + len - 4, ".sql") != 0)
+            continue;
+        s_migration_t migration;
+        if (!s_parse_migration_file(file, &migration)) {
+            s_errbuf(errbuf, errlen,
+                     "invalid migration file name \"%s\" in \"%s\": expected NNNN_name.sql "
+                     "(four digits from 0001, then lowercase letters, digits, underscores)",
+                     file, dir);
+            rc = TH_EINVAL;
+            goto cleanup;
+        }
+        if (count == capacity) {
+            const size_t grown = capacity == 0 ? 16 : capacity * 2;
+            s_migration_t *bigger = realloc(files, grown * sizeof *files);
+            if (bigger == NULL) {
+                s_errbuf(errbuf, errlen, "out of memory");
+                rc = TH_ENOMEM;
+                goto cleanup;
+            }
+            files = bigger;
+            capacity = grown;
+        }
+        files[count++] = migration;
+    }
+    if (count > 1)
+        qsort(files, count, sizeof *files, s_compare_migrations);
+    for (size_t i = 1; i < count; i++)
+        if (files[i].version == files[i - 1].version) {
+            s_errbuf(errbuf, errlen, "duplicate migration version %04d in \"%s\": \"%s\" and \"%s\"",
+                     files[i].version, dir, files[i - 1].file, files[i].file);
+            rc = TH_EINVAL;
+            goto cleanup;
+        }
+cleanup:
+    closedir(handle);
+    if (rc != 0) {
+        free(files);
+        files = NULL;
+        count = 0;
+    }
+    *files_p = files;
+    *count_p = count;
+    return rc;
+}
+
+/* Reads a whole migration file into a NUL-terminated string (caller frees). */
+static int
+s_read_file(const char *path, char **text_p, char *errbuf, size_t errlen)
+{
+    int rc = 0;
+    char *text = NULL;
+    FILE *file = fopen(path, "rb");
+    if (file == NULL) {
+        s_errbuf(errbuf, errlen, "could not open migration file \"%s\": %s", path,
+                 strerror(errno));
+        return TH_EIO;
+    }
+    struct stat st;
+    if (fstat(fileno(file), &st) != 0 || !S_ISREG(st.st_mode)) {
+        s_errbuf(errbuf, errlen, "migration \"%s\" is not a regular file", path);
+        rc = TH_EIO;
+        goto cleanup;
+    }
+    if (st.st_size > S_MIGRATION_FILE_MAX) {
+        s_errbuf(errbuf, errlen, "migration file \"%s\" is larger than %d bytes", path,
+                 S_MIGRATION_FILE_MAX);
+        rc = TH_ETOOBIG;
+        goto cleanup;
+    }
+    const size_t size = (size_t) st.st_size;
+    text = malloc(size + 1);
+    if (text == NULL) {
+        s_errbuf(errbuf, errlen, "out of memory");
+        rc = TH_ENOMEM;
+        goto cleanup;
+    }
+    if (fread(text, 1, size, file) != size) {
+        s_errbuf(errbuf, errlen, "could not read migration file \"%s\"", path);
+        rc = TH_EIO;
+        goto cleanup;
+    }
+    text[size] = '\0';
+    if (strlen(text) != size) {
+        s_errbuf(errbuf, errlen, "migration file \"%s\" contains a NUL byte", path);
+        rc = TH_EINVAL;
+        goto cleanup;
+    }
+cleanup:
+    fclose(file);
+    if (rc != 0) {
+        free(text);
+        text = NULL;
+    }
+    *text_p = text;
+    return rc;
+}
+
+static void
+s_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* Takes the session-level migrations lock, waiting a bounded time for a
+ * concurrent starter to finish. */
+static int
+s_lock_migrations(th_db_t *self, char *errbuf, size_t errlen)
+{
+    const char *const params[] = {S_MIGRATION_LOCK_NAME};
+    for (long waited = 0;; waited += S_MIGRATION_LOCK_POLL_MS) {
+        PGresult *res = th_db_exec(self, "SELECT pg_try_advisory_lock(" S_MIGRATION_LOCK_KEY ")",
+                                   1, params);
+        if (res == NULL) {
+            s_errbuf(errbuf, errlen, "could not take the migrations lock: %s", self->error);
+            return TH_EDB;
+        }
+        const bool locked = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+        PQclear(res);
+        if (locked)
+            return 0;
+        if (waited >= S_MIGRATION_LOCK_WAIT_MS) {
+            s_errbuf(errbuf, errlen,
+                     "timed out after %d s waiting for the migrations lock held by another "
+                     "process",
+                     S_MIGRATION_LOCK_WAIT_MS / 1000);
+            return TH_ETIMEDOUT;
+        }
+        s_sleep_ms(S_MIGRATION_LOCK_POLL_MS);
+    }
+}
+
+/* Releases the lock if the connection that took it still exists (a lost
+ * connection released it already). Leaves the recorded error alone. */
+static void
+s_unlock_migrations(th_db_t *self, int locked_pid)
+{
+    if (self->conn == NULL || PQstatus(self->conn) != CONNECTION_OK ||
+        PQbackendPID(self->conn) != locked_pid)
+        return;
+    const char *const params[] = {S_MIGRATION_LOCK_NAME};
+    PGresult *res = PQexecParams(self->conn,
+                                 "SELECT pg_advisory_unlock(" S_MIGRATION_LOCK_KEY ")", 1,
+                                 NULL, params, NULL, NULL, 0);
+    PQclear(res);
+}
+
+/* The session lock belongs to one server process: if we reconnected since
+ * taking it, another starter may be migrating too, so stop. */
+static int
+s_check_lock_held(const th_db_t *self, int locked_pid, char *errbuf, size_t errlen)
+{
+    if (self->conn != NULL && PQstatus(self->conn) == CONNECTION_OK &&
+        PQbackendPID(self->conn) == locked_pid)
+        return 0;
+    s_errbuf(errbuf, errlen, "lost the database connection that held the migrations lock");
+    return TH_EDB;
+}
+
+static int
+s_apply_migration(th_db_t *self, const char *service, const char *dir,
+                  const s_migration_t *migration, int locked_pid, char *errbuf, size_t errlen)
+{
+    int rc = 0;
+    char *sql = NULL;
+    PGresult *res = NULL;
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/%s", dir, migration->file) >= (int) sizeof path) {
+        s_errbuf(errbuf, errlen, "migration path in \"%s\" is too long", dir);
+        return TH_EINVAL;
+    }
+    rc = s_read_file(path, &sql, errbuf, errlen);
+    if (rc != 0)
+        goto cleanup;
+    rc = th_db_begin(self, 0);
+    if (rc != 0) {
+        s_errbuf(errbuf, errlen, "could not begin transaction for migration \"%s\": %s", path,
+                 self->error);
+        goto cleanup;
+    }
+    rc = s_check_lock_held(self, locked_pid, errbuf, errlen);
+    if (rc != 0)
+        goto cleanup;
+    /* The simple query protocol runs a file of many statements at once; the
+     * result is that of the last statement or of the first failure. */
+    res = PQexec(self->conn, sql);
+    const ExecStatusType status = PQresultStatus(res);
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK &&
+        status != PGRES_EMPTY_QUERY) {
+        s_record_failure(self, res);
+        s_leave_copy(self->conn, status);
+        s_errbuf(errbuf, errlen, "could not apply migration \"%s\": %s", path, self->error);
+        rc = TH_EDB;
+        goto cleanup;
+    }
+    if (PQtransactionStatus(self->conn) != PQTRANS_INTRANS) {
+        s_errbuf(errbuf, errlen,
+                 "migration \"%s\" ended its transaction: migration files must not contain "
+                 "COMMIT or ROLLBACK",
+                 path);
+        rc = TH_EINVAL;
+        goto cleanup;
+    }
+    PQclear(res);
+    char version[16];
+    snprintf(version, sizeof version, "%d", migration->version);
+    const char *const params[] = {service, version, migration->name};
+    res = th_db_exec(self,
+                     "INSERT INTO public.teilhabe_migrations (service, version, name) "
+                     "VALUES ($1, $2, $3)",
+                     3, params);
+    if (res == NULL) {
+        s_errbuf(errbuf, errlen, "could not record migration \"%s\": %s", path, self->error);
+        rc = TH_EDB;
+        goto cleanup;
+    }
+    rc = th_db_commit(self);
+    if (rc != 0) {
+        s_errbuf(errbuf, errlen, "could not commit migration \"%s\": %s", path, self->error);
+        goto cleanup;
+    }
+    th_log_info(0, "applied migration", "migrations=%s version=%d name=%s", service,
+                migration->version, migration->name);
+cleanup:
+    PQclear(res);
+    s_rollback(self);
+    free(sql);
+    return rc;
+}
+
+static bool
+s_valid_service(const char *service)
+{
+    const size_t len = strlen(service);
+    if (len == 0 || len > 63)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!s_is_name_char(service[i]))
+            return false;
+    return true;
+}
+
+int
+th_db_migrate(th_db_t *self, const char *service, const char *dir, int *applied, char *errbuf,
+              size_t errlen)
+{
+    int rc = 0;
+    s_migration_t *files = NULL;
+    size_t nfiles = 0;
+    bool *recorded = NULL;
+    PGresult *res = NULL;
+    int locked_pid = 0;
+    int count = 0;
+
+    if (applied != NULL)
+        *applied = 0;
+    s_errbuf(errbuf, errlen, "%s", "");
+    if (self == NULL || service == NULL || dir == NULL) {
+        s_errbuf(errbuf, errlen, "migrations need a database, a service name and a directory");
+        return TH_EINVAL;
+    }
+    if (!s_valid_service(service)) {
+        s_errbuf(errbuf, errlen,
+                 "invalid service name \"%s\" for migrations: expected lowercase letters, "
+                 "digits and underscores",
+                 service);
+        return TH_EINVAL;
+    }
+    if (self->in_tx) {
+        s_errbuf(errbuf, errlen, "migrations cannot run inside an open transaction");
+        return TH_ESTATE;
+    }
+    rc = s_list_migrations(dir, &files, &nfiles, errbuf, errlen);
+    if (rc != 0)
+        goto cleanup;
+    recorded = calloc(S_MIGRATION_VERSION_MAX + 1, sizeof *recorded);
+    if (recorded == NULL) {
+        s_errbuf(errbuf, errlen, "out of memory");
+        rc = TH_ENOMEM;
+        goto cleanup;
+    }
+
+    rc = s_lock_migrations(self, errbuf, errlen);
+    if (rc != 0)
+        goto cleanup;
+    locked_pid = PQbackendPID(self->conn);
+
+    /* Created under the lock: concurrent CREATE TABLE IF NOT EXISTS can
+     * still collide on the catalog. */
+    res = th_db_exec(self,
+                     "CREATE TABLE IF NOT EXISTS public.teilhabe_migrations ("
+                     " service text NOT NULL,"
+                     " version int NOT NULL,"
+                     " name text NOT NULL,"
+                     " applied_at timestamptz NOT NULL DEFAULT now(),"
+                     " PRIMARY KEY (service, version))",
+                     0, NULL);
+    if (res == NULL) {
+        s_errbuf(errbuf, errlen, "could not create the migrations table: %s", self->error);
+        rc = TH_EDB;
+        goto cleanup;
+    }
+    PQclear(res);
+    rc = s_check_lock_held(self, locked_pid, errbuf, errlen);
+    if (rc != 0)
+        goto cleanup;
+    const char *const params[] = {service};
+    res = th_db_exec(self,
+                     "SELECT version FROM public.teilhabe_migrations WHERE service = $1 "
+                     "ORDER BY version",
+                     1, params);
+    if (res == NULL) {
+        s_errbuf(errbuf, errlen, "could not read applied migrations of \"%s\": %s", service,
+                 self->error);
+        rc = TH_EDB;
+        goto cleanup;
+    }
+    long newest_recorded = 0;
+    for (int i = 0; i < PQntuples(res); i++) {
+        const long version = strtol(PQgetvalue(res, i, 0), NULL, 10);
+        if (version > newest_recorded)
+            newest_recorded = version;
+        if (version >= 1 && version <= S_MIGRATION_VERSION_MAX)
+            recorded[version] = true;
+    }
+    PQclear(res);
+    res = NULL;
+    const int newest_file = nfiles > 0 ? files[nfiles - 1].version : 0;
+    if (newest_recorded > newest_file) {
+        s_errbuf(errbuf, errlen,
+                 "database schema of service \"%s\" is at version %ld, newer than the newest "
+                 "migration %04d in \"%s\": refusing to run against a schema this program does "
+                 "not know (upgrade the program)",
+                 service, newest_recorded, newest_file, dir);
+        rc = TH_ESTATE;
+        goto cleanup;
+    }
+    for (size_t i = 0; i < nfiles; i++) {
+        if (recorded[files[i].version])
+            continue;
+        rc = s_apply_migration(self, service, dir, &files[i], locked_pid, errbuf, errlen);
+        if (rc != 0)
+            goto cleanup;
+        count++;
+    }
+cleanup:
+    PQclear(res);
+    if (locked_pid != 0)
+        s_unlock_migrations(self, locked_pid);
+    free(recorded);
+    free(files);
+    if (applied != NULL)
+        *applied = count;
+    return rc;
+}
+
+/* --- audit, idempotency, outbox ------------------------------------------ */
+
+static int
+s_require_transaction(th_db_t *self, const char *what)
+{
+    if (self->in_tx)
+        return 0;
+    s_set_error(self, TH_INTERNAL, "", "%s requires an open transaction", what);
+    return TH_ESTATE;
+}
+
+int
+th_db_audit(th_db_t *self, const th_audit_entry_t *entry)
+{
+    if (self == NULL)
+        return TH_EINVAL;
+    if (entry == NULL || entry->principal_id == NULL || entry->method == NULL ||
+        entry->resource == NULL) {
+        s_set_error(self, TH_INTERNAL, "", "audit entry lacks principal, method or resource");
+        return TH_EINVAL;
+    }
+    int rc = s_require_transaction(self, "audit row");
+    if (rc != 0)
+        return rc;
+    char call_id[24];
+    snprintf(call_id, sizeof call_id, "%" PRIu64, entry->call_id);
+    const char *const params[] = {entry->principal_id, entry->principal_role, call_id,
+                                  entry->method,       entry->resource,       entry->before_json,
+                                  entry->after_json};
+    PGresult *res = th_db_exec(self,
+                               "INSERT INTO audit.log (principal_id, principal_role, call_id,"
+                               " method, resource, before, after)"
+                               " VALUES ($1, $2, $3::numeric, $4, $5, $6::jsonb, $7::jsonb)",
+                               7, params);
+    if (res == NULL)
+        return TH_EDB;
+    PQclear(res);
+    return 0;
+}
+
+/* True when the binary (or text) value in column col of row 0 equals text. */
+static bool
+s_value_equals(const PGresult *res, int col, const char *text)
+{
+    const size_t len = (size_t) PQgetlength(res, 0, col);
+    return !PQgetisnull(res, 0, col) && strlen(text) == len &&
+           memcmp(PQgetvalue(res, 0, col), text, len) == 0;
+}
+
+int
+th_db_idem_lookup(th_db_t *self, const char *principal_id, const char *key, const char *method,
+                  const char *request_hash, bool *found, uint8_t **reply, size_t *reply_len)
+{
+    int rc = 0;
+    PGresult *res = NULL;
+    if (found != NULL)
+        *found = false;
+    if (reply != NULL)
+        *reply = NULL;
+    if (reply_len != NULL)
+        *reply_len = 0;
+    if (self == NULL)
+        return TH_EINVAL;
+    if (principal_id == NULL || key == NULL || method == NULL || request_hash == NULL ||
+        found == NULL || reply == NULL || reply_len == NULL) {
+        s_set_error(self, TH_INTERNAL, "", "idempotency lookup lacks an argument");
+        return TH_EINVAL;
+    }
+    rc = s_require_transaction(self, "idempotency lookup");
+    if (rc != 0)
+        return rc;
+    /* Serialise concurrent retries of one key until the first commits, so
+     * exactly one of them does the work. Two-key form: its key space is
+     * apart from the one-key locks (e.g. the migrations lock). */
+    const char *const params[] = {principal_id, key};
+    res = th_db_exec(self,
+                     "SELECT pg_advisory_xact_lock(hashtext('teilhabe.idempotency'),"
+                     " hashtext($1 || $2))",
+                     2, params);
+    if (res == NULL) {
+        rc = TH_EDB;
+        goto cleanup;
+    }
+    PQclear(res);
+    /* Binary results: the reply is bytea, and text columns come back as their
+     * bytes either way. */
+    res = th_db_exec_bin(self,
+                         "SELECT method, request_hash, reply FROM audit.idempotency"
+                         " WHERE principal_id = $1 AND key = $2",
+                         2, params, NULL, NULL, 1);
+    if (res == NULL) {
+        rc = TH_EDB;
+        goto cleanup;
+    }
+    if (PQntuples(res) == 0)
+        goto cleanup;
+    if (PQnfields(res) != 3 || PQgetisnull(res, 0, 2)) {
+        s_set_error(self, TH_INTERNAL, "", "unexpected idempotency record");
+        rc = TH_EDB;
+        goto cleanup;
+    }
+    if (!s_value_equals(res, 0, method) || !s_value_equals(res, 1, request_hash)) {
+        s_set_error(self, TH_INVALID_ARGUMENT, "",
+                    "idempotency key was already used for a different request");
+        rc = TH_EINVAL;
+        goto cleanup;
+    }
+    const size_t len = (size_t) PQgetlength(res, 0, 2);
+    uint8_t *copy = malloc(len > 0 ? len : 1);
+    if (copy == NULL) {
+        s_set_error(self, TH_RESOURCE_EXHAUSTED, "", "out of memory");
+        rc = TH_ENOMEM;
+        goto cleanup;
+    }
+    memcpy(copy, PQgetvalue(res, 0, 2), len);
+    *reply = copy;
+    *reply_len = len;
+    *found = true;
+cleanup:
+    PQclear(res);
+    return rc;
+}
+
+int
+th_db_idem_store(th_db_t *self, const char *principal_id, const char *key, const char *method,
+                 const char *request_hash, const uint8_t *reply, size_t reply_len)
+{
+    if (self == NULL)
+        return TH_EINVAL;
+    if (principal_id == NULL || key == NULL || method == NULL || request_hash == NULL ||
+        (reply == NULL && reply_len > 0)) {
+        s_set_error(self, TH_INTERNAL, "", "idempotency record lacks an argument");
+        return TH_EINVAL;
+    }
+    if (reply_len > INT_MAX) {
+        s_set_error(self, TH_RESOURCE_EXHAUSTED, "", "reply too large for the idempotency store");
+        return TH_ETOOBIG;
+    }
+    int rc = s_require_transaction(self, "idempotency record");
+    if (rc != 0)
+        return rc;
+    const char *const values[] = {principal_id, key, method, request_hash,
+                                  reply != NULL ? (const char *) reply : ""};
+    const int lengths[] = {0, 0, 0, 0, (int) reply_len};
+    const int formats[] = {0, 0, 0, 0, 1};
+    PGresult *res = th_db_exec_bin(self,
+                                   "INSERT INTO audit.idempotency"
+                                   " (principal_id, key, method, request_hash, reply)"
+                                   " VALUES ($1, $2, $3, $4, $5)",
+                                   5, values, lengths, formats, 0);
+    if (res == NULL)
+        return TH_EDB;
+    PQclear(res);
+    return 0;
+}
+
+int
+th_db_outbox_append(th_db_t *self, const char *schema, const char *topic, const char *resource,
+                    const uint8_t *payload, size_t len, int64_t *sequence)
+{
+    int rc = 0;
+    char *ident = NULL;
+    char *sql = NULL;
+    PGresult *res = NULL;
+    if (sequence != NULL)
+        *sequence = 0;
+    if (self == NULL)
+        return TH_EINVAL;
+    if (schema == NULL || *schema == '\0' || topic == NULL || resource == NULL ||
+        (payload == NULL && len > 0)) {
+        s_set_error(self, TH_INTERNAL, "", "outbox event lacks schema, topic or resource");
+        return TH_EINVAL;
+    }
+    if (len > INT_MAX) {
+        s_set_error(self, TH_RESOURCE_EXHAUSTED, "", "outbox payload too large");
+        return TH_ETOOBIG;
+    }
+    rc = s_require_transaction(self, "outbox event");
+    if (rc != 0)
+        return rc;
+    PGconn *conn = th_db_conn(self);
+    if (conn == NULL)
+        return TH_EDB;
+    ident = PQescapeIdentifier(conn, schema, strlen(schema));
+    if (ident == NULL) {
+        s_set_error(self, TH_INTERNAL, "", "invalid outbox schema name: %s",
+                    PQerrorMessage(conn));
+        rc = TH_EINVAL;
+        goto cleanup;
+    }
+    const size_t size = strlen(ident) + sizeof S_OUTBOX_INSERT;
+    sql = malloc(size);
+    if (sql == NULL) {
+        s_set_error(self, TH_RESOURCE_EXHAUSTED, "", "out of memory");
+        rc = TH_ENOMEM;
+        goto cleanup;
+    }
+    snprintf(sql, size, S_OUTBOX_INSERT, ident);
+    const char *const values[] = {topic, resource, payload != NULL ? (const char *) payload : ""};
+    const int lengths[] = {0, 0, (int) len};
+    const int formats[] = {0, 0, 1};
+    res = th_db_exec_bin(self, sql, 3, values, lengths, formats, 0);
+    if (res == NULL) {
+        rc = TH_EDB;
+        goto cleanup;
+    }
+    char *end = NULL;
+    errno = 0;
+    const long long value =
+        PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), &end, 10) : 0;
+    if (PQntuples(res) != 1 || errno != 0 || end == NULL || *end != '\0' || value <= 0) {
+        s_set_error(self, TH_INTERNAL, "", "outbox insert returned no sequence");
+        rc = TH_EDB;
+        goto cleanup;
+    }
+    if (sequence != NULL)
+        *sequence = value;
+cleanup:
+    PQclear(res);
+    free(sql);
+    PQfreemem(ident);
+    return rc;
+}
