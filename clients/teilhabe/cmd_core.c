@@ -1,0 +1,100 @@
+/* ---------------------------------------------------------------------------
+ * cmd_core.c: `teilhabe health` and `teilhabe services`, answered by the
+ * broker itself
+ * ---------------------------------------------------------------------------
+ */
+#include "cli.h"
+
+#include "th_status.h"
+
+#include "teilhabe/v1/broker.pb-c.h"
+#include "teilhabe/v1/health.pb-c.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define S_HEALTH_CHECK "teilhabe.health.v1.Health/Check"
+#define S_LIST_SERVICES "teilhabe.broker.v1.Broker/ListServices"
+
+static int
+s_health(cli_t *cli, int argc, char **argv)
+{
+    static const char *const allowed[] = {"service", NULL};
+    int first_arg = 0;
+    th_config_t *flags = cli_parse_flags(cli, argc, argv, allowed, NULL, &first_arg);
+    if (flags == NULL)
+        return CLI_EXIT_USAGE;
+    if (first_arg < argc) {
+        th_config_destroy(&flags);
+        return cli_usage_error(cli, "health: unexpected argument \"%s\"", argv[first_arg]);
+    }
+    Teilhabe__Health__V1__HealthCheckRequest request =
+        TEILHABE__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+    request.service = (char *) th_config_get(flags, "service", "");
+    th_result_t result;
+    int rc = cli_call(cli, S_HEALTH_CHECK, &request.base,
+                      &teilhabe__health__v1__health_check_response__descriptor, NULL, &result);
+    if (rc == 0) {
+        const Teilhabe__Health__V1__HealthCheckResponse *response =
+            (const Teilhabe__Health__V1__HealthCheckResponse *) result.response;
+        const ProtobufCEnumValue *value = protobuf_c_enum_descriptor_get_value(
+            &teilhabe__health__v1__health_check_response__serving_status__descriptor,
+            response->status);
+        const char *name = value != NULL ? value->name : "UNKNOWN";
+        if (cli->format == TH_FORMAT_TABLE)
+            printf("%s\n", name);
+        else
+            rc = cli_print_one(cli, result.response);
+        if (rc == 0 && response->status != TEILHABE__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING) {
+            if (response->status ==
+                TEILHABE__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVICE_UNKNOWN) {
+                fprintf(stderr, "hint: no service named \"%s\" has registered with the broker; "
+                                "\"teilhabe services\" lists those that have\n",
+                        request.service);
+                rc = th_status_exit_code(TH_NOT_FOUND);
+            } else {
+                fprintf(stderr, "hint: the broker runs, but %s has no live worker: start the "
+                                "services (./ops/up) and check their logs\n",
+                        request.service[0] != '\0' ? request.service : "some service");
+                rc = th_status_exit_code(TH_UNAVAILABLE);
+            }
+        }
+    }
+    th_result_clear(&result);
+    th_config_destroy(&flags);
+    return rc;
+}
+
+static int
+s_services(cli_t *cli, int argc, char **argv)
+{
+    int first_arg = 0;
+    th_config_t *flags = cli_parse_flags(cli, argc, argv, NULL, NULL, &first_arg);
+    if (flags == NULL)
+        return CLI_EXIT_USAGE;
+    th_config_destroy(&flags);
+    if (first_arg < argc)
+        return cli_usage_error(cli, "services: unexpected argument \"%s\"", argv[first_arg]);
+    Teilhabe__Broker__V1__ListServicesRequest request =
+        TEILHABE__BROKER__V1__LIST_SERVICES_REQUEST__INIT;
+    th_result_t result;
+    int rc = cli_call(cli, S_LIST_SERVICES, &request.base,
+                      &teilhabe__broker__v1__list_services_response__descriptor, NULL, &result);
+    if (rc == 0) {
+        const Teilhabe__Broker__V1__ListServicesResponse *response =
+            (const Teilhabe__Broker__V1__ListServicesResponse *) result.response;
+        rc = cli_print_list(cli, &teilhabe__broker__v1__service_info__descriptor,
+                            (const ProtobufCMessage *const *) response->services,
+                            response->n_services);
+    }
+    th_result_clear(&result);
+    return rc;
+}
+
+const cli_command_t cli_core_commands[] = {
+    {"network", "health",
+     "is the network serving? [--service NAME] (exit 0 only when SERVING)", s_health},
+    {"network", "services", "list the services with live workers, their methods and load",
+     s_services},
+    {NULL, NULL, NULL, NULL},
+};

@@ -1,0 +1,173 @@
+/* ---------------------------------------------------------------------------
+ * main.c: the `teilhabe` command-line tool (global flags, command dispatch)
+ *
+ *   teilhabe [GLOBAL FLAGS] COMMAND [COMMAND FLAGS] [ARGS]
+ *
+ * Configuration comes from a file (--config FILE or TEILHABE_CONFIG), the
+ * environment (TEILHABE_<KEY>) and the global flags, later ones winning.
+ * ---------------------------------------------------------------------------
+ */
+#include "cli.h"
+
+#include "th_error.h"
+#include "th_log.h"
+#include "th_status.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The command tables, one line per cmd_*.c file. */
+#define CLI_COMMAND_TABLES(X) \
+    X(cli_core_commands)
+
+#define X(table) extern const cli_command_t table[];
+CLI_COMMAND_TABLES(X)
+#undef X
+
+#define X(table) table,
+static const cli_command_t *const s_tables[] = {CLI_COMMAND_TABLES(X) NULL};
+#undef X
+
+static const char *const s_global_flags[] = {
+    "config", "endpoint", "format", "timeout", "cert", "broker_public_key",
+    "broker_cert_public", "insecure", "attempt_timeout", "log_level", NULL,
+};
+static const char *const s_bool_flags[] = {"help", "version", NULL};
+
+static void
+s_help(FILE *out)
+{
+    fprintf(out,
+            "teilhabe: the command-line client of the teilhabe network\n"
+            "\n"
+            "usage: teilhabe [GLOBAL FLAGS] COMMAND [COMMAND FLAGS] [ARGS]\n"
+            "\n"
+            "Global flags (each also a config key, or TEILHABE_<KEY> in the environment):\n"
+            "  --config FILE              config file of key = value lines (also TEILHABE_CONFIG)\n"
+            "  --endpoint LIST            broker frontend endpoints, comma-separated; the\n"
+            "                             client fails over along the list\n"
+            "                             (default tcp://127.0.0.1:5555)\n"
+            "  --format table|json|csv    output format (default table)\n"
+            "  --timeout MS               deadline of each call (default 5000)\n"
+            "  --broker-cert-public FILE  the broker's public certificate, or\n"
+            "  --broker-public-key Z85    the broker's public key itself\n"
+            "  --cert FILE                this client's secret certificate\n"
+            "  --insecure true            no CURVE (only against a broker run --insecure)\n"
+            "  --attempt-timeout MS       wait per broker before failing over (default 2000)\n"
+            "  --log-level LEVEL          debug|info|warn|error (default warn)\n"
+            "  --help, --version\n"
+            "Precedence: config file < environment < flags.\n"
+            "\n"
+            "Commands:\n");
+    for (size_t t = 0; s_tables[t] != NULL; t++)
+        for (const cli_command_t *c = s_tables[t]; c->name != NULL; c++)
+            fprintf(out, "  %-10s %-22s %s\n", c->group, c->name, c->summary);
+    fprintf(out,
+            "\n"
+            "Exit codes:\n"
+            "  0   success (health: only when SERVING)\n"
+            "  1   a local failure that never reached the network (unreadable certificate,\n"
+            "      output error)\n"
+            "  2   usage error (unknown command or flag, bad value, no broker key configured)\n"
+            "  10 + the gRPC status code of a failed call:\n");
+    for (int code = 1; code <= TH_STATUS_MAX; code++)
+        fprintf(out, "  %-3d %s%s\n", th_status_exit_code(code), th_status_name(code),
+                code == TH_UNAVAILABLE ? " (also health: NOT_SERVING)"
+                : code == TH_NOT_FOUND ? " (also health: SERVICE_UNKNOWN)"
+                                       : "");
+    fprintf(out, "Errors are printed on stderr as \"error: STATUS: message\", followed by the\n"
+                 "fields at fault and a hint what to do.\n");
+}
+
+static const cli_command_t *
+s_find(const char *name)
+{
+    for (size_t t = 0; s_tables[t] != NULL; t++)
+        for (const cli_command_t *c = s_tables[t]; c->name != NULL; c++)
+            if (strcmp(c->name, name) == 0)
+                return c;
+    return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+    cli_t cli = {.prog = "teilhabe", .format = TH_FORMAT_TABLE, .timeout_ms = 5000};
+    int rc = CLI_EXIT_USAGE;
+    char errbuf[512];
+    th_config_t *flags = NULL;
+    cli.config = th_config_new();
+    if (cli.config == NULL) {
+        fprintf(stderr, "teilhabe: out of memory\n");
+        return CLI_EXIT_LOCAL;
+    }
+    int first_arg = 0;
+    flags = cli_parse_flags_as(&cli, "", argc, argv, s_global_flags, s_bool_flags, &first_arg);
+    if (flags == NULL)
+        goto cleanup;
+    bool flag = false;
+    if (th_config_get_bool(flags, "help", false, &flag) == 0 && flag) {
+        s_help(stdout);
+        rc = 0;
+        goto cleanup;
+    }
+    if (th_config_get_bool(flags, "version", false, &flag) == 0 && flag) {
+        printf("teilhabe %s\n", TH_VERSION);
+        rc = 0;
+        goto cleanup;
+    }
+    const char *file = th_config_get(flags, "config", getenv("TEILHABE_CONFIG"));
+    if (file != NULL && file[0] != '\0') {
+        int loaded = th_config_load_file(cli.config, file, errbuf, sizeof errbuf);
+        if (loaded != 0) {
+            fprintf(stderr, "error: %s\n", errbuf);
+            rc = loaded == TH_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_LOCAL;
+            goto cleanup;
+        }
+    }
+    th_config_load_env(cli.config);
+    th_config_merge(cli.config, flags);
+
+    th_log_level_t level = TH_LOG_WARN;
+    if (th_log_level_parse(th_config_get(cli.config, "log_level", "warn"), &level) != 0) {
+        rc = cli_usage_error(&cli, "log_level must be debug, info, warn or error");
+        goto cleanup;
+    }
+    th_log_init("cli", level);
+    if (th_format_parse(th_config_get(cli.config, "format", "table"), &cli.format) != 0) {
+        rc = cli_usage_error(&cli, "format must be table, json or csv, not \"%s\"",
+                             th_config_get(cli.config, "format", ""));
+        goto cleanup;
+    }
+    long timeout = 0;
+    if (th_config_get_long(cli.config, "timeout", 5000, 1, 3600000, &timeout) != 0) {
+        rc = cli_usage_error(&cli, "timeout must be a number of milliseconds (1-3600000), not "
+                                   "\"%s\"",
+                             th_config_get(cli.config, "timeout", ""));
+        goto cleanup;
+    }
+    cli.timeout_ms = (int) timeout;
+
+    if (first_arg >= argc) {
+        s_help(stderr);
+        goto cleanup;
+    }
+    if (strcmp(argv[first_arg], "help") == 0) {
+        s_help(stdout);
+        rc = 0;
+        goto cleanup;
+    }
+    const cli_command_t *command = s_find(argv[first_arg]);
+    if (command == NULL) {
+        rc = cli_usage_error(&cli, "unknown command \"%s\"", argv[first_arg]);
+        goto cleanup;
+    }
+    rc = command->run(&cli, argc - first_arg, argv + first_arg);
+
+cleanup:
+    th_client_destroy(&cli.client);
+    th_config_destroy(&flags);
+    th_config_destroy(&cli.config);
+    return rc;
+}

@@ -1,0 +1,46 @@
+/* ---------------------------------------------------------------------------
+ * broker.h: the core of teilhabe-broker: sockets, routing, workers, timers.
+ *
+ * One thread owns everything: the frontend ROUTER (clients), the backend
+ * ROUTER (workers), the ZAP handler and the pipe from the principal poller.
+ * docs/PROTOCOL.md describes what goes over the sockets; this module is its
+ * reference implementation on the broker side.
+ * ---------------------------------------------------------------------------
+ */
+#ifndef TH_BROKER_H
+#define TH_BROKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    const char *frontend_endpoint; /* clients, e.g. "tcp://127.0.0.1:5555" */
+    const char *backend_endpoint;  /* workers, e.g. "tcp://127.0.0.1:5556" */
+    const char *broker_cert;       /* the broker's secret certificate file */
+    const char *certs_dir;         /* principals' public certificates */
+    const char *db_url;            /* registry.principals source, NULL = none */
+    bool insecure;                 /* no CURVE, every client is admin */
+    int heartbeat_ms;
+    int liveness;                 /* missed heartbeats before a worker is dead */
+    size_t max_message_size;      /* soft limit of a request body */
+    size_t hard_max_message_size; /* ZMQ_MAXMSGSIZE */
+    int default_timeout_ms;
+    int grace_ms;
+    size_t queue_max; /* queued calls per service */
+} broker_config_t;
+
+typedef struct broker_t broker_t;
+
+/* Sets up the ZAP handler, the principal store and both sockets (ZAP first,
+ * then the CURVE sockets). NULL on failure with a message in errbuf. */
+broker_t *broker_new(const broker_config_t *config, char *errbuf, size_t errlen);
+
+/* Accepts NULL; sets *self_p to NULL. Answers nothing further: calls still
+ * pending are dropped (clients time out or retry). */
+void broker_destroy(broker_t **self_p);
+
+/* Runs until SIGINT/SIGTERM. 0 after a clean stop, < 0 on a socket error. */
+int broker_run(broker_t *self);
+
+#endif /* TH_BROKER_H */

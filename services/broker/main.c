@@ -1,0 +1,208 @@
+/* ---------------------------------------------------------------------------
+ * main.c: teilhabe-broker, configuration and start-up
+ *
+ *   teilhabe-broker [--config FILE] [--key value ...]
+ *
+ * Configuration comes from built-in defaults < the config file (--config or
+ * TEILHABE_CONFIG) < TEILHABE_<KEY> environment variables < flags. The broker
+ * refuses to start without a certificate and a principal source unless
+ * --insecure is given, because CURVE without a ZAP handler lets anyone in.
+ * ---------------------------------------------------------------------------
+ */
+#include "broker.h"
+
+#include "th_config.h"
+#include "th_error.h"
+#include "th_log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char *const s_usage =
+    "usage: teilhabe-broker [--config FILE] [--key value ...]\n"
+    "\n"
+    "Routes teilhabe calls from clients (frontend) to workers (backend); see\n"
+    "docs/PROTOCOL.md. Every key can be set in the config file (key = value),\n"
+    "as environment variable TEILHABE_<KEY>, or as flag --key value (flags win).\n"
+    "\n"
+    "  frontend_endpoint      clients connect here (tcp://127.0.0.1:5555)\n"
+    "  backend_endpoint       workers connect here (tcp://127.0.0.1:5556)\n"
+    "  broker_cert            the broker's secret certificate file (required)\n"
+    "  certs_dir              directory of the principals' public *.cert files\n"
+    "  db_url                 libpq conninfo: also take principals from\n"
+    "                         registry.principals (polled every 2 s)\n"
+    "  insecure               true = no CURVE, no authentication, every client is\n"
+    "                         admin (local experiments only; default false)\n"
+    "  heartbeat_ms           heartbeat interval both ways (1000)\n"
+    "  liveness               missed heartbeats before a worker is dead (3)\n"
+    "  max_message_size       request body limit, RESOURCE_EXHAUSTED above (1048576)\n"
+    "  hard_max_message_size  ZMQ_MAXMSGSIZE, connection dropped above (16777216)\n"
+    "  default_timeout_ms     deadline of a call without timeout_ms (5000)\n"
+    "  grace_ms               wait for a worker of a service with none (2000)\n"
+    "  queue_max              calls waiting per service (10000)\n"
+    "  log_level              debug | info | warn | error (info)\n"
+    "\n"
+    "Without --insecure, broker_cert and at least one of certs_dir or db_url are\n"
+    "required. Exit status: 0 after SIGTERM/SIGINT, 1 on a start-up error.\n";
+
+/* "--insecure" may stand alone as a switch or take a value ("--insecure
+ * true"); th_config wants one of the two, so the switch form is rewritten
+ * to "--insecure=true". */
+static char **
+s_normalize_args(int argc, char **argv)
+{
+    char **out = calloc((size_t) argc + 1, sizeof *out);
+    if (out == NULL)
+        return NULL;
+    static const char *const values[] = {"true", "false", "yes", "no",
+                                         "on",   "off",   "1",   "0"};
+    for (int i = 0; i < argc; i++) {
+        out[i] = argv[i];
+        if (i > 0 && strcmp(argv[i], "--insecure") == 0) {
+            bool has_value = false;
+            for (size_t k = 0; i + 1 < argc && k < sizeof values / sizeof values[0]; k++)
+                has_value |= strcmp(argv[i + 1], values[k]) == 0;
+            if (!has_value)
+                out[i] = (char *) "--insecure=true";
+        }
+    }
+    return out;
+}
+
+static int
+s_get_int(const th_config_t *config, const char *key, long fallback, long min, long max,
+          long *out)
+{
+    if (th_config_get_long(config, key, fallback, min, max, out) != 0) {
+        fprintf(stderr,
+                "teilhabe-broker: invalid value \"%s\" for %s: expected a number from "
+                "%ld to %ld\n",
+                th_config_get(config, key, ""), key, min, max);
+        return TH_EINVAL;
+    }
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    int status = 1;
+    char errbuf[1024];
+    th_config_t *flags = th_config_new();
+    th_config_t *env = th_config_new();
+    th_config_t *config = th_config_new();
+    char **args = s_normalize_args(argc, argv);
+    broker_t *broker = NULL;
+    if (flags == NULL || env == NULL || config == NULL || args == NULL) {
+        fprintf(stderr, "teilhabe-broker: out of memory\n");
+        goto cleanup;
+    }
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(s_usage, stdout);
+            status = 0;
+            goto cleanup;
+        }
+    int first_arg = 0;
+    if (th_config_load_args(flags, argc, args, NULL, &first_arg, errbuf, sizeof errbuf) !=
+        0) {
+        fprintf(stderr, "teilhabe-broker: %s\n%s", errbuf, s_usage);
+        goto cleanup;
+    }
+    if (first_arg < argc) {
+        fprintf(stderr, "teilhabe-broker: unexpected argument \"%s\"\n%s", argv[first_arg],
+                s_usage);
+        goto cleanup;
+    }
+    th_config_load_env(env);
+    const char *file = th_config_get(flags, "config", th_config_get(env, "config", NULL));
+    if (file != NULL && th_config_load_file(config, file, errbuf, sizeof errbuf) != 0) {
+        fprintf(stderr, "teilhabe-broker: %s\n", errbuf);
+        goto cleanup;
+    }
+    th_config_merge(config, env);
+    th_config_merge(config, flags);
+
+    th_log_level_t level = TH_LOG_INFO;
+    if (th_log_level_parse(th_config_get(config, "log_level", "info"), &level) != 0) {
+        fprintf(stderr,
+                "teilhabe-broker: invalid log_level \"%s\": expected debug, info, warn "
+                "or error\n",
+                th_config_get(config, "log_level", ""));
+        goto cleanup;
+    }
+    th_log_init("broker", level);
+
+    broker_config_t bc = {0};
+    bc.frontend_endpoint =
+        th_config_get(config, "frontend_endpoint", "tcp://127.0.0.1:5555");
+    bc.backend_endpoint = th_config_get(config, "backend_endpoint", "tcp://127.0.0.1:5556");
+    bc.broker_cert = th_config_get(config, "broker_cert", NULL);
+    bc.certs_dir = th_config_get(config, "certs_dir", NULL);
+    bc.db_url = th_config_get(config, "db_url", NULL);
+    if (bc.broker_cert != NULL && bc.broker_cert[0] == '\0')
+        bc.broker_cert = NULL;
+    if (bc.certs_dir != NULL && bc.certs_dir[0] == '\0')
+        bc.certs_dir = NULL;
+    if (bc.db_url != NULL && bc.db_url[0] == '\0')
+        bc.db_url = NULL;
+    if (th_config_get_bool(config, "insecure", false, &bc.insecure) != 0) {
+        fprintf(stderr,
+                "teilhabe-broker: invalid value \"%s\" for insecure: expected true or "
+                "false\n",
+                th_config_get(config, "insecure", ""));
+        goto cleanup;
+    }
+    long heartbeat, liveness, soft, hard, timeout, grace, queue_max;
+    if (s_get_int(config, "heartbeat_ms", 1000, 10, 600000, &heartbeat) != 0 ||
+        s_get_int(config, "liveness", 3, 1, 1000, &liveness) != 0 ||
+        s_get_int(config, "hard_max_message_size", 16777216, 4096, 1L << 30, &hard) != 0 ||
+        s_get_int(config, "max_message_size", 1048576, 1024, hard, &soft) != 0 ||
+        s_get_int(config, "default_timeout_ms", 5000, 1, 86400000, &timeout) != 0 ||
+        s_get_int(config, "grace_ms", 2000, 0, 3600000, &grace) != 0 ||
+        s_get_int(config, "queue_max", 10000, 1, 10000000, &queue_max) != 0)
+        goto cleanup;
+    bc.heartbeat_ms = (int) heartbeat;
+    bc.liveness = (int) liveness;
+    bc.max_message_size = (size_t) soft;
+    bc.hard_max_message_size = (size_t) hard;
+    bc.default_timeout_ms = (int) timeout;
+    bc.grace_ms = (int) grace;
+    bc.queue_max = (size_t) queue_max;
+
+    if (!bc.insecure) {
+        if (bc.broker_cert == NULL || (bc.certs_dir == NULL && bc.db_url == NULL)) {
+            fprintf(stderr,
+                    "teilhabe-broker: refusing to start without authentication: give "
+                    "--broker-cert (the broker's secret certificate) and --certs-dir (the "
+                    "principals' public certificates) or --db-url\n"
+                    "HINT: ops/keys creates both under var/keys; for a local experiment "
+                    "without any security, --insecure starts the broker unauthenticated\n");
+            goto cleanup;
+        }
+        struct stat st;
+        if (bc.certs_dir != NULL &&
+            (stat(bc.certs_dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
+            fprintf(stderr, "teilhabe-broker: certs_dir \"%s\" is not a directory\n",
+                    bc.certs_dir);
+            goto cleanup;
+        }
+    }
+    broker = broker_new(&bc, errbuf, sizeof errbuf);
+    if (broker == NULL) {
+        th_log_error(0, "could not start the broker", "error=\"%s\"", errbuf);
+        fprintf(stderr, "teilhabe-broker: %s\n", errbuf);
+        goto cleanup;
+    }
+    status = broker_run(broker) == 0 ? 0 : 1;
+    th_log_info(0, "broker stopped", "status=%d", status);
+cleanup:
+    broker_destroy(&broker);
+    free(args);
+    th_config_destroy(&flags);
+    th_config_destroy(&env);
+    th_config_destroy(&config);
+    return status;
+}

@@ -1,0 +1,614 @@
+/* ---------------------------------------------------------------------------
+ * principals.c: the principal map and the thread that keeps it current
+ *
+ * The polling thread never touches the map: it sends the whole merged set as
+ * one message ["SET" | packed Principal | ...] over the actor pipe, and the
+ * broker's thread swaps its map when it reads that message. A set of a few
+ * thousand principals is a few hundred kilobytes, sent only when something
+ * changed, so copying beats sharing memory across threads.
+ * ---------------------------------------------------------------------------
+ */
+#include "principals.h"
+
+#include "th_error.h"
+#include "th_log.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define DIR_POLL_MS 1000
+#define DB_POLL_MS 2000
+#define Z85_KEY_LEN 40
+
+static const char *const s_principals_sql =
+    "SELECT id::text, name, role, coalesce(state_scope, ''), "
+    "coalesce(district_scope::text, ''), public_key "
+    "FROM registry.principals WHERE revoked_at IS NULL";
+
+struct principals_t {
+    zactor_t *actor;
+    char *certs_dir;
+    char *db_url;
+    zhashx_t *map; /* Z85 key -> th_principal_t * (unpacked, owned) */
+};
+
+/* --- validation shared by both sources ---------------------------------- */
+
+bool
+principals_role_is_user(const char *role)
+{
+    static const char *const roles[] = {"admin", "ministry", "manager", "analyst",
+                                        "service"};
+    if (role == NULL)
+        return false;
+    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
+        if (strcmp(role, roles[i]) == 0)
+            return true;
+    return false;
+}
+
+static bool
+s_role_valid(const char *role)
+{
+    return principals_role_is_user(role) || (role != NULL && strcmp(role, "worker") == 0);
+}
+
+static bool
+s_digits(const char *s, size_t n)
+{
+    if (strlen(s) != n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return true;
+}
+
+static bool
+s_key_valid(const char *key)
+{
+    if (key == NULL || strlen(key) != Z85_KEY_LEN)
+        return false;
+    byte raw[32];
+    return zmq_z85_decode(raw, key) != NULL;
+}
+
+/* Builds a packed Principal from the given fields, splitting districts (a
+ * comma list, or PostgreSQL's "{a,b}" array text). NULL with a reason in
+ * why when a field is invalid. */
+static zframe_t *
+s_principal_frame(const char *id, const char *name, const char *role, const char *state,
+                  const char *districts, const char *key, const char **why)
+{
+    zframe_t *frame = NULL;
+    char *list = NULL;
+    char **items = NULL;
+    size_t n_items = 0;
+    *why = NULL;
+    if (!s_key_valid(key)) {
+        *why = "public key is not a 40-character Z85 CURVE key";
+        goto cleanup;
+    }
+    if (!s_role_valid(role)) {
+        *why = "role is not one of admin, ministry, manager, analyst, service, worker";
+        goto cleanup;
+    }
+    if (state == NULL)
+        state = "";
+    if (state[0] != '\0' && !s_digits(state, 2)) {
+        *why = "state is not a 2-digit Land code";
+        goto cleanup;
+    }
+    if (id == NULL || id[0] == '\0')
+        id = name;
+    if (id == NULL || id[0] == '\0' || !th_wire_utf8_valid(id, strlen(id)) ||
+        (name != NULL && !th_wire_utf8_valid(name, strlen(name)))) {
+        *why = "id or name is missing or not UTF-8";
+        goto cleanup;
+    }
+    list = strdup(districts != NULL ? districts : "");
+    if (list == NULL)
+        goto cleanup;
+    size_t len = strlen(list);
+    items = calloc(len / 2 + 2, sizeof *items);
+    if (items == NULL)
+        goto cleanup;
+    char *save = NULL;
+    for (char *tok = strtok_r(list, "{},\" ", &save); tok != NULL;
+         tok = strtok_r(NULL, "{},\" ", &save)) {
+        if (!s_digits(tok, 5)) {
+            *why = "districts is not a comma list of 5-digit AGS";
+            goto cleanup;
+        }
+        items[n_items++] = tok;
+    }
+    th_principal_t principal = TEILHABE__RPC__V1__PRINCIPAL__INIT;
+    principal.id = (char *) id;
+    principal.name = (char *) (name != NULL ? name : id);
+    principal.role = (char *) role;
+    principal.state_scope = (char *) state;
+    principal.n_district_scope = n_items;
+    principal.district_scope = items;
+    principal.public_key = (char *) key;
+    frame = th_wire_pack(&principal.base);
+cleanup:
+    free(items);
+    free(list);
+    return frame;
+}
+
+/* --- the polling thread --------------------------------------------------- */
+
+typedef struct {
+    const char *certs_dir;
+    const char *db_url;
+    zhashx_t *dir_set; /* key -> packed principal frame */
+    zhashx_t *db_set;
+    uint64_t dir_signature;
+    bool dir_loaded;
+    bool dir_error_logged;
+    PGconn *conn;
+    uint64_t db_signature;
+    bool db_loaded;
+    bool db_down_logged;
+    bool db_missing_logged;
+} s_poller_t;
+
+static void
+s_frame_free(void **item_p)
+{
+    zframe_destroy((zframe_t **) item_p);
+}
+
+static zhashx_t *
+s_frame_set_new(void)
+{
+    zhashx_t *set = zhashx_new();
+    if (set != NULL)
+        zhashx_set_destructor(set, s_frame_free);
+    return set;
+}
+
+static uint64_t
+s_fnv(uint64_t hash, const void *data, size_t len)
+{
+    const byte *p = data;
+    for (size_t i = 0; i < len; i++) {
+        hash ^= p[i];
+        hash *= 1099511628211ULL;
+    }
+    return hash;
+}
+
+static bool
+s_is_cert_name(const char *name)
+{
+    size_t len = strlen(name);
+    return len > 5 && strcmp(name + len - 5, ".cert") == 0 && name[0] != '.';
+}
+
+/* A signature of the directory listing: names, sizes and modification times
+ * of the *.cert files, combined order-independently. Changes when a file is
+ * added, removed, replaced or edited. */
+static int
+s_dir_signature(const char *path, uint64_t *out)
+{
+    DIR *dir = opendir(path);
+    if (dir == NULL)
+        return TH_EIO;
+    uint64_t sig = 0;
+    size_t count = 0;
+    struct dirent *entry;
+    char file[4096];
+    while ((entry = readdir(dir)) != NULL) {
+        if (!s_is_cert_name(entry->d_name))
+            continue;
+        struct stat st;
+        snprintf(file, sizeof file, "%s/%s", path, entry->d_name);
+        if (stat(file, &st) != 0)
+            continue;
+        uint64_t h = 14695981039346656037ULL;
+        h = s_fnv(h, entry->d_name, strlen(entry->d_name));
+        h = s_fnv(h, &st.st_size, sizeof st.st_size);
+        h = s_fnv(h, &st.st_mtim, sizeof st.st_mtim);
+        h = s_fnv(h, &st.st_ino, sizeof st.st_ino);
+        sig += h * 2654435761ULL + (h >> 17);
+        count++;
+    }
+    closedir(dir);
+    *out = sig ^ (count * 0x9e3779b97f4a7c15ULL);
+    return 0;
+}
+
+static void
+s_load_cert(zhashx_t *set, const char *dir, const char *file)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    zcert_t *cert = zcert_load(path);
+    if (cert == NULL) {
+        th_log_warn(0, "could not load certificate file", "file=\"%s\"", path);
+        return;
+    }
+    /* The default id and name is the file name without ".cert". */
+    char base[256];
+    snprintf(base, sizeof base, "%.*s", (int) (strlen(file) - 5), file);
+    const char *name = zcert_meta(cert, "name");
+    const char *id = zcert_meta(cert, "id");
+    const char *why = NULL;
+    zframe_t *frame =
+        s_principal_frame(id != NULL && *id ? id : (name != NULL && *name ? name : base),
+                          name != NULL && *name ? name : base, zcert_meta(cert, "role"),
+                          zcert_meta(cert, "state"), zcert_meta(cert, "districts"),
+                          zcert_public_txt(cert), &why);
+    if (frame == NULL) {
+        th_log_warn(0, "ignoring certificate file", "file=\"%s\" reason=\"%s\"", path,
+                    why != NULL ? why : "out of memory");
+    } else if (zhashx_insert(set, zcert_public_txt(cert), frame) != 0) {
+        th_log_warn(0, "ignoring certificate file with a duplicate key", "file=\"%s\"",
+                    path);
+        zframe_destroy(&frame);
+    }
+    zcert_destroy(&cert);
+}
+
+/* Reloads the directory when its signature changed. True when the set
+ * changed. */
+static bool
+s_poll_dir(s_poller_t *self)
+{
+    if (self->certs_dir == NULL)
+        return false;
+    uint64_t sig = 0;
+    if (s_dir_signature(self->certs_dir, &sig) != 0) {
+        /* A directory that disappeared revokes everyone it listed: failing
+         * closed is the safe reading of "the certificates are gone". */
+        if (!self->dir_error_logged)
+            th_log_error(0,
+                         "could not read certificate directory; its principals are refused",
+                         "certs_dir=\"%s\" error=\"%s\"", self->certs_dir, strerror(errno));
+        self->dir_error_logged = true;
+        bool changed = zhashx_size(self->dir_set) > 0;
+        zhashx_purge(self->dir_set);
+        self->dir_loaded = false;
+        return changed;
+    }
+    self->dir_error_logged = false;
+    if (self->dir_loaded && sig == self->dir_signature)
+        return false;
+    zhashx_t *set = s_frame_set_new();
+    if (set == NULL)
+        return false;
+    DIR *dir = opendir(self->certs_dir);
+    if (dir != NULL) {
+        struct dirent *entry;
+        while ((entry = readdir(dir)) != NULL)
+            if (s_is_cert_name(entry->d_name))
+                s_load_cert(set, self->certs_dir, entry->d_name);
+        closedir(dir);
+    }
+    th_log_info(0, "certificate directory loaded", "certs_dir=\"%s\" principals=%zu",
+                self->certs_dir, zhashx_size(set));
+    zhashx_destroy(&self->dir_set);
+    self->dir_set = set;
+    self->dir_signature = sig;
+    self->dir_loaded = true;
+    return true;
+}
+
+static PGconn *
+s_db_connect(const char *url)
+{
+    /* Defaults first, the URL last: libpq lets later settings win, so a URL
+     * that sets its own connect_timeout keeps it. */
+    const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+    const char *const values[] = {"3", "teilhabe-broker", url, NULL};
+    return PQconnectdbParams(keys, values, 1);
+}
+
+/* Polls registry.principals. True when the set changed. On errors the last
+ * known set stays in force: a database restart must not lock everyone out. */
+static bool
+s_poll_db(s_poller_t *self)
+{
+    if (self->db_url == NULL)
+        return false;
+    bool changed = false;
+    PGresult *res = NULL;
+    zhashx_t *set = NULL;
+    if (self->conn == NULL || PQstatus(self->conn) != CONNECTION_OK) {
+        PQfinish(self->conn);
+        self->conn = s_db_connect(self->db_url);
+        if (self->conn == NULL || PQstatus(self->conn) != CONNECTION_OK) {
+            if (!self->db_down_logged)
+                th_log_warn(0,
+                            "could not connect to the principal database; keeping the last "
+                            "known principals",
+                            "error=\"%s\"",
+                            self->conn != NULL ? PQerrorMessage(self->conn)
+                                               : "out of memory");
+            self->db_down_logged = true;
+            PQfinish(self->conn);
+            self->conn = NULL;
+            goto cleanup;
+        }
+        if (self->db_down_logged)
+            th_log_info(0, "principal database reachable again", NULL);
+        self->db_down_logged = false;
+    }
+    res = PQexec(self->conn, s_principals_sql);
+    uint64_t sig = 14695981039346656037ULL;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        if (state != NULL && (strcmp(state, "42P01") == 0 || strcmp(state, "3F000") == 0)) {
+            /* The registry has not created its table yet: no principals
+             * from the database, which is not an error. */
+            if (!self->db_missing_logged)
+                th_log_info(0,
+                            "table registry.principals does not exist yet; no principals "
+                            "from the database",
+                            NULL);
+            self->db_missing_logged = true;
+        } else {
+            if (!self->db_down_logged)
+                th_log_warn(0,
+                            "could not read registry.principals; keeping the last known "
+                            "principals",
+                            "error=\"%s\"", PQerrorMessage(self->conn));
+            self->db_down_logged = true;
+            if (PQstatus(self->conn) != CONNECTION_OK) {
+                PQfinish(self->conn);
+                self->conn = NULL;
+            }
+            goto cleanup;
+        }
+    } else {
+        self->db_missing_logged = false;
+        int rows = PQntuples(res);
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < 6; c++) {
+                const char *v = PQgetvalue(res, r, c);
+                sig = s_fnv(sig, v, strlen(v) + 1);
+            }
+        sig = s_fnv(sig, &rows, sizeof rows);
+    }
+    if (self->db_loaded && sig == self->db_signature)
+        goto cleanup;
+    set = s_frame_set_new();
+    if (set == NULL)
+        goto cleanup;
+    int rows = PQresultStatus(res) == PGRES_TUPLES_OK ? PQntuples(res) : 0;
+    for (int r = 0; r < rows; r++) {
+        const char *why = NULL;
+        const char *key = PQgetvalue(res, r, 5);
+        zframe_t *frame = s_principal_frame(PQgetvalue(res, r, 0), PQgetvalue(res, r, 1),
+                                            PQgetvalue(res, r, 2), PQgetvalue(res, r, 3),
+                                            PQgetvalue(res, r, 4), key, &why);
+        if (frame == NULL) {
+            th_log_warn(0, "ignoring row of registry.principals", "id=\"%s\" reason=\"%s\"",
+                        PQgetvalue(res, r, 0), why != NULL ? why : "out of memory");
+            continue;
+        }
+        if (zhashx_insert(set, key, frame) != 0) {
+            th_log_warn(0, "ignoring row of registry.principals with a duplicate key",
+                        "id=\"%s\"", PQgetvalue(res, r, 0));
+            zframe_destroy(&frame);
+        }
+    }
+    th_log_info(0, "principals loaded from the database", "principals=%zu",
+                zhashx_size(set));
+    zhashx_destroy(&self->db_set);
+    self->db_set = set;
+    set = NULL;
+    self->db_signature = sig;
+    self->db_loaded = true;
+    changed = true;
+cleanup:
+    zhashx_destroy(&set);
+    PQclear(res);
+    return changed;
+}
+
+static void
+s_send_set(s_poller_t *self, zsock_t *pipe)
+{
+    zmsg_t *msg = zmsg_new();
+    if (msg == NULL)
+        return;
+    zmsg_addstr(msg, "SET");
+    for (zframe_t *frame = zhashx_first(self->db_set); frame != NULL;
+         frame = zhashx_next(self->db_set))
+        zmsg_addmem(msg, zframe_data(frame), zframe_size(frame));
+    for (zframe_t *frame = zhashx_first(self->dir_set); frame != NULL;
+         frame = zhashx_next(self->dir_set))
+        if (zhashx_lookup(self->db_set, zhashx_cursor(self->dir_set)) == NULL)
+            zmsg_addmem(msg, zframe_data(frame), zframe_size(frame));
+    if (zmsg_send(&msg, pipe) != 0)
+        zmsg_destroy(&msg);
+}
+
+static void
+s_actor(zsock_t *pipe, void *arg)
+{
+    const principals_t *owner = arg;
+    s_poller_t self = {.certs_dir = owner->certs_dir, .db_url = owner->db_url};
+    self.dir_set = s_frame_set_new();
+    self.db_set = s_frame_set_new();
+    zsock_signal(pipe, 0);
+    if (self.dir_set == NULL || self.db_set == NULL)
+        goto cleanup;
+    s_poll_dir(&self);
+    s_poll_db(&self);
+    s_send_set(&self, pipe);
+    int64_t next_dir = zclock_mono() + DIR_POLL_MS;
+    int64_t next_db = zclock_mono() + DB_POLL_MS;
+    while (true) {
+        int64_t now = zclock_mono();
+        int64_t next = next_dir < next_db ? next_dir : next_db;
+        long timeout = next > now ? (long) (next - now) : 0;
+        zmq_pollitem_t item = {zsock_resolve(pipe), 0, ZMQ_POLLIN, 0};
+        int rc = zmq_poll(&item, 1, timeout);
+        if (rc < 0 && errno != EINTR)
+            break;
+        if (rc > 0 && (item.revents & ZMQ_POLLIN)) {
+            char *command = zstr_recv(pipe);
+            bool term = command == NULL || strcmp(command, "$TERM") == 0;
+            zstr_free(&command);
+            if (term)
+                break;
+        }
+        now = zclock_mono();
+        bool changed = false;
+        if (now >= next_dir) {
+            changed |= s_poll_dir(&self);
+            next_dir = now + DIR_POLL_MS;
+        }
+        if (now >= next_db) {
+            changed |= s_poll_db(&self);
+            next_db = zclock_mono() + DB_POLL_MS;
+        }
+        if (changed)
+            s_send_set(&self, pipe);
+    }
+cleanup:
+    PQfinish(self.conn);
+    zhashx_destroy(&self.dir_set);
+    zhashx_destroy(&self.db_set);
+}
+
+/* --- the broker's side ----------------------------------------------------- */
+
+static void
+s_principal_free(void **item_p)
+{
+    if (item_p != NULL && *item_p != NULL) {
+        protobuf_c_message_free_unpacked((ProtobufCMessage *) *item_p, NULL);
+        *item_p = NULL;
+    }
+}
+
+principals_t *
+principals_new(const char *certs_dir, const char *db_url, int timeout_ms, char *errbuf,
+               size_t errlen)
+{
+    principals_t *self = calloc(1, sizeof *self);
+    if (self == NULL) {
+        snprintf(errbuf, errlen, "out of memory");
+        return NULL;
+    }
+    self->certs_dir = certs_dir != NULL && *certs_dir ? strdup(certs_dir) : NULL;
+    self->db_url = db_url != NULL && *db_url ? strdup(db_url) : NULL;
+    self->map = zhashx_new();
+    if (self->map == NULL) {
+        snprintf(errbuf, errlen, "out of memory");
+        goto fail;
+    }
+    zhashx_set_destructor(self->map, s_principal_free);
+    /* The polling thread must not take SIGINT/SIGTERM: the broker's thread
+     * sees them and stops everything in order. */
+    sigset_t block, saved;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, &saved);
+    self->actor = zactor_new(s_actor, self);
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    if (self->actor == NULL) {
+        snprintf(errbuf, errlen, "could not start the principal polling thread");
+        goto fail;
+    }
+    /* The thread sends its first set after reading the directory and trying
+     * the database once; wait for it, bounded. */
+    zsock_set_rcvtimeo(self->actor, timeout_ms);
+    int rc = principals_update(self);
+    zsock_set_rcvtimeo(self->actor, -1);
+    if (rc != 0) {
+        snprintf(errbuf, errlen, "principals were not loaded within %d ms", timeout_ms);
+        goto fail;
+    }
+    return self;
+fail:
+    principals_destroy(&self);
+    return NULL;
+}
+
+void
+principals_destroy(principals_t **self_p)
+{
+    if (self_p == NULL || *self_p == NULL)
+        return;
+    principals_t *self = *self_p;
+    zactor_destroy(&self->actor);
+    zhashx_destroy(&self->map);
+    free(self->certs_dir);
+    free(self->db_url);
+    free(self);
+    *self_p = NULL;
+}
+
+void *
+principals_socket(principals_t *self)
+{
+    return zsock_resolve(self->actor);
+}
+
+int
+principals_update(principals_t *self)
+{
+    zmsg_t *msg = zmsg_recv(self->actor);
+    if (msg == NULL)
+        return TH_EIO;
+    int rc = 0;
+    zhashx_t *map = NULL;
+    char *tag = zmsg_popstr(msg);
+    if (tag == NULL || strcmp(tag, "SET") != 0) {
+        rc = TH_EPROTO;
+        goto cleanup;
+    }
+    map = zhashx_new();
+    if (map == NULL) {
+        rc = TH_ENOMEM;
+        goto cleanup;
+    }
+    zhashx_set_destructor(map, s_principal_free);
+    for (zframe_t *frame = zmsg_first(msg); frame != NULL; frame = zmsg_next(msg)) {
+        ProtobufCMessage *unpacked = NULL;
+        if (th_wire_unpack(&teilhabe__rpc__v1__principal__descriptor, frame, SIZE_MAX,
+                           &unpacked) != 0)
+            continue;
+        th_principal_t *p = (th_principal_t *) unpacked;
+        if (zhashx_insert(map, p->public_key, p) != 0)
+            protobuf_c_message_free_unpacked(unpacked, NULL);
+    }
+    size_t before = zhashx_size(self->map);
+    zhashx_destroy(&self->map);
+    self->map = map;
+    map = NULL;
+    th_log_info(0, "principal map updated", "principals=%zu before=%zu",
+                zhashx_size(self->map), before);
+cleanup:
+    zhashx_destroy(&map);
+    zstr_free(&tag);
+    zmsg_destroy(&msg);
+    return rc;
+}
+
+const th_principal_t *
+principals_lookup(const principals_t *self, const char *public_key)
+{
+    if (public_key == NULL)
+        return NULL;
+    return zhashx_lookup(self->map, public_key);
+}
+
+size_t
+principals_size(const principals_t *self)
+{
+    return zhashx_size(self->map);
+}

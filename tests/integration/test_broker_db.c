@@ -1,0 +1,206 @@
+/* ---------------------------------------------------------------------------
+ * test_broker_db.c: principals from registry.principals (PostgreSQL)
+ *
+ * The broker polls registry.principals every 2 s. This test makes its own
+ * database (so the registry's real migrations elsewhere are not disturbed),
+ * starts the broker before the table exists, creates it, and checks that a
+ * key from the table is admitted with its row's attributes, that revoking
+ * the row refuses the open connection, and that the broker keeps the last
+ * known principals while the database is gone. Needs TEILHABE_TEST_DB_URL in
+ * keyword form ("host=... port=... user=... dbname=...").
+ * ---------------------------------------------------------------------------
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "test_broker_peers.h"
+
+#include <libpq-fe.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const int s_serving =
+    TEILHABE__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
+
+static void
+s_exec(PGconn *conn, const char *sql, const char *const *params, int n_params)
+{
+    PGresult *res = PQexecParams(conn, sql, n_params, NULL, params, NULL, NULL, 0);
+    ExecStatusType status = PQresultStatus(res);
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
+        fail_msg("SQL failed: %s: %s", sql, PQerrorMessage(conn));
+    PQclear(res);
+}
+
+static char *
+s_public_key(const char *dir, const char *name)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/private/%s.cert_secret", dir, name);
+    zcert_t *cert = zcert_load(path);
+    assert_non_null(cert);
+    char *key = strdup(zcert_public_txt(cert));
+    zcert_destroy(&cert);
+    /* Only the database may know this principal. */
+    snprintf(path, sizeof path, "%s/public/%s.cert", dir, name);
+    unlink(path);
+    return key;
+}
+
+/* Health of the broker's own service over a fresh connection with name's
+ * key, retried until want or timeout_ms. The last status seen. */
+static int
+s_wait_health(const char *endpoint, const char *dir, const char *name, int want,
+              int timeout_ms)
+{
+    int status = -2;
+    int64_t until = zclock_mono() + timeout_ms;
+    for (uint64_t id = 1; zclock_mono() < until; id++) {
+        zsock_t *client = peer_connect(endpoint, dir, name, NULL);
+        assert_non_null(client);
+        status = client_health(client, id, "teilhabe.health.v1.Health", 600);
+        zsock_destroy(&client);
+        if (status == want)
+            break;
+    }
+    return status;
+}
+
+static void
+test_principals_from_database(void **state)
+{
+    const char *url = th_test_require_db_url();
+    if (strncmp(url, "postgres", 8) == 0)
+        fail_msg("TEILHABE_TEST_DB_URL must be in keyword form (host=... dbname=...) for "
+                 "this test: it appends its own dbname");
+    char dbname[64];
+    snprintf(dbname, sizeof dbname, "th_broker_test_%d", (int) getpid());
+    PGconn *admin = PQconnectdb(url);
+    assert_int_equal(PQstatus(admin), CONNECTION_OK);
+    char sql[256];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", dbname);
+    s_exec(admin, sql, NULL, 0);
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", dbname);
+    s_exec(admin, sql, NULL, 0);
+    char db_url[1024];
+    snprintf(db_url, sizeof db_url, "%s dbname=%s", url, dbname);
+
+    char *dir = th_test_tmpdir("th-broker-db");
+    assert_non_null(dir);
+    assert_int_equal(th_test_keys_init(dir), 0);
+    assert_int_equal(th_test_keys_client(dir, "dbuser", "manager", "", ""), 0);
+    assert_int_equal(th_test_keys_client(dir, "keeper", "analyst", "", ""), 0);
+    assert_int_equal(th_test_keys_client(dir, "dbworker", "worker", "", ""), 0);
+    char *dbuser_key = s_public_key(dir, "dbuser");
+    char *keeper_key = s_public_key(dir, "keeper");
+
+    th_test_broker_t broker = {0};
+    th_test_broker_opts_t opts = {.keys_dir = dir, .db_url = db_url};
+    assert_int_equal(th_test_broker_start(&opts, dir, &broker), 0);
+    /* No table yet: nobody from the database gets in. */
+    assert_int_equal(s_wait_health(broker.frontend, dir, "dbuser", s_serving, 1000), -1);
+
+    PGconn *conn = PQconnectdb(db_url);
+    assert_int_equal(PQstatus(conn), CONNECTION_OK);
+    s_exec(conn, "CREATE SCHEMA registry", NULL, 0);
+    s_exec(
+        conn,
+        "CREATE TABLE registry.principals (id text PRIMARY KEY, "
+        "name text NOT NULL, role text NOT NULL, state_scope text, district_scope text[], "
+        "public_key text NOT NULL, revoked_at timestamptz)",
+        NULL, 0);
+    const char *row1[] = {"db-1",          "Integrationsmanagerin Gotha",
+                          "manager",       "16",
+                          "{16067,16068}", dbuser_key};
+    s_exec(conn,
+           "INSERT INTO registry.principals (id, name, role, state_scope, district_scope, "
+           "public_key) VALUES ($1, $2, $3, $4, $5, $6)",
+           row1, 6);
+    const char *row2[] = {"db-2", "Analyst", "analyst", "", "{}", keeper_key};
+    s_exec(conn,
+           "INSERT INTO registry.principals (id, name, role, state_scope, district_scope, "
+           "public_key) VALUES ($1, $2, $3, $4, $5, $6)",
+           row2, 6);
+    assert_int_equal(s_wait_health(broker.frontend, dir, "dbuser", s_serving, 5000),
+                     s_serving);
+
+    /* The worker sees the row's attributes as the principal. */
+    peer_worker_t worker;
+    assert_int_equal(
+        worker_start(&worker, broker.backend, dir, "dbworker", ECHO_SERVICE, "Echo", 1), 0);
+    worker_idle(&worker, 300);
+    zsock_t *client = peer_connect(broker.frontend, dir, "dbuser", NULL);
+    assert_non_null(client);
+    Teilhabe__Testing__V1__EchoRequest request = TEILHABE__TESTING__V1__ECHO_REQUEST__INIT;
+    assert_int_equal(
+        client_send(client, 5, ECHO_METHOD, 3000, &request.base, NULL, 0, NULL, NULL), 0);
+    peer_request_t got;
+    assert_true(worker_recv_request(&worker, 3000, &got));
+    assert_string_equal(got.header->principal->id, "db-1");
+    assert_string_equal(got.header->principal->name, "Integrationsmanagerin Gotha");
+    assert_string_equal(got.header->principal->role, "manager");
+    assert_string_equal(got.header->principal->state_scope, "16");
+    assert_int_equal(got.header->principal->n_district_scope, 2);
+    assert_string_equal(got.header->principal->district_scope[0], "16067");
+    assert_string_equal(got.header->principal->district_scope[1], "16068");
+    assert_string_equal(got.header->principal->public_key, dbuser_key);
+    assert_int_equal(worker_echo(&worker, &got, "w"), 0);
+    request_clear(&got);
+    peer_reply_t reply;
+    client_recv(client, 3000, &reply);
+    assert_int_equal(reply.code, 0);
+    reply_clear(&reply);
+    worker_stop(&worker, true);
+
+    /* Revoked in the table: the open connection is refused within seconds. */
+    const char *revoke[] = {"db-1"};
+    s_exec(conn, "UPDATE registry.principals SET revoked_at = now() WHERE id = $1", revoke,
+           1);
+    int code = -1;
+    int64_t until = zclock_mono() + 6000;
+    for (uint64_t id = 10; zclock_mono() < until && code != TH_UNAUTHENTICATED; id++) {
+        Teilhabe__Health__V1__HealthCheckRequest health =
+            TEILHABE__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+        assert_int_equal(client_send(client, id, "teilhabe.health.v1.Health/Check", 1000,
+                                     &health.base, NULL, 0, NULL, NULL),
+                         0);
+        client_recv(client, 1000, &reply);
+        code = reply.code;
+        reply_clear(&reply);
+        if (code != TH_UNAUTHENTICATED)
+            zclock_sleep(200);
+    }
+    assert_int_equal(code, TH_UNAUTHENTICATED);
+    zsock_destroy(&client);
+
+    /* The database disappears: the last known principals stay valid. */
+    PQfinish(conn);
+    snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", dbname);
+    s_exec(admin, sql, NULL, 0);
+    zclock_sleep(2500);
+    assert_int_equal(s_wait_health(broker.frontend, dir, "keeper", s_serving, 3000),
+                     s_serving);
+
+    int status = th_test_broker_stop(&broker);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    PQfinish(admin);
+    free(dbuser_key);
+    free(keeper_key);
+    if (getenv("TH_TEST_KEEP") == NULL)
+        th_test_rmtree(dir);
+    free(dir);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_principals_from_database),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
