@@ -142,7 +142,7 @@ s_copy_data(const char *dir, int line, const char *replacement)
 {
     const char *files[] = {"states.csv", "districts-2018.csv", "territorial-changes.csv"};
     for (size_t i = 0; i < 3; i++) {
-        char src[1024], dst[1024];
+        char src[2048], dst[2048];
         snprintf(src, sizeof src, "%s/data/%s", TH_SOURCE_DIR, files[i]);
         snprintf(dst, sizeof dst, "%s/%s", dir, files[i]);
         FILE *in = fopen(src, "r");
