@@ -252,6 +252,16 @@ test_concept_versions_and_rights(void **state)
                                                   "topic = 'concept.set' AND resource = "
                                                   "'concepts/16068'"),
                      2);
+    /* The audit row holds before and after of the update. */
+    char *audit = reg_sql_value(f->env.db_url,
+                                "SELECT (before->>'version') || '|' || (after->>'version') || '|' "
+                                "|| (after->>'title') || '|' || principal_id || '|' || method "
+                                "FROM audit.log WHERE resource = 'concepts/16068' "
+                                "ORDER BY id DESC LIMIT 1");
+    assert_non_null(audit);
+    assert_string_equal(audit, "1|2|Teilhabe für alle|ministry-th|"
+                               "teilhabe.registry.v1.Registry/SetConcept");
+    free(audit);
 }
 
 static void
