@@ -233,6 +233,20 @@ th_config_merge(th_config_t *self, const th_config_t *src)
     return rc;
 }
 
+int
+th_config_load_layers(th_config_t *self, const th_config_t *flags, char *errbuf,
+                      size_t errlen)
+{
+    const char *file = th_config_get(flags, "config", getenv("TEILHABE_CONFIG"));
+    if (file != NULL && file[0] != '\0') {
+        int rc = th_config_load_file(self, file, errbuf, errlen);
+        if (rc != 0)
+            return rc;
+    }
+    th_config_load_env(self);
+    return th_config_merge(self, flags);
+}
+
 const char *
 th_config_get(const th_config_t *self, const char *key, const char *fallback)
 {

@@ -49,6 +49,14 @@ int th_config_load_args(th_config_t *self, int argc, char *const argv[],
                         const char *const *bool_flags, int *first_arg,
                         char *errbuf, size_t errlen);
 
+/* Layers a program's configuration into self: the file named by flags'
+ * "config" key or else by the TEILHABE_CONFIG variable (if any), then the
+ * TEILHABE_<KEY> environment, then flags (already parsed with
+ * th_config_load_args). Returns 0, or the file error of th_config_load_file
+ * with its message in errbuf. */
+int th_config_load_layers(th_config_t *self, const th_config_t *flags, char *errbuf,
+                          size_t errlen);
+
 /* Copies every key of src into self (src wins). */
 int th_config_merge(th_config_t *self, const th_config_t *src);
 

@@ -118,17 +118,12 @@ main(int argc, char **argv)
         rc = 0;
         goto cleanup;
     }
-    const char *file = th_config_get(flags, "config", getenv("TEILHABE_CONFIG"));
-    if (file != NULL && file[0] != '\0') {
-        int loaded = th_config_load_file(cli.config, file, errbuf, sizeof errbuf);
-        if (loaded != 0) {
-            fprintf(stderr, "error: %s\n", errbuf);
-            rc = loaded == TH_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_LOCAL;
-            goto cleanup;
-        }
+    int loaded = th_config_load_layers(cli.config, flags, errbuf, sizeof errbuf);
+    if (loaded != 0) {
+        fprintf(stderr, "error: %s\n", errbuf);
+        rc = loaded == TH_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_LOCAL;
+        goto cleanup;
     }
-    th_config_load_env(cli.config);
-    th_config_merge(cli.config, flags);
 
     th_log_level_t level = TH_LOG_WARN;
     if (th_log_level_parse(th_config_get(cli.config, "log_level", "warn"), &level) != 0) {

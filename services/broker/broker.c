@@ -1284,7 +1284,7 @@ s_warn_insecure(broker_t *self)
 
 static zsock_t *
 s_router_new(const broker_config_t *config, zcert_t *cert, const char *domain,
-             const char *endpoint, char *errbuf, size_t errlen)
+             const char *endpoint, int sndhwm, char *errbuf, size_t errlen)
 {
     zsock_t *socket = zsock_new(ZMQ_ROUTER);
     if (socket == NULL) {
@@ -1294,6 +1294,7 @@ s_router_new(const broker_config_t *config, zcert_t *cert, const char *domain,
     zsock_set_router_mandatory(socket, 1);
     zsock_set_maxmsgsize(socket, (int) config->hard_max_message_size);
     zsock_set_sndtimeo(socket, 0);
+    zsock_set_sndhwm(socket, sndhwm);
     zsock_set_linger(socket, 0);
     if (cert != NULL) {
         zcert_apply(cert, socket);
@@ -1368,12 +1369,16 @@ broker_new(const broker_config_t *config, char *errbuf, size_t errlen)
             goto fail;
         }
     }
+    /* A client that does not read its replies has 1000 waiting before
+     * the broker drops more; a worker may have up to CAPACITY_MAX calls in
+     * flight plus heartbeats, which must never be refused for lack of
+     * room (that would count the worker as gone). */
     self->frontend = s_router_new(config, cert, ZAP_DOMAIN_FRONTEND,
-                                  config->frontend_endpoint, errbuf, errlen);
+                                  config->frontend_endpoint, 1000, errbuf, errlen);
     if (self->frontend == NULL)
         goto fail;
     self->backend = s_router_new(config, cert, ZAP_DOMAIN_BACKEND, config->backend_endpoint,
-                                 errbuf, errlen);
+                                 2 * CAPACITY_MAX, errbuf, errlen);
     if (self->backend == NULL)
         goto fail;
     zcert_destroy(&cert);

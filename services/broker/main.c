@@ -91,11 +91,10 @@ main(int argc, char **argv)
     int status = 1;
     char errbuf[1024];
     th_config_t *flags = th_config_new();
-    th_config_t *env = th_config_new();
     th_config_t *config = th_config_new();
     char **args = s_normalize_args(argc, argv);
     broker_t *broker = NULL;
-    if (flags == NULL || env == NULL || config == NULL || args == NULL) {
+    if (flags == NULL || config == NULL || args == NULL) {
         fprintf(stderr, "teilhabe-broker: out of memory\n");
         goto cleanup;
     }
@@ -116,14 +115,10 @@ main(int argc, char **argv)
                 s_usage);
         goto cleanup;
     }
-    th_config_load_env(env);
-    const char *file = th_config_get(flags, "config", th_config_get(env, "config", NULL));
-    if (file != NULL && th_config_load_file(config, file, errbuf, sizeof errbuf) != 0) {
+    if (th_config_load_layers(config, flags, errbuf, sizeof errbuf) != 0) {
         fprintf(stderr, "teilhabe-broker: %s\n", errbuf);
         goto cleanup;
     }
-    th_config_merge(config, env);
-    th_config_merge(config, flags);
 
     th_log_level_t level = TH_LOG_INFO;
     if (th_log_level_parse(th_config_get(config, "log_level", "info"), &level) != 0) {
@@ -192,8 +187,7 @@ main(int argc, char **argv)
     }
     broker = broker_new(&bc, errbuf, sizeof errbuf);
     if (broker == NULL) {
-        th_log_error(0, "could not start the broker", "error=\"%s\"", errbuf);
-        fprintf(stderr, "teilhabe-broker: %s\n", errbuf);
+        th_log_error(0, errbuf, NULL);
         goto cleanup;
     }
     status = broker_run(broker) == 0 ? 0 : 1;
@@ -202,7 +196,6 @@ cleanup:
     broker_destroy(&broker);
     free(args);
     th_config_destroy(&flags);
-    th_config_destroy(&env);
     th_config_destroy(&config);
     return status;
 }

@@ -92,14 +92,10 @@ s_load_config(int argc, char **argv)
         fprintf(stderr, "teilhabe-testworker: unexpected argument \"%s\"\n", argv[first_arg]);
         goto failed;
     }
-    const char *file = th_config_get(flags, "config", getenv("TEILHABE_CONFIG"));
-    if (file != NULL && file[0] != '\0' &&
-        th_config_load_file(config, file, errbuf, sizeof errbuf) != 0) {
+    if (th_config_load_layers(config, flags, errbuf, sizeof errbuf) != 0) {
         fprintf(stderr, "teilhabe-testworker: %s\n", errbuf);
         goto failed;
     }
-    th_config_load_env(config);
-    th_config_merge(config, flags);
     th_config_destroy(&flags);
     return config;
 failed:

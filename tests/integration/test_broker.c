@@ -21,6 +21,10 @@
 typedef struct {
     char *dir;
     th_test_broker_t broker;
+    /* A second broker a test starts itself; the teardown stops it when the
+     * test failed before it could. */
+    th_test_broker_t extra;
+    char *extra_dir;
 } fixture_t;
 
 static int
@@ -36,7 +40,9 @@ s_group_setup(void **state)
         th_test_keys_client(fx->dir, "worker1", "worker", "", "") != 0 ||
         th_test_keys_client(fx->dir, "worker2", "worker", "", "") != 0)
         return -1;
-    th_test_broker_opts_t opts = {.keys_dir = fx->dir};
+    /* A small queue so that the queue-full test needs only a few calls. */
+    static const char *const extra[] = {"--queue-max", "3", NULL};
+    th_test_broker_opts_t opts = {.keys_dir = fx->dir, .extra_args = extra};
     if (th_test_broker_start(&opts, fx->dir, &fx->broker) != 0) {
         fprintf(stderr, "broker did not start; see %s\n", fx->broker.log_path);
         return -1;
@@ -52,8 +58,12 @@ s_group_teardown(void **state)
     if (fx == NULL)
         return 0;
     int status = th_test_broker_stop(&fx->broker);
-    if (getenv("TH_TEST_KEEP") == NULL)
+    th_proc_stop(&fx->extra.proc, SIGKILL, 2000);
+    if (getenv("TH_TEST_KEEP") == NULL) {
         th_test_rmtree(fx->dir);
+        th_test_rmtree(fx->extra_dir);
+    }
+    free(fx->extra_dir);
     free(fx->dir);
     free(fx);
     /* A broker that did not exit 0 on SIGTERM fails the group. */
@@ -512,6 +522,59 @@ test_malformed_worker_input(void **state)
     zsock_destroy(&raw);
 }
 
+/* Random frames on the worker socket, some with the worker signature and a
+ * valid command byte: the broker disconnects or drops, and keeps serving. */
+static void
+test_random_worker_garbage(void **state)
+{
+    fixture_t *fx = *state;
+    zsock_t *raw = peer_connect(fx->broker.backend, fx->dir, "worker2", NULL);
+    assert_non_null(raw);
+    unsigned int seed = 54321;
+    for (int i = 0; i < 300; i++) {
+        size_t n = (size_t) (rand_r(&seed) % 6) + 1;
+        zmsg_t *msg = zmsg_new();
+        for (size_t f = 0; f < n; f++) {
+            uint8_t frame[64];
+            size_t size = (size_t) (rand_r(&seed) % 64);
+            for (size_t b = 0; b < size; b++)
+                frame[b] = (uint8_t) rand_r(&seed);
+            if (f == 0 && i % 2 == 0) {
+                memcpy(frame, TH_WIRE_WORKER_SIG, 5);
+                size = 5;
+            }
+            if (f == 1 && i % 2 == 0) {
+                frame[0] = (uint8_t) (rand_r(&seed) % 7);
+                size = 1;
+            }
+            zmsg_addmem(msg, frame, size);
+        }
+        assert_int_equal(peer_send(&msg, raw), 0);
+    }
+    for (zmsg_t *msg = peer_recv(raw, 500); msg != NULL; msg = peer_recv(raw, 200))
+        zmsg_destroy(&msg);
+    zsock_destroy(&raw);
+    /* A proper worker still registers and serves. */
+    peer_worker_t worker;
+    s_worker(fx, &worker, "worker1", "teilhabe.after.v1.Echo", "Echo", 1);
+    zsock_t *client = s_client(fx, "admin");
+    Teilhabe__Testing__V1__EchoRequest request = s_echo("still here");
+    assert_int_equal(client_send(client, 70, "teilhabe.after.v1.Echo/Echo", 3000,
+                                 &request.base, NULL, 0, NULL, NULL),
+                     0);
+    peer_request_t got;
+    assert_true(worker_recv_request(&worker, 3000, &got));
+    assert_int_equal(worker_echo(&worker, &got, "w"), 0);
+    request_clear(&got);
+    peer_reply_t reply;
+    client_recv(client, 3000, &reply);
+    assert_int_equal(reply.code, 0);
+    assert_int_equal(reply.call_id, 70);
+    reply_clear(&reply);
+    worker_stop(&worker, true);
+    zsock_destroy(&client);
+}
+
 /* --- limits and deadlines ----------------------------------------------------- */
 
 static void
@@ -531,6 +594,39 @@ test_oversized_body(void **state)
                  (size_t[]){5, packed_size, big}, TH_RESOURCE_EXHAUSTED, 9);
     free(body);
     s_assert_serves(client, 46);
+    zsock_destroy(&client);
+}
+
+/* queue_max is 3 in this group: a fourth call waiting for a busy worker is
+ * refused at once with a retry hint. */
+static void
+test_queue_full(void **state)
+{
+    fixture_t *fx = *state;
+    peer_worker_t worker;
+    s_worker(fx, &worker, "worker1", "teilhabe.full.v1.Echo", "Echo", 1);
+    zsock_t *client = s_client(fx, "admin");
+    Teilhabe__Testing__V1__EchoRequest request = s_echo("x");
+    for (uint64_t id = 60; id < 65; id++)
+        assert_int_equal(client_send(client, id, "teilhabe.full.v1.Echo/Echo", 500,
+                                     &request.base, NULL, 0, NULL, NULL),
+                         0);
+    peer_reply_t reply;
+    client_recv(client, 500, &reply);
+    assert_true(reply.well_formed);
+    assert_int_equal(reply.code, TH_RESOURCE_EXHAUSTED);
+    assert_int_equal(reply.call_id, 64);
+    assert_true(reply.retry_after_ms > 0);
+    reply_clear(&reply);
+    /* The worker stays alive but never answers the one call it got. */
+    assert_true(worker_idle(&worker, 700) >= 1);
+    /* The one in flight and the three queued all run out of time. */
+    for (int i = 0; i < 4; i++) {
+        client_recv(client, 2000, &reply);
+        assert_int_equal(reply.code, TH_DEADLINE_EXCEEDED);
+        reply_clear(&reply);
+    }
+    worker_stop(&worker, true);
     zsock_destroy(&client);
 }
 
@@ -789,18 +885,19 @@ static void
 test_broker_restart(void **state)
 {
     fixture_t *fx = *state;
-    char *dir = th_test_tmpdir("th-broker-restart");
-    assert_non_null(dir);
-    th_test_broker_t broker = {0};
+    fx->extra_dir = th_test_tmpdir("th-broker-restart");
+    assert_non_null(fx->extra_dir);
+    const char *dir = fx->extra_dir;
+    th_test_broker_t *broker = &fx->extra;
     th_test_broker_opts_t opts = {.keys_dir = fx->dir};
-    assert_int_equal(th_test_broker_start(&opts, dir, &broker), 0);
+    assert_int_equal(th_test_broker_start(&opts, dir, broker), 0);
     peer_worker_t worker;
-    s_worker_on(&broker, fx, &worker, "worker1");
-    zsock_t *client = peer_connect(broker.frontend, fx->dir, "admin", NULL);
+    s_worker_on(broker, fx, &worker, "worker1");
+    zsock_t *client = peer_connect(broker->frontend, fx->dir, "admin", NULL);
     assert_non_null(client);
     s_echo_round_trip(client, &worker, 1);
 
-    int status = th_proc_stop(&broker.proc, SIGINT, 5000);
+    int status = th_proc_stop(&broker->proc, SIGINT, 5000);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
     worker.heartbeats = false;
@@ -808,16 +905,14 @@ test_broker_restart(void **state)
     assert_int_equal(worker.disconnects, 1);
     zsock_destroy(&worker.sock);
 
-    assert_int_equal(th_test_broker_start(&opts, dir, &broker), 0);
-    s_worker_on(&broker, fx, &worker, "worker1");
+    assert_int_equal(th_test_broker_start(&opts, dir, broker), 0);
+    s_worker_on(broker, fx, &worker, "worker1");
     s_echo_round_trip(client, &worker, 2);
     worker_stop(&worker, true);
     zsock_destroy(&client);
-    status = th_test_broker_stop(&broker);
+    status = th_test_broker_stop(broker);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
-    th_test_rmtree(dir);
-    free(dir);
 }
 
 int
@@ -835,11 +930,13 @@ main(void)
         cmocka_unit_test(test_random_garbage),
         cmocka_unit_test(test_oversized_body),
         cmocka_unit_test(test_deadline_exceeded),
+        cmocka_unit_test(test_queue_full),
         cmocka_unit_test(test_worker_dies_mid_call),
         cmocka_unit_test(test_worker_disconnect_fails_calls),
         cmocka_unit_test(test_two_workers_share_load),
         cmocka_unit_test(test_known_service_without_worker),
         cmocka_unit_test(test_malformed_worker_input),
+        cmocka_unit_test(test_random_worker_garbage),
         cmocka_unit_test(test_health_and_list_services),
         cmocka_unit_test(test_broker_restart),
     };

@@ -26,6 +26,8 @@ static const int s_serving =
 typedef struct {
     char *dir;
     th_test_broker_t broker;
+    th_test_broker_t extra; /* started by a test; stopped here if it failed */
+    char *extra_dir;
 } fixture_t;
 
 static int
@@ -58,8 +60,12 @@ s_teardown(void **state)
     if (fx == NULL)
         return 0;
     int status = th_test_broker_stop(&fx->broker);
-    if (getenv("TH_TEST_KEEP") == NULL)
+    th_proc_stop(&fx->extra.proc, SIGKILL, 2000);
+    if (getenv("TH_TEST_KEEP") == NULL) {
         th_test_rmtree(fx->dir);
+        th_test_rmtree(fx->extra_dir);
+    }
+    free(fx->extra_dir);
     free(fx->dir);
     free(fx);
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
@@ -264,19 +270,19 @@ static void
 test_insecure_mode(void **state)
 {
     fixture_t *fx = *state;
-    char *dir = th_test_tmpdir("th-broker-insecure");
-    assert_non_null(dir);
-    th_test_broker_t broker = {0};
+    fx->extra_dir = th_test_tmpdir("th-broker-insecure");
+    assert_non_null(fx->extra_dir);
+    th_test_broker_t *broker = &fx->extra;
     th_test_broker_opts_t opts = {.keys_dir = NULL};
-    assert_int_equal(th_test_broker_start(&opts, dir, &broker), 0);
-    zsock_t *client = peer_connect(broker.frontend, NULL, NULL, NULL);
+    assert_int_equal(th_test_broker_start(&opts, fx->extra_dir, broker), 0);
+    zsock_t *client = peer_connect(broker->frontend, NULL, NULL, NULL);
     assert_non_null(client);
     assert_int_equal(client_health(client, 1, "teilhabe.health.v1.Health", 3000),
                      s_serving);
     /* Every caller is the "insecure" admin; claims are still discarded. */
     peer_worker_t worker;
     assert_int_equal(
-        worker_start(&worker, broker.backend, NULL, "plain", ECHO_SERVICE, "Echo", 1), 0);
+        worker_start(&worker, broker->backend, NULL, "plain", ECHO_SERVICE, "Echo", 1), 0);
     worker_idle(&worker, 200);
     Teilhabe__Testing__V1__EchoRequest request = TEILHABE__TESTING__V1__ECHO_REQUEST__INIT;
     assert_int_equal(client_send(client, 2, ECHO_METHOD, 3000, &request.base, NULL, 0,
@@ -289,11 +295,8 @@ test_insecure_mode(void **state)
     request_clear(&got);
     worker_stop(&worker, true);
     zsock_destroy(&client);
-    assert_int_equal(th_test_broker_stop(&broker), 0);
-    assert_true(s_file_contains(broker.log_path, "INSECURE MODE"));
-    (void) fx;
-    th_test_rmtree(dir);
-    free(dir);
+    assert_int_equal(th_test_broker_stop(broker), 0);
+    assert_true(s_file_contains(broker->log_path, "INSECURE MODE"));
 }
 
 int

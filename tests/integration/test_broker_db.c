@@ -19,6 +19,7 @@
 #include "test_broker_peers.h"
 
 #include <libpq-fe.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -70,16 +71,61 @@ s_wait_health(const char *endpoint, const char *dir, const char *name, int want,
     return status;
 }
 
+/* Everything the test creates, so that the teardown cleans up even when an
+ * assertion failed half-way. */
+typedef struct {
+    PGconn *admin;
+    PGconn *conn;
+    char dbname[64];
+    char *dir;
+    char *dbuser_key;
+    char *keeper_key;
+    th_test_broker_t broker;
+} fixture_t;
+
+static int
+s_setup(void **state)
+{
+    fixture_t *fx = calloc(1, sizeof *fx);
+    if (fx == NULL)
+        return -1;
+    snprintf(fx->dbname, sizeof fx->dbname, "th_broker_test_%d", (int) getpid());
+    *state = fx;
+    return 0;
+}
+
+static int
+s_teardown(void **state)
+{
+    fixture_t *fx = *state;
+    th_proc_stop(&fx->broker.proc, SIGKILL, 2000);
+    PQfinish(fx->conn);
+    if (fx->admin != NULL && PQstatus(fx->admin) == CONNECTION_OK) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", fx->dbname);
+        PQclear(PQexec(fx->admin, sql));
+    }
+    PQfinish(fx->admin);
+    if (getenv("TH_TEST_KEEP") == NULL)
+        th_test_rmtree(fx->dir);
+    free(fx->dir);
+    free(fx->dbuser_key);
+    free(fx->keeper_key);
+    free(fx);
+    return 0;
+}
+
 static void
 test_principals_from_database(void **state)
 {
+    fixture_t *fx = *state;
     const char *url = th_test_require_db_url();
     if (strncmp(url, "postgres", 8) == 0)
         fail_msg("TEILHABE_TEST_DB_URL must be in keyword form (host=... dbname=...) for "
                  "this test: it appends its own dbname");
-    char dbname[64];
-    snprintf(dbname, sizeof dbname, "th_broker_test_%d", (int) getpid());
-    PGconn *admin = PQconnectdb(url);
+    const char *dbname = fx->dbname;
+    fx->admin = PQconnectdb(url);
+    PGconn *admin = fx->admin;
     assert_int_equal(PQstatus(admin), CONNECTION_OK);
     char sql[256];
     snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", dbname);
@@ -89,22 +135,26 @@ test_principals_from_database(void **state)
     char db_url[1024];
     snprintf(db_url, sizeof db_url, "%s dbname=%s", url, dbname);
 
-    char *dir = th_test_tmpdir("th-broker-db");
+    fx->dir = th_test_tmpdir("th-broker-db");
+    const char *dir = fx->dir;
     assert_non_null(dir);
     assert_int_equal(th_test_keys_init(dir), 0);
     assert_int_equal(th_test_keys_client(dir, "dbuser", "manager", "", ""), 0);
     assert_int_equal(th_test_keys_client(dir, "keeper", "analyst", "", ""), 0);
     assert_int_equal(th_test_keys_client(dir, "dbworker", "worker", "", ""), 0);
-    char *dbuser_key = s_public_key(dir, "dbuser");
-    char *keeper_key = s_public_key(dir, "keeper");
+    fx->dbuser_key = s_public_key(dir, "dbuser");
+    fx->keeper_key = s_public_key(dir, "keeper");
+    const char *dbuser_key = fx->dbuser_key;
+    const char *keeper_key = fx->keeper_key;
 
-    th_test_broker_t broker = {0};
+    th_test_broker_t *broker = &fx->broker;
     th_test_broker_opts_t opts = {.keys_dir = dir, .db_url = db_url};
-    assert_int_equal(th_test_broker_start(&opts, dir, &broker), 0);
+    assert_int_equal(th_test_broker_start(&opts, dir, broker), 0);
     /* No table yet: nobody from the database gets in. */
-    assert_int_equal(s_wait_health(broker.frontend, dir, "dbuser", s_serving, 1000), -1);
+    assert_int_equal(s_wait_health(broker->frontend, dir, "dbuser", s_serving, 1000), -1);
 
-    PGconn *conn = PQconnectdb(db_url);
+    fx->conn = PQconnectdb(db_url);
+    PGconn *conn = fx->conn;
     assert_int_equal(PQstatus(conn), CONNECTION_OK);
     s_exec(conn, "CREATE SCHEMA registry", NULL, 0);
     s_exec(
@@ -125,15 +175,16 @@ test_principals_from_database(void **state)
            "INSERT INTO registry.principals (id, name, role, state_scope, district_scope, "
            "public_key) VALUES ($1, $2, $3, $4, $5, $6)",
            row2, 6);
-    assert_int_equal(s_wait_health(broker.frontend, dir, "dbuser", s_serving, 5000),
+    assert_int_equal(s_wait_health(broker->frontend, dir, "dbuser", s_serving, 5000),
                      s_serving);
 
     /* The worker sees the row's attributes as the principal. */
     peer_worker_t worker;
     assert_int_equal(
-        worker_start(&worker, broker.backend, dir, "dbworker", ECHO_SERVICE, "Echo", 1), 0);
+        worker_start(&worker, broker->backend, dir, "dbworker", ECHO_SERVICE, "Echo", 1),
+        0);
     worker_idle(&worker, 300);
-    zsock_t *client = peer_connect(broker.frontend, dir, "dbuser", NULL);
+    zsock_t *client = peer_connect(broker->frontend, dir, "dbuser", NULL);
     assert_non_null(client);
     Teilhabe__Testing__V1__EchoRequest request = TEILHABE__TESTING__V1__ECHO_REQUEST__INIT;
     assert_int_equal(
@@ -179,28 +230,23 @@ test_principals_from_database(void **state)
 
     /* The database disappears: the last known principals stay valid. */
     PQfinish(conn);
+    fx->conn = NULL;
     snprintf(sql, sizeof sql, "DROP DATABASE %s WITH (FORCE)", dbname);
     s_exec(admin, sql, NULL, 0);
     zclock_sleep(2500);
-    assert_int_equal(s_wait_health(broker.frontend, dir, "keeper", s_serving, 3000),
+    assert_int_equal(s_wait_health(broker->frontend, dir, "keeper", s_serving, 3000),
                      s_serving);
 
-    int status = th_test_broker_stop(&broker);
+    int status = th_test_broker_stop(broker);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
-    PQfinish(admin);
-    free(dbuser_key);
-    free(keeper_key);
-    if (getenv("TH_TEST_KEEP") == NULL)
-        th_test_rmtree(dir);
-    free(dir);
 }
 
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_principals_from_database),
+        cmocka_unit_test_setup_teardown(test_principals_from_database, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -85,6 +85,56 @@ test_precedence_file_env_flags(void **state)
     free(dir);
 }
 
+/* th_config_load_layers: the file comes from TEILHABE_CONFIG unless --config
+ * names another, and env and flags still win over it. */
+static void
+test_layers_find_the_file(void **state)
+{
+    char *dir = th_test_tmpdir("th-config");
+    assert_non_null(dir);
+    char *env_file = s_write_file(dir, "env.conf", "endpoint = tcp://env-file:1\nformat = csv\n");
+    char *flag_file = s_write_file(dir, "flag.conf", "endpoint = tcp://flag-file:1\n");
+    char errbuf[256];
+    setenv("TEILHABE_CONFIG", env_file, 1);
+    setenv("TEILHABE_FORMAT", "json", 1);
+
+    th_config_t *flags = th_config_new();
+    char *argv_none[] = {"prog", NULL};
+    assert_int_equal(th_config_load_args(flags, 1, argv_none, NULL, NULL, errbuf, sizeof errbuf), 0);
+    th_config_t *config = th_config_new();
+    assert_int_equal(th_config_load_layers(config, flags, errbuf, sizeof errbuf), 0);
+    assert_string_equal(th_config_get(config, "endpoint", NULL), "tcp://env-file:1");
+    assert_string_equal(th_config_get(config, "format", NULL), "json"); /* env > file */
+    th_config_destroy(&config);
+    th_config_destroy(&flags);
+
+    flags = th_config_new();
+    char *argv_flag[] = {"prog", "--config", flag_file, NULL};
+    assert_int_equal(th_config_load_args(flags, 3, argv_flag, NULL, NULL, errbuf, sizeof errbuf), 0);
+    config = th_config_new();
+    assert_int_equal(th_config_load_layers(config, flags, errbuf, sizeof errbuf), 0);
+    assert_string_equal(th_config_get(config, "endpoint", NULL), "tcp://flag-file:1");
+    th_config_destroy(&config);
+    th_config_destroy(&flags);
+
+    /* a named file that does not exist is an error, not an empty config */
+    setenv("TEILHABE_CONFIG", "/nonexistent/teilhabe.conf", 1);
+    flags = th_config_new();
+    assert_int_equal(th_config_load_args(flags, 1, argv_none, NULL, NULL, errbuf, sizeof errbuf), 0);
+    config = th_config_new();
+    assert_int_equal(th_config_load_layers(config, flags, errbuf, sizeof errbuf), TH_ENOTFOUND);
+    assert_non_null(strstr(errbuf, "/nonexistent/teilhabe.conf"));
+    th_config_destroy(&config);
+    th_config_destroy(&flags);
+
+    unsetenv("TEILHABE_CONFIG");
+    unsetenv("TEILHABE_FORMAT");
+    th_test_rmtree(dir);
+    free(env_file);
+    free(flag_file);
+    free(dir);
+}
+
 static void
 test_malformed_file_lines(void **state)
 {
@@ -196,6 +246,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_precedence_file_env_flags),
+        cmocka_unit_test(test_layers_find_the_file),
         cmocka_unit_test(test_malformed_file_lines),
         cmocka_unit_test(test_flags_errors_and_bools),
         cmocka_unit_test(test_typed_getters),
