@@ -56,10 +56,9 @@ s_load_config(int argc, char *argv[], char *errbuf, size_t errlen)
 {
     static const char *const bool_flags[] = {"insecure", "seed_only", "help", NULL};
     th_config_t *flags = th_config_new();
-    th_config_t *env = th_config_new();
     th_config_t *config = th_config_new();
     int first = 0;
-    if (flags == NULL || env == NULL || config == NULL) {
+    if (flags == NULL || config == NULL) {
         snprintf(errbuf, errlen, "out of memory");
         goto fail;
     }
@@ -69,20 +68,12 @@ s_load_config(int argc, char *argv[], char *errbuf, size_t errlen)
         snprintf(errbuf, errlen, "unexpected argument \"%s\"", argv[first]);
         goto fail;
     }
-    th_config_load_env(env);
-    const char *path = th_config_get(flags, "config", th_config_get(env, "config", NULL));
-    if (path != NULL && th_config_load_file(config, path, errbuf, errlen) != 0)
+    if (th_config_load_layers(config, flags, errbuf, errlen) != 0)
         goto fail;
-    if (th_config_merge(config, env) != 0 || th_config_merge(config, flags) != 0) {
-        snprintf(errbuf, errlen, "out of memory");
-        goto fail;
-    }
     th_config_destroy(&flags);
-    th_config_destroy(&env);
     return config;
 fail:
     th_config_destroy(&flags);
-    th_config_destroy(&env);
     th_config_destroy(&config);
     return NULL;
 }
