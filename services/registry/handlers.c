@@ -198,7 +198,15 @@ s_as_of(th_call_t *call, const char *field, const char *as_of, char out[TH_DATE_
     if (rc != TH_OK)
         return rc;
     char earliest[TH_DATE_LEN + 1];
-    rc = registry_store_earliest_date(th_call_db(call), earliest);
+    const registry_handlers_state_t *state = th_call_state(call);
+    if (state != NULL && state->earliest[0] != '\0') {
+        /* Territorial changes never move valid_from, so the value read at
+         * start-up stays true; it saves a query per call. */
+        snprintf(earliest, sizeof earliest, "%s", state->earliest);
+        rc = 0;
+    } else {
+        rc = registry_store_earliest_date(th_call_db(call), earliest);
+    }
     if (rc == TH_ENOTFOUND)
         return th_call_error(call, TH_FAILED_PRECONDITION,
                              "the registry holds no districts yet; load the reference data");

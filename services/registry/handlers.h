@@ -14,6 +14,14 @@
 
 #include "th_worker.h"
 
+/* Read-only state shared by the handler threads (th_call_state). */
+typedef struct {
+    /* The oldest date the registry can answer for ("2018-12-31"), read once
+     * at start-up after seeding; "" = not known then (empty database), so
+     * every as_of check asks the database. */
+    char earliest[11];
+} registry_handlers_state_t;
+
 /* Fills out (desc->n_methods entries) with the handler of each method of
  * desc, matched by name. 0, or TH_EINVAL when a method has no handler (the
  * .proto and this file disagree). */

@@ -81,7 +81,8 @@ fail:
 /* Migrations and reference data, on one connection closed afterwards (the
  * worker's handler threads open their own). */
 static int
-s_prepare_database(const th_config_t *config, const char *db_url)
+s_prepare_database(const th_config_t *config, const char *db_url,
+                   registry_handlers_state_t *state)
 {
     char err[512] = "";
     int rc = 0;
@@ -108,7 +109,7 @@ s_prepare_database(const th_config_t *config, const char *db_url)
     const char *data = th_config_get(config, "data_dir", S_DEFAULT_DATA);
     if (data[0] == '\0' || strcmp(data, "none") == 0) {
         th_log_info(0, "reference data not loaded (data_dir = none)", NULL);
-        goto cleanup;
+        goto earliest;
     }
     registry_seed_report_t report;
     if ((rc = registry_seed(db, data, &report, err, sizeof err)) != 0) {
@@ -122,6 +123,11 @@ s_prepare_database(const th_config_t *config, const char *db_url)
                     "states=%lld districts=%lld changes=%lld",
                     data, report.states, report.districts, report.changes, (long long) states,
                     (long long) districts, (long long) changes);
+
+earliest:
+    /* An empty database leaves it "" (asked per call until data arrives). */
+    if (registry_store_earliest_date(db, state->earliest) != 0)
+        state->earliest[0] = '\0';
 
 cleanup:
     th_db_destroy(&db);
@@ -166,6 +172,7 @@ main(int argc, char *argv[])
     int exit_code = 1;
     th_worker_t *worker = NULL;
     th_method_fn *handlers = NULL;
+    registry_handlers_state_t state = {.earliest = ""};
     th_config_t *config = s_load_config(argc, argv, err, sizeof err);
     if (config == NULL) {
         fprintf(stderr, "teilhabe-registry: %s\n", err);
@@ -200,7 +207,7 @@ main(int argc, char *argv[])
         th_log_error(0, "db_url is required (libpq conninfo of the teilhabe database)", NULL);
         goto cleanup;
     }
-    if (s_prepare_database(config, db_url) != 0)
+    if (s_prepare_database(config, db_url, &state) != 0)
         goto cleanup;
     if (seed_only) {
         exit_code = 0;
@@ -233,7 +240,7 @@ main(int argc, char *argv[])
     const ProtobufCServiceDescriptor *desc = &teilhabe__registry__v1__registry__descriptor;
     handlers = calloc(desc->n_methods, sizeof *handlers);
     if (handlers == NULL || registry_handlers_fill(desc, handlers) != 0 ||
-        th_worker_add_service(worker, desc, handlers, NULL) != 0) {
+        th_worker_add_service(worker, desc, handlers, &state) != 0) {
         th_log_error(0, "could not register the Registry service", NULL);
         goto cleanup;
     }
