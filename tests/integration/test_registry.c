@@ -296,6 +296,7 @@ test_get_district(void **state)
     th_result_clear(&r);
     /* Invalid UTF-8 in a string field is refused before the handler. */
     assert_int_equal(s_get(f->analyst, "16068", "2021-07-0\xc3", &r), TH_INVALID_ARGUMENT);
+    assert_true(reg_has_violation(&r, "as_of"));
     th_result_clear(&r);
     /* Every role reads districts. */
     assert_int_equal(s_get(f->ministry, "09162", "", &r), TH_OK);

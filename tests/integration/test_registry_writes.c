@@ -329,6 +329,7 @@ test_concept_bad_input(void **state)
     s_set_init(&s, "16066", 0);
     s.concept.title = "Konzept \xff\xfe";
     assert_int_equal(s_set(f->ministry, &s, NULL, &r), TH_INVALID_ARGUMENT);
+    assert_true(reg_has_violation(&r, "concept.title"));
     th_result_clear(&r);
     /* A concept for Eisenach today: NOT_FOUND naming the successor. */
     s_set_init(&s, "16056", 0);
