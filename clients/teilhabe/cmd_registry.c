@@ -1,7 +1,7 @@
 /* ---------------------------------------------------------------------------
  * cmd_registry.c: the registry commands of the `teilhabe` tool
  *
- *   district show|list|search|history     state list
+ *   district show|list|search|history|merge     state list
  *   concept set|show|list|history         manager add|update|show|assign|unassign|list
  *   principal add|list|revoke             events
  *
@@ -355,6 +355,36 @@ s_district_history(cli_t *cli, int argc, char **argv)
 }
 
 static int
+s_district_merge(cli_t *cli, int argc, char **argv)
+{
+    static const char *const allowed[] = {"into", "effective", "note", NULL};
+    s_args_t a;
+    int rc = s_parse(cli, "district merge", argc, argv, allowed, NULL, 1, 1, &a);
+    if (rc != 0)
+        return rc;
+    Teilhabe__Registry__V1__RecordTerritorialChangeRequest req =
+        TEILHABE__REGISTRY__V1__RECORD_TERRITORIAL_CHANGE_REQUEST__INIT;
+    req.ags = a.pos[0];
+    req.successor_ags = (char *) th_config_get(a.flags, "into", "");
+    req.effective = (char *) th_config_get(a.flags, "effective", "");
+    req.note = (char *) th_config_get(a.flags, "note", "");
+    req.kind = TEILHABE__REGISTRY__V1__TERRITORIAL_CHANGE_KIND__TERRITORIAL_CHANGE_KIND_MERGE;
+    if (req.successor_ags[0] == '\0' || req.effective[0] == '\0') {
+        s_args_clear(&a);
+        return cli_usage_error(cli, "district merge: --into AGS and --effective DATE are "
+                                    "required");
+    }
+    th_result_t r;
+    rc = cli_call(cli, S_METHOD("RecordTerritorialChange"), &req.base,
+                  &teilhabe__registry__v1__territorial_change__descriptor, NULL, &r);
+    if (rc == 0)
+        rc = cli_print_one(cli, r.response);
+    th_result_clear(&r);
+    s_args_clear(&a);
+    return rc;
+}
+
+static int
 s_district(cli_t *cli, int argc, char **argv)
 {
     const char *action = argc > 1 ? argv[1] : "";
@@ -366,9 +396,12 @@ s_district(cli_t *cli, int argc, char **argv)
         return s_district_search(cli, argc - 1, argv + 1);
     if (strcmp(action, "history") == 0)
         return s_district_history(cli, argc - 1, argv + 1);
+    if (strcmp(action, "merge") == 0)
+        return s_district_merge(cli, argc - 1, argv + 1);
     return cli_usage_error(cli, "district: say show AGS [--as-of DATE], list [--state CODE] "
-                                "[--kind K] [--settlement T] [--as-of DATE], search TEXT or "
-                                "history AGS");
+                                "[--kind K] [--settlement T] [--as-of DATE], search TEXT, "
+                                "history AGS or merge AGS --into AGS --effective DATE "
+                                "[--note TEXT] (admin)");
 }
 
 static int
@@ -1072,7 +1105,7 @@ s_events(cli_t *cli, int argc, char **argv)
 }
 
 const cli_command_t cli_registry_commands[] = {
-    {"registry", "district", "show AGS | list | search TEXT | history AGS (see --help)",
+    {"registry", "district", "show AGS | list | search TEXT | history AGS | merge AGS (admin)",
      s_district},
     {"registry", "state", "list [--as-of DATE]: the Länder with their district counts", s_state},
     {"registry", "concept", "set AGS ... | show AGS | list [--state] | history AGS", s_concept},

@@ -240,11 +240,25 @@ test_cli_walk_through(void **state)
     json_decref(list);
     free(out);
 
+    /* A (fictional) merger recorded by the admin. */
+    assert_int_equal(s_cli(f, false, &out, "--cert '%s' district merge 16077 --into 16076 "
+                                           "--effective 2031-01-01", key_file),
+                     17);
+    free(out);
+    assert_int_equal(s_cli(f, false, &out, "--format json district merge 16077 --into 16076 "
+                                           "--effective 2031-01-01 --note 'test'"),
+                     0);
+    assert_non_null(strstr(out, "\"successor_ags\": \"16076\""));
+    free(out);
+    assert_int_equal(s_cli(f, false, &out, "district merge 16077 --into 16076"), 2);
+    free(out);
+
     /* Every change is an event. */
     assert_int_equal(s_cli(f, false, &out, "--format csv events"), 0);
     assert_non_null(strstr(out, "concept.set"));
     assert_non_null(strstr(out, "manager.assigned"));
     assert_non_null(strstr(out, "principal.created"));
+    assert_non_null(strstr(out, "territorial_change.recorded"));
     free(out);
 }
 
