@@ -49,7 +49,8 @@ th_auth_has_district(const th_principal_t *principal, const char *ags)
     if (principal == NULL || ags == NULL)
         return false;
     for (size_t i = 0; i < principal->n_district_scope; i++) {
-        if (principal->district_scope[i] != NULL && strcmp(principal->district_scope[i], ags) == 0)
+        if (principal->district_scope[i] != NULL &&
+            strcmp(principal->district_scope[i], ags) == 0)
             return true;
     }
     return false;

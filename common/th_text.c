@@ -77,8 +77,9 @@ th_text_fold(const char *s, bool expand_umlauts)
     char *expanded = NULL;
     utf8proc_uint8_t *folded = NULL;
 
-    utf8proc_ssize_t n = utf8proc_map((const utf8proc_uint8_t *) s, 0, &nfc,
-                                      UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+    utf8proc_ssize_t n =
+        utf8proc_map((const utf8proc_uint8_t *) s, 0, &nfc,
+                     UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_COMPOSE);
     if (n < 0)
         goto cleanup;
     const char *input = (const char *) nfc;

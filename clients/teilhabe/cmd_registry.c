@@ -32,7 +32,7 @@
 #define S_METHOD(name) "teilhabe.registry.v1.Registry/" name
 #define S_MAX_ARGS 64
 
-/* --- arguments ------------------------------------------------------------ */
+/* --- arguments ---------------------------------------------------------- */
 
 /* The parsed arguments of one action: flags (config) and positionals. */
 typedef struct {
@@ -93,7 +93,8 @@ s_parse(cli_t *cli, const char *who, int argc, char **argv, const char *const *a
         const bool has_value = strchr(arg, '=') != NULL;
         /* --district may be repeated: collected here, not in the config. */
         if (strcmp(key, "district") == 0 && s_listed(allowed, "district")) {
-            char *value = has_value ? strchr(arg, '=') + 1 : (i + 1 < argc ? argv[++i] : NULL);
+            char *value =
+                has_value ? strchr(arg, '=') + 1 : (i + 1 < argc ? argv[++i] : NULL);
             if (value == NULL)
                 return cli_usage_error(cli, "%s: --district needs an AGS", who);
             if (a->n_district >= S_MAX_ARGS)
@@ -146,7 +147,8 @@ s_enum(const ProtobufCEnumDescriptor *desc, const char *prefix, const char *toke
 
 /* "work_and_training, language" -> tokens of `what` for a usage message. */
 static void
-s_enum_tokens(const ProtobufCEnumDescriptor *desc, const char *prefix, char *out, size_t outlen)
+s_enum_tokens(const ProtobufCEnumDescriptor *desc, const char *prefix, char *out,
+              size_t outlen)
 {
     size_t o = 0;
     out[0] = '\0';
@@ -168,7 +170,8 @@ s_bad_enum(cli_t *cli, const char *who, const char *flag, const char *value,
 {
     char tokens[512];
     s_enum_tokens(desc, prefix, tokens, sizeof tokens);
-    return cli_usage_error(cli, "%s: --%s \"%s\" is not one of: %s", who, flag, value, tokens);
+    return cli_usage_error(cli, "%s: --%s \"%s\" is not one of: %s", who, flag, value,
+                           tokens);
 }
 
 static int
@@ -179,20 +182,22 @@ s_parse_int(cli_t *cli, const char *who, const char *flag, const char *text, int
     errno = 0;
     const long long v = strtoll(text, &end, 10);
     if (errno != 0 || end == text || *end != '\0' || v < min || v > max)
-        return cli_usage_error(cli, "%s: --%s must be a whole number from %" PRId64 " to %" PRId64
-                                    ", not \"%s\"",
+        return cli_usage_error(cli,
+                               "%s: --%s must be a whole number from %" PRId64
+                               " to %" PRId64 ", not \"%s\"",
                                who, flag, min, max, text);
     *out = v;
     return 0;
 }
 
 static int
-s_print_list(cli_t *cli, const ProtobufCMessageDescriptor *desc, void *const *items, size_t n)
+s_print_list(cli_t *cli, const ProtobufCMessageDescriptor *desc, void *const *items,
+             size_t n)
 {
     return cli_print_list(cli, desc, (const ProtobufCMessage *const *) items, n);
 }
 
-/* --- district ---------------------------------------------------------------- */
+/* --- district ----------------------------------------------------------- */
 
 static int
 s_district_show(cli_t *cli, int argc, char **argv)
@@ -202,7 +207,8 @@ s_district_show(cli_t *cli, int argc, char **argv)
     int rc = s_parse(cli, "district show", argc, argv, allowed, NULL, 1, 1, &a);
     if (rc != 0)
         return rc;
-    Teilhabe__Registry__V1__GetDistrictRequest req = TEILHABE__REGISTRY__V1__GET_DISTRICT_REQUEST__INIT;
+    Teilhabe__Registry__V1__GetDistrictRequest req =
+        TEILHABE__REGISTRY__V1__GET_DISTRICT_REQUEST__INIT;
     req.ags = a.pos[0];
     req.as_of = (char *) th_config_get(a.flags, "as_of", "");
     th_result_t r;
@@ -231,15 +237,18 @@ s_district_list(cli_t *cli, int argc, char **argv)
     const char *kind = s_flag(&a, "kind");
     const char *settlement = s_flag(&a, "settlement");
     if (kind != NULL &&
-        (req.kind = s_enum(&teilhabe__registry__v1__district_kind__descriptor, "DISTRICT_KIND_",
-                           kind)) == 0)
+        (req.kind = s_enum(&teilhabe__registry__v1__district_kind__descriptor,
+                           "DISTRICT_KIND_", kind)) == 0)
         rc = s_bad_enum(cli, "district list", "kind", kind,
-                        &teilhabe__registry__v1__district_kind__descriptor, "DISTRICT_KIND_");
+                        &teilhabe__registry__v1__district_kind__descriptor,
+                        "DISTRICT_KIND_");
     else if (settlement != NULL &&
-             (req.settlement_type = s_enum(&teilhabe__registry__v1__settlement_type__descriptor,
-                                           "SETTLEMENT_TYPE_", settlement)) == 0)
+             (req.settlement_type =
+                  s_enum(&teilhabe__registry__v1__settlement_type__descriptor,
+                         "SETTLEMENT_TYPE_", settlement)) == 0)
         rc = s_bad_enum(cli, "district list", "settlement", settlement,
-                        &teilhabe__registry__v1__settlement_type__descriptor, "SETTLEMENT_TYPE_");
+                        &teilhabe__registry__v1__settlement_type__descriptor,
+                        "SETTLEMENT_TYPE_");
     if (rc != 0) {
         s_args_clear(&a);
         return rc;
@@ -275,8 +284,8 @@ s_district_list(cli_t *cli, int argc, char **argv)
             break;
     }
     if (rc == 0)
-        rc = s_print_list(cli, &teilhabe__registry__v1__district__descriptor, (void *const *) all,
-                          n_all);
+        rc = s_print_list(cli, &teilhabe__registry__v1__district__descriptor,
+                          (void *const *) all, n_all);
     free(all);
     for (size_t i = 0; i < n_pages; i++)
         th_result_clear(&pages[i]);
@@ -302,7 +311,8 @@ s_district_search(cli_t *cli, int argc, char **argv)
     req.include_ended = ended;
     int64_t limit = 0;
     if (s_flag(&a, "limit") != NULL &&
-        (rc = s_parse_int(cli, "district search", "limit", s_flag(&a, "limit"), 1, 100, &limit)) != 0) {
+        (rc = s_parse_int(cli, "district search", "limit", s_flag(&a, "limit"), 1, 100,
+                          &limit)) != 0) {
         s_args_clear(&a);
         return rc;
     }
@@ -311,7 +321,8 @@ s_district_search(cli_t *cli, int argc, char **argv)
     rc = cli_call(cli, S_METHOD("SearchDistricts"), &req.base,
                   &teilhabe__registry__v1__search_districts_response__descriptor, NULL, &r);
     if (rc == 0) {
-        const Teilhabe__Registry__V1__SearchDistrictsResponse *resp = (const void *) r.response;
+        const Teilhabe__Registry__V1__SearchDistrictsResponse *resp =
+            (const void *) r.response;
         rc = s_print_list(cli, &teilhabe__registry__v1__district__descriptor,
                           (void *const *) resp->districts, resp->n_districts);
     }
@@ -332,7 +343,8 @@ s_district_history(cli_t *cli, int argc, char **argv)
     req.ags = a.pos[0];
     th_result_t r;
     rc = cli_call(cli, S_METHOD("GetTerritorialHistory"), &req.base,
-                  &teilhabe__registry__v1__get_territorial_history_response__descriptor, NULL, &r);
+                  &teilhabe__registry__v1__get_territorial_history_response__descriptor,
+                  NULL, &r);
     if (rc == 0) {
         const Teilhabe__Registry__V1__GetTerritorialHistoryResponse *resp =
             (const void *) r.response;
@@ -345,7 +357,8 @@ s_district_history(cli_t *cli, int argc, char **argv)
                 printf("\n");
             }
             if (rc == 0)
-                rc = s_print_list(cli, &teilhabe__registry__v1__territorial_change__descriptor,
+                rc = s_print_list(cli,
+                                  &teilhabe__registry__v1__territorial_change__descriptor,
                                   (void *const *) resp->changes, resp->n_changes);
         }
     }
@@ -368,7 +381,8 @@ s_district_merge(cli_t *cli, int argc, char **argv)
     req.successor_ags = (char *) th_config_get(a.flags, "into", "");
     req.effective = (char *) th_config_get(a.flags, "effective", "");
     req.note = (char *) th_config_get(a.flags, "note", "");
-    req.kind = TEILHABE__REGISTRY__V1__TERRITORIAL_CHANGE_KIND__TERRITORIAL_CHANGE_KIND_MERGE;
+    req.kind =
+        TEILHABE__REGISTRY__V1__TERRITORIAL_CHANGE_KIND__TERRITORIAL_CHANGE_KIND_MERGE;
     if (req.successor_ags[0] == '\0' || req.effective[0] == '\0') {
         s_args_clear(&a);
         return cli_usage_error(cli, "district merge: --into AGS and --effective DATE are "
@@ -398,10 +412,11 @@ s_district(cli_t *cli, int argc, char **argv)
         return s_district_history(cli, argc - 1, argv + 1);
     if (strcmp(action, "merge") == 0)
         return s_district_merge(cli, argc - 1, argv + 1);
-    return cli_usage_error(cli, "district: say show AGS [--as-of DATE], list [--state CODE] "
-                                "[--kind K] [--settlement T] [--as-of DATE], search TEXT, "
-                                "history AGS or merge AGS --into AGS --effective DATE "
-                                "[--note TEXT] (admin)");
+    return cli_usage_error(cli,
+                           "district: say show AGS [--as-of DATE], list [--state CODE] "
+                           "[--kind K] [--settlement T] [--as-of DATE], search TEXT, "
+                           "history AGS or merge AGS --into AGS --effective DATE "
+                           "[--note TEXT] (admin)");
 }
 
 static int
@@ -414,7 +429,8 @@ s_state(cli_t *cli, int argc, char **argv)
     int rc = s_parse(cli, "state list", argc - 1, argv + 1, allowed, NULL, 0, 0, &a);
     if (rc != 0)
         return rc;
-    Teilhabe__Registry__V1__ListStatesRequest req = TEILHABE__REGISTRY__V1__LIST_STATES_REQUEST__INIT;
+    Teilhabe__Registry__V1__ListStatesRequest req =
+        TEILHABE__REGISTRY__V1__LIST_STATES_REQUEST__INIT;
     req.as_of = (char *) th_config_get(a.flags, "as_of", "");
     th_result_t r;
     rc = cli_call(cli, S_METHOD("ListStates"), &req.base,
@@ -431,7 +447,7 @@ s_state(cli_t *cli, int argc, char **argv)
     return rc;
 }
 
-/* --- concept -------------------------------------------------------------------- */
+/* --- concept ------------------------------------------------------------ */
 
 /* Fills fields from "work_and_training,language". 0 or a usage error. */
 static int
@@ -441,7 +457,8 @@ s_parse_fields(cli_t *cli, const char *text, Teilhabe__Common__V1__FieldOfAction
     snprintf(copy, copylen, "%s", text);
     *n = 0;
     char *save = NULL;
-    for (char *tok = strtok_r(copy, ", ", &save); tok != NULL; tok = strtok_r(NULL, ", ", &save)) {
+    for (char *tok = strtok_r(copy, ", ", &save); tok != NULL;
+         tok = strtok_r(NULL, ", ", &save)) {
         const int v = s_enum(&teilhabe__common__v1__field_of_action__descriptor,
                              "FIELD_OF_ACTION_", tok);
         if (v == 0)
@@ -464,7 +481,8 @@ s_concept_set(cli_t *cli, int argc, char **argv)
     int rc = s_parse(cli, "concept set", argc, argv, allowed, NULL, 1, 1, &a);
     if (rc != 0)
         return rc;
-    Teilhabe__Registry__V1__SetConceptRequest req = TEILHABE__REGISTRY__V1__SET_CONCEPT_REQUEST__INIT;
+    Teilhabe__Registry__V1__SetConceptRequest req =
+        TEILHABE__REGISTRY__V1__SET_CONCEPT_REQUEST__INIT;
     Teilhabe__Registry__V1__Concept c = TEILHABE__REGISTRY__V1__CONCEPT__INIT;
     Teilhabe__Common__V1__FieldOfAction fields[16];
     char fields_copy[512];
@@ -494,11 +512,12 @@ s_concept_set(cli_t *cli, int argc, char **argv)
     }
     const char *orientation = s_flag(&a, "orientation");
     if (orientation != NULL) {
-        c.orientation = s_enum(&teilhabe__registry__v1__orientation__descriptor, "ORIENTATION_",
-                               orientation);
+        c.orientation = s_enum(&teilhabe__registry__v1__orientation__descriptor,
+                               "ORIENTATION_", orientation);
         if (c.orientation == 0) {
             rc = s_bad_enum(cli, "concept set", "orientation", orientation,
-                            &teilhabe__registry__v1__orientation__descriptor, "ORIENTATION_");
+                            &teilhabe__registry__v1__orientation__descriptor,
+                            "ORIENTATION_");
             goto cleanup;
         }
         mask[n_mask++] = "orientation";
@@ -514,12 +533,14 @@ s_concept_set(cli_t *cli, int argc, char **argv)
     const char *version = s_flag(&a, "version");
     if (version != NULL) {
         int64_t v = 0;
-        if ((rc = s_parse_int(cli, "concept set", "version", version, 0, INT64_MAX, &v)) != 0)
+        if ((rc = s_parse_int(cli, "concept set", "version", version, 0, INT64_MAX, &v)) !=
+            0)
             goto cleanup;
         req.version = v;
     } else {
         /* Without --version: write over the current version (read now). */
-        Teilhabe__Registry__V1__GetConceptRequest get = TEILHABE__REGISTRY__V1__GET_CONCEPT_REQUEST__INIT;
+        Teilhabe__Registry__V1__GetConceptRequest get =
+            TEILHABE__REGISTRY__V1__GET_CONCEPT_REQUEST__INIT;
         get.ags = c.ags;
         th_client_t *client = cli_client(cli);
         if (client == NULL) {
@@ -530,7 +551,8 @@ s_concept_set(cli_t *cli, int argc, char **argv)
                        &teilhabe__registry__v1__concept__descriptor, cli->timeout_ms, NULL,
                        &current);
         if (current.code == TH_OK)
-            req.version = ((const Teilhabe__Registry__V1__Concept *) current.response)->version;
+            req.version =
+                ((const Teilhabe__Registry__V1__Concept *) current.response)->version;
         else if (current.code != TH_NOT_FOUND) {
             rc = cli_print_status(cli, S_METHOD("GetConcept"), &current);
             goto cleanup;
@@ -558,12 +580,13 @@ s_concept_show(cli_t *cli, int argc, char **argv)
     int rc = s_parse(cli, "concept show", argc, argv, allowed, NULL, 1, 1, &a);
     if (rc != 0)
         return rc;
-    Teilhabe__Registry__V1__GetConceptRequest req = TEILHABE__REGISTRY__V1__GET_CONCEPT_REQUEST__INIT;
+    Teilhabe__Registry__V1__GetConceptRequest req =
+        TEILHABE__REGISTRY__V1__GET_CONCEPT_REQUEST__INIT;
     req.ags = a.pos[0];
     int64_t v = 0;
     if (s_flag(&a, "version") != NULL &&
-        (rc = s_parse_int(cli, "concept show", "version", s_flag(&a, "version"), 1, INT64_MAX,
-                          &v)) != 0) {
+        (rc = s_parse_int(cli, "concept show", "version", s_flag(&a, "version"), 1,
+                          INT64_MAX, &v)) != 0) {
         s_args_clear(&a);
         return rc;
     }
@@ -586,7 +609,8 @@ s_concept_list(cli_t *cli, int argc, char **argv)
     int rc = s_parse(cli, "concept list", argc, argv, allowed, NULL, 0, 0, &a);
     if (rc != 0)
         return rc;
-    Teilhabe__Registry__V1__ListConceptsRequest req = TEILHABE__REGISTRY__V1__LIST_CONCEPTS_REQUEST__INIT;
+    Teilhabe__Registry__V1__ListConceptsRequest req =
+        TEILHABE__REGISTRY__V1__LIST_CONCEPTS_REQUEST__INIT;
     req.state_code = (char *) th_config_get(a.flags, "state", "");
     req.page_size = 500;
     const char *orientation = s_flag(&a, "orientation");
@@ -602,11 +626,13 @@ s_concept_list(cli_t *cli, int argc, char **argv)
     rc = cli_call(cli, S_METHOD("ListConcepts"), &req.base,
                   &teilhabe__registry__v1__list_concepts_response__descriptor, NULL, &r);
     if (rc == 0) {
-        const Teilhabe__Registry__V1__ListConceptsResponse *resp = (const void *) r.response;
+        const Teilhabe__Registry__V1__ListConceptsResponse *resp =
+            (const void *) r.response;
         rc = s_print_list(cli, &teilhabe__registry__v1__concept__descriptor,
                           (void *const *) resp->concepts, resp->n_concepts);
         if (rc == 0 && resp->next_page_token[0] != '\0')
-            fprintf(stderr, "note: more than %d concepts; narrow with --state\n", req.page_size);
+            fprintf(stderr, "note: more than %d concepts; narrow with --state\n",
+                    req.page_size);
     }
     th_result_clear(&r);
     s_args_clear(&a);
@@ -626,9 +652,11 @@ s_concept_history(cli_t *cli, int argc, char **argv)
     req.page_size = 500;
     th_result_t r;
     rc = cli_call(cli, S_METHOD("ListConceptVersions"), &req.base,
-                  &teilhabe__registry__v1__list_concept_versions_response__descriptor, NULL, &r);
+                  &teilhabe__registry__v1__list_concept_versions_response__descriptor, NULL,
+                  &r);
     if (rc == 0) {
-        const Teilhabe__Registry__V1__ListConceptVersionsResponse *resp = (const void *) r.response;
+        const Teilhabe__Registry__V1__ListConceptVersionsResponse *resp =
+            (const void *) r.response;
         rc = s_print_list(cli, &teilhabe__registry__v1__concept__descriptor,
                           (void *const *) resp->concepts, resp->n_concepts);
     }
@@ -649,12 +677,13 @@ s_concept(cli_t *cli, int argc, char **argv)
         return s_concept_list(cli, argc - 1, argv + 1);
     if (strcmp(action, "history") == 0)
         return s_concept_history(cli, argc - 1, argv + 1);
-    return cli_usage_error(cli, "concept: say set AGS --adopted DATE --orientation O --fields "
-                                "a,b,c [--title T] [--updated DATE] [--link URL] [--version V], "
-                                "show AGS [--version V], list [--state CODE] or history AGS");
+    return cli_usage_error(cli,
+                           "concept: say set AGS --adopted DATE --orientation O --fields "
+                           "a,b,c [--title T] [--updated DATE] [--link URL] [--version V], "
+                           "show AGS [--version V], list [--state CODE] or history AGS");
 }
 
-/* --- manager -------------------------------------------------------------------- */
+/* --- manager ------------------------------------------------------------ */
 
 static const struct {
     const char *flag;
@@ -698,7 +727,7 @@ s_manager_fields(const s_args_t *a, Teilhabe__Registry__V1__Manager *m, char **m
 static int
 s_manager_add(cli_t *cli, int argc, char **argv)
 {
-    static const char *const allowed[] = {"state", "name",      "email",     "phone",
+    static const char *const allowed[] = {"state",        "name",      "email",     "phone",
                                           "organisation", "programme", "principal", NULL};
     s_args_t a;
     int rc = s_parse(cli, "manager add", argc, argv, allowed, NULL, 0, 0, &a);
@@ -724,8 +753,9 @@ s_manager_add(cli_t *cli, int argc, char **argv)
 static int
 s_manager_update(cli_t *cli, int argc, char **argv)
 {
-    static const char *const allowed[] = {"name",      "email",     "phone",   "organisation",
-                                          "programme", "principal", "version", NULL};
+    static const char *const allowed[] = {"name",         "email",     "phone",
+                                          "organisation", "programme", "principal",
+                                          "version",      NULL};
     s_args_t a;
     int rc = s_parse(cli, "manager update", argc, argv, allowed, NULL, 1, 1, &a);
     if (rc != 0)
@@ -748,14 +778,17 @@ s_manager_update(cli_t *cli, int argc, char **argv)
     const char *version = s_flag(&a, "version");
     if (version != NULL) {
         int64_t v = 0;
-        if ((rc = s_parse_int(cli, "manager update", "version", version, 1, INT64_MAX, &v)) != 0)
+        if ((rc = s_parse_int(cli, "manager update", "version", version, 1, INT64_MAX,
+                              &v)) != 0)
             goto cleanup;
         req.version = v;
     } else {
-        Teilhabe__Registry__V1__GetManagerRequest get = TEILHABE__REGISTRY__V1__GET_MANAGER_REQUEST__INIT;
+        Teilhabe__Registry__V1__GetManagerRequest get =
+            TEILHABE__REGISTRY__V1__GET_MANAGER_REQUEST__INIT;
         get.id = m.id;
         if ((rc = cli_call(cli, S_METHOD("GetManager"), &get.base,
-                           &teilhabe__registry__v1__manager__descriptor, NULL, &current)) != 0)
+                           &teilhabe__registry__v1__manager__descriptor, NULL, &current)) !=
+            0)
             goto cleanup;
         req.version = ((const Teilhabe__Registry__V1__Manager *) current.response)->version;
     }
@@ -778,7 +811,8 @@ s_manager_show(cli_t *cli, int argc, char **argv)
     int rc = s_parse(cli, "manager show", argc, argv, NULL, NULL, 1, 1, &a);
     if (rc != 0)
         return rc;
-    Teilhabe__Registry__V1__GetManagerRequest req = TEILHABE__REGISTRY__V1__GET_MANAGER_REQUEST__INIT;
+    Teilhabe__Registry__V1__GetManagerRequest req =
+        TEILHABE__REGISTRY__V1__GET_MANAGER_REQUEST__INIT;
     req.id = a.pos[0];
     th_result_t r;
     rc = cli_call(cli, S_METHOD("GetManager"), &req.base,
@@ -859,7 +893,8 @@ s_manager_list(cli_t *cli, int argc, char **argv)
     int rc = s_parse(cli, "manager list", argc, argv, allowed, NULL, 0, 0, &a);
     if (rc != 0)
         return rc;
-    Teilhabe__Registry__V1__ListManagersRequest req = TEILHABE__REGISTRY__V1__LIST_MANAGERS_REQUEST__INIT;
+    Teilhabe__Registry__V1__ListManagersRequest req =
+        TEILHABE__REGISTRY__V1__LIST_MANAGERS_REQUEST__INIT;
     req.state_code = (char *) th_config_get(a.flags, "state", "");
     req.ags = a.n_district > 0 ? a.district[a.n_district - 1] : "";
     req.as_of = (char *) th_config_get(a.flags, "as_of", "");
@@ -868,7 +903,8 @@ s_manager_list(cli_t *cli, int argc, char **argv)
     rc = cli_call(cli, S_METHOD("ListManagers"), &req.base,
                   &teilhabe__registry__v1__list_managers_response__descriptor, NULL, &r);
     if (rc == 0) {
-        const Teilhabe__Registry__V1__ListManagersResponse *resp = (const void *) r.response;
+        const Teilhabe__Registry__V1__ListManagersResponse *resp =
+            (const void *) r.response;
         rc = s_print_list(cli, &teilhabe__registry__v1__manager__descriptor,
                           (void *const *) resp->managers, resp->n_managers);
     }
@@ -893,19 +929,21 @@ s_manager(cli_t *cli, int argc, char **argv)
         return s_manager_unassign(cli, argc - 1, argv + 1);
     if (strcmp(action, "list") == 0)
         return s_manager_list(cli, argc - 1, argv + 1);
-    return cli_usage_error(cli, "manager: say add --state CODE --name N [--email E] [--phone P] "
-                                "[--organisation O] [--programme P] [--principal ID], update ID "
-                                "[flags of add] [--version V], show ID, assign ID AGS --from "
-                                "DATE [--to DATE], unassign ID AGS [--end DATE] or list "
-                                "[--state CODE] [--district AGS] [--as-of DATE]");
+    return cli_usage_error(cli,
+                           "manager: say add --state CODE --name N [--email E] [--phone P] "
+                           "[--organisation O] [--programme P] [--principal ID], update ID "
+                           "[flags of add] [--version V], show ID, assign ID AGS --from "
+                           "DATE [--to DATE], unassign ID AGS [--end DATE] or list "
+                           "[--state CODE] [--district AGS] [--as-of DATE]");
 }
 
-/* --- principal -------------------------------------------------------------------- */
+/* --- principal ---------------------------------------------------------- */
 
 static int
 s_principal_add(cli_t *cli, int argc, char **argv)
 {
-    static const char *const allowed[] = {"name", "role", "id", "state", "district", "out", NULL};
+    static const char *const allowed[] = {"name",     "role", "id", "state",
+                                          "district", "out",  NULL};
     s_args_t a;
     int rc = s_parse(cli, "principal add", argc, argv, allowed, NULL, 0, 0, &a);
     if (rc != 0)
@@ -918,13 +956,15 @@ s_principal_add(cli_t *cli, int argc, char **argv)
     const char *state = th_config_get(a.flags, "state", "");
     const char *id = th_config_get(a.flags, "id", "");
     if (name[0] == '\0' || role[0] == '\0' || out[0] == '\0') {
-        rc = cli_usage_error(cli, "principal add: --name, --role and --out FILE are required");
+        rc = cli_usage_error(cli,
+                             "principal add: --name, --role and --out FILE are required");
         goto cleanup;
     }
     /* Never overwrite a key file: it may be the only copy of someone's
      * secret. */
     if (access(out, F_OK) == 0) {
-        rc = cli_usage_error(cli, "principal add: \"%s\" exists; choose another --out file", out);
+        rc = cli_usage_error(cli, "principal add: \"%s\" exists; choose another --out file",
+                             out);
         goto cleanup;
     }
     /* --district AGS may repeat and each may be a comma list. */
@@ -942,8 +982,8 @@ s_principal_add(cli_t *cli, int argc, char **argv)
         }
         memcpy(copy, a.district[i], len);
         used += len;
-        for (char *tok = strtok_r(copy, ",", &save); tok != NULL && n_districts < S_MAX_ARGS;
-             tok = strtok_r(NULL, ",", &save))
+        for (char *tok = strtok_r(copy, ",", &save);
+             tok != NULL && n_districts < S_MAX_ARGS; tok = strtok_r(NULL, ",", &save))
             districts[n_districts++] = tok;
     }
 
@@ -994,7 +1034,8 @@ s_principal_add(cli_t *cli, int argc, char **argv)
     if (rc == 0) {
         written = false; /* keep it */
         rc = cli_print_one(cli, r.response);
-        fprintf(stderr, "wrote %s (secret key, mode 0600); use it with --cert %s\n", out, out);
+        fprintf(stderr, "wrote %s (secret key, mode 0600); use it with --cert %s\n", out,
+                out);
     }
     th_result_clear(&r);
 cleanup:
@@ -1025,7 +1066,8 @@ s_principal_list(cli_t *cli, int argc, char **argv)
     rc = cli_call(cli, S_METHOD("ListPrincipals"), &req.base,
                   &teilhabe__registry__v1__list_principals_response__descriptor, NULL, &r);
     if (rc == 0) {
-        const Teilhabe__Registry__V1__ListPrincipalsResponse *resp = (const void *) r.response;
+        const Teilhabe__Registry__V1__ListPrincipalsResponse *resp =
+            (const void *) r.response;
         rc = s_print_list(cli, &teilhabe__registry__v1__principal__descriptor,
                           (void *const *) resp->principals, resp->n_principals);
     }
@@ -1064,12 +1106,13 @@ s_principal(cli_t *cli, int argc, char **argv)
         return s_principal_list(cli, argc - 1, argv + 1);
     if (strcmp(action, "revoke") == 0)
         return s_principal_revoke(cli, argc - 1, argv + 1);
-    return cli_usage_error(cli, "principal: say add --name N --role R [--id ID] [--state CODE] "
-                                "[--district AGS]... --out FILE, list [--role R] "
-                                "[--include-revoked] or revoke ID");
+    return cli_usage_error(cli,
+                           "principal: say add --name N --role R [--id ID] [--state CODE] "
+                           "[--district AGS]... --out FILE, list [--role R] "
+                           "[--include-revoked] or revoke ID");
 }
 
-/* --- events -------------------------------------------------------------------------- */
+/* --- events ------------------------------------------------------------- */
 
 static int
 s_events(cli_t *cli, int argc, char **argv)
@@ -1079,13 +1122,15 @@ s_events(cli_t *cli, int argc, char **argv)
     int rc = s_parse(cli, "events", argc, argv, allowed, NULL, 0, 0, &a);
     if (rc != 0)
         return rc;
-    Teilhabe__Registry__V1__ListEventsRequest req = TEILHABE__REGISTRY__V1__LIST_EVENTS_REQUEST__INIT;
+    Teilhabe__Registry__V1__ListEventsRequest req =
+        TEILHABE__REGISTRY__V1__LIST_EVENTS_REQUEST__INIT;
     int64_t after = 0, limit = 0;
     if ((s_flag(&a, "after") != NULL &&
-         (rc = s_parse_int(cli, "events", "after", s_flag(&a, "after"), 0, INT64_MAX, &after)) !=
-             0) ||
+         (rc = s_parse_int(cli, "events", "after", s_flag(&a, "after"), 0, INT64_MAX,
+                           &after)) != 0) ||
         (s_flag(&a, "limit") != NULL &&
-         (rc = s_parse_int(cli, "events", "limit", s_flag(&a, "limit"), 1, 1000, &limit)) != 0)) {
+         (rc = s_parse_int(cli, "events", "limit", s_flag(&a, "limit"), 1, 1000, &limit)) !=
+             0)) {
         s_args_clear(&a);
         return rc;
     }
@@ -1105,14 +1150,17 @@ s_events(cli_t *cli, int argc, char **argv)
 }
 
 const cli_command_t cli_registry_commands[] = {
-    {"registry", "district", "show AGS | list | search TEXT | history AGS | merge AGS (admin)",
-     s_district},
-    {"registry", "state", "list [--as-of DATE]: the Länder with their district counts", s_state},
-    {"registry", "concept", "set AGS ... | show AGS | list [--state] | history AGS", s_concept},
-    {"registry", "manager", "add | update ID | show ID | assign ID AGS | unassign ID AGS | list",
-     s_manager},
+    {"registry", "district",
+     "show AGS | list | search TEXT | history AGS | merge AGS (admin)", s_district},
+    {"registry", "state", "list [--as-of DATE]: the Länder with their district counts",
+     s_state},
+    {"registry", "concept", "set AGS ... | show AGS | list [--state] | history AGS",
+     s_concept},
+    {"registry", "manager",
+     "add | update ID | show ID | assign ID AGS | unassign ID AGS | list", s_manager},
     {"registry", "principal", "add --name --role --out FILE | list | revoke ID (admin)",
      s_principal},
-    {"registry", "events", "the registry's change events [--after SEQ] [--limit N]", s_events},
+    {"registry", "events", "the registry's change events [--after SEQ] [--limit N]",
+     s_events},
     {NULL, NULL, NULL, NULL},
 };

@@ -49,7 +49,7 @@
 
 typedef Teilhabe__Registry__V1__GetDistrictRequest s_get_district_req_t;
 
-/* --- answers ------------------------------------------------------------------ */
+/* --- answers ------------------------------------------------------------ */
 
 static int s_invalid(th_call_t *call, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -78,11 +78,11 @@ s_db_fail(th_call_t *call, const char *what)
     int code = db != NULL ? th_db_status(db) : TH_UNAVAILABLE;
     if (code == TH_OK)
         code = TH_INTERNAL;
-    th_log_error(th_call_id(call), "database failure", "what=\"%s\" sqlstate=%s code=%s", what,
-                 db != NULL ? th_db_sqlstate(db) : "", th_status_name(code));
+    th_log_error(th_call_id(call), "database failure", "what=\"%s\" sqlstate=%s code=%s",
+                 what, db != NULL ? th_db_sqlstate(db) : "", th_status_name(code));
     if (db != NULL)
         th_log_debug(th_call_id(call), th_db_error(db), "what=\"%s\"", what);
-    const char *why = code == TH_UNAVAILABLE        ? "the database is unavailable, try again"
+    const char *why = code == TH_UNAVAILABLE ? "the database is unavailable, try again"
                       : code == TH_DEADLINE_EXCEEDED ? "the deadline passed"
                                                      : "a database error occurred";
     return th_call_error(call, code, "could not %s: %s", what, why);
@@ -118,8 +118,8 @@ static int
 s_need_ministry_of(th_call_t *call, const char *state_code, const char *right)
 {
     const th_principal_t *p = th_call_principal(call);
-    if (th_auth_has_role(p, "ministry") && p->state_scope != NULL && p->state_scope[0] != '\0' &&
-        strcmp(p->state_scope, state_code) == 0)
+    if (th_auth_has_role(p, "ministry") && p->state_scope != NULL &&
+        p->state_scope[0] != '\0' && strcmp(p->state_scope, state_code) == 0)
         return TH_OK;
     return th_call_error(call, TH_PERMISSION_DENIED,
                          "permission denied: %s needs role ministry of Land %s; principal "
@@ -128,7 +128,7 @@ s_need_ministry_of(th_call_t *call, const char *state_code, const char *right)
                          p->state_scope[0] != '\0' ? " of Land " : "", p->state_scope);
 }
 
-/* --- checks -------------------------------------------------------------------- */
+/* --- checks ------------------------------------------------------------- */
 
 static bool
 s_digits(const char *s, size_t n)
@@ -208,17 +208,19 @@ s_as_of(th_call_t *call, const char *field, const char *as_of, char out[TH_DATE_
         rc = registry_store_earliest_date(th_call_db(call), earliest);
     }
     if (rc == TH_ENOTFOUND)
-        return th_call_error(call, TH_FAILED_PRECONDITION,
-                             "the registry holds no districts yet; load the reference data");
+        return th_call_error(
+            call, TH_FAILED_PRECONDITION,
+            "the registry holds no districts yet; load the reference data");
     if (rc != 0)
         return s_db_fail(call, "read the oldest territorial status");
     if (strcmp(as_of, earliest) < 0) {
-        th_call_violation(call, field, "the earliest date the registry can answer for is %s",
-                          earliest);
-        return th_call_error(call, TH_OUT_OF_RANGE,
-                             "%s %s is before %s, the oldest territorial status the registry "
-                             "holds; ask for %s or later",
-                             field, as_of, earliest, earliest);
+        th_call_violation(call, field,
+                          "the earliest date the registry can answer for is %s", earliest);
+        return th_call_error(
+            call, TH_OUT_OF_RANGE,
+            "%s %s is before %s, the oldest territorial status the registry "
+            "holds; ask for %s or later",
+            field, as_of, earliest, earliest);
     }
     snprintf(out, TH_DATE_LEN + 1, "%s", as_of);
     return TH_OK;
@@ -228,8 +230,8 @@ static int
 s_page_size(th_call_t *call, const char *field, int32_t value, int def, int max, int *out)
 {
     if (value < 0 || value > max)
-        return s_invalid(call, field, "%d is outside 0 to %d (0 = the default %d)", value, max,
-                         def);
+        return s_invalid(call, field, "%d is outside 0 to %d (0 = the default %d)", value,
+                         max, def);
     *out = value == 0 ? def : value;
     return TH_OK;
 }
@@ -250,8 +252,9 @@ s_token_decode(th_call_t *call, const char *token, char kind, char **value)
              c == '_';
     }
     if (!ok)
-        return s_invalid(call, "page_token", "not a token this method returned; pass "
-                                             "next_page_token unchanged");
+        return s_invalid(call, "page_token",
+                         "not a token this method returned; pass "
+                         "next_page_token unchanged");
     *value = th_call_strdup(call, token + 2);
     return TH_OK;
 }
@@ -269,7 +272,8 @@ s_check_line(th_call_t *call, const char *field, const char *s, size_t min, size
     if (!th_text_is_line(s != NULL ? s : "", min, max)) {
         if (min > 0 && (s == NULL || s[0] == '\0'))
             return s_invalid(call, field, "must not be empty");
-        return s_invalid(call, field, "must be %zu to %zu characters on one line", min, max);
+        return s_invalid(call, field, "must be %zu to %zu characters on one line", min,
+                         max);
     }
     return TH_OK;
 }
@@ -301,23 +305,24 @@ s_district_on(th_call_t *call, const char *field, const char *ags, const char *d
             succ_name = succ->name;
         th_call_violation(call, field, "ended on %s; successor %s", d->valid_to,
                           d->successor_ags);
-        return th_call_error(call, TH_NOT_FOUND,
-                             "district %s (%s) does not exist on %s: it ended on %s and became "
-                             "part of %s (%s)",
-                             ags, d->name, date, d->valid_to, d->successor_ags, succ_name);
+        return th_call_error(
+            call, TH_NOT_FOUND,
+            "district %s (%s) does not exist on %s: it ended on %s and became "
+            "part of %s (%s)",
+            ags, d->name, date, d->valid_to, d->successor_ags, succ_name);
     }
     *out = d;
     return TH_OK;
 }
 
 /* Begins the write; returns TH_OK to go on, or what the handler returns. */
-#define S_BEGIN_WRITE(call)                                                                    \
-    do {                                                                                       \
-        const int begin_rc_ = th_call_begin_write(call);                                       \
-        if (begin_rc_ == TH_CALL_REPLAY)                                                       \
-            return TH_OK;                                                                      \
-        if (begin_rc_ != TH_OK)                                                                \
-            return begin_rc_;                                                                  \
+#define S_BEGIN_WRITE(call)                                                                \
+    do {                                                                                   \
+        const int begin_rc_ = th_call_begin_write(call);                                   \
+        if (begin_rc_ == TH_CALL_REPLAY)                                                   \
+            return TH_OK;                                                                  \
+        if (begin_rc_ != TH_OK)                                                            \
+            return begin_rc_;                                                              \
     } while (0)
 
 /* Audit row and outbox event of a write (same transaction). */
@@ -333,15 +338,17 @@ s_record(th_call_t *call, const char *resource, const ProtobufCMessage *before,
     return TH_OK;
 }
 
-/* --- districts --------------------------------------------------------------------- */
+/* --- districts ---------------------------------------------------------- */
 
 static int
-s_get_district(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **response)
+s_get_district(th_call_t *call, const ProtobufCMessage *request,
+               ProtobufCMessage **response)
 {
     const Teilhabe__Registry__V1__GetDistrictRequest *req = (const void *) request;
     char as_of[TH_DATE_LEN + 1];
     int rc;
-    if ((rc = s_need_principal(call)) != TH_OK || (rc = s_check_ags(call, "ags", req->ags)) != TH_OK ||
+    if ((rc = s_need_principal(call)) != TH_OK ||
+        (rc = s_check_ags(call, "ags", req->ags)) != TH_OK ||
         (rc = s_as_of(call, "as_of", req->as_of, as_of)) != TH_OK)
         return rc;
     registry_district_t *d = NULL;
@@ -352,7 +359,8 @@ s_get_district(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessag
 }
 
 static int
-s_list_districts(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **response)
+s_list_districts(th_call_t *call, const ProtobufCMessage *request,
+                 ProtobufCMessage **response)
 {
     const Teilhabe__Registry__V1__ListDistrictsRequest *req = (const void *) request;
     char as_of[TH_DATE_LEN + 1];
@@ -363,7 +371,8 @@ s_list_districts(th_call_t *call, const ProtobufCMessage *request, ProtobufCMess
         return rc;
     if (req->kind != 0 && registry_kind_text((int) req->kind) == NULL)
         return s_invalid(call, "kind", "unknown DistrictKind %d", (int) req->kind);
-    if (req->settlement_type != 0 && registry_settlement_text((int) req->settlement_type) == NULL)
+    if (req->settlement_type != 0 &&
+        registry_settlement_text((int) req->settlement_type) == NULL)
         return s_invalid(call, "settlement_type", "unknown SettlementType %d",
                          (int) req->settlement_type);
     if ((rc = s_page_size(call, "page_size", req->page_size, S_PAGE_DEFAULT, S_PAGE_MAX,
@@ -397,7 +406,8 @@ s_list_districts(th_call_t *call, const ProtobufCMessage *request, ProtobufCMess
 }
 
 static int
-s_search_districts(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **response)
+s_search_districts(th_call_t *call, const ProtobufCMessage *request,
+                   ProtobufCMessage **response)
 {
     const Teilhabe__Registry__V1__SearchDistrictsRequest *req = (const void *) request;
     char as_of[TH_DATE_LEN + 1];
@@ -417,7 +427,8 @@ s_search_districts(th_call_t *call, const ProtobufCMessage *request, ProtobufCMe
     }
     char *key = th_call_strdup(call, folded);
     free(folded);
-    Teilhabe__Registry__V1__SearchDistrictsResponse *resp = th_call_alloc(call, sizeof *resp);
+    Teilhabe__Registry__V1__SearchDistrictsResponse *resp =
+        th_call_alloc(call, sizeof *resp);
     teilhabe__registry__v1__search_districts_response__init(resp);
     if (registry_store_search_districts(call, key, as_of, req->include_ended, limit,
                                         &resp->districts, &resp->n_districts) != 0)
@@ -449,9 +460,11 @@ s_list_states(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessage
 static int
 s_get_history(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **response)
 {
-    const Teilhabe__Registry__V1__GetTerritorialHistoryRequest *req = (const void *) request;
+    const Teilhabe__Registry__V1__GetTerritorialHistoryRequest *req =
+        (const void *) request;
     int rc;
-    if ((rc = s_need_principal(call)) != TH_OK || (rc = s_check_ags(call, "ags", req->ags)) != TH_OK)
+    if ((rc = s_need_principal(call)) != TH_OK ||
+        (rc = s_check_ags(call, "ags", req->ags)) != TH_OK)
         return rc;
     Teilhabe__Registry__V1__GetTerritorialHistoryResponse *resp =
         th_call_alloc(call, sizeof *resp);
@@ -468,9 +481,11 @@ s_get_history(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessage
 }
 
 static int
-s_record_change(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **response)
+s_record_change(th_call_t *call, const ProtobufCMessage *request,
+                ProtobufCMessage **response)
 {
-    const Teilhabe__Registry__V1__RecordTerritorialChangeRequest *req = (const void *) request;
+    const Teilhabe__Registry__V1__RecordTerritorialChangeRequest *req =
+        (const void *) request;
     int rc;
     if ((rc = s_need_admin(call, "recording a territorial change")) != TH_OK ||
         (rc = s_check_date(call, "effective", req->effective, false)) != TH_OK)
@@ -487,7 +502,8 @@ s_record_change(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessa
         return s_invalid(call, "successor_ags", "must differ from ags");
     char last_day[TH_DATE_LEN + 1];
     if (th_date_add_days(req->effective, -1, last_day) != 0)
-        return s_invalid(call, "effective", "%s has no day before it in range", req->effective);
+        return s_invalid(call, "effective", "%s has no day before it in range",
+                         req->effective);
 
     S_BEGIN_WRITE(call);
     rc = registry_store_lock_districts(call, req->ags, req->successor_ags);
@@ -506,26 +522,29 @@ s_record_change(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessa
     if (rc != 0)
         return s_db_fail(call, "read the successor");
     if (before->valid_to[0] != '\0')
-        return th_call_error(call, TH_FAILED_PRECONDITION,
-                             "district %s (%s) already ended on %s (successor %s); a district "
-                             "ends once",
-                             before->ags, before->name, before->valid_to, before->successor_ags);
+        return th_call_error(
+            call, TH_FAILED_PRECONDITION,
+            "district %s (%s) already ended on %s (successor %s); a district "
+            "ends once",
+            before->ags, before->name, before->valid_to, before->successor_ags);
     if (strcmp(last_day, before->valid_from) < 0)
         return s_invalid(call, "effective",
-                         "must be after %s, the first day the registry knows %s", before->valid_from,
-                         before->ags);
+                         "must be after %s, the first day the registry knows %s",
+                         before->valid_from, before->ags);
     if (strcmp(last_day, succ->valid_from) < 0 ||
         (succ->valid_to[0] != '\0' && strcmp(succ->valid_to, req->effective) < 0))
         return s_invalid(call, "successor_ags",
-                         "district %s does not exist on both %s and %s", succ->ags, last_day,
-                         req->effective);
+                         "district %s does not exist on both %s and %s", succ->ags,
+                         last_day, req->effective);
     if (strcmp(before->state_code, succ->state_code) != 0)
-        return s_invalid(call, "successor_ags",
-                         "district %s is in Land %s, %s in Land %s; a merge stays in its Land",
-                         succ->ags, succ->state_code, before->ags, before->state_code);
+        return s_invalid(
+            call, "successor_ags",
+            "district %s is in Land %s, %s in Land %s; a merge stays in its Land",
+            succ->ags, succ->state_code, before->ags, before->state_code);
     registry_change_t *change = NULL;
-    rc = registry_store_record_change(call, req->effective, kind, req->ags, req->successor_ags,
-                                      req->note, th_call_principal(call)->id, &change);
+    rc = registry_store_record_change(call, req->effective, kind, req->ags,
+                                      req->successor_ags, req->note,
+                                      th_call_principal(call)->id, &change);
     if (rc == TH_ESTATE)
         return th_call_error(call, TH_ABORTED, "district %s changed meanwhile; try again",
                              req->ags);
@@ -538,16 +557,17 @@ s_record_change(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessa
     if ((rc = s_record(call, resource, &before->base, &after->base, "district.changed")) !=
         TH_OK)
         return rc;
-    if (th_call_emit(call, S_SCHEMA, "territorial_change.recorded", resource, &change->base) !=
-        0)
+    if (th_call_emit(call, S_SCHEMA, "territorial_change.recorded", resource,
+                     &change->base) != 0)
         return s_db_fail(call, "write the event");
-    th_log_info(th_call_id(call), "territorial change recorded", "ags=%s successor=%s effective=%s",
-                req->ags, req->successor_ags, req->effective);
+    th_log_info(th_call_id(call), "territorial change recorded",
+                "ags=%s successor=%s effective=%s", req->ags, req->successor_ags,
+                req->effective);
     *response = &change->base;
     return TH_OK;
 }
 
-/* --- concepts --------------------------------------------------------------------------- */
+/* --- concepts ----------------------------------------------------------- */
 
 static const char *const s_concept_mask_fields[] = {
     "title", "adopted_on", "last_updated_on", "orientation", "fields", "link"};
@@ -574,7 +594,8 @@ s_check_mask(th_call_t *call, char *const *mask, size_t n, const char *const *al
         for (size_t k = 0; k < n_allowed; k++)
             known |= strcmp(mask[i], allowed[k]) == 0;
         if (!known)
-            return s_invalid(call, "update_mask", "\"%.64s\" is not a writable field", mask[i]);
+            return s_invalid(call, "update_mask", "\"%.64s\" is not a writable field",
+                             mask[i]);
         for (size_t k = 0; k < i; k++) {
             if (strcmp(mask[i], mask[k]) == 0)
                 return s_invalid(call, "update_mask", "\"%s\" is named twice", mask[i]);
@@ -590,7 +611,8 @@ s_check_link(th_call_t *call, const char *field, const char *link)
         return TH_OK;
     const size_t len = strlen(link);
     if (len > S_LINK_MAX)
-        return s_invalid(call, field, "is %zu bytes long, at most %d allowed", len, S_LINK_MAX);
+        return s_invalid(call, field, "is %zu bytes long, at most %d allowed", len,
+                         S_LINK_MAX);
     if (strncmp(link, "https://", 8) != 0 && strncmp(link, "http://", 7) != 0)
         return s_invalid(call, field, "must start with https:// or http://");
     for (size_t i = 0; i < len; i++) {
@@ -607,7 +629,8 @@ s_check_concept(th_call_t *call, const registry_concept_t *c)
     int rc;
     if ((rc = s_check_line(call, "concept.title", c->title, 1, S_TITLE_MAX)) != TH_OK ||
         (rc = s_check_date(call, "concept.adopted_on", c->adopted_on, false)) != TH_OK ||
-        (rc = s_check_date(call, "concept.last_updated_on", c->last_updated_on, true)) != TH_OK)
+        (rc = s_check_date(call, "concept.last_updated_on", c->last_updated_on, true)) !=
+            TH_OK)
         return rc;
     if (c->last_updated_on[0] != '\0' && strcmp(c->last_updated_on, c->adopted_on) < 0)
         return s_invalid(call, "concept.last_updated_on", "%s is before adopted_on %s",
@@ -617,8 +640,8 @@ s_check_concept(th_call_t *call, const registry_concept_t *c)
                          "must be PARTICIPATION, NEWCOMERS or UNCLEAR, got %d",
                          (int) c->orientation);
     if (c->n_fields == 0 || c->n_fields > 10)
-        return s_invalid(call, "concept.fields", "must name 1 to 10 fields of action, got %zu",
-                         c->n_fields);
+        return s_invalid(call, "concept.fields",
+                         "must name 1 to 10 fields of action, got %zu", c->n_fields);
     for (size_t i = 0; i < c->n_fields; i++) {
         if (registry_field_text((int) c->fields[i]) == NULL)
             return s_invalid(call, "concept.fields", "unknown FieldOfAction %d",
@@ -678,9 +701,9 @@ s_set_concept(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessage
         return rc;
     if (req->version < 0)
         return s_invalid(call, "version", "must be 0 (create) or the version last read");
-    if ((rc = s_check_mask(call, req->update_mask, req->n_update_mask, s_concept_mask_fields,
-                           sizeof s_concept_mask_fields / sizeof s_concept_mask_fields[0])) !=
-        TH_OK)
+    if ((rc = s_check_mask(
+             call, req->update_mask, req->n_update_mask, s_concept_mask_fields,
+             sizeof s_concept_mask_fields / sizeof s_concept_mask_fields[0])) != TH_OK)
         return rc;
     char today[TH_DATE_LEN + 1];
     th_date_today(today);
@@ -733,25 +756,27 @@ s_set_concept(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessage
     if (current != NULL) {
         rc = registry_store_retire_concept(call, in->ags, current->version);
         if (rc == TH_ESTATE)
-            return th_call_error(call, TH_FAILED_PRECONDITION,
-                                 "the concept of district %s changed meanwhile (version %" PRId64
-                                 " is stale); read it again and retry",
-                                 in->ags, current->version);
+            return th_call_error(
+                call, TH_FAILED_PRECONDITION,
+                "the concept of district %s changed meanwhile (version %" PRId64
+                " is stale); read it again and retry",
+                in->ags, current->version);
         if (rc != 0)
             return s_db_fail(call, "update the concept");
     }
     registry_concept_t *stored = NULL;
     rc = registry_store_insert_concept(call, merged, next, p->id, &stored);
     if (rc == TH_ESTATE)
-        return th_call_error(call, TH_FAILED_PRECONDITION,
-                             "the concept of district %s was set meanwhile; read it again and "
-                             "retry",
-                             in->ags);
+        return th_call_error(
+            call, TH_FAILED_PRECONDITION,
+            "the concept of district %s was set meanwhile; read it again and "
+            "retry",
+            in->ags);
     if (rc != 0)
         return s_db_fail(call, "store the concept");
     const char *resource = th_call_printf(call, "concepts/%s", in->ags);
-    if ((rc = s_record(call, resource, current != NULL ? &current->base : NULL, &stored->base,
-                       "concept.set")) != TH_OK)
+    if ((rc = s_record(call, resource, current != NULL ? &current->base : NULL,
+                       &stored->base, "concept.set")) != TH_OK)
         return rc;
     *response = &stored->base;
     return TH_OK;
@@ -762,7 +787,8 @@ s_get_concept(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessage
 {
     const Teilhabe__Registry__V1__GetConceptRequest *req = (const void *) request;
     int rc;
-    if ((rc = s_need_principal(call)) != TH_OK || (rc = s_check_ags(call, "ags", req->ags)) != TH_OK)
+    if ((rc = s_need_principal(call)) != TH_OK ||
+        (rc = s_check_ags(call, "ags", req->ags)) != TH_OK)
         return rc;
     if (req->version < 0)
         return s_invalid(call, "version", "must be 0 (current) or a version number");
@@ -776,8 +802,9 @@ s_get_concept(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessage
     rc = registry_store_get_concept(call, req->ags, req->version, &c);
     if (rc == TH_ENOTFOUND) {
         if (req->version == 0)
-            return th_call_error(call, TH_NOT_FOUND, "district %s (%s) has no integration concept",
-                                 d->ags, d->name);
+            return th_call_error(call, TH_NOT_FOUND,
+                                 "district %s (%s) has no integration concept", d->ags,
+                                 d->name);
         return th_call_error(call, TH_NOT_FOUND,
                              "the concept of district %s has no version %" PRId64, d->ags,
                              req->version);
@@ -789,7 +816,8 @@ s_get_concept(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessage
 }
 
 static int
-s_list_concepts(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **response)
+s_list_concepts(th_call_t *call, const ProtobufCMessage *request,
+                ProtobufCMessage **response)
 {
     const Teilhabe__Registry__V1__ListConceptsRequest *req = (const void *) request;
     int limit = 0, rc;
@@ -798,7 +826,8 @@ s_list_concepts(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessa
         (rc = s_check_state(call, "state_code", req->state_code, true)) != TH_OK)
         return rc;
     if (req->orientation != 0 && registry_orientation_text((int) req->orientation) == NULL)
-        return s_invalid(call, "orientation", "unknown Orientation %d", (int) req->orientation);
+        return s_invalid(call, "orientation", "unknown Orientation %d",
+                         (int) req->orientation);
     if ((rc = s_page_size(call, "page_size", req->page_size, S_PAGE_DEFAULT, S_PAGE_MAX,
                           &limit)) != TH_OK ||
         (rc = s_token_decode(call, req->page_token, 'c', &after)) != TH_OK)
@@ -808,8 +837,9 @@ s_list_concepts(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessa
     Teilhabe__Registry__V1__ListConceptsResponse *resp = th_call_alloc(call, sizeof *resp);
     teilhabe__registry__v1__list_concepts_response__init(resp);
     if (registry_store_list_concepts(call, req->state_code[0] ? req->state_code : NULL,
-                                     registry_orientation_text((int) req->orientation), after,
-                                     limit + 1, &resp->concepts, &resp->n_concepts) != 0)
+                                     registry_orientation_text((int) req->orientation),
+                                     after, limit + 1, &resp->concepts,
+                                     &resp->n_concepts) != 0)
         return s_db_fail(call, "list the concepts");
     if (resp->n_concepts > (size_t) limit) {
         resp->n_concepts = (size_t) limit;
@@ -826,7 +856,8 @@ s_list_concept_versions(th_call_t *call, const ProtobufCMessage *request,
     const Teilhabe__Registry__V1__ListConceptVersionsRequest *req = (const void *) request;
     int limit = 0, rc;
     char *before = NULL;
-    if ((rc = s_need_principal(call)) != TH_OK || (rc = s_check_ags(call, "ags", req->ags)) != TH_OK ||
+    if ((rc = s_need_principal(call)) != TH_OK ||
+        (rc = s_check_ags(call, "ags", req->ags)) != TH_OK ||
         (rc = s_page_size(call, "page_size", req->page_size, S_PAGE_DEFAULT, S_PAGE_MAX,
                           &limit)) != TH_OK ||
         (rc = s_token_decode(call, req->page_token, 'v', &before)) != TH_OK)
@@ -844,21 +875,22 @@ s_list_concept_versions(th_call_t *call, const ProtobufCMessage *request,
         return s_invalid(call, "ags", "no district with AGS %s is known", req->ags);
     if (rc != 0)
         return s_db_fail(call, "read the district");
-    Teilhabe__Registry__V1__ListConceptVersionsResponse *resp = th_call_alloc(call, sizeof *resp);
+    Teilhabe__Registry__V1__ListConceptVersionsResponse *resp =
+        th_call_alloc(call, sizeof *resp);
     teilhabe__registry__v1__list_concept_versions_response__init(resp);
     if (registry_store_list_concept_versions(call, req->ags, before_version, limit + 1,
                                              &resp->concepts, &resp->n_concepts) != 0)
         return s_db_fail(call, "list the concept versions");
     if (resp->n_concepts > (size_t) limit) {
         resp->n_concepts = (size_t) limit;
-        resp->next_page_token = th_call_printf(call, "v:%" PRId64,
-                                               resp->concepts[limit - 1]->version);
+        resp->next_page_token =
+            th_call_printf(call, "v:%" PRId64, resp->concepts[limit - 1]->version);
     }
     *response = &resp->base;
     return TH_OK;
 }
 
-/* --- managers ------------------------------------------------------------------------------ */
+/* --- managers ----------------------------------------------------------- */
 
 static const char *const s_manager_mask_fields[] = {
     "name", "email", "phone", "organisation", "funding_programme", "principal_id"};
@@ -914,14 +946,16 @@ s_manager(th_call_t *call, const char *field, const char *id, bool for_update,
         return s_invalid(call, field, "is longer than 64 characters");
     int rc = registry_store_get_manager(call, id, for_update, out);
     if (rc == TH_ENOTFOUND)
-        return th_call_error(call, TH_NOT_FOUND, "no integration manager has the id \"%s\"", id);
+        return th_call_error(call, TH_NOT_FOUND, "no integration manager has the id \"%s\"",
+                             id);
     if (rc != 0)
         return s_db_fail(call, "read the manager");
     return TH_OK;
 }
 
 static int
-s_create_manager(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **response)
+s_create_manager(th_call_t *call, const ProtobufCMessage *request,
+                 ProtobufCMessage **response)
 {
     const Teilhabe__Registry__V1__CreateManagerRequest *req = (const void *) request;
     int rc;
@@ -947,7 +981,8 @@ s_create_manager(th_call_t *call, const ProtobufCMessage *request, ProtobufCMess
 }
 
 static int
-s_update_manager(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **response)
+s_update_manager(th_call_t *call, const ProtobufCMessage *request,
+                 ProtobufCMessage **response)
 {
     const Teilhabe__Registry__V1__UpdateManagerRequest *req = (const void *) request;
     int rc;
@@ -956,17 +991,17 @@ s_update_manager(th_call_t *call, const ProtobufCMessage *request, ProtobufCMess
     if (req->manager == NULL)
         return s_invalid(call, "manager", "is required");
     const registry_manager_t *in = req->manager;
-    if ((rc = s_check_mask(call, req->update_mask, req->n_update_mask, s_manager_mask_fields,
-                           sizeof s_manager_mask_fields / sizeof s_manager_mask_fields[0])) !=
-        TH_OK)
+    if ((rc = s_check_mask(
+             call, req->update_mask, req->n_update_mask, s_manager_mask_fields,
+             sizeof s_manager_mask_fields / sizeof s_manager_mask_fields[0])) != TH_OK)
         return rc;
     if (req->version < 1)
         return s_invalid(call, "version", "must be the version last read (1 or more)");
     S_BEGIN_WRITE(call);
     registry_manager_t *current = NULL;
     if ((rc = s_manager(call, "manager.id", in->id, true, &current)) != TH_OK ||
-        (rc = s_need_ministry_of(call, current->state_code, "updating an integration manager")) !=
-            TH_OK)
+        (rc = s_need_ministry_of(call, current->state_code,
+                                 "updating an integration manager")) != TH_OK)
         return rc;
     if (current->version != req->version)
         return th_call_error(call, TH_FAILED_PRECONDITION,
@@ -995,12 +1030,13 @@ s_update_manager(th_call_t *call, const ProtobufCMessage *request, ProtobufCMess
     rc = registry_store_update_manager(call, merged, req->version, &updated);
     if (rc == TH_ESTATE)
         return th_call_error(call, TH_FAILED_PRECONDITION,
-                             "manager %s changed meanwhile; read it again and retry", current->id);
+                             "manager %s changed meanwhile; read it again and retry",
+                             current->id);
     if (rc != 0)
         return s_db_fail(call, "update the manager");
     const char *resource = th_call_printf(call, "managers/%s", updated->id);
-    if ((rc = s_record(call, resource, &current->base, &updated->base, "manager.updated")) !=
-        TH_OK)
+    if ((rc = s_record(call, resource, &current->base, &updated->base,
+                       "manager.updated")) != TH_OK)
         return rc;
     *response = &updated->base;
     return TH_OK;
@@ -1015,15 +1051,16 @@ s_get_manager(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessage
     if ((rc = s_need_principal(call)) != TH_OK ||
         (rc = s_manager(call, "id", req->id, false, &m)) != TH_OK)
         return rc;
-    if (registry_store_list_assignments(call, m->id, NULL, &m->assignments, &m->n_assignments) !=
-        0)
+    if (registry_store_list_assignments(call, m->id, NULL, &m->assignments,
+                                        &m->n_assignments) != 0)
         return s_db_fail(call, "read the assignments");
     *response = &m->base;
     return TH_OK;
 }
 
 static int
-s_assign_manager(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **response)
+s_assign_manager(th_call_t *call, const ProtobufCMessage *request,
+                 ProtobufCMessage **response)
 {
     const Teilhabe__Registry__V1__AssignManagerRequest *req = (const void *) request;
     int rc;
@@ -1038,8 +1075,8 @@ s_assign_manager(th_call_t *call, const ProtobufCMessage *request, ProtobufCMess
     S_BEGIN_WRITE(call);
     registry_manager_t *m = NULL;
     if ((rc = s_manager(call, "manager_id", req->manager_id, true, &m)) != TH_OK ||
-        (rc = s_need_ministry_of(call, m->state_code, "assigning an integration manager")) !=
-            TH_OK)
+        (rc = s_need_ministry_of(call, m->state_code,
+                                 "assigning an integration manager")) != TH_OK)
         return rc;
     char as_of[TH_DATE_LEN + 1];
     registry_district_t *d = NULL;
@@ -1047,8 +1084,9 @@ s_assign_manager(th_call_t *call, const ProtobufCMessage *request, ProtobufCMess
         (rc = s_district_on(call, "ags", req->ags, as_of, &d)) != TH_OK)
         return rc;
     if (strcmp(d->state_code, m->state_code) != 0)
-        return s_invalid(call, "ags", "district %s is in Land %s, the manager works for Land %s",
-                         d->ags, d->state_code, m->state_code);
+        return s_invalid(call, "ags",
+                         "district %s is in Land %s, the manager works for Land %s", d->ags,
+                         d->state_code, m->state_code);
     if (d->valid_to[0] != '\0' &&
         (req->valid_to[0] == '\0' || strcmp(req->valid_to, d->valid_to) > 0))
         return s_invalid(call, "valid_to",
@@ -1075,7 +1113,8 @@ s_assign_manager(th_call_t *call, const ProtobufCMessage *request, ProtobufCMess
 }
 
 static int
-s_unassign_manager(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **response)
+s_unassign_manager(th_call_t *call, const ProtobufCMessage *request,
+                   ProtobufCMessage **response)
 {
     const Teilhabe__Registry__V1__UnassignManagerRequest *req = (const void *) request;
     int rc;
@@ -1091,29 +1130,30 @@ s_unassign_manager(th_call_t *call, const ProtobufCMessage *request, ProtobufCMe
     S_BEGIN_WRITE(call);
     registry_manager_t *m = NULL;
     if ((rc = s_manager(call, "manager_id", req->manager_id, true, &m)) != TH_OK ||
-        (rc = s_need_ministry_of(call, m->state_code, "unassigning an integration manager")) !=
-            TH_OK)
+        (rc = s_need_ministry_of(call, m->state_code,
+                                 "unassigning an integration manager")) != TH_OK)
         return rc;
     registry_assignment_t *before = NULL, *after = NULL;
     rc = registry_store_active_assignment(call, m->id, req->ags, end_date, &before);
     if (rc == TH_ENOTFOUND)
         return th_call_error(call, TH_NOT_FOUND,
-                             "manager %s has no assignment to %s active on %s", m->id, req->ags,
-                             end_date);
+                             "manager %s has no assignment to %s active on %s", m->id,
+                             req->ags, end_date);
     if (rc != 0)
         return s_db_fail(call, "read the assignment");
     if (registry_store_end_assignment(call, before->id, end_date, &after) != 0)
         return s_db_fail(call, "end the assignment");
     const char *resource = th_call_printf(call, "managers/%s", m->id);
-    if ((rc = s_record(call, resource, &before->base, &after->base, "manager.unassigned")) !=
-        TH_OK)
+    if ((rc = s_record(call, resource, &before->base, &after->base,
+                       "manager.unassigned")) != TH_OK)
         return rc;
     *response = &after->base;
     return TH_OK;
 }
 
 static int
-s_list_managers(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **response)
+s_list_managers(th_call_t *call, const ProtobufCMessage *request,
+                ProtobufCMessage **response)
 {
     const Teilhabe__Registry__V1__ListManagersRequest *req = (const void *) request;
     char as_of[TH_DATE_LEN + 1];
@@ -1147,8 +1187,8 @@ s_list_managers(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessa
     Teilhabe__Registry__V1__ListManagersResponse *resp = th_call_alloc(call, sizeof *resp);
     teilhabe__registry__v1__list_managers_response__init(resp);
     if (registry_store_list_managers(call, req->state_code[0] ? req->state_code : NULL,
-                                     req->ags[0] ? req->ags : NULL, as_of, offset, limit + 1,
-                                     &resp->managers, &resp->n_managers) != 0)
+                                     req->ags[0] ? req->ags : NULL, as_of, offset,
+                                     limit + 1, &resp->managers, &resp->n_managers) != 0)
         return s_db_fail(call, "list the managers");
     if (resp->n_managers > (size_t) limit) {
         resp->n_managers = (size_t) limit;
@@ -1164,13 +1204,14 @@ s_list_managers(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessa
     return TH_OK;
 }
 
-/* --- principals ------------------------------------------------------------------------------ */
+/* --- principals --------------------------------------------------------- */
 
 static bool
 s_z85_key(const char *key)
 {
-    static const char alphabet[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                   ".-:+=^!/*?&<>()[]{}@%$#";
+    static const char alphabet[] =
+        "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+        ".-:+=^!/*?&<>()[]{}@%$#";
     if (key == NULL || strlen(key) != 40)
         return false;
     for (size_t i = 0; i < 40; i++) {
@@ -1205,7 +1246,8 @@ s_id_from_name(th_call_t *call, const char *name)
 }
 
 static int
-s_create_principal(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **response)
+s_create_principal(th_call_t *call, const ProtobufCMessage *request,
+                   ProtobufCMessage **response)
 {
     const Teilhabe__Registry__V1__CreatePrincipalRequest *req = (const void *) request;
     int rc;
@@ -1220,37 +1262,41 @@ s_create_principal(th_call_t *call, const ProtobufCMessage *request, ProtobufCMe
     if (p->id[0] == '\0')
         p->id = s_id_from_name(call, p->name);
     if (!s_principal_id_valid(p->id))
-        return s_invalid(call, "principal.id",
-                         "\"%.64s\" must be 1 to 64 of a-z, 0-9, '.', '_', '-' starting with a "
-                         "letter or digit",
-                         p->id);
+        return s_invalid(
+            call, "principal.id",
+            "\"%.64s\" must be 1 to 64 of a-z, 0-9, '.', '_', '-' starting with a "
+            "letter or digit",
+            p->id);
     if (!th_auth_role_valid(p->role))
-        return s_invalid(call, "principal.role",
-                         "\"%.32s\" is not one of admin, ministry, manager, analyst, service",
-                         p->role);
+        return s_invalid(
+            call, "principal.role",
+            "\"%.32s\" is not one of admin, ministry, manager, analyst, service", p->role);
     if ((rc = s_check_state(call, "principal.state_scope", p->state_scope, true)) != TH_OK)
         return rc;
     if ((strcmp(p->role, "ministry") == 0 || strcmp(p->role, "manager") == 0) &&
         p->state_scope[0] == '\0')
         return s_invalid(call, "principal.state_scope", "role %s needs a Land", p->role);
     if (p->n_district_scope > S_DISTRICT_SCOPE_MAX)
-        return s_invalid(call, "principal.district_scope", "has %zu entries, at most %d allowed",
-                         p->n_district_scope, S_DISTRICT_SCOPE_MAX);
+        return s_invalid(call, "principal.district_scope",
+                         "has %zu entries, at most %d allowed", p->n_district_scope,
+                         S_DISTRICT_SCOPE_MAX);
     if (p->n_district_scope > 0 && strcmp(p->role, "manager") != 0)
-        return s_invalid(call, "principal.district_scope", "only role manager has districts");
+        return s_invalid(call, "principal.district_scope",
+                         "only role manager has districts");
     for (size_t i = 0; i < p->n_district_scope; i++) {
         const char *ags = p->district_scope[i];
         if ((rc = s_check_ags(call, "principal.district_scope", ags)) != TH_OK)
             return rc;
         for (size_t k = 0; k < i; k++) {
             if (strcmp(p->district_scope[k], ags) == 0)
-                return s_invalid(call, "principal.district_scope", "%s is named twice", ags);
+                return s_invalid(call, "principal.district_scope", "%s is named twice",
+                                 ags);
         }
         registry_district_t *d = NULL;
         rc = registry_store_get_district(call, ags, &d);
         if (rc == TH_ENOTFOUND)
-            return s_invalid(call, "principal.district_scope", "no district with AGS %s is known",
-                             ags);
+            return s_invalid(call, "principal.district_scope",
+                             "no district with AGS %s is known", ags);
         if (rc != 0)
             return s_db_fail(call, "read the district");
         if (strcmp(d->state_code, p->state_scope) != 0)
@@ -1265,9 +1311,11 @@ s_create_principal(th_call_t *call, const ProtobufCMessage *request, ProtobufCMe
     if (registry_store_principal_conflict(call, p->id, p->public_key, &conflict) != 0)
         return s_db_fail(call, "read the principals");
     if (conflict != NULL) {
-        th_call_violation(call, strcmp(conflict, "id") == 0 ? "principal.id" : "principal.public_key",
-                          "already registered");
-        return th_call_error(call, TH_ALREADY_EXISTS, "a principal with this %s exists already%s%s",
+        th_call_violation(
+            call, strcmp(conflict, "id") == 0 ? "principal.id" : "principal.public_key",
+            "already registered");
+        return th_call_error(call, TH_ALREADY_EXISTS,
+                             "a principal with this %s exists already%s%s",
                              strcmp(conflict, "id") == 0 ? "id" : "public key",
                              strcmp(conflict, "id") == 0 ? ": " : "",
                              strcmp(conflict, "id") == 0 ? p->id : "");
@@ -1285,7 +1333,8 @@ s_create_principal(th_call_t *call, const ProtobufCMessage *request, ProtobufCMe
 }
 
 static int
-s_list_principals(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **response)
+s_list_principals(th_call_t *call, const ProtobufCMessage *request,
+                  ProtobufCMessage **response)
 {
     const Teilhabe__Registry__V1__ListPrincipalsRequest *req = (const void *) request;
     int limit = 0, rc;
@@ -1293,14 +1342,16 @@ s_list_principals(th_call_t *call, const ProtobufCMessage *request, ProtobufCMes
     if ((rc = s_need_admin(call, "listing principals")) != TH_OK)
         return rc;
     if (req->role[0] != '\0' && !th_auth_role_valid(req->role))
-        return s_invalid(call, "role",
-                         "\"%.32s\" is not one of admin, ministry, manager, analyst, service",
-                         req->role);
+        return s_invalid(
+            call, "role",
+            "\"%.32s\" is not one of admin, ministry, manager, analyst, service",
+            req->role);
     if ((rc = s_page_size(call, "page_size", req->page_size, S_PAGE_DEFAULT, S_PAGE_MAX,
                           &limit)) != TH_OK ||
         (rc = s_token_decode(call, req->page_token, 'p', &after)) != TH_OK)
         return rc;
-    Teilhabe__Registry__V1__ListPrincipalsResponse *resp = th_call_alloc(call, sizeof *resp);
+    Teilhabe__Registry__V1__ListPrincipalsResponse *resp =
+        th_call_alloc(call, sizeof *resp);
     teilhabe__registry__v1__list_principals_response__init(resp);
     if (registry_store_list_principals(call, req->include_revoked,
                                        req->role[0] ? req->role : NULL, after, limit + 1,
@@ -1315,7 +1366,8 @@ s_list_principals(th_call_t *call, const ProtobufCMessage *request, ProtobufCMes
 }
 
 static int
-s_revoke_principal(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **response)
+s_revoke_principal(th_call_t *call, const ProtobufCMessage *request,
+                   ProtobufCMessage **response)
 {
     const Teilhabe__Registry__V1__RevokePrincipalRequest *req = (const void *) request;
     int rc;
@@ -1329,21 +1381,22 @@ s_revoke_principal(th_call_t *call, const ProtobufCMessage *request, ProtobufCMe
     if (rc == TH_ENOTFOUND)
         return th_call_error(call, TH_NOT_FOUND, "no principal has the id \"%s\"", req->id);
     if (rc == TH_ESTATE)
-        return th_call_error(call, TH_FAILED_PRECONDITION, "principal \"%s\" was revoked at %s",
-                             req->id, p->revoke_time);
+        return th_call_error(call, TH_FAILED_PRECONDITION,
+                             "principal \"%s\" was revoked at %s", req->id, p->revoke_time);
     if (rc != 0)
         return s_db_fail(call, "revoke the principal");
     registry_principal_t before = *p;
     before.revoke_time = "";
     const char *resource = th_call_printf(call, "principals/%s", p->id);
-    if ((rc = s_record(call, resource, &before.base, &p->base, "principal.revoked")) != TH_OK)
+    if ((rc = s_record(call, resource, &before.base, &p->base, "principal.revoked")) !=
+        TH_OK)
         return rc;
     th_log_info(th_call_id(call), "principal revoked", "id=%s", p->id);
     *response = &p->base;
     return TH_OK;
 }
 
-/* --- events ------------------------------------------------------------------------------------ */
+/* --- events ------------------------------------------------------------- */
 
 static const char *
 s_payload_type(const char *topic)
@@ -1372,8 +1425,8 @@ s_list_events(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessage
         return rc;
     if (req->after_sequence < 0)
         return s_invalid(call, "after_sequence", "must be 0 or a sequence number");
-    if ((rc = s_page_size(call, "limit", req->limit, S_EVENTS_DEFAULT, S_EVENTS_MAX, &limit)) !=
-        TH_OK)
+    if ((rc = s_page_size(call, "limit", req->limit, S_EVENTS_DEFAULT, S_EVENTS_MAX,
+                          &limit)) != TH_OK)
         return rc;
     Teilhabe__Registry__V1__ListEventsResponse *resp = th_call_alloc(call, sizeof *resp);
     teilhabe__registry__v1__list_events_response__init(resp);
@@ -1389,7 +1442,7 @@ s_list_events(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessage
     return TH_OK;
 }
 
-/* --- the table ------------------------------------------------------------------------------------ */
+/* --- the table ---------------------------------------------------------- */
 
 static const struct {
     const char *name;

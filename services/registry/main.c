@@ -30,24 +30,25 @@
 static void
 s_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: teilhabe-registry [--config FILE] [--key value ...] [--seed-only]\n"
-            "\n"
-            "Serves teilhabe.registry.v1.Registry behind a teilhabe-broker.\n"
-            "Keys (file < environment TEILHABE_<KEY> < flags):\n"
-            "  db_url              libpq conninfo of the database (required)\n"
-            "  broker_endpoint     the broker's backend (default tcp://127.0.0.1:5556)\n"
-            "  broker_public_key   Z85 public key of the broker, or\n"
-            "  broker_cert_public  path of the broker's public certificate\n"
-            "  cert                path of this worker's secret certificate\n"
-            "  insecure            true = no CURVE (local experiments only)\n"
-            "  capacity            handler threads (default 4)\n"
-            "  heartbeat_ms        default 1000\n"
-            "  migrations_dir      default <source>/services/registry/migrations\n"
-            "  data_dir            reference data loaded at start-up (default <source>/data;\n"
-            "                      \"none\" = do not load)\n"
-            "  log_level           debug | info | warn | error (default info)\n"
-            "  seed_only           true = migrate, load the data and exit\n");
+    fprintf(
+        out,
+        "usage: teilhabe-registry [--config FILE] [--key value ...] [--seed-only]\n"
+        "\n"
+        "Serves teilhabe.registry.v1.Registry behind a teilhabe-broker.\n"
+        "Keys (file < environment TEILHABE_<KEY> < flags):\n"
+        "  db_url              libpq conninfo of the database (required)\n"
+        "  broker_endpoint     the broker's backend (default tcp://127.0.0.1:5556)\n"
+        "  broker_public_key   Z85 public key of the broker, or\n"
+        "  broker_cert_public  path of the broker's public certificate\n"
+        "  cert                path of this worker's secret certificate\n"
+        "  insecure            true = no CURVE (local experiments only)\n"
+        "  capacity            handler threads (default 4)\n"
+        "  heartbeat_ms        default 1000\n"
+        "  migrations_dir      default <source>/services/registry/migrations\n"
+        "  data_dir            reference data loaded at start-up (default <source>/data;\n"
+        "                      \"none\" = do not load)\n"
+        "  log_level           debug | info | warn | error (default info)\n"
+        "  seed_only           true = migrate, load the data and exit\n");
 }
 
 /* Builds the configuration: defaults < file < environment < flags. */
@@ -92,19 +93,21 @@ s_prepare_database(const th_config_t *config, const char *db_url,
         return TH_EDB;
     }
     int applied = 0;
-    if ((rc = th_db_migrate(db, "common", TH_COMMON_MIGRATIONS_DIR, &applied, err, sizeof err)) !=
-        0) {
+    if ((rc = th_db_migrate(db, "common", TH_COMMON_MIGRATIONS_DIR, &applied, err,
+                            sizeof err)) != 0) {
         th_log_error(0, "could not apply the common migrations", "error=\"%s\"", err);
         goto cleanup;
     }
     const char *dir = th_config_get(config, "migrations_dir", S_DEFAULT_MIGRATIONS);
     int applied_registry = 0;
-    if ((rc = th_db_migrate(db, "registry", dir, &applied_registry, err, sizeof err)) != 0) {
-        th_log_error(0, "could not apply the registry migrations", "dir=\"%s\" error=\"%s\"", dir,
-                     err);
+    if ((rc = th_db_migrate(db, "registry", dir, &applied_registry, err, sizeof err)) !=
+        0) {
+        th_log_error(0, "could not apply the registry migrations",
+                     "dir=\"%s\" error=\"%s\"", dir, err);
         goto cleanup;
     }
-    th_log_info(0, "migrations applied", "common=%d registry=%d", applied, applied_registry);
+    th_log_info(0, "migrations applied", "common=%d registry=%d", applied,
+                applied_registry);
 
     const char *data = th_config_get(config, "data_dir", S_DEFAULT_DATA);
     if (data[0] == '\0' || strcmp(data, "none") == 0) {
@@ -118,11 +121,12 @@ s_prepare_database(const th_config_t *config, const char *db_url,
     }
     int64_t states = 0, districts = 0, changes = 0;
     if (registry_store_counts(db, &states, &districts, &changes) == 0)
-        th_log_info(0, "reference data loaded",
-                    "dir=\"%s\" inserted_states=%d inserted_districts=%d inserted_changes=%d "
-                    "states=%lld districts=%lld changes=%lld",
-                    data, report.states, report.districts, report.changes, (long long) states,
-                    (long long) districts, (long long) changes);
+        th_log_info(
+            0, "reference data loaded",
+            "dir=\"%s\" inserted_states=%d inserted_districts=%d inserted_changes=%d "
+            "states=%lld districts=%lld changes=%lld",
+            data, report.states, report.districts, report.changes, (long long) states,
+            (long long) districts, (long long) changes);
 
 earliest:
     /* An empty database leaves it "" (asked per call until data arrives). */
@@ -150,8 +154,9 @@ s_broker_key(const th_config_t *config, char key[41])
     }
     const char *path = th_config_get(config, "broker_cert_public", "");
     if (path[0] == '\0') {
-        th_log_error(0, "no broker key: set broker_public_key or broker_cert_public "
-                        "(or insecure = true for local experiments)",
+        th_log_error(0,
+                     "no broker key: set broker_public_key or broker_cert_public "
+                     "(or insecure = true for local experiments)",
                      NULL);
         return TH_EINVAL;
     }
@@ -188,7 +193,8 @@ main(int argc, char *argv[])
     }
     th_log_level_t level = TH_LOG_INFO;
     if (th_log_level_parse(th_config_get(config, "log_level", "info"), &level) != 0) {
-        fprintf(stderr, "teilhabe-registry: log_level must be debug, info, warn or error\n");
+        fprintf(stderr,
+                "teilhabe-registry: log_level must be debug, info, warn or error\n");
         goto cleanup;
     }
     th_log_init("registry", level);
@@ -197,14 +203,16 @@ main(int argc, char *argv[])
         th_config_get_bool(config, "insecure", false, &insecure) != 0 ||
         th_config_get_long(config, "capacity", 4, 1, 256, &capacity) != 0 ||
         th_config_get_long(config, "heartbeat_ms", 1000, 10, 60000, &heartbeat) != 0) {
-        th_log_error(0, "invalid configuration: seed_only and insecure are booleans, capacity "
-                        "1 to 256, heartbeat_ms 10 to 60000",
+        th_log_error(0,
+                     "invalid configuration: seed_only and insecure are booleans, capacity "
+                     "1 to 256, heartbeat_ms 10 to 60000",
                      NULL);
         goto cleanup;
     }
     const char *db_url = th_config_get(config, "db_url", "");
     if (db_url[0] == '\0') {
-        th_log_error(0, "db_url is required (libpq conninfo of the teilhabe database)", NULL);
+        th_log_error(0, "db_url is required (libpq conninfo of the teilhabe database)",
+                     NULL);
         goto cleanup;
     }
     if (s_prepare_database(config, db_url, &state) != 0)
@@ -216,8 +224,9 @@ main(int argc, char *argv[])
 
     char broker_key[41] = "";
     if (insecure)
-        th_log_warn(0, "INSECURE: connecting to the broker without CURVE; never do this "
-                       "outside a local experiment",
+        th_log_warn(0,
+                    "INSECURE: connecting to the broker without CURVE; never do this "
+                    "outside a local experiment",
                     NULL);
     else if (s_broker_key(config, broker_key) != 0)
         goto cleanup;

@@ -9,8 +9,9 @@
 
 /* Token tables indexed by enum value; index 0 (UNSPECIFIED) has none. */
 static const char *const s_kinds[] = {NULL, "landkreis", "kreisfreie_stadt"};
-static const char *const s_settlements[] = {NULL, "kreisfreie_grossstadt", "staedtischer_kreis",
-                                            "laendlicher_kreis_verdichtung", "duenn_besiedelt"};
+static const char *const s_settlements[] = {
+    NULL, "kreisfreie_grossstadt", "staedtischer_kreis", "laendlicher_kreis_verdichtung",
+    "duenn_besiedelt"};
 static const char *const s_orientations[] = {NULL, "participation", "newcomers", "unclear"};
 static const char *const s_fields[] = {NULL,
                                        "work_and_training",
@@ -117,7 +118,8 @@ registry_kind_of_official(const char *official_kind)
     if (strcmp(official_kind, "Landkreis") == 0 || strcmp(official_kind, "Kreis") == 0 ||
         strcmp(official_kind, "Regionalverband") == 0)
         return "landkreis";
-    if (strcmp(official_kind, "Kreisfreie Stadt") == 0 || strcmp(official_kind, "Stadtkreis") == 0)
+    if (strcmp(official_kind, "Kreisfreie Stadt") == 0 ||
+        strcmp(official_kind, "Stadtkreis") == 0)
         return "kreisfreie_stadt";
     return NULL;
 }

@@ -117,7 +117,8 @@ s_read_table(const char *path, s_table_t *t, char *errbuf, size_t errlen)
     bool parser_ready = false;
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
-        snprintf(errbuf, errlen, "could not open data file \"%s\": %s", path, strerror(errno));
+        snprintf(errbuf, errlen, "could not open data file \"%s\": %s", path,
+                 strerror(errno));
         return TH_EIO;
     }
     buf = malloc(S_MAX_FILE_SIZE + 1);
@@ -153,16 +154,18 @@ s_read_table(const char *path, s_table_t *t, char *errbuf, size_t errlen)
     }
     parser_ready = true;
     csv_set_delim(&parser, ';');
-    if (csv_parse(&parser, buf + start, len - start, s_on_field, s_on_row, t) != len - start ||
+    if (csv_parse(&parser, buf + start, len - start, s_on_field, s_on_row, t) !=
+            len - start ||
         csv_fini(&parser, s_on_field, s_on_row, t) != 0) {
-        snprintf(errbuf, errlen, "malformed CSV in \"%s\" near line %d: %s", path, t->line + 1,
-                 csv_strerror(csv_error(&parser)));
+        snprintf(errbuf, errlen, "malformed CSV in \"%s\" near line %d: %s", path,
+                 t->line + 1, csv_strerror(csv_error(&parser)));
         rc = TH_EINVAL;
         goto cleanup;
     }
     if (t->too_many_fields || t->out_of_memory) {
         snprintf(errbuf, errlen, "%s in \"%s\"",
-                 t->out_of_memory ? "out of memory or too many rows" : "too many fields", path);
+                 t->out_of_memory ? "out of memory or too many rows" : "too many fields",
+                 path);
         rc = TH_EINVAL;
         goto cleanup;
     }
@@ -187,15 +190,17 @@ s_check_shape(const char *path, const s_table_t *t, const char *const *header, s
     for (size_t r = 0; r < t->n_rows; r++) {
         const s_row_t *row = &t->rows[r];
         if (row->n_fields != n) {
-            snprintf(errbuf, errlen, "%s:%d: expected %zu fields separated by ';', found %zu",
-                     path, row->line, n, row->n_fields);
+            snprintf(errbuf, errlen,
+                     "%s:%d: expected %zu fields separated by ';', found %zu", path,
+                     row->line, n, row->n_fields);
             return TH_EINVAL;
         }
         if (r == 0) {
             for (size_t f = 0; f < n; f++) {
                 if (strcmp(row->fields[f], header[f]) != 0) {
-                    snprintf(errbuf, errlen, "%s:%d: header field %zu is \"%s\", expected \"%s\"",
-                             path, row->line, f + 1, row->fields[f], header[f]);
+                    snprintf(errbuf, errlen,
+                             "%s:%d: header field %zu is \"%s\", expected \"%s\"", path,
+                             row->line, f + 1, row->fields[f], header[f]);
                     return TH_EINVAL;
                 }
             }
@@ -260,11 +265,11 @@ s_nuts3(const char *s)
     return true;
 }
 
-#define S_BAD(...)                                                                             \
-    do {                                                                                       \
-        snprintf(errbuf, errlen, __VA_ARGS__);                                                 \
-        rc = TH_EINVAL;                                                                        \
-        goto cleanup;                                                                          \
+#define S_BAD(...)                                                                         \
+    do {                                                                                   \
+        snprintf(errbuf, errlen, __VA_ARGS__);                                             \
+        rc = TH_EINVAL;                                                                    \
+        goto cleanup;                                                                      \
     } while (0)
 
 static int
@@ -276,10 +281,11 @@ s_load_states(th_db_t *db, const char *path, const s_table_t *t, int *inserted_c
         const s_row_t *row = &t->rows[r];
         const char *code = row->fields[0], *name = row->fields[1];
         if (!s_digits(code, 2) || strcmp(code, "01") < 0 || strcmp(code, "16") > 0)
-            S_BAD("%s:%d: Land code \"%s\" is not two digits from 01 to 16", path, row->line,
-                  code);
+            S_BAD("%s:%d: Land code \"%s\" is not two digits from 01 to 16", path,
+                  row->line, code);
         if (!th_text_is_line(name, 1, 100))
-            S_BAD("%s:%d: Land name must be 1 to 100 characters on one line", path, row->line);
+            S_BAD("%s:%d: Land name must be 1 to 100 characters on one line", path,
+                  row->line);
         bool inserted = false;
         rc = registry_store_seed_state(db, code, name, &inserted);
         if (rc != 0) {
@@ -306,8 +312,8 @@ s_load_districts(th_db_t *db, const char *path, const s_table_t *t, const s_tabl
             S_BAD("%s:%d: AGS \"%s\" is not 5 digits", path, row->line, ags);
         for (size_t p = 1; p < r; p++) {
             if (strcmp(t->rows[p].fields[0], ags) == 0)
-                S_BAD("%s:%d: AGS %s appears twice (first on line %d)", path, row->line, ags,
-                      t->rows[p].line);
+                S_BAD("%s:%d: AGS %s appears twice (first on line %d)", path, row->line,
+                      ags, t->rows[p].line);
         }
         bool state_known = false;
         for (size_t s = 1; s < states->n_rows; s++)
@@ -331,7 +337,8 @@ s_load_districts(th_db_t *db, const char *path, const s_table_t *t, const s_tabl
         if (!s_count(f[5], &pop))
             S_BAD("%s:%d: population \"%s\" is not a whole number", path, row->line, f[5]);
         if (!s_count(f[6], &male))
-            S_BAD("%s:%d: population_male \"%s\" is not a whole number", path, row->line, f[6]);
+            S_BAD("%s:%d: population_male \"%s\" is not a whole number", path, row->line,
+                  f[6]);
         if (!s_count(f[7], &female))
             S_BAD("%s:%d: population_female \"%s\" is not a whole number", path, row->line,
                   f[7]);
@@ -369,7 +376,8 @@ s_load_districts(th_db_t *db, const char *path, const s_table_t *t, const s_tabl
         bool inserted = false;
         rc = registry_store_seed_district(db, &d, &inserted);
         if (rc != 0) {
-            snprintf(errbuf, errlen, "could not insert district %s: %s", ags, th_db_error(db));
+            snprintf(errbuf, errlen, "could not insert district %s: %s", ags,
+                     th_db_error(db));
             goto cleanup;
         }
         *inserted_count += inserted;
@@ -390,9 +398,10 @@ s_load_changes(th_db_t *db, const char *path, const s_table_t *t, int *inserted_
         char *const *f = row->fields;
         const char *effective = f[0], *kind = f[1], *ags = f[2], *successor = f[3],
                    *note = f[4];
-        if (!th_date_valid(effective) || strcmp(effective, REGISTRY_SEED_REFERENCE_DATE) <= 0)
-            S_BAD("%s:%d: effective \"%s\" is not a date YYYY-MM-DD after %s", path, row->line,
-                  effective, REGISTRY_SEED_REFERENCE_DATE);
+        if (!th_date_valid(effective) ||
+            strcmp(effective, REGISTRY_SEED_REFERENCE_DATE) <= 0)
+            S_BAD("%s:%d: effective \"%s\" is not a date YYYY-MM-DD after %s", path,
+                  row->line, effective, REGISTRY_SEED_REFERENCE_DATE);
         if (registry_change_kind_from_text(kind) == 0)
             S_BAD("%s:%d: kind \"%s\" is not \"merge\"", path, row->line, kind);
         if (!s_digits(ags, 5))
@@ -401,12 +410,14 @@ s_load_changes(th_db_t *db, const char *path, const s_table_t *t, int *inserted_
             S_BAD("%s:%d: successor_ags \"%s\" is not 5 digits different from ags", path,
                   row->line, successor);
         if (!th_text_is_line(note, 0, 1000))
-            S_BAD("%s:%d: note must be at most 1000 characters on one line", path, row->line);
+            S_BAD("%s:%d: note must be at most 1000 characters on one line", path,
+                  row->line);
         bool inserted = false;
-        rc = registry_store_seed_change(db, effective, kind, ags, successor, note, &inserted);
+        rc = registry_store_seed_change(db, effective, kind, ags, successor, note,
+                                        &inserted);
         if (rc == TH_ENOTFOUND)
-            S_BAD("%s:%d: district %s or %s is not in the district file", path, row->line, ags,
-                  successor);
+            S_BAD("%s:%d: district %s or %s is not in the district file", path, row->line,
+                  ags, successor);
         if (rc != 0) {
             snprintf(errbuf, errlen, "could not record the change of %s: %s", ags,
                      th_db_error(db));
@@ -423,11 +434,17 @@ registry_seed(th_db_t *db, const char *dir, registry_seed_report_t *report, char
               size_t errlen)
 {
     static const char *const states_header[] = {"code", "name"};
-    static const char *const districts_header[] = {
-        "AGS",        "type",            "name",              "NUTS3",             "area_km2",
-        "population", "population_male", "population_female", "population_per_km2"};
-    static const char *const changes_header[] = {"effective", "kind", "ags", "successor_ags",
-                                                 "note"};
+    static const char *const districts_header[] = {"AGS",
+                                                   "type",
+                                                   "name",
+                                                   "NUTS3",
+                                                   "area_km2",
+                                                   "population",
+                                                   "population_male",
+                                                   "population_female",
+                                                   "population_per_km2"};
+    static const char *const changes_header[] = {"effective", "kind", "ags",
+                                                 "successor_ags", "note"};
     s_table_t states = {0}, districts = {0}, changes = {0};
     char states_path[1024], districts_path[1024], changes_path[1024];
     int rc = 0;
@@ -441,24 +458,29 @@ registry_seed(th_db_t *db, const char *dir, registry_seed_report_t *report, char
     if ((rc = s_read_table(states_path, &states, errbuf, errlen)) != 0 ||
         (rc = s_check_shape(states_path, &states, states_header, 2, errbuf, errlen)) != 0 ||
         (rc = s_read_table(districts_path, &districts, errbuf, errlen)) != 0 ||
-        (rc = s_check_shape(districts_path, &districts, districts_header, 9, errbuf, errlen)) !=
-            0 ||
+        (rc = s_check_shape(districts_path, &districts, districts_header, 9, errbuf,
+                            errlen)) != 0 ||
         (rc = s_read_table(changes_path, &changes, errbuf, errlen)) != 0 ||
-        (rc = s_check_shape(changes_path, &changes, changes_header, 5, errbuf, errlen)) != 0)
+        (rc = s_check_shape(changes_path, &changes, changes_header, 5, errbuf, errlen)) !=
+            0)
         goto cleanup;
 
     if (th_db_begin(db, 0) != 0) {
-        snprintf(errbuf, errlen, "could not begin the seed transaction: %s", th_db_error(db));
+        snprintf(errbuf, errlen, "could not begin the seed transaction: %s",
+                 th_db_error(db));
         rc = TH_EDB;
         goto cleanup;
     }
-    if ((rc = s_load_states(db, states_path, &states, &report->states, errbuf, errlen)) != 0 ||
+    if ((rc = s_load_states(db, states_path, &states, &report->states, errbuf, errlen)) !=
+            0 ||
         (rc = s_load_districts(db, districts_path, &districts, &states, &report->districts,
                                errbuf, errlen)) != 0 ||
-        (rc = s_load_changes(db, changes_path, &changes, &report->changes, errbuf, errlen)) != 0)
+        (rc = s_load_changes(db, changes_path, &changes, &report->changes, errbuf,
+                             errlen)) != 0)
         goto cleanup;
     if (th_db_commit(db) != 0) {
-        snprintf(errbuf, errlen, "could not commit the seed transaction: %s", th_db_error(db));
+        snprintf(errbuf, errlen, "could not commit the seed transaction: %s",
+                 th_db_error(db));
         rc = TH_EDB;
         goto cleanup;
     }

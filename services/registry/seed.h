@@ -19,7 +19,7 @@
 #define REGISTRY_SEED_REFERENCE_DATE "2018-12-31"
 
 typedef struct {
-    int states;    /* rows inserted now */
+    int states; /* rows inserted now */
     int districts;
     int changes;
 } registry_seed_report_t;
@@ -27,7 +27,7 @@ typedef struct {
 /* Loads the files in dir. 0; TH_EIO when a file cannot be read; TH_EINVAL
  * when a file is malformed (errbuf names file, line and field); TH_EDB when
  * the database failed. Nothing is written unless everything loads. */
-int registry_seed(th_db_t *db, const char *dir, registry_seed_report_t *report, char *errbuf,
-                  size_t errlen);
+int registry_seed(th_db_t *db, const char *dir, registry_seed_report_t *report,
+                  char *errbuf, size_t errlen);
 
 #endif /* REGISTRY_SEED_H */

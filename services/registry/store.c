@@ -6,6 +6,9 @@
  * TimeZone.
  * ---------------------------------------------------------------------------
  */
+/* The SQL is laid out by hand (string pieces joined with column macros),
+ * which clang-format would break apart. */
+/* clang-format off */
 #include "store.h"
 
 #include <inttypes.h>
@@ -23,7 +26,7 @@
     "(" alias ".valid_from <= " p "::date AND (" alias ".valid_to IS NULL OR " alias           \
     ".valid_to >= " p "::date))"
 
-/* --- small helpers ------------------------------------------------------------ */
+/* --- small helpers ------------------------------------------------------ */
 
 static char *
 s_str(th_call_t *call, const PGresult *r, int row, int col)
@@ -53,7 +56,7 @@ s_exec(th_call_t *call, const char *sql, int nparams, const char *const *params)
     return th_db_exec(db, sql, nparams, params);
 }
 
-/* --- rows to messages ---------------------------------------------------------- */
+/* --- rows to messages --------------------------------------------------- */
 
 #define S_DISTRICT_COLUMNS                                                                     \
     "d.ags, d.name, d.official_kind, d.kind, d.state_code, s.name, d.nuts3, "                  \
@@ -262,7 +265,7 @@ s_array_literal(th_call_t *call, char *const *items, size_t n)
     return out;
 }
 
-/* --- seeding -------------------------------------------------------------------- */
+/* --- seeding ------------------------------------------------------------ */
 
 int
 registry_store_seed_state(th_db_t *db, const char *code, const char *name, bool *inserted)
@@ -389,7 +392,7 @@ registry_store_counts(th_db_t *db, int64_t *states, int64_t *districts, int64_t 
     return 0;
 }
 
-/* --- districts and states ------------------------------------------------------- */
+/* --- districts and states ----------------------------------------------- */
 
 int
 registry_store_get_district(th_call_t *call, const char *ags, registry_district_t **out)
@@ -569,7 +572,7 @@ registry_store_record_change(th_call_t *call, const char *effective, const char 
     return 0;
 }
 
-/* --- concepts --------------------------------------------------------------------- */
+/* --- concepts ----------------------------------------------------------- */
 
 int
 registry_store_get_concept(th_call_t *call, const char *ags, int64_t version,
@@ -691,7 +694,7 @@ registry_store_list_concept_versions(th_call_t *call, const char *ags, int64_t b
     return 0;
 }
 
-/* --- managers ------------------------------------------------------------------- */
+/* --- managers ----------------------------------------------------------- */
 
 int
 registry_store_create_manager(th_call_t *call, const registry_manager_t *m,
@@ -910,7 +913,7 @@ registry_store_principal_covers(th_call_t *call, const char *principal_id, const
     return 0;
 }
 
-/* --- principals ------------------------------------------------------------------- */
+/* --- principals --------------------------------------------------------- */
 
 int
 registry_store_principal_conflict(th_call_t *call, const char *id, const char *public_key,
@@ -1015,7 +1018,7 @@ registry_store_revoke_principal(th_call_t *call, const char *id, registry_princi
     return rc;
 }
 
-/* --- events ------------------------------------------------------------------------ */
+/* --- events ------------------------------------------------------------- */
 
 int
 registry_store_list_events(th_call_t *call, int64_t after_sequence, int limit,

@@ -28,12 +28,13 @@
 #include "../integration/registry_env.h"
 
 #define S_THREADS 8
-#define S_DISTRICT_SQL                                                                         \
-    "SELECT d.ags, d.name, d.official_kind, d.kind, d.state_code, s.name, d.nuts3, "          \
-    "d.area_km2::text, d.population, d.population_male, d.population_female, "                \
-    "to_char(d.population_date, 'YYYY-MM-DD'), d.population_per_km2, d.settlement_type, "     \
-    "to_char(d.valid_from, 'YYYY-MM-DD'), coalesce(to_char(d.valid_to, 'YYYY-MM-DD'), ''), "  \
-    "coalesce(d.successor_ags, '') FROM registry.districts d JOIN registry.states s ON "      \
+#define S_DISTRICT_SQL                                                                     \
+    "SELECT d.ags, d.name, d.official_kind, d.kind, d.state_code, s.name, d.nuts3, "       \
+    "d.area_km2::text, d.population, d.population_male, d.population_female, "             \
+    "to_char(d.population_date, 'YYYY-MM-DD'), d.population_per_km2, d.settlement_type, "  \
+    "to_char(d.valid_from, 'YYYY-MM-DD'), coalesce(to_char(d.valid_to, 'YYYY-MM-DD'), "    \
+    "''), "                                                                                \
+    "coalesce(d.successor_ags, '') FROM registry.districts d JOIN registry.states s ON "   \
     "s.code = d.state_code WHERE d.ags = $1"
 
 typedef struct {
@@ -86,7 +87,8 @@ s_run(void *arg)
         bool ok = false;
         if (job->kind == 0) {
             const char *params[] = {ags};
-            PGresult *r = PQexecParams(conn, S_DISTRICT_SQL, 1, NULL, params, NULL, NULL, 0);
+            PGresult *r =
+                PQexecParams(conn, S_DISTRICT_SQL, 1, NULL, params, NULL, NULL, 0);
             ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
             PQclear(r);
         } else if (job->kind == 1) {
@@ -108,8 +110,8 @@ s_run(void *arg)
             th_result_t r;
             memset(&r, 0, sizeof r);
             th_client_call(client, REG_METHOD("ListDistricts"), &req.base,
-                           &teilhabe__registry__v1__list_districts_response__descriptor, 5000,
-                           NULL, &r);
+                           &teilhabe__registry__v1__list_districts_response__descriptor,
+                           5000, NULL, &r);
             ok = r.code == TH_OK &&
                  ((const Teilhabe__Registry__V1__ListDistrictsResponse *) r.response)
                          ->n_districts == 401;
@@ -165,8 +167,8 @@ s_measure(registry_env_t *env, int kind, int threads, int calls, const char *con
 static void
 s_print(const char *name, const s_result_t *r)
 {
-    printf("  %-34s %10.0f calls/s   p50 %8.1f us   p99 %8.1f us%s\n", name, r->per_s, r->p50_us,
-           r->p99_us, r->failures ? "   FAILURES" : "");
+    printf("  %-34s %10.0f calls/s   p50 %8.1f us   p99 %8.1f us%s\n", name, r->per_s,
+           r->p50_us, r->p99_us, r->failures ? "   FAILURES" : "");
 }
 
 int
@@ -180,7 +182,9 @@ main(int argc, char **argv)
     if (calls < 100)
         calls = 100;
     if (th_test_db_url() == NULL) {
-        fprintf(stderr, "bench_registry: TEILHABE_TEST_DB_URL is not set (run it with ops/bench)\n");
+        fprintf(
+            stderr,
+            "bench_registry: TEILHABE_TEST_DB_URL is not set (run it with ops/bench)\n");
         return 1;
     }
     registry_env_t env;
@@ -196,7 +200,8 @@ main(int argc, char **argv)
     size_t n_ags = 0;
     PGconn *conn = PQconnectdb(env.db_url);
     PGresult *r = PQexec(conn, "SELECT ags FROM registry.districts ORDER BY ags");
-    for (int i = 0; PQresultStatus(r) == PGRES_TUPLES_OK && i < PQntuples(r) && n_ags < 401; i++) {
+    for (int i = 0; PQresultStatus(r) == PGRES_TUPLES_OK && i < PQntuples(r) && n_ags < 401;
+         i++) {
         snprintf(ags_store[n_ags], sizeof ags_store[n_ags], "%s", PQgetvalue(r, i, 0));
         ags[n_ags] = ags_store[n_ags];
         n_ags++;
@@ -226,13 +231,16 @@ main(int argc, char **argv)
     s_print("bare libpq, 8 clients", &pq8);
     s_print("registry via broker, 8 clients", &reg8);
     const double ratio1 = reg1.per_s / pq1.per_s, ratio8 = reg8.per_s / pq8.per_s;
-    printf("  ratio registry/libpq: sequential %.0f%% (goal >= 50%%: %s), 8 clients %.0f%%\n",
-           100.0 * ratio1, ratio1 >= 0.5 ? "met" : "MISSED", 100.0 * ratio8);
+    printf(
+        "  ratio registry/libpq: sequential %.0f%% (goal >= 50%%: %s), 8 clients %.0f%%\n",
+        100.0 * ratio1, ratio1 >= 0.5 ? "met" : "MISSED", 100.0 * ratio8);
     printf("ListDistricts, all 401:\n");
     s_print("registry via broker, 1 client", &list1);
     printf("  p50 %.2f ms (goal < 5 ms: %s)\n", list1.p50_us / 1000.0,
            list1.p50_us < 5000.0 ? "met" : "MISSED");
-    rc = pq1.failures || pq8.failures || reg1.failures || reg8.failures || list1.failures ? 1 : 0;
+    rc = pq1.failures || pq8.failures || reg1.failures || reg8.failures || list1.failures
+             ? 1
+             : 0;
     if (rc != 0)
         fprintf(stderr, "bench_registry: some calls failed (logs in %s)\n", env.tmp);
 

@@ -118,7 +118,8 @@ reg_conninfo_with_db(const char *url, const char *dbname, char *out, size_t outl
     }
     PQconninfoFree(opts);
     if (strstr(out, "dbname=") == NULL)
-        o += (size_t) snprintf(out + o, o < outlen ? outlen - o : 0, " dbname='%s'", dbname);
+        o +=
+            (size_t) snprintf(out + o, o < outlen ? outlen - o : 0, " dbname='%s'", dbname);
     return o < outlen ? 0 : -1;
 }
 
@@ -127,8 +128,9 @@ reg_conninfo_with_db(const char *url, const char *dbname, char *out, size_t outl
 static inline int
 reg_seed_only(const char *db_url, const char *data_dir, const char *log_path)
 {
-    const char *argv[] = {"teilhabe-registry", "--db-url", db_url,     "--data-dir", data_dir,
-                          "--seed-only",       "--log-level", "info", NULL};
+    const char *argv[] = {"teilhabe-registry", "--db-url", db_url,
+                          "--data-dir",        data_dir,   "--seed-only",
+                          "--log-level",       "info",     NULL};
     th_proc_t *proc = th_proc_start(TH_TEST_REGISTRY_BIN, (char *const *) argv, log_path);
     if (proc == NULL)
         return -1;
@@ -194,7 +196,8 @@ reg_start_registry(registry_env_t *env)
                           "--log-level",
                           "info",
                           NULL};
-    env->registry = th_proc_start(TH_TEST_REGISTRY_BIN, (char *const *) argv, env->registry_log);
+    env->registry =
+        th_proc_start(TH_TEST_REGISTRY_BIN, (char *const *) argv, env->registry_log);
     return env->registry != NULL ? 0 : -1;
 }
 

@@ -60,7 +60,8 @@ static int
 s_states(th_client_t *c, const char *as_of, uint32_t *thueringen, uint32_t *total,
          th_result_t *r)
 {
-    Teilhabe__Registry__V1__ListStatesRequest req = TEILHABE__REGISTRY__V1__LIST_STATES_REQUEST__INIT;
+    Teilhabe__Registry__V1__ListStatesRequest req =
+        TEILHABE__REGISTRY__V1__LIST_STATES_REQUEST__INIT;
     req.as_of = (char *) as_of;
     reg_call(c, REG_METHOD("ListStates"), &req.base,
              &teilhabe__registry__v1__list_states_response__descriptor, r);
@@ -111,7 +112,8 @@ test_counts_around_eisenach_merger(void **state)
     assert_true(reg_has_violation(&r, "as_of"));
     th_result_clear(&r);
 
-    assert_int_equal(s_states(f->analyst, "2021-02-30", &th, &total, &r), TH_INVALID_ARGUMENT);
+    assert_int_equal(s_states(f->analyst, "2021-02-30", &th, &total, &r),
+                     TH_INVALID_ARGUMENT);
     assert_true(reg_has_violation(&r, "as_of"));
     th_result_clear(&r);
 }
@@ -178,30 +180,37 @@ test_list_filters(void **state)
     s_fixture_t *f = *state;
     th_result_t r;
     /* Thüringen's kreisfreie Städte today: Erfurt, Gera, Jena, Suhl, Weimar. */
-    assert_int_equal(s_list(f->analyst, "16", TEILHABE__REGISTRY__V1__DISTRICT_KIND__DISTRICT_KIND_KREISFREIE_STADT,
-                            0, "", 0, "", &r),
-                     TH_OK);
+    assert_int_equal(
+        s_list(f->analyst, "16",
+               TEILHABE__REGISTRY__V1__DISTRICT_KIND__DISTRICT_KIND_KREISFREIE_STADT, 0, "",
+               0, "", &r),
+        TH_OK);
     const s_districts_t *p = (const s_districts_t *) r.response;
     assert_int_equal(p->n_districts, 5);
     assert_string_equal(p->districts[0]->ags, "16051");
     assert_string_equal(p->districts[0]->state_name, "Thüringen");
     th_result_clear(&r);
     /* ... and with Eisenach before the merger. */
-    assert_int_equal(s_list(f->analyst, "16", TEILHABE__REGISTRY__V1__DISTRICT_KIND__DISTRICT_KIND_KREISFREIE_STADT,
-                            0, "2021-06-30", 0, "", &r),
-                     TH_OK);
+    assert_int_equal(
+        s_list(f->analyst, "16",
+               TEILHABE__REGISTRY__V1__DISTRICT_KIND__DISTRICT_KIND_KREISFREIE_STADT, 0,
+               "2021-06-30", 0, "", &r),
+        TH_OK);
     assert_int_equal(((const s_districts_t *) r.response)->n_districts, 6);
     th_result_clear(&r);
     /* Settlement type filter: every returned district has it. */
-    assert_int_equal(s_list(f->analyst, "", 0,
-                            TEILHABE__REGISTRY__V1__SETTLEMENT_TYPE__SETTLEMENT_TYPE_KREISFREIE_GROSSSTADT,
-                            "2018-12-31", 500, "", &r),
-                     TH_OK);
+    assert_int_equal(
+        s_list(
+            f->analyst, "", 0,
+            TEILHABE__REGISTRY__V1__SETTLEMENT_TYPE__SETTLEMENT_TYPE_KREISFREIE_GROSSSTADT,
+            "2018-12-31", 500, "", &r),
+        TH_OK);
     p = (const s_districts_t *) r.response;
     assert_true(p->n_districts > 50 && p->n_districts < 80);
     for (size_t i = 0; i < p->n_districts; i++) {
-        assert_int_equal(p->districts[i]->kind,
-                         TEILHABE__REGISTRY__V1__DISTRICT_KIND__DISTRICT_KIND_KREISFREIE_STADT);
+        assert_int_equal(
+            p->districts[i]->kind,
+            TEILHABE__REGISTRY__V1__DISTRICT_KIND__DISTRICT_KIND_KREISFREIE_STADT);
         assert_true(p->districts[i]->population >= 100000);
     }
     th_result_clear(&r);
@@ -228,7 +237,8 @@ test_list_filters(void **state)
                      TH_INVALID_ARGUMENT);
     assert_true(reg_has_violation(&r, "page_token"));
     th_result_clear(&r);
-    assert_int_equal(s_list(f->analyst, "", 0, 0, "2017-01-01", 0, "", &r), TH_OUT_OF_RANGE);
+    assert_int_equal(s_list(f->analyst, "", 0, 0, "2017-01-01", 0, "", &r),
+                     TH_OUT_OF_RANGE);
     assert_non_null(strstr(r.message, "2018-12-31"));
     th_result_clear(&r);
 }
@@ -236,7 +246,8 @@ test_list_filters(void **state)
 static int
 s_get(th_client_t *c, const char *ags, const char *as_of, th_result_t *r)
 {
-    Teilhabe__Registry__V1__GetDistrictRequest req = TEILHABE__REGISTRY__V1__GET_DISTRICT_REQUEST__INIT;
+    Teilhabe__Registry__V1__GetDistrictRequest req =
+        TEILHABE__REGISTRY__V1__GET_DISTRICT_REQUEST__INIT;
     req.ags = (char *) ags;
     req.as_of = (char *) as_of;
     reg_call(c, REG_METHOD("GetDistrict"), &req.base,
@@ -253,15 +264,17 @@ test_get_district(void **state)
     const s_district_t *d = (const s_district_t *) r.response;
     assert_string_equal(d->name, "Sömmerda");
     assert_string_equal(d->official_kind, "Landkreis");
-    assert_int_equal(d->kind, TEILHABE__REGISTRY__V1__DISTRICT_KIND__DISTRICT_KIND_LANDKREIS);
+    assert_int_equal(d->kind,
+                     TEILHABE__REGISTRY__V1__DISTRICT_KIND__DISTRICT_KIND_LANDKREIS);
     assert_string_equal(d->state_code, "16");
     assert_string_equal(d->nuts3, "DEG0D");
     assert_int_equal(d->population, 69655);
     assert_int_equal(d->population_male + d->population_female, 69655);
     assert_string_equal(d->population_date, "2018-12-31");
     assert_true(d->area_km2 > 806.85 && d->area_km2 < 806.87);
-    assert_int_equal(d->settlement_type,
-                     TEILHABE__REGISTRY__V1__SETTLEMENT_TYPE__SETTLEMENT_TYPE_DUENN_BESIEDELT);
+    assert_int_equal(
+        d->settlement_type,
+        TEILHABE__REGISTRY__V1__SETTLEMENT_TYPE__SETTLEMENT_TYPE_DUENN_BESIEDELT);
     assert_string_equal(d->valid_from, "2018-12-31");
     assert_string_equal(d->valid_to, "");
     assert_string_equal(d->successor_ags, "");
@@ -331,8 +344,8 @@ test_search_folds_case_and_umlauts(void **state)
 {
     s_fixture_t *f = *state;
     th_result_t r;
-    const char *spellings[] = {"soemmerda", "Sommerda", "SÖMMERDA", "Sömmerda", "sömm",
-                               "SOEMMERDA"};
+    const char *spellings[] = {"soemmerda", "Sommerda", "SÖMMERDA",
+                               "Sömmerda",  "sömm",     "SOEMMERDA"};
     for (size_t i = 0; i < sizeof spellings / sizeof spellings[0]; i++) {
         assert_int_equal(s_search(f->analyst, spellings[i], false, &r), TH_OK);
         if (!s_found(&r, "16068"))
@@ -392,15 +405,17 @@ test_territorial_history(void **state)
         reg_call(f->analyst, REG_METHOD("GetTerritorialHistory"), &req.base,
                  &teilhabe__registry__v1__get_territorial_history_response__descriptor, &r);
         assert_int_equal(r.code, TH_OK);
-        const Teilhabe__Registry__V1__GetTerritorialHistoryResponse *h = (const void *) r.response;
+        const Teilhabe__Registry__V1__GetTerritorialHistoryResponse *h =
+            (const void *) r.response;
         assert_non_null(h->district);
         assert_string_equal(h->district->ags, both[i]);
         assert_int_equal(h->n_changes, 1);
         assert_string_equal(h->changes[0]->effective, "2021-07-01");
         assert_string_equal(h->changes[0]->ags, "16056");
         assert_string_equal(h->changes[0]->successor_ags, "16063");
-        assert_int_equal(h->changes[0]->kind,
-                         TEILHABE__REGISTRY__V1__TERRITORIAL_CHANGE_KIND__TERRITORIAL_CHANGE_KIND_MERGE);
+        assert_int_equal(
+            h->changes[0]->kind,
+            TEILHABE__REGISTRY__V1__TERRITORIAL_CHANGE_KIND__TERRITORIAL_CHANGE_KIND_MERGE);
         assert_string_equal(h->changes[0]->recorded_by, "seed");
         th_result_clear(&r);
     }
@@ -408,9 +423,10 @@ test_territorial_history(void **state)
     reg_call(f->analyst, REG_METHOD("GetTerritorialHistory"), &req.base,
              &teilhabe__registry__v1__get_territorial_history_response__descriptor, &r);
     assert_int_equal(r.code, TH_OK);
-    assert_int_equal(((const Teilhabe__Registry__V1__GetTerritorialHistoryResponse *) r.response)
-                         ->n_changes,
-                     0);
+    assert_int_equal(
+        ((const Teilhabe__Registry__V1__GetTerritorialHistoryResponse *) r.response)
+            ->n_changes,
+        0);
     th_result_clear(&r);
     req.ags = "00000";
     reg_call(f->analyst, REG_METHOD("GetTerritorialHistory"), &req.base,
@@ -440,7 +456,8 @@ static void
 test_record_territorial_change(void **state)
 {
     s_fixture_t *f = *state;
-    const int merge = TEILHABE__REGISTRY__V1__TERRITORIAL_CHANGE_KIND__TERRITORIAL_CHANGE_KIND_MERGE;
+    const int merge =
+        TEILHABE__REGISTRY__V1__TERRITORIAL_CHANGE_KIND__TERRITORIAL_CHANGE_KIND_MERGE;
     th_result_t r;
     /* Only admin. */
     assert_int_equal(s_record(f->ministry, "2030-01-01", merge, "16077", "16076", "", &r),
@@ -502,8 +519,9 @@ test_record_territorial_change(void **state)
     th_result_clear(&r);
 
     /* A real (fictional, future) merger: Altenburger Land into Greiz. */
-    assert_int_equal(s_record(f->admin, "2030-01-01", merge, "16077", "16076", "test merger", &r),
-                     TH_OK);
+    assert_int_equal(
+        s_record(f->admin, "2030-01-01", merge, "16077", "16076", "test merger", &r),
+        TH_OK);
     const Teilhabe__Registry__V1__TerritorialChange *c = (const void *) r.response;
     assert_string_equal(c->effective, "2030-01-01");
     assert_string_equal(c->recorded_by, "admin");
@@ -528,8 +546,9 @@ test_record_territorial_change(void **state)
                                                   "resource = 'districts/16077' AND "
                                                   "principal_id = 'admin'"),
                      1);
-    assert_int_equal(reg_sql_count(f->env.db_url, "SELECT count(*) FROM registry.events WHERE "
-                                                  "resource = 'districts/16077'"),
+    assert_int_equal(reg_sql_count(f->env.db_url,
+                                   "SELECT count(*) FROM registry.events WHERE "
+                                   "resource = 'districts/16077'"),
                      2);
 }
 

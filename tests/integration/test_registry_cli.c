@@ -37,7 +37,9 @@ s_setup(void **state)
     FILE *fp = fopen(f->config, "w");
     if (fp == NULL)
         return -1;
-    fprintf(fp, "endpoint = %s\nbroker_cert_public = %s/broker.cert\ncert = %s/private/admin.cert_secret\n",
+    fprintf(fp,
+            "endpoint = %s\nbroker_cert_public = %s/broker.cert\ncert = "
+            "%s/private/admin.cert_secret\n",
             f->env.broker.frontend, f->env.keys, f->env.keys);
     fclose(fp);
     return 0;
@@ -55,8 +57,7 @@ s_teardown(void **state)
 /* Runs the CLI with the admin config and args (a shell-safe string made by
  * the test); stdout (and stderr when merge) into *out (malloc'ed). Returns
  * the exit code. */
-static int
-s_cli(s_fixture_t *f, bool merge, char **out, const char *fmt, ...)
+static int s_cli(s_fixture_t *f, bool merge, char **out, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static int
@@ -105,13 +106,16 @@ test_cli_walk_through(void **state)
     assert_int_equal(json_array_size(list), 22);
     json_t *first = json_array_get(list, 0);
     assert_string_equal(json_string_value(json_object_get(first, "ags")), "16051");
-    assert_string_equal(json_string_value(json_object_get(first, "state_name")), "Thüringen");
+    assert_string_equal(json_string_value(json_object_get(first, "state_name")),
+                        "Thüringen");
     assert_non_null(json_object_get(first, "settlement_type"));
     json_decref(list);
     free(out);
 
     /* Before the merger: 23. */
-    assert_int_equal(s_cli(f, false, &out, "--format json district list --state 16 --as-of 2021-06-30"), 0);
+    assert_int_equal(
+        s_cli(f, false, &out, "--format json district list --state 16 --as-of 2021-06-30"),
+        0);
     list = json_loads(out, 0, &jerr);
     assert_non_null(list);
     assert_int_equal(json_array_size(list), 23);
@@ -147,11 +151,12 @@ test_cli_walk_through(void **state)
     /* A ministry key for Thüringen, made locally. */
     char key_file[1200];
     snprintf(key_file, sizeof key_file, "%s/ministry.cert_secret", f->env.tmp);
-    assert_int_equal(s_cli(f, false, &out,
-                           "--format json principal add --id ministerium-th --name 'Ministerium "
-                           "Thüringen' --role ministry --state 16 --out '%s'",
-                           key_file),
-                     0);
+    assert_int_equal(
+        s_cli(f, false, &out,
+              "--format json principal add --id ministerium-th --name 'Ministerium "
+              "Thüringen' --role ministry --state 16 --out '%s'",
+              key_file),
+        0);
     json_t *p = json_loads(out, 0, &jerr);
     assert_non_null(p);
     assert_string_equal(json_string_value(json_object_get(p, "id")), "ministerium-th");
@@ -166,9 +171,9 @@ test_cli_walk_through(void **state)
     assert_int_equal(stat(key_file, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
     /* The same --out again is refused (never overwrite a secret). */
-    assert_int_equal(s_cli(f, true, &out, "principal add --name x --role analyst --out '%s'",
-                           key_file),
-                     2);
+    assert_int_equal(
+        s_cli(f, true, &out, "principal add --name x --role analyst --out '%s'", key_file),
+        2);
     free(out);
     out = NULL;
 
@@ -177,11 +182,12 @@ test_cli_walk_through(void **state)
     for (int i = 0; i < 30 && rc != 0; i++) {
         free(out);
         out = NULL;
-        rc = s_cli(f, true, &out,
-                   "--cert '%s' --timeout 1500 --format json concept set 16068 --title "
-                   "'Integrationskonzept Landkreis Sömmerda' --adopted 2019-05-15 "
-                   "--orientation participation --fields work_and_training,language,education",
-                   key_file);
+        rc = s_cli(
+            f, true, &out,
+            "--cert '%s' --timeout 1500 --format json concept set 16068 --title "
+            "'Integrationskonzept Landkreis Sömmerda' --adopted 2019-05-15 "
+            "--orientation participation --fields work_and_training,language,education",
+            key_file);
         if (rc != 0)
             reg_sleep_ms(300);
     }
@@ -191,16 +197,16 @@ test_cli_walk_through(void **state)
     assert_non_null(strstr(out, "FIELD_OF_ACTION_EDUCATION"));
     free(out);
     /* Without --version the CLI writes over the current version. */
-    assert_int_equal(s_cli(f, false, &out,
-                           "--cert '%s' --format json concept set 16068 --updated 2024-03-01",
-                           key_file),
-                     0);
+    assert_int_equal(
+        s_cli(f, false, &out,
+              "--cert '%s' --format json concept set 16068 --updated 2024-03-01", key_file),
+        0);
     assert_non_null(strstr(out, "\"version\": 2"));
     assert_non_null(strstr(out, "Integrationskonzept Landkreis Sömmerda"));
     free(out);
     /* A stale explicit version: FAILED_PRECONDITION (exit 19). */
-    assert_int_equal(s_cli(f, false, &out, "--cert '%s' concept set 16068 --title x --version 1",
-                           key_file),
+    assert_int_equal(s_cli(f, false, &out,
+                           "--cert '%s' concept set 16068 --title x --version 1", key_file),
                      19);
     free(out);
     assert_int_equal(s_cli(f, false, &out, "--format json concept history 16068"), 0);
@@ -227,11 +233,13 @@ test_cli_walk_through(void **state)
     json_decref(m);
     free(out);
     assert_int_equal(strlen(id), 36);
-    assert_int_equal(s_cli(f, false, &out, "--cert '%s' manager assign %s 16068 --from 2024-01-01",
+    assert_int_equal(s_cli(f, false, &out,
+                           "--cert '%s' manager assign %s 16068 --from 2024-01-01",
                            key_file, id),
                      0);
     free(out);
-    assert_int_equal(s_cli(f, false, &out, "--format json manager list --district 16068"), 0);
+    assert_int_equal(s_cli(f, false, &out, "--format json manager list --district 16068"),
+                     0);
     list = json_loads(out, 0, &jerr);
     assert_non_null(list);
     assert_int_equal(json_array_size(list), 1);
@@ -241,12 +249,15 @@ test_cli_walk_through(void **state)
     free(out);
 
     /* A (fictional) merger recorded by the admin. */
-    assert_int_equal(s_cli(f, false, &out, "--cert '%s' district merge 16077 --into 16076 "
-                                           "--effective 2031-01-01", key_file),
+    assert_int_equal(s_cli(f, false, &out,
+                           "--cert '%s' district merge 16077 --into 16076 "
+                           "--effective 2031-01-01",
+                           key_file),
                      17);
     free(out);
-    assert_int_equal(s_cli(f, false, &out, "--format json district merge 16077 --into 16076 "
-                                           "--effective 2031-01-01 --note 'test'"),
+    assert_int_equal(s_cli(f, false, &out,
+                           "--format json district merge 16077 --into 16076 "
+                           "--effective 2031-01-01 --note 'test'"),
                      0);
     assert_non_null(strstr(out, "\"successor_ags\": \"16076\""));
     free(out);

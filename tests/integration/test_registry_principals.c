@@ -51,8 +51,9 @@ s_teardown(void **state)
 }
 
 static int
-s_create(th_client_t *c, const char *id, const char *name, const char *role, const char *state,
-         char **districts, size_t n_districts, const char *key, th_result_t *r)
+s_create(th_client_t *c, const char *id, const char *name, const char *role,
+         const char *state, char **districts, size_t n_districts, const char *key,
+         th_result_t *r)
 {
     Teilhabe__Registry__V1__CreatePrincipalRequest req =
         TEILHABE__REGISTRY__V1__CREATE_PRINCIPAL_REQUEST__INIT;
@@ -72,7 +73,8 @@ s_create(th_client_t *c, const char *id, const char *name, const char *role, con
 
 static void
 s_expect_bad(s_fixture_t *f, const char *id, const char *name, const char *role,
-             const char *state, char **districts, size_t n, const char *key, const char *field)
+             const char *state, char **districts, size_t n, const char *key,
+             const char *field)
 {
     th_result_t r;
     assert_int_equal(s_create(f->admin, id, name, role, state, districts, n, key, &r),
@@ -107,17 +109,20 @@ test_create_rules_and_bad_input(void **state)
     s_expect_bad(f, "x1", "X", "worker", "", NULL, 0, key, "principal.role");
     s_expect_bad(f, "x1", "X", "ministry", "", NULL, 0, key, "principal.state_scope");
     s_expect_bad(f, "x1", "X", "ministry", "17", NULL, 0, key, "principal.state_scope");
-    s_expect_bad(f, "x1", "X", "manager", "16", bad_ags, 1, key, "principal.district_scope");
-    s_expect_bad(f, "x1", "X", "manager", "16", foreign, 1, key, "principal.district_scope");
+    s_expect_bad(f, "x1", "X", "manager", "16", bad_ags, 1, key,
+                 "principal.district_scope");
+    s_expect_bad(f, "x1", "X", "manager", "16", foreign, 1, key,
+                 "principal.district_scope");
     s_expect_bad(f, "x1", "X", "manager", "16", twice, 2, key, "principal.district_scope");
-    s_expect_bad(f, "x1", "X", "analyst", "", th_districts, 2, key, "principal.district_scope");
+    s_expect_bad(f, "x1", "X", "analyst", "", th_districts, 2, key,
+                 "principal.district_scope");
     s_expect_bad(f, "x1", "X", "analyst", "", NULL, 0, "too-short", "principal.public_key");
-    s_expect_bad(f, "x1", "X", "analyst", "", NULL, 0, "0123456789012345678901234567890123456789\"",
-                 "principal.public_key");
+    s_expect_bad(f, "x1", "X", "analyst", "", NULL, 0,
+                 "0123456789012345678901234567890123456789\"", "principal.public_key");
 
     /* A manager with districts; the id derived from the name. */
-    assert_int_equal(s_create(f->admin, "", "Kreis Sömmerda Team", "manager", "16", th_districts,
-                              2, key, &r),
+    assert_int_equal(s_create(f->admin, "", "Kreis Sömmerda Team", "manager", "16",
+                              th_districts, 2, key, &r),
                      TH_OK);
     const s_principal_t *p = (const s_principal_t *) r.response;
     assert_string_equal(p->id, "kreis-soemmerda-team");
@@ -142,12 +147,13 @@ test_create_rules_and_bad_input(void **state)
     zcert_destroy(&cert);
 
     /* The broker's own query sees exactly this row. */
-    assert_int_equal(reg_sql_count(f->env.db_url,
-                                   "SELECT count(*) FROM (SELECT id, name, role, state_scope, "
-                                   "district_scope, public_key FROM registry.principals WHERE "
-                                   "revoked_at IS NULL) p WHERE id = 'kreis-soemmerda-team' AND "
-                                   "district_scope = '{16068,16070}'"),
-                     1);
+    assert_int_equal(
+        reg_sql_count(f->env.db_url,
+                      "SELECT count(*) FROM (SELECT id, name, role, state_scope, "
+                      "district_scope, public_key FROM registry.principals WHERE "
+                      "revoked_at IS NULL) p WHERE id = 'kreis-soemmerda-team' AND "
+                      "district_scope = '{16068,16070}'"),
+        1);
 
     /* ListPrincipals: admin only. */
     Teilhabe__Registry__V1__ListPrincipalsRequest list =
@@ -196,10 +202,10 @@ s_probe(registry_env_t *env, zcert_t *cert)
     zsock_set_linger(dealer, 0);
     zsock_set_sndtimeo(dealer, 1000);
     zsock_set_rcvtimeo(dealer, 3000);
-    assert_int_equal(zmq_socket_monitor(zsock_resolve(dealer), endpoint,
-                                        ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
-                                            ZMQ_EVENT_HANDSHAKE_FAILED_AUTH),
-                     0);
+    assert_int_equal(
+        zmq_socket_monitor(zsock_resolve(dealer), endpoint,
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH),
+        0);
     monitor = zsock_new(ZMQ_PAIR);
     assert_non_null(monitor);
     assert_int_equal(zsock_connect(monitor, "%s", endpoint), 0);
@@ -222,7 +228,8 @@ s_probe(registry_env_t *env, zcert_t *cert)
         goto cleanup;
 
     /* Accepted: one real call over the wire protocol. */
-    Teilhabe__Registry__V1__GetDistrictRequest req = TEILHABE__REGISTRY__V1__GET_DISTRICT_REQUEST__INIT;
+    Teilhabe__Registry__V1__GetDistrictRequest req =
+        TEILHABE__REGISTRY__V1__GET_DISTRICT_REQUEST__INIT;
     req.ags = "16068";
     th_request_header_t header = TEILHABE__RPC__V1__REQUEST_HEADER__INIT;
     header.call_id = 7;
@@ -270,8 +277,8 @@ test_revoked_principal_refused_at_broker(void **state)
     char path[1200];
     snprintf(path, sizeof path, "%s/statistik.cert_secret", f->env.tmp);
     assert_int_equal(zcert_save_secret(cert, path), 0);
-    assert_int_equal(s_create(f->admin, "statistik", "Landesamt Statistik", "analyst", "16", NULL,
-                              0, zcert_public_txt(cert), &r),
+    assert_int_equal(s_create(f->admin, "statistik", "Landesamt Statistik", "analyst", "16",
+                              NULL, 0, zcert_public_txt(cert), &r),
                      TH_OK);
     th_result_clear(&r);
 
@@ -289,7 +296,8 @@ test_revoked_principal_refused_at_broker(void **state)
     th_client_t *client = reg_client_cert(&f->env, path);
     assert_non_null(client);
     /* The registry saw it as the principal from the registry row. */
-    Teilhabe__Registry__V1__ListEventsRequest ev = TEILHABE__REGISTRY__V1__LIST_EVENTS_REQUEST__INIT;
+    Teilhabe__Registry__V1__ListEventsRequest ev =
+        TEILHABE__REGISTRY__V1__LIST_EVENTS_REQUEST__INIT;
     reg_call(client, REG_METHOD("ListEvents"), &ev.base,
              &teilhabe__registry__v1__list_events_response__descriptor, &r);
     assert_int_equal(r.code, TH_OK);
@@ -347,20 +355,21 @@ test_revoked_principal_refused_at_broker(void **state)
     reg_call(f->admin, REG_METHOD("ListPrincipals"), &list.base,
              &teilhabe__registry__v1__list_principals_response__descriptor, &r);
     assert_int_equal(r.code, TH_OK);
-    assert_int_equal(((const Teilhabe__Registry__V1__ListPrincipalsResponse *) r.response)
-                         ->n_principals,
-                     0);
+    assert_int_equal(
+        ((const Teilhabe__Registry__V1__ListPrincipalsResponse *) r.response)->n_principals,
+        0);
     th_result_clear(&r);
     list.include_revoked = true;
     reg_call(f->admin, REG_METHOD("ListPrincipals"), &list.base,
              &teilhabe__registry__v1__list_principals_response__descriptor, &r);
     assert_int_equal(r.code, TH_OK);
-    assert_int_equal(((const Teilhabe__Registry__V1__ListPrincipalsResponse *) r.response)
-                         ->n_principals,
-                     1);
+    assert_int_equal(
+        ((const Teilhabe__Registry__V1__ListPrincipalsResponse *) r.response)->n_principals,
+        1);
     th_result_clear(&r);
-    assert_int_equal(reg_sql_count(f->env.db_url, "SELECT count(*) FROM registry.events WHERE "
-                                                  "topic = 'principal.revoked'"),
+    assert_int_equal(reg_sql_count(f->env.db_url,
+                                   "SELECT count(*) FROM registry.events WHERE "
+                                   "topic = 'principal.revoked'"),
                      1);
     zcert_destroy(&cert);
 }

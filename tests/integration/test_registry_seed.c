@@ -52,9 +52,11 @@ static char *
 s_digest(const char *db_url)
 {
     return reg_sql_value(
-        db_url, "SELECT md5((SELECT string_agg(s::text, '|' ORDER BY code) FROM registry.states s)"
-                " || (SELECT string_agg(d::text, '|' ORDER BY ags) FROM registry.districts d)"
-                " || (SELECT string_agg(c::text, '|' ORDER BY id) FROM registry.territorial_changes c))");
+        db_url,
+        "SELECT md5((SELECT string_agg(s::text, '|' ORDER BY code) FROM registry.states s)"
+        " || (SELECT string_agg(d::text, '|' ORDER BY ags) FROM registry.districts d)"
+        " || (SELECT string_agg(c::text, '|' ORDER BY id) FROM "
+        "registry.territorial_changes c))");
 }
 
 static bool
@@ -91,13 +93,15 @@ test_seed_loads_reference_data_once(void **state)
     assert_non_null(v);
     assert_string_equal(v, "2021-06-30 16063");
     free(v);
-    assert_int_equal(reg_sql_count(db, "SELECT count(*) FROM registry.districts WHERE "
-                                       "state_code = '16' AND valid_from <= '2021-06-30' AND "
-                                       "(valid_to IS NULL OR valid_to >= '2021-06-30')"),
+    assert_int_equal(reg_sql_count(db,
+                                   "SELECT count(*) FROM registry.districts WHERE "
+                                   "state_code = '16' AND valid_from <= '2021-06-30' AND "
+                                   "(valid_to IS NULL OR valid_to >= '2021-06-30')"),
                      23);
-    assert_int_equal(reg_sql_count(db, "SELECT count(*) FROM registry.districts WHERE "
-                                       "state_code = '16' AND valid_from <= '2021-07-01' AND "
-                                       "(valid_to IS NULL OR valid_to >= '2021-07-01')"),
+    assert_int_equal(reg_sql_count(db,
+                                   "SELECT count(*) FROM registry.districts WHERE "
+                                   "state_code = '16' AND valid_from <= '2021-07-01' AND "
+                                   "(valid_to IS NULL OR valid_to >= '2021-07-01')"),
                      22);
     /* Kinds: Kreis and Regionalverband are Landkreise, Stadtkreise kreisfrei. */
     v = reg_sql_value(db, "SELECT kind FROM registry.districts WHERE ags = '10041'");
@@ -109,8 +113,9 @@ test_seed_loads_reference_data_once(void **state)
     assert_string_equal(v, "kreisfreie_stadt");
     free(v);
     /* Settlement types by the documented thresholds. */
-    v = reg_sql_value(db, "SELECT string_agg(settlement_type, ',' ORDER BY ags) FROM "
-                          "registry.districts WHERE ags IN ('16051', '16055', '16068', '16066')");
+    v = reg_sql_value(
+        db, "SELECT string_agg(settlement_type, ',' ORDER BY ags) FROM "
+            "registry.districts WHERE ags IN ('16051', '16055', '16068', '16066')");
     assert_non_null(v);
     /* Erfurt (Großstadt), Weimar (small kreisfreie Stadt), Schmalkalden-Meiningen
      * (101/km2), Sömmerda (86/km2). */
@@ -132,7 +137,8 @@ test_seed_loads_reference_data_once(void **state)
     free(first);
     free(second);
     assert_true(s_file_contains(f->log, "inserted_districts=0"));
-    assert_int_equal(reg_sql_count(db, "SELECT count(*) FROM registry.territorial_changes"), 1);
+    assert_int_equal(reg_sql_count(db, "SELECT count(*) FROM registry.territorial_changes"),
+                     1);
 }
 
 /* Copies the shipped data into dir, replacing line `line` (1-based) of
@@ -186,21 +192,33 @@ test_seed_refuses_bad_files_and_writes_nothing(void **state)
     s_fixture_t *f = *state;
     const char *db = f->env.db_url;
     /* Line 2 is Flensburg; line 300 some district in the middle. */
-    s_expect_refused(f, 2, "0100X;Kreisfreie Stadt;Flensburg, Stadt;DEF01;56.73;89504;44599;44905;1578\n",
-                     "districts-2018.csv:2: AGS \"0100X\" is not 5 digits");
+    s_expect_refused(
+        f, 2,
+        "0100X;Kreisfreie Stadt;Flensburg, Stadt;DEF01;56.73;89504;44599;44905;1578\n",
+        "districts-2018.csv:2: AGS \"0100X\" is not 5 digits");
     s_expect_refused(f, 300, "09999;Landkreis;Nowhere;DE999;1.00;10;5;5;1;extra\n",
                      "districts-2018.csv:300: expected 9 fields");
-    s_expect_refused(f, 3, "01002;Bezirk;Kiel, Landeshauptstadt;DEF02;118.65;247548;120566;126982;2086\n",
-                     "districts-2018.csv:3: type \"Bezirk\"");
-    s_expect_refused(f, 4, "01003;Kreisfreie Stadt;Lübeck, Hansestadt;DEF03;-214.19;217198;104371;112827;1014\n",
+    s_expect_refused(
+        f, 3,
+        "01002;Bezirk;Kiel, Landeshauptstadt;DEF02;118.65;247548;120566;126982;2086\n",
+        "districts-2018.csv:3: type \"Bezirk\"");
+    s_expect_refused(f, 4,
+                     "01003;Kreisfreie Stadt;Lübeck, "
+                     "Hansestadt;DEF03;-214.19;217198;104371;112827;1014\n",
                      "districts-2018.csv:4: area_km2");
-    s_expect_refused(f, 5, "01004;Kreisfreie Stadt;Neumünster, Stadt;DEF04;71.66;79487;39241;40000;1109\n",
-                     "districts-2018.csv:5: population 79487 is not population_male");
-    s_expect_refused(f, 6, "01001;Kreisfreie Stadt;Flensburg, Stadt;DEF01;56.73;89504;44599;44905;1578\n",
-                     "districts-2018.csv:6: AGS 01001 appears twice");
+    s_expect_refused(
+        f, 5,
+        "01004;Kreisfreie Stadt;Neumünster, Stadt;DEF04;71.66;79487;39241;40000;1109\n",
+        "districts-2018.csv:5: population 79487 is not population_male");
+    s_expect_refused(
+        f, 6,
+        "01001;Kreisfreie Stadt;Flensburg, Stadt;DEF01;56.73;89504;44599;44905;1578\n",
+        "districts-2018.csv:6: AGS 01001 appears twice");
     s_expect_refused(f, 7, "17001;Landkreis;Atlantis;DEF07;10.00;10;5;5;1\n",
                      "belongs to no Land");
-    s_expect_refused(f, 1, "AGS;typ;name;NUTS3;area_km2;population;population_male;population_female;population_per_km2\n",
+    s_expect_refused(f, 1,
+                     "AGS;typ;name;NUTS3;area_km2;population;population_male;population_"
+                     "female;population_per_km2\n",
                      "header field 2");
     /* A refused load leaves the database untouched: not even the Länder of
      * the valid first file are there. */
@@ -217,8 +235,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_seed_refuses_bad_files_and_writes_nothing, s_setup,
-                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_seed_refuses_bad_files_and_writes_nothing,
+                                        s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_seed_loads_reference_data_once, s_setup,
                                         s_teardown),
     };

@@ -30,8 +30,8 @@ typedef struct {
     th_client_t *ministry;    /* ministry of Thüringen (16) */
     th_client_t *ministry_by; /* ministry of Bayern (09) */
     th_client_t *analyst;
-    th_client_t *manager;     /* manager-th, linked to a manager record below */
-    th_client_t *scoped;      /* manager-scoped: district scope 16069 in its key */
+    th_client_t *manager; /* manager-th, linked to a manager record below */
+    th_client_t *scoped;  /* manager-scoped: district scope 16069 in its key */
     th_client_t *admin;
 } s_fixture_t;
 
@@ -50,7 +50,8 @@ s_setup(void **state)
     f->manager = reg_client(&f->env, "manager-th");
     f->scoped = reg_client(&f->env, "manager-scoped");
     f->admin = reg_client(&f->env, "admin");
-    return f->ministry && f->ministry_by && f->analyst && f->manager && f->scoped && f->admin
+    return f->ministry && f->ministry_by && f->analyst && f->manager && f->scoped &&
+                   f->admin
                ? 0
                : -1;
 }
@@ -108,11 +109,12 @@ s_set(th_client_t *c, s_set_t *s, const th_call_opts_t *opts, th_result_t *r)
 static int64_t
 s_current_version(th_client_t *c, const char *ags)
 {
-    Teilhabe__Registry__V1__GetConceptRequest req = TEILHABE__REGISTRY__V1__GET_CONCEPT_REQUEST__INIT;
+    Teilhabe__Registry__V1__GetConceptRequest req =
+        TEILHABE__REGISTRY__V1__GET_CONCEPT_REQUEST__INIT;
     req.ags = (char *) ags;
     th_result_t r;
-    reg_call(c, REG_METHOD("GetConcept"), &req.base, &teilhabe__registry__v1__concept__descriptor,
-             &r);
+    reg_call(c, REG_METHOD("GetConcept"), &req.base,
+             &teilhabe__registry__v1__concept__descriptor, &r);
     const int64_t v = r.code == TH_OK ? ((const s_concept_t *) r.response)->version : 0;
     th_result_clear(&r);
     return v;
@@ -126,7 +128,8 @@ test_concept_versions_and_rights(void **state)
     s_set_t s;
 
     /* No concept yet. */
-    Teilhabe__Registry__V1__GetConceptRequest get = TEILHABE__REGISTRY__V1__GET_CONCEPT_REQUEST__INIT;
+    Teilhabe__Registry__V1__GetConceptRequest get =
+        TEILHABE__REGISTRY__V1__GET_CONCEPT_REQUEST__INIT;
     get.ags = "16068";
     reg_call(f->analyst, REG_METHOD("GetConcept"), &get.base,
              &teilhabe__registry__v1__concept__descriptor, &r);
@@ -205,7 +208,8 @@ test_concept_versions_and_rights(void **state)
     reg_call(f->analyst, REG_METHOD("ListConceptVersions"), &lv.base,
              &teilhabe__registry__v1__list_concept_versions_response__descriptor, &r);
     assert_int_equal(r.code, TH_OK);
-    const Teilhabe__Registry__V1__ListConceptVersionsResponse *versions = (const void *) r.response;
+    const Teilhabe__Registry__V1__ListConceptVersionsResponse *versions =
+        (const void *) r.response;
     assert_int_equal(versions->n_concepts, 1);
     assert_int_equal(versions->concepts[0]->version, 2);
     char token[64];
@@ -223,7 +227,8 @@ test_concept_versions_and_rights(void **state)
     th_result_clear(&r);
 
     /* ListConcepts per Land. */
-    Teilhabe__Registry__V1__ListConceptsRequest lc = TEILHABE__REGISTRY__V1__LIST_CONCEPTS_REQUEST__INIT;
+    Teilhabe__Registry__V1__ListConceptsRequest lc =
+        TEILHABE__REGISTRY__V1__LIST_CONCEPTS_REQUEST__INIT;
     lc.state_code = "16";
     reg_call(f->analyst, REG_METHOD("ListConcepts"), &lc.base,
              &teilhabe__registry__v1__list_concepts_response__descriptor, &r);
@@ -236,7 +241,8 @@ test_concept_versions_and_rights(void **state)
     reg_call(f->analyst, REG_METHOD("ListConcepts"), &lc.base,
              &teilhabe__registry__v1__list_concepts_response__descriptor, &r);
     assert_int_equal(r.code, TH_OK);
-    assert_int_equal(((const Teilhabe__Registry__V1__ListConceptsResponse *) r.response)->n_concepts, 0);
+    assert_int_equal(
+        ((const Teilhabe__Registry__V1__ListConceptsResponse *) r.response)->n_concepts, 0);
     th_result_clear(&r);
     lc.state_code = "00";
     reg_call(f->analyst, REG_METHOD("ListConcepts"), &lc.base,
@@ -248,16 +254,17 @@ test_concept_versions_and_rights(void **state)
     assert_int_equal(reg_sql_count(f->env.db_url, "SELECT count(*) FROM audit.log WHERE "
                                                   "resource = 'concepts/16068'"),
                      2);
-    assert_int_equal(reg_sql_count(f->env.db_url, "SELECT count(*) FROM registry.events WHERE "
-                                                  "topic = 'concept.set' AND resource = "
-                                                  "'concepts/16068'"),
+    assert_int_equal(reg_sql_count(f->env.db_url,
+                                   "SELECT count(*) FROM registry.events WHERE "
+                                   "topic = 'concept.set' AND resource = "
+                                   "'concepts/16068'"),
                      2);
     /* The audit row holds before and after of the update. */
-    char *audit = reg_sql_value(f->env.db_url,
-                                "SELECT (before->>'version') || '|' || (after->>'version') || '|' "
-                                "|| (after->>'title') || '|' || principal_id || '|' || method "
-                                "FROM audit.log WHERE resource = 'concepts/16068' "
-                                "ORDER BY id DESC LIMIT 1");
+    char *audit = reg_sql_value(
+        f->env.db_url, "SELECT (before->>'version') || '|' || (after->>'version') || '|' "
+                       "|| (after->>'title') || '|' || principal_id || '|' || method "
+                       "FROM audit.log WHERE resource = 'concepts/16068' "
+                       "ORDER BY id DESC LIMIT 1");
     assert_non_null(audit);
     assert_string_equal(audit, "1|2|Teilhabe für alle|ministry-th|"
                                "teilhabe.registry.v1.Registry/SetConcept");
@@ -337,8 +344,9 @@ test_concept_bad_input(void **state)
     assert_non_null(strstr(r.message, "16063"));
     th_result_clear(&r);
     /* No concept was stored by any of these. */
-    assert_int_equal(reg_sql_count(f->env.db_url, "SELECT count(*) FROM registry.concepts WHERE "
-                                                  "ags IN ('16066', '16056')"),
+    assert_int_equal(reg_sql_count(f->env.db_url,
+                                   "SELECT count(*) FROM registry.concepts WHERE "
+                                   "ags IN ('16066', '16056')"),
                      0);
 }
 
@@ -389,8 +397,14 @@ test_concurrent_updates_one_wins(void **state)
         pthread_barrier_t barrier;
         pthread_barrier_init(&barrier, NULL, 2);
         s_racer_t racers[2] = {
-            {.env = &f->env, .name = "ministry-th", .version = version, .barrier = &barrier},
-            {.env = &f->env, .name = "ministry-th", .version = version, .barrier = &barrier},
+            {.env = &f->env,
+             .name = "ministry-th",
+             .version = version,
+             .barrier = &barrier},
+            {.env = &f->env,
+             .name = "ministry-th",
+             .version = version,
+             .barrier = &barrier},
         };
         snprintf(racers[0].title, sizeof racers[0].title, "round %d a", round);
         snprintf(racers[1].title, sizeof racers[1].title, "round %d b", round);
@@ -404,8 +418,9 @@ test_concurrent_updates_one_wins(void **state)
         const int stale = (racers[0].code == TH_FAILED_PRECONDITION) +
                           (racers[1].code == TH_FAILED_PRECONDITION);
         if (ok != 1 || stale != 1)
-            fail_msg("round %d: codes %d and %d, expected one OK and one FAILED_PRECONDITION",
-                     round, racers[0].code, racers[1].code);
+            fail_msg(
+                "round %d: codes %d and %d, expected one OK and one FAILED_PRECONDITION",
+                round, racers[0].code, racers[1].code);
         version++;
         assert_int_equal(s_current_version(f->analyst, "16061"), version);
     }
@@ -436,8 +451,9 @@ test_idempotent_retry_applies_once(void **state)
     assert_int_equal(s_set(f->ministry, &s, &opts, &r), TH_OK);
     assert_int_equal(((const s_concept_t *) r.response)->version, 1);
     th_result_clear(&r);
-    assert_int_equal(reg_sql_count(f->env.db_url, "SELECT count(*) FROM registry.concepts WHERE "
-                                                  "ags = '16062'"),
+    assert_int_equal(reg_sql_count(f->env.db_url,
+                                   "SELECT count(*) FROM registry.concepts WHERE "
+                                   "ags = '16062'"),
                      1);
     assert_int_equal(reg_sql_count(f->env.db_url, "SELECT count(*) FROM audit.log WHERE "
                                                   "resource = 'concepts/16062'"),
@@ -448,7 +464,7 @@ test_idempotent_retry_applies_once(void **state)
     th_result_clear(&r);
 }
 
-/* --- managers ------------------------------------------------------------------ */
+/* --- managers ----------------------------------------------------------- */
 
 static int
 s_create_manager(th_client_t *c, const char *state_code, const char *name,
@@ -463,8 +479,8 @@ s_create_manager(th_client_t *c, const char *state_code, const char *name,
     m.funding_programme = "Landesprogramm Integration";
     m.principal_id = (char *) principal_id;
     req.manager = &m;
-    reg_call(c, REG_METHOD("CreateManager"), &req.base, &teilhabe__registry__v1__manager__descriptor,
-             r);
+    reg_call(c, REG_METHOD("CreateManager"), &req.base,
+             &teilhabe__registry__v1__manager__descriptor, r);
     return r->code;
 }
 
@@ -508,8 +524,9 @@ test_managers_and_manager_rights(void **state)
     assert_int_equal(th_date_add_days(today, -1, yesterday), 0);
 
     /* Only the ministry of the manager's Land creates. */
-    assert_int_equal(s_create_manager(f->ministry_by, "16", "Erika Muster", "manager-th", &r),
-                     TH_PERMISSION_DENIED);
+    assert_int_equal(
+        s_create_manager(f->ministry_by, "16", "Erika Muster", "manager-th", &r),
+        TH_PERMISSION_DENIED);
     th_result_clear(&r);
     assert_int_equal(s_create_manager(f->analyst, "16", "Erika Muster", "manager-th", &r),
                      TH_PERMISSION_DENIED);
@@ -526,7 +543,8 @@ test_managers_and_manager_rights(void **state)
                      TH_INVALID_ARGUMENT);
     assert_true(reg_has_violation(&r, "manager.principal_id"));
     th_result_clear(&r);
-    assert_int_equal(s_create_manager(f->ministry, "16", "Erika Muster", "manager-th", &r), TH_OK);
+    assert_int_equal(s_create_manager(f->ministry, "16", "Erika Muster", "manager-th", &r),
+                     TH_OK);
     const s_manager_t *m = (const s_manager_t *) r.response;
     assert_int_equal(m->version, 1);
     assert_int_equal(strlen(m->id), 36);
@@ -534,24 +552,29 @@ test_managers_and_manager_rights(void **state)
     th_result_clear(&r);
 
     /* Assign: bad input first. */
-    assert_int_equal(s_assign(f->ministry, id, "09162", "2024-01-01", "", &r), TH_INVALID_ARGUMENT);
+    assert_int_equal(s_assign(f->ministry, id, "09162", "2024-01-01", "", &r),
+                     TH_INVALID_ARGUMENT);
     assert_true(reg_has_violation(&r, "ags"));
     th_result_clear(&r);
     assert_int_equal(s_assign(f->ministry, id, "16068", "2024-01-01", "2023-12-31", &r),
                      TH_INVALID_ARGUMENT);
     assert_true(reg_has_violation(&r, "valid_to"));
     th_result_clear(&r);
-    assert_int_equal(s_assign(f->ministry, id, "16068", "2024-02-30", "", &r), TH_INVALID_ARGUMENT);
+    assert_int_equal(s_assign(f->ministry, id, "16068", "2024-02-30", "", &r),
+                     TH_INVALID_ARGUMENT);
     assert_true(reg_has_violation(&r, "valid_from"));
     th_result_clear(&r);
-    assert_int_equal(s_assign(f->ministry, id, "16056", "2022-01-01", "", &r), TH_NOT_FOUND);
+    assert_int_equal(s_assign(f->ministry, id, "16056", "2022-01-01", "", &r),
+                     TH_NOT_FOUND);
     assert_non_null(strstr(r.message, "16063"));
     th_result_clear(&r);
-    assert_int_equal(s_assign(f->ministry, id, "16056", "2020-01-01", "", &r), TH_INVALID_ARGUMENT);
+    assert_int_equal(s_assign(f->ministry, id, "16056", "2020-01-01", "", &r),
+                     TH_INVALID_ARGUMENT);
     assert_true(reg_has_violation(&r, "valid_to")); /* must end when Eisenach ended */
     th_result_clear(&r);
-    assert_int_equal(s_assign(f->ministry, "no-such-manager", "16068", "2024-01-01", "", &r),
-                     TH_NOT_FOUND);
+    assert_int_equal(
+        s_assign(f->ministry, "no-such-manager", "16068", "2024-01-01", "", &r),
+        TH_NOT_FOUND);
     th_result_clear(&r);
     assert_int_equal(s_assign(f->ministry_by, id, "16068", "2024-01-01", "", &r),
                      TH_PERMISSION_DENIED);
@@ -566,7 +589,8 @@ test_managers_and_manager_rights(void **state)
     th_result_clear(&r);
 
     assert_int_equal(s_assign(f->ministry, id, "16068", "2024-01-01", "", &r), TH_OK);
-    assert_string_equal(((const Teilhabe__Registry__V1__Assignment *) r.response)->ags, "16068");
+    assert_string_equal(((const Teilhabe__Registry__V1__Assignment *) r.response)->ags,
+                        "16068");
     th_result_clear(&r);
     assert_int_equal(s_assign(f->ministry, id, "16068", "2025-01-01", "2025-12-31", &r),
                      TH_ALREADY_EXISTS);
@@ -579,7 +603,8 @@ test_managers_and_manager_rights(void **state)
     char id2[64];
     snprintf(id2, sizeof id2, "%s", ((const s_manager_t *) r.response)->id);
     th_result_clear(&r);
-    assert_int_equal(s_assign(f->ministry, id2, "16068", "2020-01-01", "2023-12-31", &r), TH_OK);
+    assert_int_equal(s_assign(f->ministry, id2, "16068", "2020-01-01", "2023-12-31", &r),
+                     TH_OK);
     th_result_clear(&r);
 
     /* ListManagers by district and date, and by Land. */
@@ -595,16 +620,17 @@ test_managers_and_manager_rights(void **state)
     assert_string_equal(lm->managers[0]->id, id2);
     th_result_clear(&r);
     assert_int_equal(s_list_managers(f->analyst, "16", "", "", &r), TH_OK);
-    assert_int_equal(((const Teilhabe__Registry__V1__ListManagersResponse *) r.response)->n_managers,
-                     2);
+    assert_int_equal(
+        ((const Teilhabe__Registry__V1__ListManagersResponse *) r.response)->n_managers, 2);
     th_result_clear(&r);
     assert_int_equal(s_list_managers(f->analyst, "09", "", "", &r), TH_OK);
-    assert_int_equal(((const Teilhabe__Registry__V1__ListManagersResponse *) r.response)->n_managers,
-                     0);
+    assert_int_equal(
+        ((const Teilhabe__Registry__V1__ListManagersResponse *) r.response)->n_managers, 0);
     th_result_clear(&r);
     assert_int_equal(s_list_managers(f->analyst, "", "1606", "", &r), TH_INVALID_ARGUMENT);
     th_result_clear(&r);
-    assert_int_equal(s_list_managers(f->analyst, "", "16068", "2010-01-01", &r), TH_OUT_OF_RANGE);
+    assert_int_equal(s_list_managers(f->analyst, "", "16068", "2010-01-01", &r),
+                     TH_OUT_OF_RANGE);
     th_result_clear(&r);
 
     /* Assigned today: the manager principal writes the concept of 16068 ... */
@@ -643,7 +669,8 @@ test_managers_and_manager_rights(void **state)
     th_result_clear(&r);
 
     /* GetManager lists every assignment, including the ended one. */
-    Teilhabe__Registry__V1__GetManagerRequest gm = TEILHABE__REGISTRY__V1__GET_MANAGER_REQUEST__INIT;
+    Teilhabe__Registry__V1__GetManagerRequest gm =
+        TEILHABE__REGISTRY__V1__GET_MANAGER_REQUEST__INIT;
     gm.id = id;
     reg_call(f->analyst, REG_METHOD("GetManager"), &gm.base,
              &teilhabe__registry__v1__manager__descriptor, &r);
@@ -652,7 +679,8 @@ test_managers_and_manager_rights(void **state)
     th_result_clear(&r);
 
     /* UpdateManager with version and mask. */
-    Teilhabe__Registry__V1__UpdateManagerRequest up = TEILHABE__REGISTRY__V1__UPDATE_MANAGER_REQUEST__INIT;
+    Teilhabe__Registry__V1__UpdateManagerRequest up =
+        TEILHABE__REGISTRY__V1__UPDATE_MANAGER_REQUEST__INIT;
     s_manager_t changes = TEILHABE__REGISTRY__V1__MANAGER__INIT;
     char *mask[] = {"email"};
     changes.id = id;
@@ -691,7 +719,8 @@ test_events_carry_every_change(void **state)
 {
     s_fixture_t *f = *state;
     th_result_t r;
-    Teilhabe__Registry__V1__ListEventsRequest req = TEILHABE__REGISTRY__V1__LIST_EVENTS_REQUEST__INIT;
+    Teilhabe__Registry__V1__ListEventsRequest req =
+        TEILHABE__REGISTRY__V1__LIST_EVENTS_REQUEST__INIT;
     req.limit = 1000;
     reg_call(f->analyst, REG_METHOD("ListEvents"), &req.base,
              &teilhabe__registry__v1__list_events_response__descriptor, &r);
@@ -738,7 +767,8 @@ test_events_carry_every_change(void **state)
     reg_call(f->analyst, REG_METHOD("ListEvents"), &req.base,
              &teilhabe__registry__v1__list_events_response__descriptor, &r);
     assert_int_equal(r.code, TH_OK);
-    assert_int_equal(((const Teilhabe__Registry__V1__ListEventsResponse *) r.response)->n_events, 2);
+    assert_int_equal(
+        ((const Teilhabe__Registry__V1__ListEventsResponse *) r.response)->n_events, 2);
     th_result_clear(&r);
     req.limit = 1001;
     reg_call(f->analyst, REG_METHOD("ListEvents"), &req.base,
