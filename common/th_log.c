@@ -64,6 +64,42 @@ s_quote(char *out, size_t size, const char *msg)
     out[o] = '\0';
 }
 
+const char *
+th_log_quote(char *buf, size_t size, const char *value)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (buf == NULL || size < 3 || value == NULL)
+        return "\"\"";
+    size_t o = 0;
+    buf[o++] = '"';
+    for (const unsigned char *p = (const unsigned char *) value; *p != '\0'; p++) {
+        char escaped[4];
+        size_t n = 0;
+        if (*p == '"' || *p == '\\') {
+            escaped[n++] = '\\';
+            escaped[n++] = (char) *p;
+        } else if (*p == '\n' || *p == '\r' || *p == '\t') {
+            escaped[n++] = '\\';
+            escaped[n++] = *p == '\n' ? 'n' : *p == '\r' ? 'r' : 't';
+        } else if (*p < 0x20 || *p == 0x7f) {
+            escaped[n++] = '\\';
+            escaped[n++] = 'x';
+            escaped[n++] = hex[*p >> 4];
+            escaped[n++] = hex[*p & 0x0f];
+        } else {
+            escaped[n++] = (char) *p;
+        }
+        /* Room must stay for the closing quote and the terminator. */
+        if (o + n + 2 > size)
+            break;
+        memcpy(buf + o, escaped, n);
+        o += n;
+    }
+    buf[o++] = '"';
+    buf[o] = '\0';
+    return buf;
+}
+
 void
 th_log(th_log_level_t level, uint64_t call_id, const char *msg, const char *fields, ...)
 {

@@ -10,6 +10,7 @@
 #ifndef TH_LOG_H
 #define TH_LOG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef enum {
@@ -31,6 +32,21 @@ int th_log_level_parse(const char *text, th_log_level_t *out);
 void th_log(th_log_level_t level, uint64_t call_id, const char *msg,
             const char *fields, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* A buffer size for th_log_quote that fits a Z85 key, a file path or an
+ * instance name; longer values are cut. */
+#define TH_LOG_QUOTE_SIZE 256
+
+/* Writes value into buf as one quoted log value: '"' and '\\' are
+ * backslash-escaped, newline, carriage return and tab become \n, \r, \t,
+ * other control bytes \xNN. The result is always closed by '"', also when
+ * value had to be cut to fit (an escape is never split). Use it for every
+ * value a peer, a file or the database chose, with a plain %s in the
+ * fields format ("key=%s", not "key=\"%s\""), so that such a value can
+ * neither end its field early nor forge further key=value pairs or lines.
+ * Returns buf, or a constant "\"\"" when value is NULL or buf is too small
+ * (size < 3); never NULL. */
+const char *th_log_quote(char *buf, size_t size, const char *value);
 
 #define th_log_debug(call, msg, ...) th_log(TH_LOG_DEBUG, (call), (msg), __VA_ARGS__)
 #define th_log_info(call, msg, ...) th_log(TH_LOG_INFO, (call), (msg), __VA_ARGS__)

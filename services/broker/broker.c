@@ -72,6 +72,7 @@ struct call_t {
     int64_t deadline;
     int64_t expires; /* heap key: deadline, or the end of the grace period */
     size_t heap_index;
+    size_t queued_bytes; /* counted in broker->queued_bytes while queued */
     bool grace;  /* expires is the end of the grace period */
     bool waited; /* was queued: timeout_ms in header is stale */
 };
@@ -113,6 +114,7 @@ struct broker_t {
     size_t heap_cap;
     size_t pending_services;
     size_t services_down; /* registered services without a live worker */
+    size_t queued_bytes;  /* header + body bytes of all queued calls */
     uint64_t next_id;
     uint64_t use_counter;
     int64_t next_heartbeat;
@@ -387,6 +389,7 @@ s_call_finish(broker_t *self, call_t *call)
         call->worker->in_flight--;
     } else if (call->handle != NULL) {
         zlistx_delete(call->service->queue, call->handle);
+        self->queued_bytes -= call->queued_bytes;
     }
     service_t *service = call->service;
     s_call_free(call);
@@ -510,6 +513,8 @@ s_dispatch(broker_t *self, service_t *service)
             continue;
         }
         zlistx_delete(service->queue, handle);
+        self->queued_bytes -= call->queued_bytes;
+        call->queued_bytes = 0;
     }
 }
 
@@ -543,8 +548,10 @@ s_worker_free(worker_t *worker)
 static void
 s_worker_remove(broker_t *self, worker_t *worker, const char *reason, bool say_disconnect)
 {
-    th_log_info(0, "worker removed", "worker=%s instance=\"%s\" reason=\"%s\" in_flight=%u",
-                worker->label, worker->instance, reason, worker->in_flight);
+    char instance[TH_LOG_QUOTE_SIZE];
+    th_log_info(0, "worker removed", "worker=%s instance=%s reason=\"%s\" in_flight=%u",
+                worker->label, th_log_quote(instance, sizeof instance, worker->instance),
+                reason, worker->in_flight);
     zhashx_delete(self->workers, worker->identity);
     call_t *call;
     while ((call = zlistx_first(worker->calls)) != NULL)
@@ -778,6 +785,10 @@ s_route(broker_t *self, zframe_t **client_p, th_request_header_t *header,
     int64_t now = zclock_mono();
     uint32_t timeout = header->timeout_ms > 0 ? header->timeout_ms
                                               : (uint32_t) self->config.default_timeout_ms;
+    /* A call may hold a queue slot and its body for at most max_timeout_ms,
+     * whatever the client asked for (timeout_ms goes up to 49 days). */
+    if (timeout > (uint32_t) self->config.max_timeout_ms)
+        timeout = (uint32_t) self->config.max_timeout_ms;
     s_strip_metadata(header);
     if (header->principal != NULL)
         protobuf_c_message_free_unpacked(&header->principal->base, NULL);
@@ -813,8 +824,21 @@ s_route(broker_t *self, zframe_t **client_p, th_request_header_t *header,
             s_worker_remove(self, worker, "worker unreachable", false);
         }
     }
+    /* Queued calls keep their request in the broker's memory; all of them
+     * together may hold at most queue_max_bytes. */
+    size_t bytes = zframe_size(call->header) + zframe_size(call->body);
+    if (bytes > self->config.queue_max_bytes - self->queued_bytes) {
+        snprintf(message, sizeof message,
+                 "the broker holds too many waiting requests (%zu bytes queued); try again "
+                 "later",
+                 self->queued_bytes);
+        s_fail_call(self, call, TH_RESOURCE_EXHAUSTED, QUEUE_FULL_RETRY_MS, message);
+        return;
+    }
     call->waited = true;
     call->handle = zlistx_add_end(service->queue, call);
+    call->queued_bytes = bytes;
+    self->queued_bytes += bytes;
     if (zlistx_size(service->workers) == 0) {
         int64_t grace_end = now + self->config.grace_ms;
         if (grace_end < call->deadline) {
@@ -888,9 +912,10 @@ s_frontend_message(broker_t *self, zmsg_t *msg)
         /* A refused client may retry in a tight loop: log once a second. */
         int64_t now = zclock_mono();
         if (now >= self->unauth_log_at) {
-            const char *key = zframe_meta(sig, "User-Id");
+            char key[TH_LOG_QUOTE_SIZE];
             th_log_warn(call_id, "refused call: key not registered",
-                        "key=%s refused_not_logged=%zu", key != NULL ? key : "",
+                        "key=%s refused_not_logged=%zu",
+                        th_log_quote(key, sizeof key, zframe_meta(sig, "User-Id")),
                         self->unauth_unlogged);
             self->unauth_unlogged = 0;
             self->unauth_log_at = now + DROP_LOG_MS;
@@ -1081,8 +1106,10 @@ s_worker_ready(broker_t *self, zframe_t **identity_p, worker_t *existing, zmsg_t
         }
     }
     zhashx_insert(self->workers, worker->identity, worker);
-    th_log_info(0, "worker ready", "worker=%s instance=\"%s\" capacity=%u services=%zu",
-                worker->label, worker->instance, worker->capacity, worker->n_services);
+    char instance[TH_LOG_QUOTE_SIZE];
+    th_log_info(0, "worker ready", "worker=%s instance=%s capacity=%u services=%zu",
+                worker->label, th_log_quote(instance, sizeof instance, worker->instance),
+                worker->capacity, worker->n_services);
     worker_t *ready_worker = worker;
     worker = NULL;
     s_worker_dispatch(self, ready_worker);
@@ -1141,6 +1168,15 @@ s_worker_reply(broker_t *self, zframe_t *identity, worker_t *worker, zmsg_t *msg
         zmsg_remove(msg, head);
     }
     zmsg_remove(msg, body);
+    /* The body is the response message only when the code is OK; a worker
+     * that sends one with an error must not leak partial data to the
+     * client, which would not look at it anyway. */
+    if (header->code != TEILHABE__RPC__V1__STATUS_CODE__OK && zframe_size(body) > 0) {
+        th_log_debug(call->call_id, "body of a failed reply dropped",
+                     "request=%llu worker=%s code=%s bytes=%zu", (unsigned long long) id,
+                     worker->label, th_status_name(header->code), zframe_size(body));
+        zframe_reset(body, "", 0);
+    }
     if (s_send_identity(self->frontend, call->client) == 0) {
         void *socket = zsock_resolve(self->frontend);
         zmq_send(socket, TH_WIRE_CLIENT_SIG, TH_WIRE_SIG_LEN, ZMQ_SNDMORE);
@@ -1185,8 +1221,9 @@ s_backend_message(broker_t *self, zmsg_t *msg)
         goto cleanup;
     }
     if (!s_worker_authorized(self, sig)) {
+        char key[TH_LOG_QUOTE_SIZE];
         th_log_warn(0, "worker key no longer registered as a worker", "key=%s",
-                    zframe_meta(sig, "User-Id") != NULL ? zframe_meta(sig, "User-Id") : "");
+                    th_log_quote(key, sizeof key, zframe_meta(sig, "User-Id")));
         if (worker != NULL)
             s_worker_remove(self, worker, "key no longer registered", true);
         else

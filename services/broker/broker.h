@@ -27,7 +27,9 @@ typedef struct {
     size_t hard_max_message_size; /* ZMQ_MAXMSGSIZE */
     int default_timeout_ms;
     int grace_ms;
-    size_t queue_max; /* queued calls per service */
+    int max_timeout_ms; /* larger timeouts (also default_timeout_ms) are cut to it */
+    size_t queue_max;       /* queued calls per service */
+    size_t queue_max_bytes; /* header + body bytes of all queued calls together */
 } broker_config_t;
 
 typedef struct broker_t broker_t;

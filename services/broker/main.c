@@ -40,8 +40,13 @@ static const char *const s_usage =
     "  max_message_size       request body limit, RESOURCE_EXHAUSTED above (1048576)\n"
     "  hard_max_message_size  ZMQ_MAXMSGSIZE, connection dropped above (16777216)\n"
     "  default_timeout_ms     deadline of a call without timeout_ms (5000)\n"
+    "  max_timeout_ms         longest deadline a call gets; a larger timeout_ms\n"
+    "                         (or default_timeout_ms) is cut to it (300000)\n"
     "  grace_ms               wait for a worker of a service with none (2000)\n"
     "  queue_max              calls waiting per service (10000)\n"
+    "  queue_max_bytes        bytes of requests (header + body) waiting in all\n"
+    "                         queues together; a call that would exceed it gets\n"
+    "                         RESOURCE_EXHAUSTED with a retry hint (268435456)\n"
     "  log_level              debug | info | warn | error (info)\n"
     "\n"
     "Without --insecure, broker_cert and at least one of certs_dir or db_url are\n"
@@ -150,14 +155,18 @@ main(int argc, char **argv)
                 th_config_get(config, "insecure", ""));
         goto cleanup;
     }
-    long heartbeat, liveness, soft, hard, timeout, grace, queue_max;
+    long heartbeat, liveness, soft, hard, timeout, max_timeout, grace, queue_max,
+        queue_max_bytes;
     if (s_get_int(config, "heartbeat_ms", 1000, 10, 600000, &heartbeat) != 0 ||
         s_get_int(config, "liveness", 3, 1, 1000, &liveness) != 0 ||
         s_get_int(config, "hard_max_message_size", 16777216, 4096, 1L << 30, &hard) != 0 ||
         s_get_int(config, "max_message_size", 1048576, 1024, hard, &soft) != 0 ||
         s_get_int(config, "default_timeout_ms", 5000, 1, 86400000, &timeout) != 0 ||
+        s_get_int(config, "max_timeout_ms", 300000, 1, 86400000, &max_timeout) != 0 ||
         s_get_int(config, "grace_ms", 2000, 0, 3600000, &grace) != 0 ||
-        s_get_int(config, "queue_max", 10000, 1, 10000000, &queue_max) != 0)
+        s_get_int(config, "queue_max", 10000, 1, 10000000, &queue_max) != 0 ||
+        s_get_int(config, "queue_max_bytes", 268435456, 1024, 1L << 40, &queue_max_bytes) !=
+            0)
         goto cleanup;
     bc.heartbeat_ms = (int) heartbeat;
     bc.liveness = (int) liveness;
@@ -165,7 +174,9 @@ main(int argc, char **argv)
     bc.hard_max_message_size = (size_t) hard;
     bc.default_timeout_ms = (int) timeout;
     bc.grace_ms = (int) grace;
+    bc.max_timeout_ms = (int) max_timeout;
     bc.queue_max = (size_t) queue_max;
+    bc.queue_max_bytes = (size_t) queue_max_bytes;
 
     if (!bc.insecure) {
         if (bc.broker_cert == NULL || (bc.certs_dir == NULL && bc.db_url == NULL)) {

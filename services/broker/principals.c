@@ -24,12 +24,21 @@
 
 #define DIR_POLL_MS 1000
 #define DB_POLL_MS 2000
+/* A database that hangs (host gone, server stopped, table locked) must not
+ * stall the polling thread, or the broker's shutdown that waits for it: the
+ * server gives up on a statement after DB_STATEMENT_TIMEOUT, the thread
+ * gives up on a connection attempt after DB_CONNECT_MS and on a query after
+ * DB_QUERY_MS, and all waits also watch the pipe, so a stop request ends
+ * them at once. */
+#define DB_STATEMENT_TIMEOUT "-c statement_timeout=2000"
+#define DB_CONNECT_MS 3000
+#define DB_QUERY_MS 4000
 #define Z85_KEY_LEN 40
 
 static const char *const s_principals_sql =
     "SELECT id::text, name, role, coalesce(state_scope, ''), "
     "coalesce(district_scope::text, ''), public_key "
-    "FROM registry.principals WHERE revoked_at IS NULL";
+    "FROM registry.principals WHERE revoked_at IS NULL ORDER BY public_key";
 
 struct principals_t {
     zactor_t *actor;
@@ -146,6 +155,8 @@ cleanup:
 /* --- the polling thread --------------------------------------------------- */
 
 typedef struct {
+    zsock_t *pipe;
+    bool terminated; /* the broker asked the thread to stop */
     const char *certs_dir;
     const char *db_url;
     zhashx_t *dir_set; /* key -> packed principal frame */
@@ -231,9 +242,11 @@ s_load_cert(zhashx_t *set, const char *dir, const char *file)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, file);
+    char file_text[TH_LOG_QUOTE_SIZE];
+    th_log_quote(file_text, sizeof file_text, path);
     zcert_t *cert = zcert_load(path);
     if (cert == NULL) {
-        th_log_warn(0, "could not load certificate file", "file=\"%s\"", path);
+        th_log_warn(0, "could not load certificate file", "file=%s", file_text);
         return;
     }
     /* The default id and name is the file name without ".cert". */
@@ -248,11 +261,11 @@ s_load_cert(zhashx_t *set, const char *dir, const char *file)
                           zcert_meta(cert, "state"), zcert_meta(cert, "districts"),
                           zcert_public_txt(cert), &why);
     if (frame == NULL) {
-        th_log_warn(0, "ignoring certificate file", "file=\"%s\" reason=\"%s\"", path,
+        th_log_warn(0, "ignoring certificate file", "file=%s reason=\"%s\"", file_text,
                     why != NULL ? why : "out of memory");
     } else if (zhashx_insert(set, zcert_public_txt(cert), frame) != 0) {
-        th_log_warn(0, "ignoring certificate file with a duplicate key", "file=\"%s\"",
-                    path);
+        th_log_warn(0, "ignoring certificate file with a duplicate key", "file=%s",
+                    file_text);
         zframe_destroy(&frame);
     }
     zcert_destroy(&cert);
@@ -266,13 +279,15 @@ s_poll_dir(s_poller_t *self)
     if (self->certs_dir == NULL)
         return false;
     uint64_t sig = 0;
+    char dir_text[TH_LOG_QUOTE_SIZE];
+    th_log_quote(dir_text, sizeof dir_text, self->certs_dir);
     if (s_dir_signature(self->certs_dir, &sig) != 0) {
         /* A directory that disappeared revokes everyone it listed: failing
          * closed is the safe reading of "the certificates are gone". */
         if (!self->dir_error_logged)
             th_log_error(0,
                          "could not read certificate directory; its principals are refused",
-                         "certs_dir=\"%s\" error=\"%s\"", self->certs_dir, strerror(errno));
+                         "certs_dir=%s error=\"%s\"", dir_text, strerror(errno));
         self->dir_error_logged = true;
         bool changed = zhashx_size(self->dir_set) > 0;
         zhashx_purge(self->dir_set);
@@ -293,8 +308,8 @@ s_poll_dir(s_poller_t *self)
                 s_load_cert(set, self->certs_dir, entry->d_name);
         closedir(dir);
     }
-    th_log_info(0, "certificate directory loaded", "certs_dir=\"%s\" principals=%zu",
-                self->certs_dir, zhashx_size(set));
+    th_log_info(0, "certificate directory loaded", "certs_dir=%s principals=%zu", dir_text,
+                zhashx_size(set));
     zhashx_destroy(&self->dir_set);
     self->dir_set = set;
     self->dir_signature = sig;
@@ -302,14 +317,145 @@ s_poll_dir(s_poller_t *self)
     return true;
 }
 
-static PGconn *
-s_db_connect(const char *url)
+/* Takes one command from the pipe; the only one the broker sends is $TERM
+ * (a NULL read means the pipe is gone, which is as good as $TERM). */
+static void
+s_read_command(s_poller_t *self)
+{
+    char *command = zstr_recv(self->pipe);
+    if (command == NULL || strcmp(command, "$TERM") == 0)
+        self->terminated = true;
+    zstr_free(&command);
+}
+
+/* Waits until the database socket is ready for events (ZMQ_POLLIN or
+ * ZMQ_POLLOUT), watching the pipe meanwhile. 0 when ready, TH_ETIMEDOUT
+ * at deadline, TH_ESTATE when the broker asked the thread to stop, TH_EIO
+ * when polling failed. */
+static int
+s_db_wait(s_poller_t *self, PGconn *conn, short events, int64_t deadline)
+{
+    while (true) {
+        int64_t now = zclock_mono();
+        if (now >= deadline)
+            return TH_ETIMEDOUT;
+        zmq_pollitem_t items[2] = {
+            {zsock_resolve(self->pipe), 0, ZMQ_POLLIN, 0},
+            {NULL, PQsocket(conn), events, 0},
+        };
+        if (items[1].fd < 0)
+            return TH_EIO;
+        int rc = zmq_poll(items, 2, (long) (deadline - now));
+        if (rc < 0) {
+            if (errno == EINTR)
+                continue;
+            return TH_EIO;
+        }
+        if (items[0].revents & ZMQ_POLLIN) {
+            s_read_command(self);
+            if (self->terminated)
+                return TH_ESTATE;
+        }
+        if (items[1].revents != 0)
+            return 0;
+    }
+}
+
+/* Opens self->conn without blocking past DB_CONNECT_MS or a stop request.
+ * 0, or < 0 with the reason in errbuf (self->conn is NULL then). */
+static int
+s_db_connect(s_poller_t *self, char *errbuf, size_t errlen)
 {
     /* Defaults first, the URL last: libpq lets later settings win, so a URL
-     * that sets its own connect_timeout keeps it. */
-    const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
-    const char *const values[] = {"3", "teilhabe-broker", url, NULL};
-    return PQconnectdbParams(keys, values, 1);
+     * that sets its own options keeps them. */
+    const char *const keys[] = {"connect_timeout", "application_name", "options", "dbname",
+                                NULL};
+    const char *const values[] = {"3", "teilhabe-broker", DB_STATEMENT_TIMEOUT,
+                                  self->db_url, NULL};
+    int rc = 0;
+    PGconn *conn = PQconnectStartParams(keys, values, 1);
+    if (conn == NULL) {
+        snprintf(errbuf, errlen, "out of memory");
+        return TH_ENOMEM;
+    }
+    int64_t deadline = zclock_mono() + DB_CONNECT_MS;
+    PostgresPollingStatusType state =
+        PQstatus(conn) == CONNECTION_BAD ? PGRES_POLLING_FAILED : PGRES_POLLING_WRITING;
+    while (state != PGRES_POLLING_OK && state != PGRES_POLLING_FAILED) {
+        rc = s_db_wait(self, conn, state == PGRES_POLLING_READING ? ZMQ_POLLIN : ZMQ_POLLOUT,
+                       deadline);
+        if (rc != 0)
+            break;
+        state = PQconnectPoll(conn);
+    }
+    if (rc == TH_ETIMEDOUT)
+        snprintf(errbuf, errlen, "no connection within %d ms", DB_CONNECT_MS);
+    else if (rc != 0)
+        snprintf(errbuf, errlen, "%s", rc == TH_ESTATE ? "stopping" : "could not poll");
+    else if (state != PGRES_POLLING_OK || PQsetnonblocking(conn, 1) != 0) {
+        snprintf(errbuf, errlen, "%s", PQerrorMessage(conn));
+        rc = TH_EDB;
+    }
+    if (rc != 0) {
+        PQfinish(conn);
+        return rc;
+    }
+    self->conn = conn;
+    return 0;
+}
+
+/* Runs sql on self->conn without blocking past DB_QUERY_MS or a stop
+ * request. Returns the result (the caller clears it; its status may be an
+ * error), or NULL with the reason in errbuf when no result came: then the
+ * connection is unusable and the caller closes it. */
+static PGresult *
+s_db_query(s_poller_t *self, const char *sql, char *errbuf, size_t errlen)
+{
+    PGconn *conn = self->conn;
+    PGresult *result = NULL;
+    int64_t deadline = zclock_mono() + DB_QUERY_MS;
+    int rc = 0;
+    if (!PQsendQuery(conn, sql)) {
+        snprintf(errbuf, errlen, "%s", PQerrorMessage(conn));
+        return NULL;
+    }
+    int flushed;
+    while ((flushed = PQflush(conn)) == 1)
+        if ((rc = s_db_wait(self, conn, ZMQ_POLLOUT, deadline)) != 0)
+            goto fail;
+    if (flushed < 0) {
+        snprintf(errbuf, errlen, "%s", PQerrorMessage(conn));
+        return NULL;
+    }
+    while (true) {
+        while (PQisBusy(conn)) {
+            if ((rc = s_db_wait(self, conn, ZMQ_POLLIN, deadline)) != 0)
+                goto fail;
+            if (!PQconsumeInput(conn)) {
+                snprintf(errbuf, errlen, "%s", PQerrorMessage(conn));
+                PQclear(result);
+                return NULL;
+            }
+        }
+        PGresult *next = PQgetResult(conn);
+        if (next == NULL)
+            break;
+        /* One statement, one result; keep the first should there be more. */
+        if (result == NULL)
+            result = next;
+        else
+            PQclear(next);
+    }
+    if (result == NULL)
+        snprintf(errbuf, errlen, "no result");
+    return result;
+fail:
+    if (rc == TH_ETIMEDOUT)
+        snprintf(errbuf, errlen, "no answer within %d ms", DB_QUERY_MS);
+    else
+        snprintf(errbuf, errlen, "%s", rc == TH_ESTATE ? "stopping" : "could not poll");
+    PQclear(result);
+    return NULL;
 }
 
 /* Polls registry.principals. True when the set changed. On errors the last
@@ -322,27 +468,35 @@ s_poll_db(s_poller_t *self)
     bool changed = false;
     PGresult *res = NULL;
     zhashx_t *set = NULL;
+    char errbuf[512];
+    char error_text[TH_LOG_QUOTE_SIZE * 2];
     if (self->conn == NULL || PQstatus(self->conn) != CONNECTION_OK) {
         PQfinish(self->conn);
-        self->conn = s_db_connect(self->db_url);
-        if (self->conn == NULL || PQstatus(self->conn) != CONNECTION_OK) {
-            if (!self->db_down_logged)
+        self->conn = NULL;
+        if (s_db_connect(self, errbuf, sizeof errbuf) != 0) {
+            if (!self->db_down_logged && !self->terminated)
                 th_log_warn(0,
                             "could not connect to the principal database; keeping the last "
                             "known principals",
-                            "error=\"%s\"",
-                            self->conn != NULL ? PQerrorMessage(self->conn)
-                                               : "out of memory");
+                            "error=%s", th_log_quote(error_text, sizeof error_text, errbuf));
             self->db_down_logged = true;
-            PQfinish(self->conn);
-            self->conn = NULL;
             goto cleanup;
         }
         if (self->db_down_logged)
             th_log_info(0, "principal database reachable again", NULL);
         self->db_down_logged = false;
     }
-    res = PQexec(self->conn, s_principals_sql);
+    res = s_db_query(self, s_principals_sql, errbuf, sizeof errbuf);
+    if (res == NULL) {
+        if (!self->db_down_logged && !self->terminated)
+            th_log_warn(0, "could not read registry.principals; keeping the last known "
+                           "principals",
+                        "error=%s", th_log_quote(error_text, sizeof error_text, errbuf));
+        self->db_down_logged = true;
+        PQfinish(self->conn);
+        self->conn = NULL;
+        goto cleanup;
+    }
     uint64_t sig = 14695981039346656037ULL;
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
@@ -356,11 +510,14 @@ s_poll_db(s_poller_t *self)
                             NULL);
             self->db_missing_logged = true;
         } else {
+            /* E.g. the statement timed out behind a lock. */
             if (!self->db_down_logged)
                 th_log_warn(0,
                             "could not read registry.principals; keeping the last known "
                             "principals",
-                            "error=\"%s\"", PQerrorMessage(self->conn));
+                            "error=%s",
+                            th_log_quote(error_text, sizeof error_text,
+                                         PQresultErrorMessage(res)));
             self->db_down_logged = true;
             if (PQstatus(self->conn) != CONNECTION_OK) {
                 PQfinish(self->conn);
@@ -370,6 +527,9 @@ s_poll_db(s_poller_t *self)
         }
     } else {
         self->db_missing_logged = false;
+        /* The rows come sorted by key, so the signature changes only when
+         * the content does, not when PostgreSQL returns rows in another
+         * physical order (every UPDATE moves a row). */
         int rows = PQntuples(res);
         for (int r = 0; r < rows; r++)
             for (int c = 0; c < 6; c++) {
@@ -378,6 +538,9 @@ s_poll_db(s_poller_t *self)
             }
         sig = s_fnv(sig, &rows, sizeof rows);
     }
+    if (self->db_down_logged)
+        th_log_info(0, "registry.principals readable again", NULL);
+    self->db_down_logged = false;
     if (self->db_loaded && sig == self->db_signature)
         goto cleanup;
     set = s_frame_set_new();
@@ -387,17 +550,19 @@ s_poll_db(s_poller_t *self)
     for (int r = 0; r < rows; r++) {
         const char *why = NULL;
         const char *key = PQgetvalue(res, r, 5);
+        char id_text[TH_LOG_QUOTE_SIZE];
         zframe_t *frame = s_principal_frame(PQgetvalue(res, r, 0), PQgetvalue(res, r, 1),
                                             PQgetvalue(res, r, 2), PQgetvalue(res, r, 3),
                                             PQgetvalue(res, r, 4), key, &why);
         if (frame == NULL) {
-            th_log_warn(0, "ignoring row of registry.principals", "id=\"%s\" reason=\"%s\"",
-                        PQgetvalue(res, r, 0), why != NULL ? why : "out of memory");
+            th_log_warn(0, "ignoring row of registry.principals", "id=%s reason=\"%s\"",
+                        th_log_quote(id_text, sizeof id_text, PQgetvalue(res, r, 0)),
+                        why != NULL ? why : "out of memory");
             continue;
         }
         if (zhashx_insert(set, key, frame) != 0) {
             th_log_warn(0, "ignoring row of registry.principals with a duplicate key",
-                        "id=\"%s\"", PQgetvalue(res, r, 0));
+                        "id=%s", th_log_quote(id_text, sizeof id_text, PQgetvalue(res, r, 0)));
             zframe_destroy(&frame);
         }
     }
@@ -437,7 +602,7 @@ static void
 s_actor(zsock_t *pipe, void *arg)
 {
     const principals_t *owner = arg;
-    s_poller_t self = {.certs_dir = owner->certs_dir, .db_url = owner->db_url};
+    s_poller_t self = {.pipe = pipe, .certs_dir = owner->certs_dir, .db_url = owner->db_url};
     self.dir_set = s_frame_set_new();
     self.db_set = s_frame_set_new();
     zsock_signal(pipe, 0);
@@ -445,10 +610,12 @@ s_actor(zsock_t *pipe, void *arg)
         goto cleanup;
     s_poll_dir(&self);
     s_poll_db(&self);
+    if (self.terminated)
+        goto cleanup;
     s_send_set(&self, pipe);
     int64_t next_dir = zclock_mono() + DIR_POLL_MS;
     int64_t next_db = zclock_mono() + DB_POLL_MS;
-    while (true) {
+    while (!self.terminated) {
         int64_t now = zclock_mono();
         int64_t next = next_dir < next_db ? next_dir : next_db;
         long timeout = next > now ? (long) (next - now) : 0;
@@ -457,10 +624,8 @@ s_actor(zsock_t *pipe, void *arg)
         if (rc < 0 && errno != EINTR)
             break;
         if (rc > 0 && (item.revents & ZMQ_POLLIN)) {
-            char *command = zstr_recv(pipe);
-            bool term = command == NULL || strcmp(command, "$TERM") == 0;
-            zstr_free(&command);
-            if (term)
+            s_read_command(&self);
+            if (self.terminated)
                 break;
         }
         now = zclock_mono();
@@ -473,7 +638,7 @@ s_actor(zsock_t *pipe, void *arg)
             changed |= s_poll_db(&self);
             next_db = zclock_mono() + DB_POLL_MS;
         }
-        if (changed)
+        if (changed && !self.terminated)
             s_send_set(&self, pipe);
     }
 cleanup:

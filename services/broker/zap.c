@@ -115,11 +115,18 @@ zap_handle(zap_t *self)
     zframe_t *key = zmsg_next(request);
     (void) routing_id;
     size_t unlogged = 0;
-    char peer[64] = "";
+    char address_text[64] = "";
     if (address != NULL)
-        snprintf(peer, sizeof peer, "%.*s",
+        snprintf(address_text, sizeof address_text, "%.*s",
                  (int) (zframe_size(address) < 60 ? zframe_size(address) : 60),
                  (const char *) zframe_data(address));
+    /* Everything that reaches the log from here on is quoted: the address
+     * comes from libzmq, but the key and the principal id are the peer's
+     * and the registry's choice. */
+    char peer[TH_LOG_QUOTE_SIZE];
+    char key_text[TH_LOG_QUOTE_SIZE];
+    char id_text[TH_LOG_QUOTE_SIZE];
+    th_log_quote(peer, sizeof peer, address_text);
 
     /* A REP socket must answer whatever it received, even nonsense, or it
      * would stop reading; libzmq treats any non-200 as a refusal. */
@@ -127,7 +134,7 @@ zap_handle(zap_t *self)
         !s_frame_is(mechanism, "CURVE") || zframe_size(key) != 32) {
         if (s_may_log_refusal(self, &unlogged))
             th_log_warn(0, "refused connection: malformed ZAP request or not CURVE",
-                        "peer=\"%s\" frames=%zu refusals_not_logged=%zu", peer,
+                        "peer=%s frames=%zu refusals_not_logged=%zu", peer,
                         zmsg_size(request), unlogged);
         s_reply(self, request_id, "400", "malformed request", "");
         goto cleanup;
@@ -143,7 +150,8 @@ zap_handle(zap_t *self)
     if (principal == NULL) {
         if (s_may_log_refusal(self, &unlogged))
             th_log_warn(0, "refused connection: unknown key",
-                        "peer=\"%s\" key=%s domain=%s refusals_not_logged=%zu", peer, z85,
+                        "peer=%s key=%s domain=%s refusals_not_logged=%zu", peer,
+                        th_log_quote(key_text, sizeof key_text, z85),
                         frontend  ? "frontend"
                         : backend ? "backend"
                                   : "other",
@@ -156,9 +164,10 @@ zap_handle(zap_t *self)
     if (!role_ok) {
         if (s_may_log_refusal(self, &unlogged))
             th_log_warn(0, "refused connection: role not allowed on this socket",
-                        "peer=\"%s\" principal=\"%s\" role=%s domain=%s "
+                        "peer=%s principal=%s role=%s domain=%s "
                         "refusals_not_logged=%zu",
-                        peer, principal->id, principal->role,
+                        peer, th_log_quote(id_text, sizeof id_text, principal->id),
+                        principal->role,
                         frontend  ? "frontend"
                         : backend ? "backend"
                                   : "other",
@@ -166,8 +175,9 @@ zap_handle(zap_t *self)
         s_reply(self, request_id, "400", "role not allowed", "");
         goto cleanup;
     }
-    th_log_debug(0, "accepted connection", "peer=\"%s\" principal=\"%s\" role=%s domain=%s",
-                 peer, principal->id, principal->role, frontend ? "frontend" : "backend");
+    th_log_debug(0, "accepted connection", "peer=%s principal=%s role=%s domain=%s", peer,
+                 th_log_quote(id_text, sizeof id_text, principal->id), principal->role,
+                 frontend ? "frontend" : "backend");
     s_reply(self, request_id, "200", "OK", z85);
 cleanup:
     zmsg_destroy(&request);

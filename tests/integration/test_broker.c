@@ -40,8 +40,12 @@ s_group_setup(void **state)
         th_test_keys_client(fx->dir, "worker1", "worker", "", "") != 0 ||
         th_test_keys_client(fx->dir, "worker2", "worker", "", "") != 0)
         return -1;
-    /* A small queue so that the queue-full test needs only a few calls. */
-    static const char *const extra[] = {"--queue-max", "3", NULL};
+    /* A small queue so that the queue-full test needs only a few calls; a
+     * short maximum timeout and a small byte budget for the limits test
+     * (no other test asks for more than 10 s or queues large bodies). */
+    static const char *const extra[] = {"--queue-max",       "3",     "--max-timeout-ms",
+                                        "5000",              "--queue-max-bytes", "100000",
+                                        NULL};
     th_test_broker_opts_t opts = {.keys_dir = fx->dir, .extra_args = extra};
     if (th_test_broker_start(&opts, fx->dir, &fx->broker) != 0) {
         fprintf(stderr, "broker did not start; see %s\n", fx->broker.log_path);
@@ -237,6 +241,40 @@ test_reply_call_id_restored(void **state)
     assert_int_equal(reply.call_id, 77);
     assert_int_equal(reply.code, 5);
     assert_string_equal(reply.message, "no such thing");
+    reply_clear(&reply);
+    request_clear(&got);
+
+    /* A failed reply that carries a body anyway: the client gets the code
+     * and the message, and an empty body (PROTOCOL.md 4.2). */
+    assert_int_equal(client_send(client, 78, "teilhabe.cid.v1.Echo/Echo", 3000,
+                                 &request.base, NULL, 0, NULL, NULL),
+                     0);
+    assert_true(worker_recv_request(&worker, 3000, &got));
+    Teilhabe__Testing__V1__EchoResponse leak = TEILHABE__TESTING__V1__ECHO_RESPONSE__INIT;
+    leak.text = (char *) "half-written secret";
+    assert_int_equal(
+        worker_reply(&worker, got.id, 78, TH_NOT_FOUND, "no such thing", &leak.base), 0);
+    client_recv(client, 3000, &reply);
+    assert_true(reply.well_formed);
+    assert_int_equal(reply.call_id, 78);
+    assert_int_equal(reply.code, TH_NOT_FOUND);
+    assert_string_equal(reply.message, "no such thing");
+    assert_non_null(reply.body);
+    assert_int_equal(zframe_size(reply.body), 0);
+    reply_clear(&reply);
+    request_clear(&got);
+
+    /* The same body with OK reaches the client unchanged. */
+    assert_int_equal(client_send(client, 79, "teilhabe.cid.v1.Echo/Echo", 3000,
+                                 &request.base, NULL, 0, NULL, NULL),
+                     0);
+    assert_true(worker_recv_request(&worker, 3000, &got));
+    assert_int_equal(worker_reply(&worker, got.id, 79, TH_OK, "", &leak.base), 0);
+    client_recv(client, 3000, &reply);
+    assert_int_equal(reply.code, TH_OK);
+    assert_non_null(reply.body);
+    assert_int_equal(zframe_size(reply.body),
+                     protobuf_c_message_get_packed_size(&leak.base));
     reply_clear(&reply);
     request_clear(&got);
     worker_stop(&worker, true);
@@ -878,6 +916,223 @@ test_health_and_list_services(void **state)
 
 /* --- restart ------------------------------------------------------------------- */
 
+/* --- limits ------------------------------------------------------------------ */
+
+/* max_timeout_ms is 5000 in this group: a call asking for a minute is cut
+ * to it, and the worker sees the cut budget. */
+static void
+test_timeout_clamped(void **state)
+{
+    fixture_t *fx = *state;
+    peer_worker_t worker;
+    s_worker(fx, &worker, "worker1", "teilhabe.clamp.v1.Echo", "Echo", 1);
+    zsock_t *client = s_client(fx, "admin");
+    Teilhabe__Testing__V1__EchoRequest request = s_echo("x");
+    assert_int_equal(client_send(client, 90, "teilhabe.clamp.v1.Echo/Echo", 60000,
+                                 &request.base, NULL, 0, NULL, NULL),
+                     0);
+    peer_request_t got;
+    assert_true(worker_recv_request(&worker, 3000, &got));
+    assert_true(got.header->timeout_ms <= 5000);
+    assert_true(got.header->timeout_ms > 4000);
+    assert_int_equal(worker_echo(&worker, &got, "w1"), 0);
+    request_clear(&got);
+    peer_reply_t reply;
+    client_recv(client, 3000, &reply);
+    assert_int_equal(reply.code, TH_OK);
+    assert_int_equal(reply.call_id, 90);
+    reply_clear(&reply);
+    /* The largest timeout_ms there is (about 49 days): also cut, so the
+     * call waiting behind a busy worker runs out after 5 s, not weeks. */
+    assert_int_equal(client_send(client, 91, "teilhabe.clamp.v1.Echo/Echo", UINT32_MAX,
+                                 &request.base, NULL, 0, NULL, NULL),
+                     0);
+    assert_true(worker_recv_request(&worker, 3000, &got));
+    assert_true(got.header->timeout_ms <= 5000);
+    request_clear(&got);
+    /* The worker stays alive (heartbeats) but never answers. */
+    worker_idle(&worker, 5300);
+    client_recv(client, 1500, &reply);
+    assert_int_equal(reply.code, TH_DEADLINE_EXCEEDED);
+    assert_int_equal(reply.call_id, 91);
+    reply_clear(&reply);
+    worker_stop(&worker, true);
+    zsock_destroy(&client);
+}
+
+/* queue_max_bytes is 100000 in this group: one waiting call of 60 kB fits,
+ * a second one does not (RESOURCE_EXHAUSTED with a retry hint); once the
+ * first has left the queue, its bytes are free again. */
+static void
+test_queue_byte_budget(void **state)
+{
+    fixture_t *fx = *state;
+    peer_worker_t worker;
+    s_worker(fx, &worker, "worker1", "teilhabe.bytes.v1.Echo", "Echo", 1);
+    zsock_t *client = s_client(fx, "admin");
+    char *text = malloc(60001);
+    assert_non_null(text);
+    memset(text, 'a', 60000);
+    text[60000] = '\0';
+    Teilhabe__Testing__V1__EchoRequest small = s_echo("x");
+    Teilhabe__Testing__V1__EchoRequest big = s_echo(text);
+    const char *method = "teilhabe.bytes.v1.Echo/Echo";
+    /* The worker is busy with call 100; 101 waits with its 60 kB. */
+    assert_int_equal(client_send(client, 100, method, 4000, &small.base, NULL, 0, NULL, NULL),
+                     0);
+    peer_request_t busy;
+    assert_true(worker_recv_request(&worker, 3000, &busy));
+    assert_int_equal(client_send(client, 101, method, 4000, &big.base, NULL, 0, NULL, NULL),
+                     0);
+    assert_int_equal(client_send(client, 102, method, 4000, &big.base, NULL, 0, NULL, NULL),
+                     0);
+    peer_reply_t reply;
+    client_recv(client, 2000, &reply);
+    assert_true(reply.well_formed);
+    assert_int_equal(reply.call_id, 102);
+    assert_int_equal(reply.code, TH_RESOURCE_EXHAUSTED);
+    assert_true(reply.retry_after_ms > 0);
+    reply_clear(&reply);
+    /* Finishing 100 hands 101 (body intact) to the worker... */
+    assert_int_equal(worker_echo(&worker, &busy, "w1"), 0);
+    request_clear(&busy);
+    client_recv(client, 2000, &reply);
+    assert_int_equal(reply.code, TH_OK);
+    assert_int_equal(reply.call_id, 100);
+    reply_clear(&reply);
+    peer_request_t got;
+    assert_true(worker_recv_request(&worker, 3000, &got));
+    assert_int_equal(got.header->call_id, 101);
+    assert_int_equal(zframe_size(got.body), protobuf_c_message_get_packed_size(&big.base));
+    /* ...and frees its bytes: another 60 kB call may wait now. */
+    assert_int_equal(client_send(client, 103, method, 4000, &big.base, NULL, 0, NULL, NULL),
+                     0);
+    assert_int_equal(worker_echo(&worker, &got, "w1"), 0);
+    request_clear(&got);
+    client_recv(client, 2000, &reply);
+    assert_int_equal(reply.code, TH_OK);
+    assert_int_equal(reply.call_id, 101);
+    reply_clear(&reply);
+    assert_true(worker_recv_request(&worker, 3000, &got));
+    assert_int_equal(got.header->call_id, 103);
+    assert_int_equal(worker_echo(&worker, &got, "w1"), 0);
+    request_clear(&got);
+    client_recv(client, 2000, &reply);
+    assert_int_equal(reply.code, TH_OK);
+    assert_int_equal(reply.call_id, 103);
+    reply_clear(&reply);
+    free(text);
+    worker_stop(&worker, true);
+    zsock_destroy(&client);
+}
+
+/* --- worker replies and re-registration ----------------------------------------- */
+
+/* A REPLY whose header is not a ResponseHeader: the client gets INTERNAL
+ * (the call may have taken effect), the worker DISCONNECT, and it is gone. */
+static void
+test_malformed_reply_header(void **state)
+{
+    fixture_t *fx = *state;
+    peer_worker_t worker;
+    s_worker(fx, &worker, "worker1", "teilhabe.badreply.v1.Echo", "Echo", 1);
+    zsock_t *client = s_client(fx, "admin");
+    Teilhabe__Testing__V1__EchoRequest request = s_echo("x");
+    assert_int_equal(client_send(client, 110, "teilhabe.badreply.v1.Echo/Echo", 3000,
+                                 &request.base, NULL, 0, NULL, NULL),
+                     0);
+    peer_request_t got;
+    assert_true(worker_recv_request(&worker, 3000, &got));
+    zmsg_t *msg = zmsg_new();
+    zmsg_addstr(msg, TH_WIRE_WORKER_SIG);
+    byte command = TH_CMD_REPLY;
+    zmsg_addmem(msg, &command, 1);
+    zframe_t *id = th_wire_id_frame(got.id);
+    zmsg_append(msg, &id);
+    zmsg_addmem(msg, "\xff\xff\xff", 3); /* a truncated varint: no ResponseHeader */
+    zmsg_addmem(msg, NULL, 0);
+    assert_int_equal(peer_send(&msg, worker.sock), 0);
+    request_clear(&got);
+    peer_reply_t reply;
+    client_recv(client, 2000, &reply);
+    assert_true(reply.well_formed);
+    assert_int_equal(reply.call_id, 110);
+    assert_int_equal(reply.code, TH_INTERNAL);
+    assert_non_null(strstr(reply.message, "malformed reply"));
+    assert_int_equal(zframe_size(reply.body), 0);
+    reply_clear(&reply);
+    worker.heartbeats = false;
+    worker_idle(&worker, 300);
+    assert_true(worker.disconnects >= 1);
+    assert_int_equal(
+        client_health(client, 111, "teilhabe.badreply.v1.Echo", 2000),
+        TEILHABE__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING);
+    worker_stop(&worker, false);
+    zsock_destroy(&client);
+}
+
+/* READY a second time on the same connection replaces the registration:
+ * the call the worker had in flight fails with UNAVAILABLE (safe to
+ * retry), and the worker serves the next call under the new READY. */
+static void
+test_second_ready_fails_calls_in_flight(void **state)
+{
+    fixture_t *fx = *state;
+    peer_worker_t worker;
+    s_worker(fx, &worker, "worker1", "teilhabe.reready.v1.Echo", "Echo", 1);
+    zsock_t *client = s_client(fx, "admin");
+    Teilhabe__Testing__V1__EchoRequest request = s_echo("x");
+    const char *method = "teilhabe.reready.v1.Echo/Echo";
+    assert_int_equal(
+        client_send(client, 120, method, 5000, &request.base, NULL, 0, NULL, NULL), 0);
+    peer_request_t got;
+    assert_true(worker_recv_request(&worker, 3000, &got));
+    uint64_t old_id = got.id;
+    request_clear(&got);
+
+    Teilhabe__Broker__V1__WorkerReady ready = TEILHABE__BROKER__V1__WORKER_READY__INIT;
+    Teilhabe__Broker__V1__ServiceInfo info = TEILHABE__BROKER__V1__SERVICE_INFO__INIT;
+    Teilhabe__Broker__V1__ServiceInfo *infos[] = {&info};
+    char *methods[] = {(char *) "Echo"};
+    info.name = (char *) "teilhabe.reready.v1.Echo";
+    info.methods = methods;
+    info.n_methods = 1;
+    ready.services = infos;
+    ready.n_services = 1;
+    ready.capacity = 1;
+    ready.instance = (char *) "worker1-again";
+    zframe_t *payload = th_wire_pack(&ready.base);
+    assert_int_equal(worker_send_command(&worker, TH_CMD_READY, &payload), 0);
+
+    peer_reply_t reply;
+    client_recv(client, 2000, &reply);
+    assert_true(reply.well_formed);
+    assert_int_equal(reply.call_id, 120);
+    assert_int_equal(reply.code, TH_UNAVAILABLE);
+    assert_true(reply.retry_after_ms > 0);
+    reply_clear(&reply);
+    /* A late answer to the failed call is dropped: the client hears
+     * nothing of it, and the worker is not disconnected for it. */
+    assert_int_equal(worker_reply(&worker, old_id, 120, TH_OK, "", NULL), 0);
+    client_recv(client, 300, &reply);
+    assert_false(reply.received);
+    reply_clear(&reply);
+
+    assert_int_equal(
+        client_send(client, 121, method, 3000, &request.base, NULL, 0, NULL, NULL), 0);
+    assert_true(worker_recv_request(&worker, 3000, &got));
+    assert_int_equal(got.header->call_id, 121);
+    assert_int_equal(worker_echo(&worker, &got, "w1"), 0);
+    request_clear(&got);
+    client_recv(client, 2000, &reply);
+    assert_int_equal(reply.code, TH_OK);
+    assert_int_equal(reply.call_id, 121);
+    reply_clear(&reply);
+    assert_int_equal(worker.disconnects, 0);
+    worker_stop(&worker, true);
+    zsock_destroy(&client);
+}
+
 /* The broker stops on SIGINT with exit 0 and tells its workers; a worker
  * that registers again with the restarted broker serves the client's next
  * call (the client's DEALER reconnects by itself). */
@@ -931,6 +1186,10 @@ main(void)
         cmocka_unit_test(test_oversized_body),
         cmocka_unit_test(test_deadline_exceeded),
         cmocka_unit_test(test_queue_full),
+        cmocka_unit_test(test_timeout_clamped),
+        cmocka_unit_test(test_queue_byte_budget),
+        cmocka_unit_test(test_malformed_reply_header),
+        cmocka_unit_test(test_second_ready_fails_calls_in_flight),
         cmocka_unit_test(test_worker_dies_mid_call),
         cmocka_unit_test(test_worker_disconnect_fails_calls),
         cmocka_unit_test(test_two_workers_share_load),

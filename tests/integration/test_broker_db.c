@@ -71,6 +71,36 @@ s_wait_health(const char *endpoint, const char *dir, const char *name, int want,
     return status;
 }
 
+/* How often needle occurs in the file at path (0 when unreadable). */
+static int
+s_count_in_file(const char *path, const char *needle)
+{
+    FILE *file = fopen(path, "r");
+    if (file == NULL)
+        return 0;
+    int count = 0;
+    char line[8192];
+    while (fgets(line, sizeof line, file) != NULL)
+        if (strstr(line, needle) != NULL)
+            count++;
+    fclose(file);
+    return count;
+}
+
+/* The ids of registry.principals in the order PostgreSQL returns them
+ * without ORDER BY (physical order), comma-separated; caller frees. */
+static char *
+s_physical_order(PGconn *conn)
+{
+    PGresult *res = PQexec(conn, "SELECT string_agg(id, ',') FROM "
+                                 "(SELECT id FROM registry.principals) AS t");
+    char *ids = NULL;
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+        ids = strdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return ids;
+}
+
 /* Everything the test creates, so that the teardown cleans up even when an
  * assertion failed half-way. */
 typedef struct {
@@ -80,6 +110,8 @@ typedef struct {
     char *dir;
     char *dbuser_key;
     char *keeper_key;
+    char *third_key;
+    PGconn *locker;
     th_test_broker_t broker;
 } fixture_t;
 
@@ -99,6 +131,7 @@ s_teardown(void **state)
 {
     fixture_t *fx = *state;
     th_proc_stop(&fx->broker.proc, SIGKILL, 2000);
+    PQfinish(fx->locker);
     PQfinish(fx->conn);
     if (fx->admin != NULL && PQstatus(fx->admin) == CONNECTION_OK) {
         char sql[128];
@@ -111,6 +144,7 @@ s_teardown(void **state)
     free(fx->dir);
     free(fx->dbuser_key);
     free(fx->keeper_key);
+    free(fx->third_key);
     free(fx);
     return 0;
 }
@@ -242,11 +276,120 @@ test_principals_from_database(void **state)
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* Two properties of the database poll. (1) A row that PostgreSQL moves
+ * (any UPDATE does) but whose content is unchanged does not reload the
+ * principals: the query sorts by key. (2) A database that hangs (here: the
+ * table locked) neither blocks the poll forever (the broker's statement
+ * timeout ends the query and the broker logs it) nor delays the broker's
+ * shutdown (a stop request ends the wait at once). */
+static void
+test_stable_signature_and_hung_database(void **state)
+{
+    fixture_t *fx = *state;
+    const char *url = th_test_require_db_url();
+    if (strncmp(url, "postgres", 8) == 0)
+        fail_msg("TEILHABE_TEST_DB_URL must be in keyword form (host=... dbname=...) for "
+                 "this test: it appends its own dbname");
+    fx->admin = PQconnectdb(url);
+    assert_int_equal(PQstatus(fx->admin), CONNECTION_OK);
+    char sql[256];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", fx->dbname);
+    s_exec(fx->admin, sql, NULL, 0);
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", fx->dbname);
+    s_exec(fx->admin, sql, NULL, 0);
+    char db_url[1024];
+    snprintf(db_url, sizeof db_url, "%s dbname=%s", url, fx->dbname);
+
+    fx->dir = th_test_tmpdir("th-broker-db2");
+    const char *dir = fx->dir;
+    assert_non_null(dir);
+    assert_int_equal(th_test_keys_init(dir), 0);
+    assert_int_equal(th_test_keys_client(dir, "dbuser", "manager", "", ""), 0);
+    assert_int_equal(th_test_keys_client(dir, "keeper", "analyst", "", ""), 0);
+    assert_int_equal(th_test_keys_client(dir, "third", "analyst", "", ""), 0);
+    fx->dbuser_key = s_public_key(dir, "dbuser");
+    fx->keeper_key = s_public_key(dir, "keeper");
+    fx->third_key = s_public_key(dir, "third");
+
+    fx->conn = PQconnectdb(db_url);
+    PGconn *conn = fx->conn;
+    assert_int_equal(PQstatus(conn), CONNECTION_OK);
+    s_exec(conn, "CREATE SCHEMA registry", NULL, 0);
+    s_exec(
+        conn,
+        "CREATE TABLE registry.principals (id text PRIMARY KEY, "
+        "name text NOT NULL, role text NOT NULL, state_scope text, district_scope text[], "
+        "public_key text NOT NULL, revoked_at timestamptz)",
+        NULL, 0);
+    const char *keys[] = {fx->dbuser_key, fx->keeper_key, fx->third_key};
+    const char *ids[] = {"db-a", "db-b", "db-c"};
+    for (int i = 0; i < 3; i++) {
+        const char *row[] = {ids[i], ids[i], i == 0 ? "manager" : "analyst", keys[i]};
+        s_exec(conn,
+               "INSERT INTO registry.principals (id, name, role, public_key) "
+               "VALUES ($1, $2, $3, $4)",
+               row, 4);
+    }
+
+    th_test_broker_t *broker = &fx->broker;
+    th_test_broker_opts_t opts = {.keys_dir = dir, .db_url = db_url};
+    assert_int_equal(th_test_broker_start(&opts, dir, broker), 0);
+    assert_int_equal(s_wait_health(broker->frontend, dir, "dbuser", s_serving, 5000),
+                     s_serving);
+    const char *loaded = "msg=\"principals loaded from the database\"";
+    int loads = s_count_in_file(broker->log_path, loaded);
+    assert_int_equal(loads, 1);
+
+    /* (1) The same content in another physical order. */
+    char *before = s_physical_order(conn);
+    assert_non_null(before);
+    s_exec(conn, "UPDATE registry.principals SET name = name WHERE id = 'db-a'", NULL, 0);
+    char *after = s_physical_order(conn);
+    assert_non_null(after);
+    /* Without this the test would prove nothing. */
+    assert_string_not_equal(before, after);
+    free(before);
+    free(after);
+    zclock_sleep(4500); /* two polls */
+    assert_int_equal(s_count_in_file(broker->log_path, loaded), loads);
+
+    /* (2) The table locked by another transaction: the poll's SELECT waits
+     * for the lock until the broker's statement_timeout (2 s) ends it. */
+    fx->locker = PQconnectdb(db_url);
+    assert_int_equal(PQstatus(fx->locker), CONNECTION_OK);
+    s_exec(fx->locker, "BEGIN", NULL, 0);
+    s_exec(fx->locker, "LOCK TABLE registry.principals IN ACCESS EXCLUSIVE MODE", NULL, 0);
+    const char *timed_out = "statement timeout";
+    int64_t until = zclock_mono() + 8000;
+    while (zclock_mono() < until && s_count_in_file(broker->log_path, timed_out) == 0)
+        zclock_sleep(100);
+    assert_true(s_count_in_file(broker->log_path, timed_out) >= 1);
+    int64_t logged = zclock_mono();
+    /* The known principals stay valid meanwhile. */
+    assert_int_equal(s_wait_health(broker->frontend, dir, "keeper", s_serving, 2000),
+                     s_serving);
+    /* The next poll starts 2 s after the last one ended and waits for the
+     * lock again; stop the broker in the middle of that wait. It must not
+     * wait for the statement timeout. */
+    int64_t wait = logged + 2500 - zclock_mono();
+    if (wait > 0)
+        zclock_sleep((int) wait);
+    int64_t start = zclock_mono();
+    int status = th_test_broker_stop(broker);
+    int64_t elapsed = zclock_mono() - start;
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_true(elapsed < 1000);
+    s_exec(fx->locker, "ROLLBACK", NULL, 0);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_principals_from_database, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_stable_signature_and_hung_database, s_setup,
+                                        s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
