@@ -80,10 +80,13 @@ struct th_client_t {
     zsock_t *monitor;        /* PAIR receiving the socket's monitor events */
     bool connected;
     bool auth_refused;       /* the broker's ZAP handler refused our key */
+    size_t refusals;         /* endpoints in a row that refused our key */
     uint64_t generation;     /* bumped on every disconnect and new socket */
 
     zlistx_t *calls;         /* s_call_t *, owned */
     uint64_t next_call_id;
+    uint8_t key_base[16];    /* random; idempotency keys = this + a counter */
+    uint64_t next_key;
     unsigned int seed;       /* rand_r state for jitter */
 };
 
@@ -257,6 +260,7 @@ s_monitor_drain(th_client_t *self)
             if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
                 self->connected = true;
                 self->auth_refused = false;
+                self->refusals = 0;
             } else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
                 self->auth_refused = true;
             } else if (id == ZMQ_EVENT_DISCONNECTED) {
@@ -397,23 +401,22 @@ s_poll(th_client_t *self, int64_t timeout_ms)
 {
     if (timeout_ms < 0)
         timeout_ms = 0;
-    zmq_pollitem_t items[2];
-    int n = 0;
-    if (self->socket != NULL)
-        items[n++] = (zmq_pollitem_t){zsock_resolve(self->socket), 0, ZMQ_POLLIN, 0};
-    if (self->monitor != NULL)
-        items[n++] = (zmq_pollitem_t){zsock_resolve(self->monitor), 0, ZMQ_POLLIN, 0};
-    if (n == 0) {
+    if (self->socket == NULL || self->monitor == NULL) {
         zclock_sleep((int) timeout_ms);
         return;
     }
-    if (zmq_poll(items, n, (long) timeout_ms) <= 0)
+    zmq_pollitem_t items[2] = {
+        {zsock_resolve(self->socket), 0, ZMQ_POLLIN, 0},
+        {zsock_resolve(self->monitor), 0, ZMQ_POLLIN, 0},
+    };
+    if (zmq_poll(items, 2, (long) timeout_ms) <= 0)
         return;
-    s_monitor_drain(self);
-    /* Bounded: at most the messages that are queued now */
-    for (int i = 0; i < 1000 && self->socket != NULL &&
-                    (zsock_events(self->socket) & ZMQ_POLLIN);
-         i++)
+    /* Only the sockets poll named, one message each: asking a socket
+     * whether it has more costs libzmq a system call, and the caller's
+     * next poll returns at once while anything is still queued. */
+    if (items[1].revents & ZMQ_POLLIN)
+        s_monitor_drain(self);
+    if ((items[0].revents & ZMQ_POLLIN) && self->socket != NULL)
         s_receive_one(self);
 }
 
@@ -519,6 +522,7 @@ th_client_new(const th_client_config_t *config, char *errbuf, size_t errlen)
             goto nomem;
     }
 
+    uuid_generate_random(self->key_base);
     uint8_t seed_bytes[16];
     uuid_generate(seed_bytes);
     memcpy(&self->seed, seed_bytes, sizeof self->seed);
@@ -585,9 +589,18 @@ th_client_send(th_client_t *self, const char *method, const ProtobufCMessage *re
     if (opts != NULL && opts->idempotency_key != NULL && opts->idempotency_key[0] != '\0') {
         call->idempotency_key = strdup(opts->idempotency_key);
     } else {
+        /* A version-4 UUID: the client's random base with a counter mixed
+         * into its last bytes. Unique within the client by the counter and
+         * across clients by the 122 random bits, without asking the kernel
+         * for fresh randomness on every call. */
         uuid_t uuid;
         char text[37];
-        uuid_generate_random(uuid);
+        memcpy(uuid, self->key_base, sizeof uuid);
+        uint64_t counter = self->next_key++;
+        for (size_t i = 0; i < 7; i++) /* bytes 9-15: 56 bits, clear of the variant */
+            uuid[9 + i] ^= (uint8_t) (counter >> (8 * i));
+        uuid[6] = (uint8_t) ((uuid[6] & 0x0f) | 0x40); /* version 4 */
+        uuid[8] = (uint8_t) ((uuid[8] & 0x3f) | 0x80); /* RFC 4122 variant */
         uuid_unparse_lower(uuid, text);
         call->idempotency_key = strdup(text);
     }
@@ -723,13 +736,30 @@ th_client_wait(th_client_t *self, uint64_t call_id,
                 call->attempt_deadline = now + self->attempt_timeout_ms;
             continue;
         }
+        if (self->auth_refused && !self->connected &&
+            self->refusals + 1 < self->n_endpoints && now < call->deadline) {
+            /* This broker will not talk to us, but the key may be known to
+             * another one of the list (brokers need not share principals):
+             * try the next endpoint at once, with every unanswered call. */
+            th_log_debug(call->id, "the broker refused this client's key, trying the next",
+                         "endpoint=\"%s\"", th_client_endpoint(self));
+            self->refusals++;
+            s_failover(self);
+            continue;
+        }
         if (self->auth_refused && !self->connected) {
-            /* Waiting longer cannot help: the broker will not talk to us */
+            /* Waiting longer cannot help: no broker will talk to us */
             char message[512];
-            snprintf(message, sizeof message,
-                     "the broker at %s refused this client's key; its public certificate "
-                     "is not among the broker's known principals",
-                     th_client_endpoint(self));
+            if (self->n_endpoints > 1)
+                snprintf(message, sizeof message,
+                         "every broker endpoint (%zu, the last %s) refused this client's key; "
+                         "its public certificate is not among their known principals",
+                         self->n_endpoints, th_client_endpoint(self));
+            else
+                snprintf(message, sizeof message,
+                         "the broker at %s refused this client's key; its public certificate "
+                         "is not among the broker's known principals",
+                         th_client_endpoint(self));
             s_result_local(out, TH_UNAUTHENTICATED, message, call->attempts);
             break;
         }

@@ -5,9 +5,15 @@
  * backend. It sends READY and heartbeats, watches the broker's liveness and
  * reconnects (with a new socket, so a restarted broker sees a fresh peer and
  * gets READY again). Each REQUEST goes to one of `capacity` handler threads
- * (CZMQ actors; each talks to the main thread over its own inproc pipe and
- * owns its own database connection). A handler thread decodes, checks and
- * dispatches the call and returns the finished REPLY frames.
+ * (each owns its own database connection). A handler thread decodes, checks
+ * and dispatches the call and returns the finished REPLY frames.
+ *
+ * Hand-off: the main thread binds one inproc ROUTER; every handler thread
+ * connects a DEALER with a routing id naming its slot and blocks in a plain
+ * receive on it. The main thread hands a call straight to an idle thread's
+ * routing id and hears every reply on that one socket, so each pass of its
+ * loop polls two sockets whatever the capacity (each socket polled costs
+ * libzmq a system call or two), and a call wakes each thread once.
  *
  * Shutdown: SIGTERM/SIGINT (CZMQ's handler sets zsys_interrupted) or
  * th_worker_stop start draining: requests that still arrive are answered
@@ -54,9 +60,22 @@ typedef struct {
     void *state;
 } s_service_t;
 
+/* Routing id of a handler thread's DEALER: a tag byte (a routing id must
+ * not begin with a zero byte) and the slot index. */
+#define S_SLOT_TAG 'h'
+#define S_SLOT_ID_LEN 5
+/* An idle handler thread looks at the stop flag this often. */
+#define S_HANDLER_IDLE_MS 500
+/* How long the handler threads may take to connect at start-up. */
+#define S_HANDLER_START_MS 5000
+
 typedef struct {
     th_worker_t *worker;
-    zactor_t *actor;
+    const char *endpoint; /* the main thread's inproc ROUTER */
+    const atomic_bool *stop; /* set when the thread is to end */
+    uint32_t index;
+    pthread_t thread;
+    bool started; /* thread is running and must be joined */
     bool busy;
 } s_slot_t;
 
@@ -654,9 +673,11 @@ cleanup:
 }
 
 /* A handler thread. Signals go to the main thread only, so a handler's
- * sleep or database wait is never cut short by SIGTERM. */
-static void
-s_handler_actor(zsock_t *pipe, void *args)
+ * sleep or database wait is never cut short by SIGTERM. It says hello once
+ * connected (so the main thread knows its routing id is attached), then
+ * answers every call it is given until the stop flag is set. */
+static void *
+s_handler_thread(void *args)
 {
     s_slot_t *slot = args;
     sigset_t mask;
@@ -665,34 +686,38 @@ s_handler_actor(zsock_t *pipe, void *args)
     sigaddset(&mask, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &mask, NULL);
     s_thread_t thread = {.worker = slot->worker};
-    zsock_signal(pipe, 0);
-    while (true) {
-        zmsg_t *msg = zmsg_recv(pipe);
+    zsock_t *sock = zsock_new(ZMQ_DEALER);
+    if (sock == NULL)
+        return NULL;
+    byte routing_id[S_SLOT_ID_LEN] = {S_SLOT_TAG};
+    memcpy(routing_id + 1, &slot->index, sizeof slot->index);
+    zmq_setsockopt(zsock_resolve(sock), ZMQ_ROUTING_ID, routing_id, sizeof routing_id);
+    zsock_set_linger(sock, 0);
+    /* Bounded: an idle thread looks at the stop flag every so often, so it
+     * ends even if the main thread could not reach it. */
+    zsock_set_rcvtimeo(sock, S_HANDLER_IDLE_MS);
+    if (zsock_connect(sock, "%s", slot->endpoint) != 0 || zstr_send(sock, "") != 0)
+        goto cleanup;
+    while (!atomic_load(slot->stop)) {
+        zmsg_t *msg = zmsg_recv(sock);
         if (msg == NULL)
-            break; /* context terminated */
-        if (zmsg_size(msg) == 1) {
-            char *command = zmsg_popstr(msg);
-            bool term = command != NULL && strcmp(command, "$TERM") == 0;
-            zstr_free(&command);
-            zmsg_destroy(&msg);
-            if (term)
-                break;
-            continue;
-        }
+            continue; /* idle: look at the stop flag */
         if (zmsg_size(msg) != 4) {
-            zmsg_destroy(&msg);
-            zstr_send(pipe, ""); /* done with it, nothing to reply */
+            zmsg_destroy(&msg); /* the stop nudge, or nothing we know */
             continue;
         }
         zmsg_t *reply = s_handle(&thread, &msg);
         /* The main thread counts this thread busy until it hears back, so
          * it always hears something: an empty string when out of memory. */
         if (reply == NULL)
-            zstr_send(pipe, "");
-        else if (zmsg_send(&reply, pipe) != 0)
+            zstr_send(sock, "");
+        else if (zmsg_send(&reply, sock) != 0)
             zmsg_destroy(&reply);
     }
+cleanup:
+    zsock_destroy(&sock);
     th_db_destroy(&thread.db);
+    return NULL;
 }
 
 /* --- the worker ---------------------------------------------------------- */
@@ -831,6 +856,9 @@ typedef struct {
     int busy;
     zlist_t *queue; /* zmsg_t * waiting for a free thread */
     bool draining;
+    zsock_t *handlers; /* ROUTER: one DEALER per handler thread */
+    char handlers_endpoint[96];
+    atomic_bool handlers_stop;
 } s_loop_t;
 
 static int
@@ -954,7 +982,8 @@ s_schedule_reconnect(s_loop_t *loop, const char *why)
     loop->reconnect_backoff = backoff * 2 > S_RECONNECT_MAX_MS ? S_RECONNECT_MAX_MS : backoff * 2;
 }
 
-/* Gives a queued request to a free handler thread. */
+/* Gives queued requests to free handler threads: the routing id in front
+ * takes the call straight to that thread. */
 static void
 s_dispatch_queued(s_loop_t *loop)
 {
@@ -963,7 +992,13 @@ s_dispatch_queued(s_loop_t *loop)
         if (loop->slots[i].busy)
             continue;
         zmsg_t *msg = zlist_pop(loop->queue);
-        if (zmsg_send(&msg, loop->slots[i].actor) != 0) {
+        byte routing_id[S_SLOT_ID_LEN] = {S_SLOT_TAG};
+        memcpy(routing_id + 1, &loop->slots[i].index, sizeof loop->slots[i].index);
+        if (zmsg_pushmem(msg, routing_id, sizeof routing_id) != 0 ||
+            zmsg_send(&msg, loop->handlers) != 0) {
+            /* Unreachable thread (it never starts late: start-up waited for
+             * every one); the broker's deadline answers this call. */
+            th_log_error(0, "could not hand a call to a handler thread", "slot=%d", i);
             zmsg_destroy(&msg);
             continue;
         }
@@ -1056,16 +1091,33 @@ cleanup:
     zmsg_destroy(&msg);
 }
 
-static void
-s_on_thread_reply(s_loop_t *loop, s_slot_t *slot)
+/* Which slot a message from the handlers' ROUTER came from, or NULL. */
+static s_slot_t *
+s_slot_of(s_loop_t *loop, const zframe_t *routing_id)
 {
-    zmsg_t *reply = zmsg_recv(slot->actor);
-    if (slot->busy) {
+    if (routing_id == NULL || zframe_size((zframe_t *) routing_id) != S_SLOT_ID_LEN)
+        return NULL;
+    const byte *data = zframe_data((zframe_t *) routing_id);
+    uint32_t index;
+    memcpy(&index, data + 1, sizeof index);
+    if (data[0] != S_SLOT_TAG || index >= (uint32_t) loop->worker->capacity)
+        return NULL;
+    return &loop->slots[index];
+}
+
+static void
+s_on_thread_reply(s_loop_t *loop)
+{
+    zmsg_t *reply = zmsg_recv(loop->handlers);
+    if (reply == NULL)
+        return;
+    zframe_t *routing_id = zmsg_pop(reply);
+    s_slot_t *slot = s_slot_of(loop, routing_id);
+    zframe_destroy(&routing_id);
+    if (slot != NULL && slot->busy) {
         slot->busy = false;
         loop->busy--;
     }
-    if (reply == NULL)
-        return;
     if (zmsg_size(reply) != 3) {
         zmsg_destroy(&reply); /* the thread could not build a reply */
     } else if (loop->socket == NULL) {
@@ -1075,6 +1127,81 @@ s_on_thread_reply(s_loop_t *loop, s_slot_t *slot)
         s_send_command(loop, TH_CMD_REPLY, &reply);
     }
     s_dispatch_queued(loop);
+}
+
+/* Starts the handler threads and waits until each has connected to the
+ * handlers' ROUTER (its hello), so a call can go to any of them at once. */
+static int
+s_start_handlers(s_loop_t *loop)
+{
+    th_worker_t *self = loop->worker;
+    zuuid_t *uuid = zuuid_new();
+    if (uuid == NULL)
+        return TH_ENOMEM;
+    /* A fresh name: libzmq closes sockets asynchronously, so a worker run
+     * just ended in this process may still hold its name for a moment. */
+    snprintf(loop->handlers_endpoint, sizeof loop->handlers_endpoint, "inproc://th-worker-%s",
+             zuuid_str(uuid));
+    zuuid_destroy(&uuid);
+    loop->handlers = zsock_new(ZMQ_ROUTER);
+    if (loop->handlers == NULL)
+        return TH_EIO;
+    zsock_set_router_mandatory(loop->handlers, 1);
+    zsock_set_linger(loop->handlers, 0);
+    zsock_set_sndhwm(loop->handlers, 0);
+    zsock_set_rcvhwm(loop->handlers, 0);
+    if (zsock_bind(loop->handlers, "%s", loop->handlers_endpoint) != 0)
+        return TH_EIO;
+    for (int i = 0; i < self->capacity; i++) {
+        s_slot_t *slot = &loop->slots[i];
+        slot->worker = self;
+        slot->endpoint = loop->handlers_endpoint;
+        slot->stop = &loop->handlers_stop;
+        slot->index = (uint32_t) i;
+        if (pthread_create(&slot->thread, NULL, s_handler_thread, slot) != 0)
+            return TH_EIO;
+        slot->started = true;
+    }
+    zsock_set_rcvtimeo(loop->handlers, 100);
+    int64_t until = zclock_mono() + S_HANDLER_START_MS;
+    int hellos = 0;
+    /* Bounded by the start-up time limit */
+    while (hellos < self->capacity && zclock_mono() < until) {
+        zmsg_t *msg = zmsg_recv(loop->handlers);
+        if (msg == NULL)
+            continue;
+        if (zmsg_size(msg) == 2 && s_slot_of(loop, zmsg_first(msg)) != NULL)
+            hellos++;
+        zmsg_destroy(&msg);
+    }
+    zsock_set_rcvtimeo(loop->handlers, -1);
+    return hellos == self->capacity ? 0 : TH_EIO;
+}
+
+/* Tells every handler thread to end and waits for it: a busy one first
+ * finishes its call, an idle one sees the flag within S_HANDLER_IDLE_MS,
+ * sooner when the nudge reaches it. */
+static void
+s_stop_handlers(s_loop_t *loop)
+{
+    atomic_store(&loop->handlers_stop, true);
+    for (int i = 0; loop->slots != NULL && i < loop->worker->capacity; i++) {
+        if (!loop->slots[i].started || loop->handlers == NULL)
+            continue;
+        byte routing_id[S_SLOT_ID_LEN] = {S_SLOT_TAG};
+        memcpy(routing_id + 1, &loop->slots[i].index, sizeof loop->slots[i].index);
+        zmsg_t *nudge = zmsg_new();
+        if (nudge != NULL && (zmsg_addmem(nudge, routing_id, sizeof routing_id) != 0 ||
+                              zmsg_addstr(nudge, "$TERM") != 0 ||
+                              zmsg_send(&nudge, loop->handlers) != 0))
+            zmsg_destroy(&nudge);
+    }
+    for (int i = 0; loop->slots != NULL && i < loop->worker->capacity; i++) {
+        if (loop->slots[i].started)
+            pthread_join(loop->slots[i].thread, NULL);
+        loop->slots[i].started = false;
+    }
+    zsock_destroy(&loop->handlers);
 }
 
 int
@@ -1092,20 +1219,17 @@ th_worker_run(th_worker_t *self)
         memcpy(&loop.seed, seed, sizeof loop.seed);
         zuuid_destroy(&uuid);
     }
+    atomic_init(&loop.handlers_stop, false);
     loop.queue = zlist_new();
     loop.slots = calloc((size_t) self->capacity, sizeof *loop.slots);
-    zmq_pollitem_t *items = calloc((size_t) self->capacity + 1, sizeof *items);
-    if (loop.queue == NULL || loop.slots == NULL || items == NULL) {
+    if (loop.queue == NULL || loop.slots == NULL) {
         rc = TH_ENOMEM;
         goto cleanup;
     }
-    for (int i = 0; i < self->capacity; i++) {
-        loop.slots[i].worker = self;
-        loop.slots[i].actor = zactor_new(s_handler_actor, &loop.slots[i]);
-        if (loop.slots[i].actor == NULL) {
-            rc = TH_EIO;
-            goto cleanup;
-        }
+    if (s_start_handlers(&loop) != 0) {
+        th_log_error(0, "could not start the handler threads", "capacity=%d", self->capacity);
+        rc = TH_EIO;
+        goto cleanup;
     }
     if (s_connect(&loop) != 0) {
         rc = TH_EIO;
@@ -1138,12 +1262,11 @@ th_worker_run(th_worker_t *self)
             if (now - loop.last_heard > (int64_t) self->liveness * self->heartbeat_ms)
                 s_schedule_reconnect(&loop, "the broker stopped answering");
         }
-        int n = 0;
-        int first_slot = loop.socket != NULL ? 1 : 0;
-        if (loop.socket != NULL)
-            items[n++] = (zmq_pollitem_t){zsock_resolve(loop.socket), 0, ZMQ_POLLIN, 0};
-        for (int i = 0; i < self->capacity; i++)
-            items[n++] = (zmq_pollitem_t){zsock_resolve(loop.slots[i].actor), 0, ZMQ_POLLIN, 0};
+        zmq_pollitem_t items[2] = {
+            {zsock_resolve(loop.handlers), 0, ZMQ_POLLIN, 0},
+            {loop.socket != NULL ? zsock_resolve(loop.socket) : NULL, 0, ZMQ_POLLIN, 0},
+        };
+        int n = loop.socket != NULL ? 2 : 1;
         long timeout = 100;
         if (loop.socket != NULL && loop.next_heartbeat - now < timeout)
             timeout = (long) (loop.next_heartbeat - now);
@@ -1157,16 +1280,12 @@ th_worker_run(th_worker_t *self)
             rc = TH_EIO;
             break;
         }
-        if (first_slot == 1 && loop.socket != NULL) {
-            /* Bounded: the messages queued now, at most 1000 per pass */
-            for (int k = 0; k < 1000 && loop.socket != NULL &&
-                            (zsock_events(loop.socket) & ZMQ_POLLIN);
-                 k++)
-                s_on_broker_message(&loop);
-        }
-        for (int i = 0; i < self->capacity; i++)
-            if (items[first_slot + i].revents & ZMQ_POLLIN)
-                s_on_thread_reply(&loop, &loop.slots[i]);
+        /* One message per socket and pass: the next poll returns at once
+         * while more are queued, and looks at both sockets in turn. */
+        if (n == 2 && (items[1].revents & ZMQ_POLLIN) && loop.socket != NULL)
+            s_on_broker_message(&loop);
+        if (items[0].revents & ZMQ_POLLIN)
+            s_on_thread_reply(&loop);
     }
     if (loop.socket != NULL) {
         s_send_command(&loop, TH_CMD_DISCONNECT, NULL);
@@ -1177,14 +1296,12 @@ th_worker_run(th_worker_t *self)
 
 cleanup:
     s_disconnect_socket(&loop);
-    for (int i = 0; loop.slots != NULL && i < self->capacity; i++)
-        zactor_destroy(&loop.slots[i].actor);
+    s_stop_handlers(&loop);
     while (loop.queue != NULL && zlist_size(loop.queue) > 0) {
         zmsg_t *msg = zlist_pop(loop.queue);
         zmsg_destroy(&msg);
     }
     zlist_destroy(&loop.queue);
     free(loop.slots);
-    free(items);
     return rc;
 }

@@ -6,6 +6,7 @@
 #include "cli.h"
 
 #include "th_error.h"
+#include "th_log.h"
 #include "th_status.h"
 
 #include <czmq.h>
@@ -44,30 +45,93 @@ cli_parse_flags(cli_t *cli, int argc, char **argv, const char *const *allowed,
     return cli_parse_flags_as(cli, who, argc, argv, allowed, bool_flags, first_arg);
 }
 
+const char *const cli_global_flags[] = {
+    "config", "endpoint", "format", "timeout", "cert", "broker_public_key",
+    "broker_cert_public", "insecure", "attempt_timeout", "log_level", NULL,
+};
+
+int
+cli_configure(cli_t *cli)
+{
+    char errbuf[512];
+    th_config_t *config = th_config_new();
+    if (config == NULL) {
+        fprintf(stderr, "%s: out of memory\n", cli->prog);
+        return CLI_EXIT_LOCAL;
+    }
+    int loaded = th_config_load_layers(config, cli->global_flags, errbuf, sizeof errbuf);
+    if (loaded != 0) {
+        fprintf(stderr, "error: %s\n", errbuf);
+        th_config_destroy(&config);
+        return loaded == TH_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_LOCAL;
+    }
+    th_config_destroy(&cli->config);
+    cli->config = config;
+    th_log_level_t level = TH_LOG_WARN;
+    if (th_log_level_parse(th_config_get(config, "log_level", "warn"), &level) != 0)
+        return cli_usage_error(cli, "log_level must be debug, info, warn or error");
+    th_log_init("cli", level);
+    if (th_format_parse(th_config_get(config, "format", "table"), &cli->format) != 0)
+        return cli_usage_error(cli, "format must be table, json or csv, not \"%s\"",
+                               th_config_get(config, "format", ""));
+    long timeout = 0;
+    if (th_config_get_long(config, "timeout", 5000, 1, 3600000, &timeout) != 0)
+        return cli_usage_error(cli,
+                               "timeout must be a number of milliseconds (1-3600000), not "
+                               "\"%s\"",
+                               th_config_get(config, "timeout", ""));
+    cli->timeout_ms = (int) timeout;
+    return 0;
+}
+
+/* The key of flag argument arg ("--log-level=x" -> "log_level"). */
+static void
+s_flag_key(const char *arg, char key[65])
+{
+    size_t len = strcspn(arg + 2, "=");
+    if (len >= 65)
+        len = 64;
+    for (size_t k = 0; k < len; k++)
+        key[k] = arg[2 + k] == '-' ? '_' : arg[2 + k];
+    key[len] = '\0';
+}
+
 th_config_t *
 cli_parse_flags_as(cli_t *cli, const char *who, int argc, char **argv,
                    const char *const *allowed, const char *const *bool_flags, int *first_arg)
 {
+    /* A command's parse also takes the global flags it does not have
+     * itself; its own flags win where names clash. */
+    bool take_globals = allowed != cli_global_flags && cli->global_flags != NULL;
     /* Every flag given must be one this command knows; checked first, so
      * an unknown flag is reported as such and not as a flag lacking a
-     * value. */
+     * value. Global ones are moved to argv[1..n_global], keeping order. */
+    int n_global = 0;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "--") == 0 || strncmp(arg, "--", 2) != 0 || arg[2] == '\0')
             break;
         char key[65];
-        size_t len = strcspn(arg + 2, "=");
-        if (len >= sizeof key)
-            len = sizeof key - 1;
-        for (size_t k = 0; k < len; k++)
-            key[k] = arg[2 + k] == '-' ? '_' : arg[2 + k];
-        key[len] = '\0';
+        s_flag_key(arg, key);
         bool is_bool = s_in_list(bool_flags, key);
+        bool has_value = strchr(arg, '=') == NULL && !is_bool && i + 1 < argc;
         if (!s_in_list(allowed, key) && !is_bool) {
-            cli_usage_error(cli, "%sunknown flag \"%s\"", who, arg);
-            return NULL;
+            if (!take_globals || !s_in_list(cli_global_flags, key)) {
+                cli_usage_error(cli, "%sunknown flag \"%s\"", who, arg);
+                return NULL;
+            }
+            /* Rotate the flag (and its value) down to the globals */
+            int width = has_value ? 2 : 1;
+            char *moved[2] = {argv[i], has_value ? argv[i + 1] : NULL};
+            memmove(&argv[n_global + 1 + width], &argv[n_global + 1],
+                    (size_t) (i - n_global - 1) * sizeof *argv);
+            for (int k = 0; k < width; k++)
+                argv[n_global + 1 + k] = moved[k];
+            n_global += width;
+            i += width - 1;
+            continue;
         }
-        if (strchr(arg, '=') == NULL && !is_bool)
+        if (has_value)
             i++; /* its value */
     }
     char errbuf[256];
@@ -76,12 +140,35 @@ cli_parse_flags_as(cli_t *cli, const char *who, int argc, char **argv,
         fprintf(stderr, "%s: out of memory\n", cli->prog);
         return NULL;
     }
-    if (th_config_load_args(flags, argc, argv, bool_flags, first_arg, errbuf, sizeof errbuf) !=
-        0) {
+    if (n_global > 0) {
+        th_config_t *globals = th_config_new();
+        int ignored = 0;
+        int rc = globals == NULL ? TH_ENOMEM
+                                 : th_config_load_args(globals, n_global + 1, argv, NULL,
+                                                       &ignored, errbuf, sizeof errbuf);
+        if (rc == 0)
+            rc = th_config_merge(cli->global_flags, globals);
+        th_config_destroy(&globals);
+        if (rc != 0) {
+            cli_usage_error(cli, "%s%s", who, rc == TH_EINVAL ? errbuf : "out of memory");
+            th_config_destroy(&flags);
+            return NULL;
+        }
+        if (cli_configure(cli) != 0) {
+            th_config_destroy(&flags);
+            return NULL;
+        }
+    }
+    /* The command's own flags follow the globals; argv[n_global] stands in
+     * for the program name th_config_load_args skips. */
+    int first = 0;
+    if (th_config_load_args(flags, argc - n_global, argv + n_global, bool_flags, &first,
+                            errbuf, sizeof errbuf) != 0) {
         cli_usage_error(cli, "%s%s", who, errbuf);
         th_config_destroy(&flags);
         return NULL;
     }
+    *first_arg = first + n_global;
     return flags;
 }
 

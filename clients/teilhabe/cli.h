@@ -28,6 +28,7 @@
 typedef struct cli_t {
     const char *prog;     /* "teilhabe" */
     th_config_t *config;  /* file < env < flags; read-only for commands */
+    th_config_t *global_flags; /* the global flags, before or after the command */
     th_format_t format;
     int timeout_ms;
     th_client_t *client;  /* made by cli_client on first use */
@@ -45,10 +46,21 @@ typedef struct {
  * CLI_EXIT_USAGE. */
 int cli_usage_error(cli_t *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The global flags that take a value (NULL-terminated). */
+extern const char *const cli_global_flags[];
+
+/* (Re)builds cli->config from file < environment < cli->global_flags and
+ * sets the format, timeout and log level from it. 0, or the exit code after
+ * printing why. */
+int cli_configure(cli_t *cli);
+
 /* Parses a command's flags (--key value / --key=value) into a new config;
  * allowed is the NULL-terminated list of keys it takes, bool_flags those
- * without a value. Returns NULL after printing a usage error; *first_arg
- * gets the index of the first positional argument. */
+ * without a value. A global flag the command does not take itself is
+ * accepted among them too: it is moved to the front of argv (right after
+ * argv[0], as getopt permutes) and applied as if given before the command.
+ * Returns NULL after printing a usage error; *first_arg gets the index of
+ * the first positional argument. */
 th_config_t *cli_parse_flags(cli_t *cli, int argc, char **argv, const char *const *allowed,
                              const char *const *bool_flags, int *first_arg);
 

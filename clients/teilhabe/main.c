@@ -3,6 +3,8 @@
  *
  *   teilhabe [GLOBAL FLAGS] COMMAND [COMMAND FLAGS] [ARGS]
  *
+ * Global flags may also stand among the command's flags (cli_parse_flags).
+ *
  * Configuration comes from a file (--config FILE or TEILHABE_CONFIG), the
  * environment (TEILHABE_<KEY>) and the global flags, later ones winning.
  * ---------------------------------------------------------------------------
@@ -30,10 +32,6 @@ CLI_COMMAND_TABLES(X)
 static const cli_command_t *const s_tables[] = {CLI_COMMAND_TABLES(X) NULL};
 #undef X
 
-static const char *const s_global_flags[] = {
-    "config", "endpoint", "format", "timeout", "cert", "broker_public_key",
-    "broker_cert_public", "insecure", "attempt_timeout", "log_level", NULL,
-};
 static const char *const s_bool_flags[] = {"help", "version", NULL};
 
 static void
@@ -43,6 +41,8 @@ s_help(FILE *out)
             "teilhabe: the command-line client of the teilhabe network\n"
             "\n"
             "usage: teilhabe [GLOBAL FLAGS] COMMAND [COMMAND FLAGS] [ARGS]\n"
+            "Global flags may also follow the command, among its own flags (where a\n"
+            "command has a flag of the same name, that one is the command's).\n"
             "\n"
             "Global flags (each also a config key, or TEILHABE_<KEY> in the environment):\n"
             "  --config FILE              config file of key = value lines (also TEILHABE_CONFIG)\n"
@@ -96,7 +96,6 @@ main(int argc, char **argv)
 {
     cli_t cli = {.prog = "teilhabe", .format = TH_FORMAT_TABLE, .timeout_ms = 5000};
     int rc = CLI_EXIT_USAGE;
-    char errbuf[512];
     th_config_t *flags = NULL;
     cli.config = th_config_new();
     if (cli.config == NULL) {
@@ -104,7 +103,7 @@ main(int argc, char **argv)
         return CLI_EXIT_LOCAL;
     }
     int first_arg = 0;
-    flags = cli_parse_flags_as(&cli, "", argc, argv, s_global_flags, s_bool_flags, &first_arg);
+    flags = cli_parse_flags_as(&cli, "", argc, argv, cli_global_flags, s_bool_flags, &first_arg);
     if (flags == NULL)
         goto cleanup;
     bool flag = false;
@@ -118,32 +117,12 @@ main(int argc, char **argv)
         rc = 0;
         goto cleanup;
     }
-    int loaded = th_config_load_layers(cli.config, flags, errbuf, sizeof errbuf);
-    if (loaded != 0) {
-        fprintf(stderr, "error: %s\n", errbuf);
-        rc = loaded == TH_EINVAL ? CLI_EXIT_USAGE : CLI_EXIT_LOCAL;
+    cli.global_flags = flags;
+    flags = NULL;
+    rc = cli_configure(&cli);
+    if (rc != 0)
         goto cleanup;
-    }
-
-    th_log_level_t level = TH_LOG_WARN;
-    if (th_log_level_parse(th_config_get(cli.config, "log_level", "warn"), &level) != 0) {
-        rc = cli_usage_error(&cli, "log_level must be debug, info, warn or error");
-        goto cleanup;
-    }
-    th_log_init("cli", level);
-    if (th_format_parse(th_config_get(cli.config, "format", "table"), &cli.format) != 0) {
-        rc = cli_usage_error(&cli, "format must be table, json or csv, not \"%s\"",
-                             th_config_get(cli.config, "format", ""));
-        goto cleanup;
-    }
-    long timeout = 0;
-    if (th_config_get_long(cli.config, "timeout", 5000, 1, 3600000, &timeout) != 0) {
-        rc = cli_usage_error(&cli, "timeout must be a number of milliseconds (1-3600000), not "
-                                   "\"%s\"",
-                             th_config_get(cli.config, "timeout", ""));
-        goto cleanup;
-    }
-    cli.timeout_ms = (int) timeout;
+    rc = CLI_EXIT_USAGE;
 
     if (first_arg >= argc) {
         s_help(stderr);
@@ -164,6 +143,7 @@ main(int argc, char **argv)
 cleanup:
     th_client_destroy(&cli.client);
     th_config_destroy(&flags);
+    th_config_destroy(&cli.global_flags);
     th_config_destroy(&cli.config);
     return rc;
 }

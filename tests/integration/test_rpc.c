@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #define ECHO "teilhabe.testing.v1.Echo/Echo"
 #define SLEEP "teilhabe.testing.v1.Echo/Sleep"
@@ -39,6 +40,7 @@ typedef struct {
     char *dir;
     char broker_key[41];
     th_test_broker_t broker;
+    th_test_broker_t broker2; /* a second broker, for tests that need one */
     th_proc_t *workers[MAX_WORKERS];
     char worker_logs[MAX_WORKERS][600];
 } env_t;
@@ -71,18 +73,46 @@ s_setup(void **state)
     return 0;
 }
 
+/* True when a process stopped with SIGTERM exited by itself with status 0.
+ * Under ASan a leak turns the exit status non-zero, so this is also where
+ * the sanitizer's verdict on the children is heard. */
+static bool
+s_stopped_cleanly(th_proc_t **proc_p, const char *what, const char *log_path)
+{
+    if (*proc_p == NULL)
+        return true;
+    int status = th_proc_stop(proc_p, SIGTERM, 10000);
+    if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return true;
+    if (status == -1)
+        print_error("%s did not stop within 10 s of SIGTERM and was killed; see %s\n", what,
+                    log_path);
+    else if (WIFEXITED(status))
+        print_error("%s exited with status %d after SIGTERM; see %s\n", what,
+                    WEXITSTATUS(status), log_path);
+    else
+        print_error("%s died of signal %d after SIGTERM; see %s\n", what, WTERMSIG(status),
+                    log_path);
+    return false;
+}
+
+/* Every process still running is expected to be healthy: it gets SIGTERM
+ * and must exit 0. Processes a test kills on purpose are gone by now. On a
+ * failure the directory with the logs is kept. */
 static int
 s_teardown(void **state)
 {
     env_t *env = *state;
+    bool clean = true;
     for (int i = 0; i < MAX_WORKERS; i++)
-        th_proc_stop(&env->workers[i], SIGKILL, 2000);
-    if (env->broker.proc != NULL)
-        th_proc_stop(&env->broker.proc, SIGKILL, 2000);
-    th_test_rmtree(env->dir);
+        clean &= s_stopped_cleanly(&env->workers[i], "a test worker", env->worker_logs[i]);
+    clean &= s_stopped_cleanly(&env->broker.proc, "the broker", env->broker.log_path);
+    clean &= s_stopped_cleanly(&env->broker2.proc, "the second broker", env->broker2.log_path);
+    if (clean)
+        th_test_rmtree(env->dir);
     free(env->dir);
     free(env);
-    return 0;
+    return clean ? 0 : -1;
 }
 
 /* Starts testworker slot i named "w<i>" with the given capacity and extra
@@ -612,6 +642,77 @@ test_unknown_key_unauthenticated(void **state)
     free(other);
 }
 
+/* Brokers need not know the same principals: a key the first broker of the
+ * list refuses is tried on the next before the call gives up. */
+static void
+test_refused_key_tries_next_broker(void **state)
+{
+    env_t *env = *state;
+    /* A second broker with the same broker key but its own principals:
+     * only "roamer" (and no one the first broker knows) */
+    char *other = th_test_tmpdir("th-rpc-second");
+    assert_non_null(other);
+    assert_int_equal(th_test_keys_init(other), 0);
+    char path[600];
+    snprintf(path, sizeof path, "%s/broker.cert_secret", env->dir);
+    zcert_t *broker_cert = zcert_load(path);
+    assert_non_null(broker_cert);
+    snprintf(path, sizeof path, "%s/broker.cert", other);
+    assert_int_equal(zcert_save(broker_cert, path), 0);
+    zcert_destroy(&broker_cert);
+    assert_int_equal(th_test_keys_client(other, "roamer", "analyst", "", ""), 0);
+    assert_int_equal(th_test_keys_client(other, "nobody", "analyst", "", ""), 0);
+    snprintf(path, sizeof path, "%s/public/nobody.cert", other);
+    assert_int_equal(unlink(path), 0); /* known to neither broker */
+    th_test_broker_opts_t opts = {.keys_dir = other, .heartbeat_ms = 250, .grace_ms = 500};
+    if (th_test_broker_start(&opts, other, &env->broker2) != 0)
+        fail_msg("could not start the second broker; see %s", env->broker2.log_path);
+
+    char endpoints[160], cert[600], errbuf[256];
+    snprintf(endpoints, sizeof endpoints, "%s,%s", env->broker.frontend,
+             env->broker2.frontend);
+    snprintf(cert, sizeof cert, "%s/private/roamer.cert_secret", other);
+    th_client_config_t config = {
+        .endpoints = endpoints,
+        .broker_public_key = env->broker_key,
+        .client_cert_path = cert,
+    };
+    th_client_t *client = th_client_new(&config, errbuf, sizeof errbuf);
+    assert_non_null(client);
+    Teilhabe__Health__V1__HealthCheckRequest check =
+        TEILHABE__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+    th_result_t result;
+    assert_int_equal(th_client_call(client, "teilhabe.health.v1.Health/Check", &check.base,
+                                    &teilhabe__health__v1__health_check_response__descriptor,
+                                    3000, NULL, &result),
+                     0);
+    assert_int_equal(result.code, TH_OK);
+    assert_non_null(result.response);
+    assert_int_equal(result.attempts, 2); /* refused by the first, served by the second */
+    assert_string_equal(th_client_endpoint(client), env->broker2.frontend);
+    th_result_clear(&result);
+    th_client_destroy(&client);
+
+    /* A key no broker knows still ends in UNAUTHENTICATED, long before the
+     * deadline */
+    snprintf(cert, sizeof cert, "%s/private/nobody.cert_secret", other);
+    client = th_client_new(&config, errbuf, sizeof errbuf);
+    assert_non_null(client);
+    int64_t start = zclock_mono();
+    assert_int_equal(th_client_call(client, "teilhabe.health.v1.Health/Check", &check.base,
+                                    &teilhabe__health__v1__health_check_response__descriptor,
+                                    5000, NULL, &result),
+                     0);
+    assert_int_equal(result.code, TH_UNAUTHENTICATED);
+    assert_non_null(strstr(result.message, "refused"));
+    assert_true(zclock_mono() - start < 4000);
+    th_result_clear(&result);
+    th_client_destroy(&client);
+    assert_true(s_stopped_cleanly(&env->broker2.proc, "the second broker", env->broker2.log_path));
+    th_test_rmtree(other);
+    free(other);
+}
+
 static void
 test_broker_restart_worker_reregisters(void **state)
 {
@@ -625,6 +726,8 @@ test_broker_restart_worker_reregisters(void **state)
 
     int status = th_test_broker_stop(&env->broker);
     assert_true(status != -1);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
     zclock_sleep(300);
     s_start_broker(env); /* same ports */
 
@@ -939,6 +1042,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_failover_keeps_idempotency_key, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_no_broker_deadline_message, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_unknown_key_unauthenticated, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_refused_key_tries_next_broker, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_broker_restart_worker_reregisters, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_sigterm_finishes_call_in_flight, s_setup, s_teardown),

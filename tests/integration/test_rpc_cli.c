@@ -179,17 +179,33 @@ s_setup(void **state)
     return 0;
 }
 
+/* True when a process stopped with SIGTERM exited by itself with status 0
+ * (under ASan a leak makes it non-zero). Prints why not. */
+static bool
+s_stopped_cleanly(th_proc_t **proc_p, const char *what, const char *log_path)
+{
+    if (*proc_p == NULL)
+        return true;
+    int status = th_proc_stop(proc_p, SIGTERM, 10000);
+    if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return true;
+    print_error("%s did not exit 0 after SIGTERM (wait status %d); see %s\n", what, status,
+                log_path);
+    return false;
+}
+
+/* The broker and the worker are expected healthy: SIGTERM, exit 0. */
 static int
 s_teardown(void **state)
 {
     env_t *env = *state;
-    th_proc_stop(&env->worker, SIGKILL, 2000);
-    if (env->broker.proc != NULL)
-        th_proc_stop(&env->broker.proc, SIGKILL, 2000);
-    th_test_rmtree(env->dir);
+    bool clean = s_stopped_cleanly(&env->worker, "the test worker", env->dir);
+    clean &= s_stopped_cleanly(&env->broker.proc, "the broker", env->broker.log_path);
+    if (clean)
+        th_test_rmtree(env->dir);
     free(env->dir);
     free(env);
-    return 0;
+    return clean ? 0 : -1;
 }
 
 static void
@@ -351,6 +367,62 @@ test_unreachable_broker(void **state)
     s_run_free(&run);
 }
 
+/* Global flags work after the command too, mixed with its own flags, in
+ * both spellings; the last one given wins; unknown flags still fail. */
+static void
+test_global_flags_after_command(void **state)
+{
+    env_t *env = *state;
+    static const char *const services[] = {"services", "--format", "json", NULL};
+    run_t run = s_run(env, env->config, services);
+    assert_int_equal(run.exit_code, 0);
+    json_error_t error;
+    json_t *parsed = json_loads(run.out, 0, &error);
+    if (parsed == NULL)
+        fail_msg("services --format json is not JSON (%s): %s", error.text, run.out);
+    assert_true(json_is_array(parsed));
+    json_decref(parsed);
+    s_run_free(&run);
+
+    /* among the command's own flags, "=" form, overriding a flag given
+     * before the command */
+    static const char *const health[] = {"--format", "csv", "health", "--format=json",
+                                         "--service", "teilhabe.testing.v1.Echo", NULL};
+    run = s_run(env, env->config, health);
+    assert_int_equal(run.exit_code, 0);
+    parsed = json_loads(run.out, 0, &error);
+    if (parsed == NULL)
+        fail_msg("health --format=json is not JSON (%s): %s", error.text, run.out);
+    assert_string_equal(json_string_value(json_object_get(parsed, "status")), "SERVING");
+    json_decref(parsed);
+    s_run_free(&run);
+
+    /* a global flag after the command takes effect before the call */
+    char endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", th_test_free_port());
+    const char *const unreachable[] = {"health", "--endpoint", endpoint, "--timeout", "400",
+                                       NULL};
+    run = s_run(env, env->config, unreachable);
+    assert_int_equal(run.exit_code, th_status_exit_code(TH_DEADLINE_EXCEEDED));
+    assert_non_null(strstr(run.err, endpoint));
+    assert_non_null(strstr(run.err, "400 ms"));
+    s_run_free(&run);
+
+    /* checked like before the command */
+    static const char *const bad_format[] = {"services", "--format", "yaml", NULL};
+    run = s_run(env, env->config, bad_format);
+    assert_int_equal(run.exit_code, 2);
+    assert_non_null(strstr(run.err, "format must be"));
+    s_run_free(&run);
+    static const char *const bad_flag[] = {"services", "--format", "json", "--bogus", "1",
+                                           NULL};
+    run = s_run(env, env->config, bad_flag);
+    assert_int_equal(run.exit_code, 2);
+    assert_non_null(strstr(run.err, "unknown flag \"--bogus\""));
+    assert_string_equal(run.out, "");
+    s_run_free(&run);
+}
+
 int
 main(void)
 {
@@ -360,6 +432,7 @@ main(void)
         cmocka_unit_test(test_services_json_and_csv),
         cmocka_unit_test(test_usage_errors_exit_2),
         cmocka_unit_test(test_unreachable_broker),
+        cmocka_unit_test(test_global_flags_after_command),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
