@@ -131,6 +131,11 @@ test_cli_walk_through(void **state)
     assert_int_equal(s_cli(f, false, &out, "--format json district search soemmerda"), 0);
     assert_non_null(strstr(out, "\"16068\""));
     free(out);
+    /* Global flags may also follow the command words. */
+    assert_int_equal(
+        s_cli(f, false, &out, "district show 16068 --format json --as-of 2021-07-01"), 0);
+    assert_non_null(strstr(out, "\"name\": \"Sömmerda\""));
+    free(out);
 
     /* Eisenach today: NOT_FOUND (exit 10 + 5), the successor named. */
     assert_int_equal(s_cli(f, true, &out, "district show 16056"), 15);
