@@ -331,6 +331,18 @@ test_revoked_principal_refused_at_broker(void **state)
     if (verdict != S_REFUSED)
         fail_msg("revoked principal not refused at the broker after %lld ms (verdict %d)",
                  (long long) took, (int) verdict);
+    /* The client library reports the refusal (and does not hang). */
+    client = reg_client_cert(&f->env, path);
+    assert_non_null(client);
+    Teilhabe__Registry__V1__GetDistrictRequest get =
+        TEILHABE__REGISTRY__V1__GET_DISTRICT_REQUEST__INIT;
+    get.ags = "16068";
+    memset(&r, 0, sizeof r);
+    th_client_call(client, REG_METHOD("GetDistrict"), &get.base,
+                   &teilhabe__registry__v1__district__descriptor, 3000, NULL, &r);
+    assert_int_equal(r.code, TH_UNAUTHENTICATED);
+    th_result_clear(&r);
+    th_client_destroy(&client);
 
     /* Revoking again, or an unknown id. */
     reg_call(f->admin, REG_METHOD("RevokePrincipal"), &rev.base,
