@@ -108,11 +108,32 @@ th_date_add_days(const char *s, int days, char out[TH_DATE_LEN + 1])
     return 0;
 }
 
+/* Seconds since the epoch of 01:00 UTC on the last Sunday of month m
+ * (1-12) of year y: when EU summer time starts (March) or ends (October). */
+static long long
+s_eu_switch(int y, int m)
+{
+    const long last = s_to_days(y, m, s_days_in_month(y, m));
+    /* 1970-01-01 was a Thursday: (days + 4) % 7 is the weekday, 0 = Sunday. */
+    const long weekday = ((last + 4) % 7 + 7) % 7;
+    return (long long) (last - weekday) * 86400 + 3600;
+}
+
+void
+th_date_of_time(time_t t, char out[TH_DATE_LEN + 1])
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    const int y = tm.tm_year + 1900;
+    const long long secs = (long long) t;
+    const bool summer = secs >= s_eu_switch(y, 3) && secs < s_eu_switch(y, 10);
+    const time_t local = (time_t) (secs + (summer ? 7200 : 3600));
+    gmtime_r(&local, &tm);
+    s_format(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, out);
+}
+
 void
 th_date_today(char out[TH_DATE_LEN + 1])
 {
-    const time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    s_format(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, out);
+    th_date_of_time(time(NULL), out);
 }

@@ -11,6 +11,7 @@
 #define TH_DATE_H
 
 #include <stdbool.h>
+#include <time.h>
 
 #define TH_DATE_LEN 10 /* "YYYY-MM-DD" without the terminating NUL */
 
@@ -22,7 +23,13 @@ bool th_date_valid(const char *s);
  * supported years. */
 int th_date_add_days(const char *s, int days, char out[TH_DATE_LEN + 1]);
 
-/* Writes today's date (UTC) into out (11 bytes). */
+/* Writes the date in Germany (Europe/Berlin: UTC+1, UTC+2 during EU summer
+ * time, last Sunday of March 01:00 UTC to last Sunday of October 01:00 UTC)
+ * at time t into out (11 bytes). Territorial facts and assignments are
+ * German calendar dates, so "today" must not flip at midnight UTC. */
+void th_date_of_time(time_t t, char out[TH_DATE_LEN + 1]);
+
+/* th_date_of_time(now). */
 void th_date_today(char out[TH_DATE_LEN + 1]);
 
 #endif /* TH_DATE_H */
