@@ -21,7 +21,8 @@
 
 /* The command tables, one line per cmd_*.c file. */
 #define CLI_COMMAND_TABLES(X) \
-    X(cli_core_commands)
+    X(cli_core_commands) \
+    X(cli_registry_commands)
 
 #define X(table) extern const cli_command_t table[];
 CLI_COMMAND_TABLES(X)

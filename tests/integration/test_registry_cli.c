@@ -1,0 +1,288 @@
+/* ---------------------------------------------------------------------------
+ * test_registry_cli.c: the registry commands of the real `teilhabe` binary
+ * against the real stack
+ *
+ * The README walk-through as a test: Thüringen's districts (JSON array with
+ * the proto field names, CSV with a header row), search, a NOT_FOUND exit
+ * code naming the successor, a new ministry key made by `principal add`
+ * (mode 0600, usable without a broker restart), setting a concept twice and
+ * listing its versions, adding and assigning a manager, usage errors.
+ * ---------------------------------------------------------------------------
+ */
+#include <jansson.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <czmq.h>
+
+#include "registry_env.h"
+
+typedef struct {
+    registry_env_t env;
+    char config[1200];
+} s_fixture_t;
+
+static int
+s_setup(void **state)
+{
+    s_fixture_t *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return -1;
+    *state = f;
+    if (registry_env_start(&f->env, "regcli") != 0)
+        return -1;
+    snprintf(f->config, sizeof f->config, "%s/admin.conf", f->env.tmp);
+    FILE *fp = fopen(f->config, "w");
+    if (fp == NULL)
+        return -1;
+    fprintf(fp,
+            "endpoint = %s\nbroker_cert_public = %s/broker.cert\ncert = "
+            "%s/private/admin.cert_secret\n",
+            f->env.broker.frontend, f->env.keys, f->env.keys);
+    fclose(fp);
+    return 0;
+}
+
+static int
+s_teardown(void **state)
+{
+    s_fixture_t *f = *state;
+    const int status = registry_env_stop(&f->env);
+    free(f);
+    return status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/* Runs the CLI with the admin config and args (a shell-safe string made by
+ * the test); stdout (and stderr when merge) into *out (malloc'ed). Returns
+ * the exit code. */
+static int s_cli(s_fixture_t *f, bool merge, char **out, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int
+s_cli(s_fixture_t *f, bool merge, char **out, const char *fmt, ...)
+{
+    char args[2048], cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "'%s' --config '%s' %s %s", TH_TEST_CLI_BIN, f->config, args,
+             merge ? "2>&1" : "2>/dev/null");
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    size_t got;
+    while ((got = fread(buf + len, 1, cap - len - 1, p)) > 0) {
+        len += got;
+        if (cap - len < 1024) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+            assert_non_null(buf);
+        }
+    }
+    buf[len] = '\0';
+    const int status = pclose(p);
+    *out = buf;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void
+test_cli_walk_through(void **state)
+{
+    s_fixture_t *f = *state;
+    char *out = NULL;
+    json_error_t jerr;
+
+    /* Thüringen's districts as JSON: an array of objects keyed by field name. */
+    assert_int_equal(s_cli(f, false, &out, "--format json district list --state 16"), 0);
+    json_t *list = json_loads(out, 0, &jerr);
+    if (list == NULL)
+        fail_msg("not JSON: %s\n%s", jerr.text, out);
+    assert_true(json_is_array(list));
+    assert_int_equal(json_array_size(list), 22);
+    json_t *first = json_array_get(list, 0);
+    assert_string_equal(json_string_value(json_object_get(first, "ags")), "16051");
+    assert_string_equal(json_string_value(json_object_get(first, "state_name")),
+                        "Thüringen");
+    assert_non_null(json_object_get(first, "settlement_type"));
+    json_decref(list);
+    free(out);
+
+    /* Before the merger: 23. */
+    assert_int_equal(
+        s_cli(f, false, &out, "--format json district list --state 16 --as-of 2021-06-30"),
+        0);
+    list = json_loads(out, 0, &jerr);
+    assert_non_null(list);
+    assert_int_equal(json_array_size(list), 23);
+    json_decref(list);
+    free(out);
+
+    /* CSV: RFC 4180 with a header row. */
+    assert_int_equal(s_cli(f, false, &out, "--format csv state list"), 0);
+    assert_true(strncmp(out, "code,name,district_count,population\r\n", 37) == 0);
+    assert_non_null(strstr(out, "16,Thüringen,22,"));
+    free(out);
+
+    assert_int_equal(s_cli(f, false, &out, "--format json district search soemmerda"), 0);
+    assert_non_null(strstr(out, "\"16068\""));
+    free(out);
+    /* Global flags may also follow the command words. */
+    assert_int_equal(
+        s_cli(f, false, &out, "district show 16068 --format json --as-of 2021-07-01"), 0);
+    assert_non_null(strstr(out, "\"name\": \"Sömmerda\""));
+    free(out);
+
+    /* Eisenach today: NOT_FOUND (exit 10 + 5), the successor named. */
+    assert_int_equal(s_cli(f, true, &out, "district show 16056"), 15);
+    assert_non_null(strstr(out, "NOT_FOUND"));
+    assert_non_null(strstr(out, "16063"));
+    free(out);
+    assert_int_equal(s_cli(f, false, &out, "--format json district history 16056"), 0);
+    assert_non_null(strstr(out, "\"successor_ags\": \"16063\""));
+    free(out);
+
+    /* Usage errors exit 2. */
+    assert_int_equal(s_cli(f, true, &out, "district list --kind bezirk"), 2);
+    assert_non_null(strstr(out, "landkreis"));
+    free(out);
+    assert_int_equal(s_cli(f, true, &out, "concept set 16068 --fields work,nonsense"), 2);
+    free(out);
+
+    /* A ministry key for Thüringen, made locally. */
+    char key_file[1200];
+    snprintf(key_file, sizeof key_file, "%s/ministry.cert_secret", f->env.tmp);
+    assert_int_equal(
+        s_cli(f, false, &out,
+              "--format json principal add --id ministerium-th --name 'Ministerium "
+              "Thüringen' --role ministry --state 16 --out '%s'",
+              key_file),
+        0);
+    json_t *p = json_loads(out, 0, &jerr);
+    assert_non_null(p);
+    assert_string_equal(json_string_value(json_object_get(p, "id")), "ministerium-th");
+    zcert_t *cert = zcert_load(key_file);
+    assert_non_null(cert);
+    assert_string_equal(json_string_value(json_object_get(p, "public_key")),
+                        zcert_public_txt(cert));
+    zcert_destroy(&cert);
+    json_decref(p);
+    free(out);
+    struct stat st;
+    assert_int_equal(stat(key_file, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    /* The same --out again is refused (never overwrite a secret). */
+    assert_int_equal(
+        s_cli(f, true, &out, "principal add --name x --role analyst --out '%s'", key_file),
+        2);
+    free(out);
+    out = NULL;
+
+    /* Setting a concept with it, once the broker knows the key. */
+    int rc = -1;
+    for (int i = 0; i < 30 && rc != 0; i++) {
+        free(out);
+        out = NULL;
+        rc = s_cli(
+            f, true, &out,
+            "--cert '%s' --timeout 1500 --format json concept set 16068 --title "
+            "'Integrationskonzept Landkreis Sömmerda' --adopted 2019-05-15 "
+            "--orientation participation --fields work_and_training,language,education",
+            key_file);
+        if (rc != 0)
+            reg_sleep_ms(300);
+    }
+    if (rc != 0)
+        fail_msg("concept set failed (%d): %s", rc, out);
+    assert_non_null(strstr(out, "\"version\": 1"));
+    assert_non_null(strstr(out, "FIELD_OF_ACTION_EDUCATION"));
+    free(out);
+    /* Without --version the CLI writes over the current version. */
+    assert_int_equal(
+        s_cli(f, false, &out,
+              "--cert '%s' --format json concept set 16068 --updated 2024-03-01", key_file),
+        0);
+    assert_non_null(strstr(out, "\"version\": 2"));
+    assert_non_null(strstr(out, "Integrationskonzept Landkreis Sömmerda"));
+    free(out);
+    /* A stale explicit version: FAILED_PRECONDITION (exit 19). */
+    assert_int_equal(s_cli(f, false, &out,
+                           "--cert '%s' concept set 16068 --title x --version 1", key_file),
+                     19);
+    free(out);
+    assert_int_equal(s_cli(f, false, &out, "--format json concept history 16068"), 0);
+    list = json_loads(out, 0, &jerr);
+    assert_non_null(list);
+    assert_int_equal(json_array_size(list), 2);
+    json_decref(list);
+    free(out);
+    /* The admin may not write concepts: PERMISSION_DENIED (exit 17). */
+    assert_int_equal(s_cli(f, false, &out, "concept set 16068 --title y"), 17);
+    free(out);
+
+    /* A manager, assigned to Sömmerda. */
+    assert_int_equal(s_cli(f, false, &out,
+                           "--cert '%s' --format json manager add --state 16 --name 'Erika "
+                           "Muster' --email erika.muster@example.org --programme "
+                           "'Landesprogramm Integration'",
+                           key_file),
+                     0);
+    json_t *m = json_loads(out, 0, &jerr);
+    assert_non_null(m);
+    char id[64];
+    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(m, "id")));
+    json_decref(m);
+    free(out);
+    assert_int_equal(strlen(id), 36);
+    assert_int_equal(s_cli(f, false, &out,
+                           "--cert '%s' manager assign %s 16068 --from 2024-01-01",
+                           key_file, id),
+                     0);
+    free(out);
+    assert_int_equal(s_cli(f, false, &out, "--format json manager list --district 16068"),
+                     0);
+    list = json_loads(out, 0, &jerr);
+    assert_non_null(list);
+    assert_int_equal(json_array_size(list), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "name")),
+                        "Erika Muster");
+    json_decref(list);
+    free(out);
+
+    /* A (fictional) merger recorded by the admin. */
+    assert_int_equal(s_cli(f, false, &out,
+                           "--cert '%s' district merge 16077 --into 16076 "
+                           "--effective 2031-01-01",
+                           key_file),
+                     17);
+    free(out);
+    assert_int_equal(s_cli(f, false, &out,
+                           "--format json district merge 16077 --into 16076 "
+                           "--effective 2031-01-01 --note 'test'"),
+                     0);
+    assert_non_null(strstr(out, "\"successor_ags\": \"16076\""));
+    free(out);
+    assert_int_equal(s_cli(f, false, &out, "district merge 16077 --into 16076"), 2);
+    free(out);
+
+    /* Every change is an event. */
+    assert_int_equal(s_cli(f, false, &out, "--format csv events"), 0);
+    assert_non_null(strstr(out, "concept.set"));
+    assert_non_null(strstr(out, "manager.assigned"));
+    assert_non_null(strstr(out, "principal.created"));
+    assert_non_null(strstr(out, "territorial_change.recorded"));
+    free(out);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cli_walk_through),
+    };
+    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+}
