@@ -68,7 +68,10 @@ s_cli(s_fixture_t *f, bool merge, char **out, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
-    snprintf(cmd, sizeof cmd, "'%s' --config '%s' %s %s", TH_TEST_CLI_BIN, f->config, args,
+    /* Bounded: the CLI's own timeouts end it; coreutils' timeout is for a
+     * broken one, so a hang fails this test at once instead of stalling CI */
+    snprintf(cmd, sizeof cmd, "timeout -k 5 60 '%s' --config '%s' %s %s", TH_TEST_CLI_BIN,
+             f->config, args,
              merge ? "2>&1" : "2>/dev/null");
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
@@ -87,6 +90,8 @@ s_cli(s_fixture_t *f, bool merge, char **out, const char *fmt, ...)
     buf[len] = '\0';
     const int status = pclose(p);
     *out = buf;
+    if (WIFEXITED(status) && (WEXITSTATUS(status) == 124 || WEXITSTATUS(status) == 137))
+        fail_msg("the CLI did not end within 60 s: %s", args);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
