@@ -4,7 +4,8 @@
 #
 # A "stack" is one PostgreSQL cluster, one key store, one broker and every
 # service binary that is built, all kept under one state directory:
-#   STATE/pg/     the PostgreSQL cluster (ops/pg)
+#   STATE/pg/     the PostgreSQL cluster (ops/pg; see th_pg_dir for when
+#                 it has to live elsewhere)
 #   STATE/keys/   broker and principal certificates (ops/keys)
 #   STATE/conf/   the config file of each process, written on every start
 #   STATE/log/    one log file per process
@@ -141,17 +142,56 @@ th_stop_daemon() {
     th_say "stopped $name (pid $pid)"
 }
 
+# th_pg ARGS...: ops/pg, run from / so that the postgres user's tools do not
+# complain about a working directory they cannot enter. Paths must be absolute.
+th_pg() {
+    (cd / && "$TH_ROOT/ops/pg" "$@")
+}
+
+# th_pg_reachable DIR: true unless we are root and the postgres user (which
+# runs the server for root) cannot reach DIR, e.g. in a clone under /root,
+# which is mode 0700. DIR must exist.
+th_pg_reachable() {
+    [ "$(id -u)" -ne 0 ] && return 0
+    runuser -u postgres -- test -x "$1" 2>/dev/null
+}
+
+# th_pg_dir STATE: where the cluster of STATE lives: STATE/pg, or, when the
+# postgres user cannot reach STATE, /var/lib/teilhabe/pg-<hash of STATE>
+# (persistent, and the same path every time for the same STATE).
+th_pg_dir() {
+    local state=$1 hash
+    mkdir -p "$state"
+    if th_pg_reachable "$state"; then
+        echo "$state/pg"
+        return 0
+    fi
+    hash=$(printf '%s' "$state" | sha256sum | cut -c1-12)
+    mkdir -p /var/lib/teilhabe
+    echo "/var/lib/teilhabe/pg-$hash"
+}
+
 # th_build DIR TYPE [CMAKE ARGS...]: configures (when needed) and builds.
+# With TH_BUILD_QUIET=1 the compiler output goes to DIR/build.log and is
+# shown only when the build fails.
 th_build() {
     local dir=$1 type=$2
     shift 2
-    th_say "building in $dir ($type $*)"
+    th_say "building in $dir ($type${*:+ $*})"
     mkdir -p "$dir"
     cmake -S "$TH_ROOT" -B "$dir" -DCMAKE_BUILD_TYPE="$type" "$@" >"$dir/configure.log" 2>&1 || {
         cat "$dir/configure.log" >&2
         return 1
     }
-    cmake --build "$dir" -j 2
+    if [ "${TH_BUILD_QUIET:-0}" = 1 ]; then
+        cmake --build "$dir" -j 2 >"$dir/build.log" 2>&1 || {
+            grep -E -B2 -A8 'error|Error' "$dir/build.log" | tail -n 60 >&2
+            th_warn "the full compiler output is in $dir/build.log"
+            return 1
+        }
+    else
+        cmake --build "$dir" -j 2
+    fi
 }
 
 # th_service_name SVC: the protobuf service a service binary serves, for
@@ -181,8 +221,12 @@ th_stack_up() {
 
     # PostgreSQL first: the services migrate their schemas at start-up.
     if [ -x "$TH_ROOT/ops/pg" ]; then
-        "$TH_ROOT/ops/pg" start "$state/pg" "$pg_port" || return 1
-        db_url=$("$TH_ROOT/ops/pg" url "$state/pg" "$pg_port")
+        local pg_dir
+        pg_dir=$(th_pg_dir "$state")
+        [ "$pg_dir" = "$state/pg" ] ||
+            th_say "the postgres user cannot reach $state, so the cluster lives in $pg_dir"
+        th_pg start "$pg_dir" "$pg_port" || return 1
+        db_url=$(th_pg url "$pg_dir" "$pg_port")
     else
         th_warn "ops/pg is missing: no PostgreSQL started (services that need it will fail)"
         db_url="host=127.0.0.1 port=$pg_port user=teilhabe dbname=teilhabe"
@@ -295,7 +339,9 @@ th_stack_down() {
         [ -e "$pidfile" ] || continue
         th_stop_daemon "$(basename "$pidfile" .pid)" "$state"
     done
-    if [ -x "$TH_ROOT/ops/pg" ] && [ -d "$state/pg" ]; then
-        "$TH_ROOT/ops/pg" stop "$state/pg"
+    local pg_dir
+    pg_dir=$(th_pg_dir "$state")
+    if [ -x "$TH_ROOT/ops/pg" ] && [ -d "$pg_dir" ]; then
+        th_pg stop "$pg_dir"
     fi
 }
