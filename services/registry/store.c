@@ -56,6 +56,50 @@ s_exec(th_call_t *call, const char *sql, int nparams, const char *const *params)
     return th_db_exec(db, sql, nparams, params);
 }
 
+/* The hot reads (GetDistrict, ListDistricts, ListStates, search) as named
+ * prepared statements: parsing and planning the district query costs more
+ * than executing it. Only outside a transaction, so a failed EXECUTE cannot
+ * abort a write. A connection that does not know the statement yet (new,
+ * or reconnected) answers 26000; the store then prepares it and tries once
+ * more. On any other failure it falls back to s_exec, which reports the
+ * error through th_db like every other statement. */
+static PGresult *
+s_exec_hot(th_call_t *call, const char *name, const char *sql, int nparams,
+           const char *const *params)
+{
+    th_db_t *db = th_call_db(call);
+    if (db == NULL || th_db_in_transaction(db))
+        return s_exec(call, sql, nparams, params);
+    PGconn *conn = th_db_conn(db);
+    if (conn == NULL)
+        return s_exec(call, sql, nparams, params);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        PGresult *r = PQexecPrepared(conn, name, nparams, params, NULL, NULL, 0);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK)
+            return r;
+        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        const bool unknown = state != NULL && strcmp(state, "26000") == 0;
+        const bool stale = state != NULL && strcmp(state, "0A000") == 0;
+        PQclear(r);
+        if (stale) {
+            /* "cached plan must not change result type" after a migration:
+             * drop it so the next call prepares it afresh. name is a fixed
+             * identifier from this file. */
+            char sql_deallocate[96];
+            snprintf(sql_deallocate, sizeof sql_deallocate, "DEALLOCATE %s", name);
+            PQclear(PQexec(conn, sql_deallocate));
+        }
+        if (!unknown || attempt > 0)
+            break;
+        PGresult *prepared = PQprepare(conn, name, sql, nparams, NULL);
+        const bool ok = PQresultStatus(prepared) == PGRES_COMMAND_OK;
+        PQclear(prepared);
+        if (!ok)
+            break;
+    }
+    return s_exec(call, sql, nparams, params);
+}
+
 /* --- rows to messages --------------------------------------------------- */
 
 #define S_DISTRICT_COLUMNS                                                                     \
@@ -398,8 +442,9 @@ int
 registry_store_get_district(th_call_t *call, const char *ags, registry_district_t **out)
 {
     const char *params[] = {ags};
-    PGresult *r = s_exec(call, "SELECT " S_DISTRICT_COLUMNS S_DISTRICT_FROM "WHERE d.ags = $1",
-                         1, params);
+    PGresult *r = s_exec_hot(call, "registry_get_district",
+                             "SELECT " S_DISTRICT_COLUMNS S_DISTRICT_FROM "WHERE d.ags = $1", 1,
+                             params);
     if (r == NULL)
         return TH_EDB;
     int rc = TH_ENOTFOUND;
@@ -423,15 +468,16 @@ registry_store_list_districts(th_call_t *call, const registry_district_filter_t 
     snprintf(limit, sizeof limit, "%d", f->limit);
     const char *params[] = {f->as_of, f->state_code, f->kind, f->settlement_type, f->after_ags,
                             limit};
-    PGresult *r = s_exec(call,
-                         "SELECT " S_DISTRICT_COLUMNS S_DISTRICT_FROM S_DISTRICT_FILTER
-                         "AND ($5::text IS NULL OR d.ags > $5) ORDER BY d.ags LIMIT $6::int",
-                         6, params);
+    PGresult *r = s_exec_hot(call, "registry_list_districts",
+                             "SELECT " S_DISTRICT_COLUMNS S_DISTRICT_FROM S_DISTRICT_FILTER
+                             "AND ($5::text IS NULL OR d.ags > $5) ORDER BY d.ags LIMIT $6::int",
+                             6, params);
     if (r == NULL)
         return TH_EDB;
     s_districts(call, r, out, n);
     PQclear(r);
-    r = s_exec(call, "SELECT count(*)" S_DISTRICT_FROM S_DISTRICT_FILTER, 4, params);
+    r = s_exec_hot(call, "registry_count_districts",
+                   "SELECT count(*)" S_DISTRICT_FROM S_DISTRICT_FILTER, 4, params);
     if (r == NULL)
         return TH_EDB;
     *total = (int) s_i64(r, 0, 0);
@@ -448,8 +494,8 @@ registry_store_search_districts(th_call_t *call, const char *key, const char *as
     snprintf(lim, sizeof lim, "%d", limit);
     const char *params[] = {key, as_of, include_ended ? "true" : "false", lim};
     /* Names that start with the query come first, then the rest, each by AGS. */
-    PGresult *r = s_exec(
-        call,
+    PGresult *r = s_exec_hot(
+        call, "registry_search_districts",
         "SELECT " S_DISTRICT_COLUMNS S_DISTRICT_FROM
         "WHERE (strpos(d.search_key, $1) > 0 OR strpos(d.search_key_expanded, $1) > 0 "
         "OR starts_with(d.ags, $1)) "
@@ -469,7 +515,7 @@ registry_store_list_states(th_call_t *call, const char *as_of, registry_state_t 
                            size_t *n)
 {
     const char *params[] = {as_of};
-    PGresult *r = s_exec(call,
+    PGresult *r = s_exec_hot(call, "registry_list_states",
                          "SELECT s.code, s.name, count(d.ags), coalesce(sum(d.population), 0) "
                          "FROM registry.states s LEFT JOIN registry.districts d "
                          "ON d.state_code = s.code AND " S_VALID_ON("d", "$1")

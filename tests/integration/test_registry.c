@@ -552,6 +552,35 @@ test_record_territorial_change(void **state)
                      2);
 }
 
+static void
+test_reads_survive_lost_connections(void **state)
+{
+    s_fixture_t *f = *state;
+    th_result_t r;
+    /* Warm the registry's connections (and their prepared statements). */
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(s_get(f->analyst, "16068", "", &r), TH_OK);
+        th_result_clear(&r);
+    }
+    /* The server drops every connection of the registry ... */
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = "
+             "'%s' AND pid <> pg_backend_pid()",
+             f->env.dbname);
+    assert_true(reg_sql_count(f->env.admin_url, sql) >= 1);
+    /* ... and reads go on: reconnect, prepare again, answer. */
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(s_get(f->analyst, "16068", "2021-07-01", &r), TH_OK);
+        assert_string_equal(((const s_district_t *) r.response)->name, "Sömmerda");
+        th_result_clear(&r);
+        uint32_t th = 0, total = 0;
+        assert_int_equal(s_states(f->analyst, "2021-07-01", &th, &total, &r), TH_OK);
+        assert_int_equal(total, 400);
+        th_result_clear(&r);
+    }
+}
+
 int
 main(void)
 {
@@ -562,6 +591,7 @@ main(void)
         cmocka_unit_test(test_get_district),
         cmocka_unit_test(test_search_folds_case_and_umlauts),
         cmocka_unit_test(test_territorial_history),
+        cmocka_unit_test(test_reads_survive_lost_connections),
         cmocka_unit_test(test_record_territorial_change),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
