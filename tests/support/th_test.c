@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -130,6 +131,11 @@ th_proc_start(const char *path, char *const argv[], const char *log_path)
         return NULL;
     }
     if (pid == 0) {
+        /* A test that aborts must not leave brokers and services running:
+         * they get SIGTERM when the test process dies. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() == 1)
+            _exit(127);
         if (log_path != NULL) {
             int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
             if (fd >= 0) {
