@@ -61,5 +61,5 @@ CREATE TABLE IF NOT EXISTS audit.idempotency (
     PRIMARY KEY (principal_id, key)
 );
 
--- Old keys are pruned by age.
+-- For pruning old keys by age (an operator's job: docs/OPERATIONS.md).
 CREATE INDEX IF NOT EXISTS idempotency_created_at_idx ON audit.idempotency (created_at);
