@@ -47,6 +47,9 @@ struct th_db_t {
     char *conninfo;
     PGconn *conn;
     bool in_tx;
+    /* The session's statement_timeout as last set by
+     * th_db_set_statement_timeout, -1 when unknown (new connection). */
+    int64_t session_timeout_ms;
     /* The server announced that it closes this connection. */
     bool closing;
     /* The last failure: status code (TH_OK when none), SQLSTATE, message. */
@@ -237,7 +240,46 @@ s_connect(th_db_t *self)
     PQsetNoticeReceiver(conn, s_notice, self);
     self->conn = conn;
     self->closing = false;
+    self->session_timeout_ms = -1;
     return 0;
+}
+
+int
+th_db_set_statement_timeout(th_db_t *self, int64_t timeout_ms)
+{
+    if (self == NULL)
+        return TH_EINVAL;
+    if (self->in_tx)
+        return 0; /* th_db_begin's SET LOCAL governs the transaction */
+    if (timeout_ms < 1)
+        timeout_ms = 1;
+    if (timeout_ms > INT_MAX)
+        timeout_ms = INT_MAX;
+    /* Calls arrive with a little less time each; setting a value a bit
+     * below the remaining time lets the next few calls keep it without a
+     * round trip, while no statement outlives its call's deadline. */
+    int64_t slack = timeout_ms / 20 > 25 ? timeout_ms / 20 : 25;
+    int64_t current = self->session_timeout_ms;
+    if (current > 0 && current <= timeout_ms && current >= timeout_ms - 2 * slack)
+        return 0;
+    int64_t wanted = timeout_ms - slack > 0 ? timeout_ms - slack : timeout_ms;
+    PGconn *conn = th_db_conn(self);
+    if (conn == NULL)
+        return TH_EDB;
+    char sql[64];
+    snprintf(sql, sizeof sql, "SET statement_timeout = %" PRId64, wanted);
+    PGresult *res = PQexec(conn, sql);
+    int rc = 0;
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        s_set_error(self, TH_UNAVAILABLE, "", "could not set the statement timeout: %s",
+                    PQerrorMessage(conn));
+        self->session_timeout_ms = -1;
+        rc = TH_EDB;
+    } else {
+        self->session_timeout_ms = wanted;
+    }
+    PQclear(res);
+    return rc;
 }
 
 th_db_t *

@@ -36,6 +36,13 @@ PGconn *th_db_conn(th_db_t *self);
  * 0, TH_EDB, or TH_ESTATE when a transaction is already open. */
 int th_db_begin(th_db_t *self, int64_t timeout_ms);
 int th_db_commit(th_db_t *self);
+
+/* Outside a transaction: makes the session's statement_timeout at most
+ * timeout_ms (and not far below it), so a plain read cannot outlive its
+ * call's deadline. Sends SET only when the current value is out of that
+ * band. Inside a transaction it does nothing (th_db_begin set it). 0 or
+ * TH_EDB. */
+int th_db_set_statement_timeout(th_db_t *self, int64_t timeout_ms);
 /* Rolls back if a transaction is open; otherwise does nothing. */
 int th_db_rollback(th_db_t *self);
 bool th_db_in_transaction(const th_db_t *self);

@@ -255,12 +255,24 @@ th_call_state(const th_call_t *call)
     return call->service->state;
 }
 
+/* The thread's connection with the call's deadline handed to PostgreSQL:
+ * outside a transaction as the session's statement_timeout (th_db keeps
+ * this to one SET now and then), inside one by th_db_begin's SET LOCAL. */
+static th_db_t *
+s_call_db_with_deadline(th_call_t *call)
+{
+    th_db_t *db = call->thread->db;
+    if (db != NULL && !th_db_in_transaction(db))
+        th_db_set_statement_timeout(db, th_call_remaining_ms(call));
+    return db;
+}
+
 th_db_t *
 th_call_db(th_call_t *call)
 {
     s_thread_t *thread = call->thread;
     if (thread->db != NULL || thread->worker->db_url == NULL)
-        return thread->db;
+        return s_call_db_with_deadline(call);
     /* Connect lazily: a service starts even while the database is down,
      * and a thread that failed tries again at most once a second. */
     int64_t now = zclock_mono();
@@ -270,10 +282,11 @@ th_call_db(th_call_t *call)
     thread->db = th_db_new(thread->worker->db_url, errbuf, sizeof errbuf);
     if (thread->db == NULL) {
         thread->db_retry_at = now + 1000;
-        th_log_warn(th_call_id(call), "could not connect to the database", "error=\"%s\"",
-                    errbuf);
+        char quoted[TH_LOG_QUOTE_SIZE];
+        th_log_warn(th_call_id(call), "could not connect to the database", "error=%s",
+                    th_log_quote(quoted, sizeof quoted, errbuf));
     }
-    return thread->db;
+    return s_call_db_with_deadline(call);
 }
 
 bool

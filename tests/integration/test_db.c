@@ -318,6 +318,41 @@ test_deadline(void **state)
     assert_false(th_db_in_transaction(fx->db));
 }
 
+/* Outside a transaction the deadline becomes the session's statement_timeout,
+ * set a little below the time left and kept while later calls fit in it. */
+static void
+test_session_deadline(void **state)
+{
+    fixture_t *fx = *state;
+    char value[32];
+    assert_int_equal(th_db_set_statement_timeout(fx->db, 200), 0);
+    s_scalar(fx->db, "SHOW statement_timeout", 0, NULL, value, sizeof value);
+    assert_string_equal(value, "175ms"); /* 200 less the 25 ms slack */
+    assert_null(th_db_exec(fx->db, "SELECT pg_sleep(5)", 0, NULL));
+    assert_int_equal(th_db_status(fx->db), TH_DEADLINE_EXCEEDED);
+
+    /* a little less time left: the value stays, no SET is sent */
+    assert_int_equal(th_db_set_statement_timeout(fx->db, 190), 0);
+    s_scalar(fx->db, "SHOW statement_timeout", 0, NULL, value, sizeof value);
+    assert_string_equal(value, "175ms");
+    /* much less, or more, than the value: it follows */
+    assert_int_equal(th_db_set_statement_timeout(fx->db, 100), 0);
+    s_scalar(fx->db, "SHOW statement_timeout", 0, NULL, value, sizeof value);
+    assert_string_equal(value, "75ms");
+    assert_int_equal(th_db_set_statement_timeout(fx->db, 5000), 0);
+    s_scalar(fx->db, "SHOW statement_timeout", 0, NULL, value, sizeof value);
+    assert_string_equal(value, "4750ms");
+
+    /* inside a transaction SET LOCAL governs; the session value returns after */
+    assert_int_equal(th_db_begin(fx->db, 1000), 0);
+    assert_int_equal(th_db_set_statement_timeout(fx->db, 50), 0);
+    s_scalar(fx->db, "SHOW statement_timeout", 0, NULL, value, sizeof value);
+    assert_string_equal(value, "1s");
+    assert_int_equal(th_db_rollback(fx->db), 0);
+    s_scalar(fx->db, "SHOW statement_timeout", 0, NULL, value, sizeof value);
+    assert_string_equal(value, "4750ms");
+}
+
 static void
 test_status_mapping(void **state)
 {
@@ -880,6 +915,7 @@ main(void)
         cmocka_unit_test(test_connect),
         cmocka_unit_test(test_transaction_state),
         cmocka_unit_test(test_deadline),
+        cmocka_unit_test(test_session_deadline),
         cmocka_unit_test(test_status_mapping),
         cmocka_unit_test(test_binary_parameters),
         cmocka_unit_test(test_migrate_common_dir),

@@ -100,12 +100,17 @@ s_db_sleep(th_call_t *call, const ProtobufCMessage *message, ProtobufCMessage **
     const Teilhabe__Testing__V1__EchoRequest *request =
         (const Teilhabe__Testing__V1__EchoRequest *) message;
     handler_state_t *state = th_call_state(call);
-    int rc = th_call_begin_write(call);
-    if (rc == TH_CALL_REPLAY)
-        return TH_OK;
-    if (rc != TH_OK)
-        return rc;
+    /* text "read..." sleeps outside any transaction, as a plain read does */
+    if (strncmp(request->text, "read", 4) != 0) {
+        int rc = th_call_begin_write(call);
+        if (rc == TH_CALL_REPLAY)
+            return TH_OK;
+        if (rc != TH_OK)
+            return rc;
+    }
     th_db_t *db = th_call_db(call);
+    if (db == NULL)
+        return th_call_error(call, TH_UNAVAILABLE, "no database");
     char ms[16];
     snprintf(ms, sizeof ms, "%u", request->sleep_ms);
     const char *const params[] = {ms};
@@ -437,6 +442,33 @@ test_deadline_becomes_statement_timeout(void **state)
     s_stop_worker(env);
 }
 
+/* A read outside a transaction gets the deadline too, as the session's
+ * statement_timeout: PostgreSQL cancels the statement, the worker's thread is
+ * free again, and a following quick read on the same connection works. */
+static void
+test_deadline_reaches_plain_reads(void **state)
+{
+    env_t *env = *state;
+    s_start_worker(env, th_test_db_url());
+    th_client_t *client = s_client(env);
+    th_result_t result;
+    th_call_opts_t once = {.no_retry = true};
+    assert_int_equal(s_call(client, SLEEP, "read-long", 0, 5000, 600, &once, &result), 0);
+    assert_int_equal(result.code, TH_DEADLINE_EXCEEDED);
+    th_result_clear(&result);
+    int64_t until = zclock_mono() + 3000;
+    while (atomic_load(&env->handlers.last_db_status) == TH_OK && zclock_mono() < until)
+        zclock_sleep(20);
+    assert_int_equal(atomic_load(&env->handlers.last_db_status), TH_DEADLINE_EXCEEDED);
+    for (int i = 0; i < 8; i++) { /* every handler thread, whichever one slept */
+        assert_int_equal(s_call(client, SLEEP, "read-short", 0, 1, 5000, NULL, &result), 0);
+        assert_int_equal(result.code, TH_OK);
+        th_result_clear(&result);
+    }
+    th_client_destroy(&client);
+    s_stop_worker(env);
+}
+
 static void
 test_without_database_unavailable(void **state)
 {
@@ -485,6 +517,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_failure_rolls_everything_back, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_deadline_becomes_statement_timeout, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_deadline_reaches_plain_reads, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_without_database_unavailable, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_database_down_unavailable, s_setup, s_teardown),
     };
