@@ -24,6 +24,8 @@
  */
 #include "th_client.h"
 
+#include "th_curve.h"
+
 #include "th_error.h"
 #include "th_log.h"
 #include "th_status.h"
@@ -480,43 +482,11 @@ th_client_new(const th_client_config_t *config, char *errbuf, size_t errlen)
     }
 
     if (config->broker_public_key != NULL && config->broker_public_key[0] != '\0') {
-        if (strlen(config->broker_public_key) != 40) {
-            snprintf(errbuf, errlen,
-                     "broker public key \"%s\" is not a 40-character Z85 CURVE key",
-                     config->broker_public_key);
+        self->cert = th_curve_load_identity(config->broker_public_key,
+                                            config->client_cert_path, "client", errbuf,
+                                            errlen);
+        if (self->cert == NULL)
             goto failed;
-        }
-        uint8_t decoded[32];
-        if (zmq_z85_decode(decoded, config->broker_public_key) == NULL) {
-            snprintf(errbuf, errlen, "broker public key \"%s\" is not valid Z85",
-                     config->broker_public_key);
-            goto failed;
-        }
-        if (config->client_cert_path == NULL || config->client_cert_path[0] == '\0') {
-            snprintf(errbuf, errlen, "no client certificate given: CURVE needs the path of "
-                                     "this client's secret certificate (cert)");
-            goto failed;
-        }
-        if (access(config->client_cert_path, R_OK) != 0) {
-            snprintf(errbuf, errlen, "could not read client certificate \"%s\": %s",
-                     config->client_cert_path, strerror(errno));
-            goto failed;
-        }
-        self->cert = zcert_load(config->client_cert_path);
-        if (self->cert == NULL) {
-            snprintf(errbuf, errlen, "could not load client certificate \"%s\"",
-                     config->client_cert_path);
-            goto failed;
-        }
-        /* A public-only certificate has an all-zero secret key */
-        static const char zero_key[41] = "0000000000000000000000000000000000000000";
-        if (strcmp(zcert_secret_txt(self->cert), zero_key) == 0) {
-            snprintf(errbuf, errlen,
-                     "client certificate \"%s\" holds no secret key (give the "
-                     ".cert_secret file)",
-                     config->client_cert_path);
-            goto failed;
-        }
         self->broker_public_key = strdup(config->broker_public_key);
         if (self->broker_public_key == NULL)
             goto nomem;

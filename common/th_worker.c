@@ -24,6 +24,8 @@
  */
 #include "th_worker.h"
 
+#include "th_curve.h"
+
 #include "th_error.h"
 #include "th_log.h"
 #include "th_status.h"
@@ -776,30 +778,10 @@ th_worker_new(const th_worker_config_t *config, char *errbuf, size_t errlen)
         goto failed;
     }
     if (config->broker_public_key != NULL && config->broker_public_key[0] != '\0') {
-        uint8_t decoded[32];
-        if (strlen(config->broker_public_key) != 40 ||
-            zmq_z85_decode(decoded, config->broker_public_key) == NULL) {
-            snprintf(errbuf, errlen,
-                     "broker public key \"%s\" is not a 40-character Z85 CURVE key",
-                     config->broker_public_key);
+        self->cert = th_curve_load_identity(config->broker_public_key, config->cert_path,
+                                            "worker", errbuf, errlen);
+        if (self->cert == NULL)
             goto failed;
-        }
-        if (config->cert_path == NULL || config->cert_path[0] == '\0') {
-            snprintf(errbuf, errlen, "no worker certificate given: CURVE needs the path of "
-                                     "this worker's secret certificate (cert)");
-            goto failed;
-        }
-        if (access(config->cert_path, R_OK) != 0) {
-            snprintf(errbuf, errlen, "could not read worker certificate \"%s\": %s",
-                     config->cert_path, strerror(errno));
-            goto failed;
-        }
-        self->cert = zcert_load(config->cert_path);
-        if (self->cert == NULL) {
-            snprintf(errbuf, errlen, "could not load worker certificate \"%s\"",
-                     config->cert_path);
-            goto failed;
-        }
         self->broker_public_key = strdup(config->broker_public_key);
         if (self->broker_public_key == NULL) {
             snprintf(errbuf, errlen, "out of memory");
