@@ -73,29 +73,6 @@ s_setup(void **state)
     return 0;
 }
 
-/* True when a process stopped with SIGTERM exited by itself with status 0.
- * Under ASan a leak turns the exit status non-zero, so this is also where
- * the sanitizer's verdict on the children is heard. */
-static bool
-s_stopped_cleanly(th_proc_t **proc_p, const char *what, const char *log_path)
-{
-    if (*proc_p == NULL)
-        return true;
-    int status = th_proc_stop(proc_p, SIGTERM, 10000);
-    if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        return true;
-    if (status == -1)
-        print_error("%s did not stop within 10 s of SIGTERM and was killed; see %s\n", what,
-                    log_path);
-    else if (WIFEXITED(status))
-        print_error("%s exited with status %d after SIGTERM; see %s\n", what,
-                    WEXITSTATUS(status), log_path);
-    else
-        print_error("%s died of signal %d after SIGTERM; see %s\n", what, WTERMSIG(status),
-                    log_path);
-    return false;
-}
-
 /* Every process still running is expected to be healthy: it gets SIGTERM
  * and must exit 0. Processes a test kills on purpose are gone by now. On a
  * failure the directory with the logs is kept. */
@@ -105,9 +82,9 @@ s_teardown(void **state)
     env_t *env = *state;
     bool clean = true;
     for (int i = 0; i < MAX_WORKERS; i++)
-        clean &= s_stopped_cleanly(&env->workers[i], "a test worker", env->worker_logs[i]);
-    clean &= s_stopped_cleanly(&env->broker.proc, "the broker", env->broker.log_path);
-    clean &= s_stopped_cleanly(&env->broker2.proc, "the second broker", env->broker2.log_path);
+        clean &= th_proc_stop_clean(&env->workers[i], "a test worker", env->worker_logs[i]);
+    clean &= th_proc_stop_clean(&env->broker.proc, "the broker", env->broker.log_path);
+    clean &= th_proc_stop_clean(&env->broker2.proc, "the second broker", env->broker2.log_path);
     if (clean)
         th_test_rmtree(env->dir);
     free(env->dir);
@@ -708,7 +685,7 @@ test_refused_key_tries_next_broker(void **state)
     assert_true(zclock_mono() - start < 4000);
     th_result_clear(&result);
     th_client_destroy(&client);
-    assert_true(s_stopped_cleanly(&env->broker2.proc, "the second broker", env->broker2.log_path));
+    assert_true(th_proc_stop_clean(&env->broker2.proc, "the second broker", env->broker2.log_path));
     th_test_rmtree(other);
     free(other);
 }

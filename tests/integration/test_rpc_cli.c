@@ -179,28 +179,13 @@ s_setup(void **state)
     return 0;
 }
 
-/* True when a process stopped with SIGTERM exited by itself with status 0
- * (under ASan a leak makes it non-zero). Prints why not. */
-static bool
-s_stopped_cleanly(th_proc_t **proc_p, const char *what, const char *log_path)
-{
-    if (*proc_p == NULL)
-        return true;
-    int status = th_proc_stop(proc_p, SIGTERM, 10000);
-    if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        return true;
-    print_error("%s did not exit 0 after SIGTERM (wait status %d); see %s\n", what, status,
-                log_path);
-    return false;
-}
-
 /* The broker and the worker are expected healthy: SIGTERM, exit 0. */
 static int
 s_teardown(void **state)
 {
     env_t *env = *state;
-    bool clean = s_stopped_cleanly(&env->worker, "the test worker", env->dir);
-    clean &= s_stopped_cleanly(&env->broker.proc, "the broker", env->broker.log_path);
+    bool clean = th_proc_stop_clean(&env->worker, "the test worker", env->dir);
+    clean &= th_proc_stop_clean(&env->broker.proc, "the broker", env->broker.log_path);
     if (clean)
         th_test_rmtree(env->dir);
     free(env->dir);

@@ -258,21 +258,6 @@ s_setup(void **state)
     return 0;
 }
 
-/* True when a process stopped with SIGTERM exited by itself with status 0
- * (under ASan a leak makes it non-zero). Prints why not. */
-static bool
-s_stopped_cleanly(th_proc_t **proc_p, const char *what, const char *log_path)
-{
-    if (*proc_p == NULL)
-        return true;
-    int status = th_proc_stop(proc_p, SIGTERM, 10000);
-    if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
-        return true;
-    print_error("%s did not exit 0 after SIGTERM (wait status %d); see %s\n", what, status,
-                log_path);
-    return false;
-}
-
 static int
 s_teardown(void **state)
 {
@@ -283,7 +268,7 @@ s_teardown(void **state)
         th_worker_destroy(&env->worker);
     }
     /* The broker is expected healthy: SIGTERM, exit 0 */
-    bool clean = s_stopped_cleanly(&env->broker.proc, "the broker", env->broker.log_path);
+    bool clean = th_proc_stop_clean(&env->broker.proc, "the broker", env->broker.log_path);
     th_db_destroy(&env->db);
     if (clean)
         th_test_rmtree(env->dir);

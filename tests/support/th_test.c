@@ -219,6 +219,26 @@ th_proc_stop(th_proc_t **self_p, int sig, int timeout_ms)
     return result;
 }
 
+bool
+th_proc_stop_clean(th_proc_t **self_p, const char *what, const char *log_path)
+{
+    if (self_p == NULL || *self_p == NULL)
+        return true;
+    int status = th_proc_stop(self_p, SIGTERM, 10000);
+    if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return true;
+    if (status == -1)
+        print_error("%s did not stop within 10 s of SIGTERM and was killed; see %s\n", what,
+                    log_path);
+    else if (WIFEXITED(status))
+        print_error("%s exited with status %d after SIGTERM; see %s\n", what,
+                    WEXITSTATUS(status), log_path);
+    else
+        print_error("%s died of signal %d after SIGTERM; see %s\n", what, WTERMSIG(status),
+                    log_path);
+    return false;
+}
+
 /* --- keys ---------------------------------------------------------------- */
 
 int

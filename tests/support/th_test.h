@@ -55,6 +55,13 @@ th_proc_t *th_proc_start(const char *path, char *const argv[], const char *log_p
  * and sets *self_p to NULL. Accepts NULL. */
 int th_proc_stop(th_proc_t **self_p, int sig, int timeout_ms);
 
+/* Stops a process that is expected to be healthy: SIGTERM, then true when
+ * it exited by itself with status 0 within 10 s. Under ASan a leak makes the
+ * exit status non-zero, so this is where the sanitizer's verdict on a child
+ * is heard. Otherwise prints why (naming what and its log_path) and returns
+ * false. NULL *self_p counts as clean. */
+bool th_proc_stop_clean(th_proc_t **self_p, const char *what, const char *log_path);
+
 /* True while the process runs (reaps it when it has ended). */
 bool th_proc_alive(th_proc_t *self);
 
