@@ -1073,17 +1073,27 @@ registry_store_revoke_principal(th_call_t *call, const char *id, registry_princi
 
 int
 registry_store_list_events(th_call_t *call, int64_t after_sequence, int limit,
-                           registry_event_t ***out, size_t *n)
+                           const registry_event_filter_t *filter, registry_event_t ***out,
+                           size_t *n)
 {
     char after[24], lim[16];
     snprintf(after, sizeof after, "%" PRId64, after_sequence);
     snprintf(lim, sizeof lim, "%d", limit);
-    const char *params[] = {after, lim};
+    /* Filtered here rather than after the read, so a page holds `limit`
+     * visible events whenever that many exist and an empty page still means
+     * "caught up". A manager event's Land is its manager's (resource
+     * "managers/<id>"; a manager never changes Land). */
+    const char *params[] = {after, lim, filter->principals ? "true" : "false",
+                            filter->managers_all ? "true" : "false", filter->managers_land};
     PGresult *r = s_exec(call,
                          "SELECT e.sequence, e.topic, e.resource, " S_TS("e.created_at")
                          ", e.payload FROM registry.events e WHERE e.sequence > $1::bigint "
+                         "AND ($3::boolean OR e.topic NOT LIKE 'principal.%') "
+                         "AND ($4::boolean OR e.topic NOT LIKE 'manager.%' OR EXISTS ("
+                         "SELECT 1 FROM registry.managers m WHERE e.resource LIKE 'managers/%' "
+                         "AND m.id = substr(e.resource, 10) AND m.state_code = $5::text)) "
                          "ORDER BY e.sequence LIMIT $2::int",
-                         2, params);
+                         5, params);
     if (r == NULL)
         return TH_EDB;
     const size_t rows = (size_t) PQntuples(r);
