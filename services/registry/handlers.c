@@ -7,7 +7,9 @@
  * for rights that need no data), what was asked (INVALID_ARGUMENT), then the
  * data (NOT_FOUND, OUT_OF_RANGE, FAILED_PRECONDITION, rights that depend on
  * the data). Writes open the call's write transaction before reading what
- * they change, so the checks and the write see the same rows.
+ * they change, so the checks and the write see the same rows; a right that
+ * depends on the data is checked on an unlocked read first, so a caller
+ * without it never takes a lock (managers.c).
  * ---------------------------------------------------------------------------
  */
 #include "handlers.h"

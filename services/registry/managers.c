@@ -2,6 +2,12 @@
  * managers.c: integration managers: who reads their records (the read rule,
  * see managers.h), and the methods that create, change, assign and list
  * them.
+ *
+ * The writes authorize on an unlocked read before their transaction starts,
+ * so a caller without the right never takes, nor waits for, a lock on
+ * another Land's rows; inside the transaction they lock the row and check
+ * again what could have changed since (the version, and the Land the right
+ * depends on).
  * ---------------------------------------------------------------------------
  */
 #include "managers.h"
@@ -167,6 +173,20 @@ s_manager(th_call_t *call, const char *field, const char *id, bool for_update,
     return TH_OK;
 }
 
+/* Loads the manager a write changes, when the caller is the ministry of its
+ * Land. Called twice by each write: unlocked before the transaction (the
+ * refusal), then locked inside it (the right again, on the row as it is
+ * now). */
+static int
+s_manager_to_write(th_call_t *call, const char *field, const char *id, bool for_update,
+                   const char *right, registry_manager_t **out)
+{
+    int rc = s_manager(call, field, id, for_update, out);
+    if (rc != TH_OK)
+        return rc;
+    return registry_need_ministry_of(call, (*out)->state_code, right);
+}
+
 /* --- writes ------------------------------------------------------------- */
 
 int
@@ -217,10 +237,13 @@ registry_managers_update(th_call_t *call, const ProtobufCMessage *request,
     if (req->version < 1)
         return registry_invalid(call, "version",
                                 "must be the version last read (1 or more)");
-    REGISTRY_BEGIN_WRITE(call);
     registry_manager_t *current = NULL;
-    if ((rc = s_manager(call, "manager.id", in->id, true, &current)) != TH_OK ||
-        (rc = registry_need_ministry_of(call, current->state_code, right)) != TH_OK)
+    if ((rc = s_manager_to_write(call, "manager.id", in->id, false, right, &current)) !=
+        TH_OK)
+        return rc;
+    REGISTRY_BEGIN_WRITE(call);
+    if ((rc = s_manager_to_write(call, "manager.id", in->id, true, right, &current)) !=
+        TH_OK)
         return rc;
     if (current->version != req->version)
         return th_call_error(call, TH_FAILED_PRECONDITION,
@@ -277,10 +300,15 @@ registry_managers_assign(th_call_t *call, const ProtobufCMessage *request,
     if (req->valid_to[0] != '\0' && strcmp(req->valid_to, req->valid_from) < 0)
         return registry_invalid(call, "valid_to", "%s is before valid_from %s",
                                 req->valid_to, req->valid_from);
-    REGISTRY_BEGIN_WRITE(call);
     registry_manager_t *m = NULL;
-    if ((rc = s_manager(call, "manager_id", req->manager_id, true, &m)) != TH_OK ||
-        (rc = registry_need_ministry_of(call, m->state_code, right)) != TH_OK)
+    if ((rc = s_manager_to_write(call, "manager_id", req->manager_id, false, right, &m)) !=
+        TH_OK)
+        return rc;
+    REGISTRY_BEGIN_WRITE(call);
+    /* The lock on the manager serializes its assignments, so the overlap
+     * check below and the insert see the same rows. */
+    if ((rc = s_manager_to_write(call, "manager_id", req->manager_id, true, right, &m)) !=
+        TH_OK)
         return rc;
     char as_of[TH_DATE_LEN + 1];
     registry_district_t *d = NULL;
@@ -333,10 +361,13 @@ registry_managers_unassign(th_call_t *call, const ProtobufCMessage *request,
         th_date_today(end_date);
     else
         snprintf(end_date, sizeof end_date, "%s", req->end_date);
-    REGISTRY_BEGIN_WRITE(call);
     registry_manager_t *m = NULL;
-    if ((rc = s_manager(call, "manager_id", req->manager_id, true, &m)) != TH_OK ||
-        (rc = registry_need_ministry_of(call, m->state_code, right)) != TH_OK)
+    if ((rc = s_manager_to_write(call, "manager_id", req->manager_id, false, right, &m)) !=
+        TH_OK)
+        return rc;
+    REGISTRY_BEGIN_WRITE(call);
+    if ((rc = s_manager_to_write(call, "manager_id", req->manager_id, true, right, &m)) !=
+        TH_OK)
         return rc;
     registry_assignment_t *before = NULL, *after = NULL;
     rc = registry_store_active_assignment(call, m->id, req->ags, end_date, &before);

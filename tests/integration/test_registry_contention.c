@@ -1,7 +1,11 @@
 /* ---------------------------------------------------------------------------
- * test_registry_contention.c: what a cancelled call does to the database,
- * through the real stack.
+ * test_registry_contention.c: what a refused and a cancelled call do to the
+ * database, through the real stack.
  *
+ * - A principal without the right to change a manager is refused before the
+ *   registry touches the row: it neither takes nor waits for its lock (here
+ *   the row is locked by another transaction, and the refusal still comes
+ *   at once).
  * - A hot read whose statement was cancelled (57014, what statement_timeout
  *   does when the deadline passes) is answered DEADLINE_EXCEEDED and not run
  *   again.
@@ -106,6 +110,107 @@ s_exec(PGconn *conn, const char *sql)
     return ok;
 }
 
+/* Each manager write by a principal without the right, while another
+ * transaction holds the manager's row: PERMISSION_DENIED at once, since the
+ * registry authorizes before it asks for the lock. (Before, it locked the
+ * row first: the refused call queued behind the lock holder until its
+ * deadline, and a refused call that got the lock held it against every
+ * legitimate writer until it answered.) */
+static void
+test_refused_writes_take_no_lock(void **state)
+{
+    s_fixture_t *f = *state;
+    PGconn *holder = s_connect(f->env.db_url);
+    const char *params[] = {f->id};
+    assert_true(s_exec(holder, "BEGIN"));
+    PGresult *locked =
+        PQexecParams(holder, "SELECT id FROM registry.managers WHERE id = $1 FOR UPDATE", 1,
+                     NULL, params, NULL, NULL, 0);
+    assert_int_equal(PQresultStatus(locked), PGRES_TUPLES_OK);
+    assert_int_equal(PQntuples(locked), 1);
+    PQclear(locked);
+
+    Teilhabe__Registry__V1__UpdateManagerRequest up =
+        TEILHABE__REGISTRY__V1__UPDATE_MANAGER_REQUEST__INIT;
+    Teilhabe__Registry__V1__Manager changes = TEILHABE__REGISTRY__V1__MANAGER__INIT;
+    char *mask[] = {"phone"};
+    changes.id = f->id;
+    changes.phone = "+49 361 1234";
+    up.manager = &changes;
+    up.version = 1;
+    up.update_mask = mask;
+    up.n_update_mask = 1;
+    Teilhabe__Registry__V1__AssignManagerRequest assign =
+        TEILHABE__REGISTRY__V1__ASSIGN_MANAGER_REQUEST__INIT;
+    assign.manager_id = f->id;
+    assign.ags = "16069";
+    assign.valid_from = "2024-01-01";
+    Teilhabe__Registry__V1__UnassignManagerRequest unassign =
+        TEILHABE__REGISTRY__V1__UNASSIGN_MANAGER_REQUEST__INIT;
+    unassign.manager_id = f->id;
+    unassign.ags = "16068";
+    const struct {
+        const char *method;
+        const ProtobufCMessage *req;
+        const ProtobufCMessageDescriptor *desc;
+    } writes[] = {
+        {REG_METHOD("UpdateManager"), &up.base,
+         &teilhabe__registry__v1__manager__descriptor},
+        {REG_METHOD("AssignManager"), &assign.base,
+         &teilhabe__registry__v1__assignment__descriptor},
+        {REG_METHOD("UnassignManager"), &unassign.base,
+         &teilhabe__registry__v1__assignment__descriptor},
+    };
+    th_client_t *refused[] = {f->ministry_by, f->analyst, f->manager};
+    int codes[3][3];
+    int64_t slowest = 0;
+    long long waiters = 0;
+    for (size_t w = 0; w < 3; w++) {
+        for (size_t c = 0; c < 3; c++) {
+            const int64_t start = zclock_mono();
+            uint64_t call_id = 0;
+            assert_int_equal(th_client_send(refused[c], writes[w].method, writes[w].req,
+                                            3000, NULL, &call_id),
+                             0);
+            /* While the call runs: does anyone queue for a lock? */
+            for (int i = 0; i < 20; i++) {
+                waiters += reg_sql_count(f->env.db_url,
+                                         "SELECT count(*) FROM pg_locks WHERE NOT granted");
+                reg_sleep_ms(10);
+            }
+            th_result_t r;
+            memset(&r, 0, sizeof r);
+            th_client_wait(refused[c], call_id, writes[w].desc, &r);
+            codes[w][c] = r.code;
+            th_result_clear(&r);
+            const int64_t ms = zclock_mono() - start;
+            slowest = ms > slowest ? ms : slowest;
+        }
+    }
+    assert_true(s_exec(holder, "ROLLBACK"));
+    PQfinish(holder);
+
+    for (size_t w = 0; w < 3; w++) {
+        for (size_t c = 0; c < 3; c++) {
+            if (codes[w][c] != TH_PERMISSION_DENIED)
+                fail_msg("%s by principal %zu: %s, expected PERMISSION_DENIED",
+                         writes[w].method, c, th_status_name(codes[w][c]));
+        }
+    }
+    if (waiters != 0)
+        fail_msg("a refused call queued for a lock (%lld samples)", waiters);
+    if (slowest > 1500)
+        fail_msg("a refusal took %lld ms: it waited for the row lock", (long long) slowest);
+
+    /* The ministry of the Land still writes, once the lock is gone. */
+    th_result_t r;
+    reg_call(f->ministry, REG_METHOD("UpdateManager"), &up.base,
+             &teilhabe__registry__v1__manager__descriptor, &r);
+    assert_int_equal(r.code, TH_OK);
+    assert_int_equal(((const Teilhabe__Registry__V1__Manager *) r.response)->version, 2);
+    th_result_clear(&r);
+}
+
 /* A statement of this database waiting for a lock, other than the
  * monitor's own: its backend's pid and the statement's start as
  * "pid start" in key, "" when none. A statement run again has a new start. */
@@ -186,6 +291,7 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_refused_writes_take_no_lock),
         cmocka_unit_test(test_cancelled_read_not_run_again),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
