@@ -44,8 +44,13 @@ registry_db_fail(th_call_t *call, const char *what)
     int code = db != NULL ? th_db_status(db) : TH_UNAVAILABLE;
     if (code == TH_OK)
         code = TH_INTERNAL;
-    th_log_error(th_call_id(call), "database failure", "what=\"%s\" sqlstate=%s code=%s",
-                 what, db != NULL ? th_db_sqlstate(db) : "", th_status_name(code));
+    /* A deadline that passed in the database (57014) is the caller's budget
+     * running out, and the caller chose it (1 ms is allowed): not a failure
+     * of this service, so it is logged below error, and no client can fill
+     * the error log with it. */
+    const th_log_level_t level = code == TH_DEADLINE_EXCEEDED ? TH_LOG_INFO : TH_LOG_ERROR;
+    th_log(level, th_call_id(call), "database failure", "what=\"%s\" sqlstate=%s code=%s",
+           what, db != NULL ? th_db_sqlstate(db) : "", th_status_name(code));
     if (db != NULL)
         th_log_debug(th_call_id(call), th_db_error(db), "what=\"%s\"", what);
     const char *why = code == TH_UNAVAILABLE ? "the database is unavailable, try again"

@@ -1,6 +1,6 @@
 /* ---------------------------------------------------------------------------
- * test_registry_contention.c: what a refused and a cancelled call do to the
- * database, through the real stack.
+ * test_registry_contention.c: what a refused, a cancelled and a late call do
+ * to the database and to the log, through the real stack.
  *
  * - A principal without the right to change a manager is refused before the
  *   registry touches the row: it neither takes nor waits for its lock (here
@@ -9,6 +9,8 @@
  * - A hot read whose statement was cancelled (57014, what statement_timeout
  *   does when the deadline passes) is answered DEADLINE_EXCEEDED and not run
  *   again.
+ * - A deadline the client chose, down to 1 ms, is not a server failure: the
+ *   registry logs nothing at error level for it.
  * ---------------------------------------------------------------------------
  */
 #include <setjmp.h>
@@ -108,6 +110,22 @@ s_exec(PGconn *conn, const char *sql)
         fprintf(stderr, "%s: %s", sql, PQerrorMessage(conn));
     PQclear(r);
     return ok;
+}
+
+/* One call with its own timeout; returns the status and the milliseconds it
+ * took. */
+static int
+s_timed_call(th_client_t *c, const char *method, const ProtobufCMessage *req,
+             const ProtobufCMessageDescriptor *desc, int timeout_ms, int64_t *ms)
+{
+    th_result_t r;
+    memset(&r, 0, sizeof r);
+    const int64_t start = zclock_mono();
+    th_client_call(c, method, req, desc, timeout_ms, NULL, &r);
+    *ms = zclock_mono() - start;
+    const int code = r.code;
+    th_result_clear(&r);
+    return code;
 }
 
 /* Each manager write by a principal without the right, while another
@@ -287,12 +305,95 @@ test_cancelled_read_not_run_again(void **state)
                  th_status_name(code));
 }
 
+/* True when the file at path contains needle. */
+static bool
+s_file_has(const char *path, const char *needle)
+{
+    FILE *in = fopen(path, "r");
+    if (in == NULL)
+        return false;
+    char line[4096];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, in) != NULL)
+        found = strstr(line, needle) != NULL;
+    fclose(in);
+    return found;
+}
+
+/* Calls with deadlines the client chose (1 ms up, and a statement that
+ * times out in the database while the table is locked) leave no
+ * error-level line in the registry's log: a client must not be able to
+ * fill the error log. */
+static void
+test_client_deadline_not_an_error(void **state)
+{
+    s_fixture_t *f = *state;
+    Teilhabe__Registry__V1__GetDistrictRequest get =
+        TEILHABE__REGISTRY__V1__GET_DISTRICT_REQUEST__INIT;
+    get.ags = "16068";
+    Teilhabe__Registry__V1__ListDistrictsRequest list =
+        TEILHABE__REGISTRY__V1__LIST_DISTRICTS_REQUEST__INIT;
+    Teilhabe__Registry__V1__ListManagersRequest managers =
+        TEILHABE__REGISTRY__V1__LIST_MANAGERS_REQUEST__INIT;
+    managers.state_code = "16";
+    for (int i = 0; i < 60; i++) {
+        const int timeout = 1 + i % 6;
+        int64_t ms = 0;
+        s_timed_call(f->analyst, REG_METHOD("GetDistrict"), &get.base,
+                     &teilhabe__registry__v1__district__descriptor, timeout, &ms);
+        s_timed_call(f->analyst, REG_METHOD("ListDistricts"), &list.base,
+                     &teilhabe__registry__v1__list_districts_response__descriptor, timeout,
+                     &ms);
+        s_timed_call(f->ministry, REG_METHOD("ListManagers"), &managers.base,
+                     &teilhabe__registry__v1__list_managers_response__descriptor, timeout,
+                     &ms);
+    }
+
+    /* A statement the database cancels when the deadline passes, for sure:
+     * a read and a write, each waiting for a lock. */
+    PGconn *holder = s_connect(f->env.db_url);
+    assert_true(s_exec(holder, "BEGIN"));
+    assert_true(s_exec(holder, "LOCK TABLE registry.districts IN ACCESS EXCLUSIVE MODE"));
+    int64_t ms = 0;
+    const int read_code = s_timed_call(
+        f->analyst, REG_METHOD("ListDistricts"), &list.base,
+        &teilhabe__registry__v1__list_districts_response__descriptor, 300, &ms);
+    Teilhabe__Registry__V1__AssignManagerRequest assign =
+        TEILHABE__REGISTRY__V1__ASSIGN_MANAGER_REQUEST__INIT;
+    assign.manager_id = f->id;
+    assign.ags = "16070";
+    assign.valid_from = "2024-01-01";
+    const int write_code =
+        s_timed_call(f->ministry, REG_METHOD("AssignManager"), &assign.base,
+                     &teilhabe__registry__v1__assignment__descriptor, 300, &ms);
+    assert_true(s_exec(holder, "ROLLBACK"));
+    PQfinish(holder);
+    assert_int_equal(read_code, TH_DEADLINE_EXCEEDED);
+    assert_int_equal(write_code, TH_DEADLINE_EXCEEDED);
+
+    /* The registry answers after the broker gave up on the call: wait for
+     * its line about the cancelled statement. */
+    bool logged = false;
+    for (int i = 0; i < 50 && !logged; i++) {
+        logged = s_file_has(f->env.registry_log, "sqlstate=57014");
+        if (!logged)
+            reg_sleep_ms(100);
+    }
+    if (!logged)
+        fail_msg("the registry logged no cancelled statement (see %s)",
+                 f->env.registry_log);
+    if (s_file_has(f->env.registry_log, "level=error"))
+        fail_msg("the registry logged at error level for a client's deadline (see %s)",
+                 f->env.registry_log);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refused_writes_take_no_lock),
         cmocka_unit_test(test_cancelled_read_not_run_again),
+        cmocka_unit_test(test_client_deadline_not_an_error),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
