@@ -520,6 +520,52 @@ th_db_exec_bin(th_db_t *self, const char *sql, int nparams, const char *const *v
     return NULL;
 }
 
+PGresult *
+th_db_exec_prepared(th_db_t *self, const char *name, int nparams, const char *const *params)
+{
+    if (self == NULL)
+        return NULL;
+    s_clear_error(self);
+    if (name == NULL || nparams < 0 || (nparams > 0 && params == NULL)) {
+        s_set_error(self, TH_INTERNAL, "", "invalid statement name or parameters");
+        return NULL;
+    }
+    PGconn *conn = th_db_conn(self);
+    if (conn == NULL)
+        return NULL;
+    PGresult *res = PQexecPrepared(conn, name, nparams, params, NULL, NULL, 0);
+    const ExecStatusType status = PQresultStatus(res);
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)
+        return res;
+    s_record_failure(self, res);
+    PQclear(res);
+    s_leave_copy(conn, status);
+    return NULL;
+}
+
+int
+th_db_prepare(th_db_t *self, const char *name, const char *sql, int nparams)
+{
+    if (self == NULL)
+        return TH_EINVAL;
+    s_clear_error(self);
+    if (name == NULL || sql == NULL || nparams < 0) {
+        s_set_error(self, TH_INTERNAL, "", "invalid statement name or text");
+        return TH_EDB;
+    }
+    PGconn *conn = th_db_conn(self);
+    if (conn == NULL)
+        return TH_EDB;
+    PGresult *res = PQprepare(conn, name, sql, nparams, NULL);
+    if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+        PQclear(res);
+        return 0;
+    }
+    s_record_failure(self, res);
+    PQclear(res);
+    return TH_EDB;
+}
+
 int
 th_db_status(const th_db_t *self)
 {

@@ -59,6 +59,18 @@ PGresult *th_db_exec_bin(th_db_t *self, const char *sql, int nparams,
                          const char *const *values, const int *lengths,
                          const int *formats, int result_format);
 
+/* Runs the statement prepared on this connection as name (PQexecPrepared),
+ * with the same result and error rules as th_db_exec. A name the connection
+ * does not know (new or reconnected connection) fails with SQLSTATE 26000;
+ * th_db_prepare then makes it. Nothing is ever run twice here: the caller
+ * decides what deserves another try. */
+PGresult *th_db_exec_prepared(th_db_t *self, const char *name, int nparams,
+                              const char *const *params);
+
+/* Prepares sql as name on this connection (PQprepare). 0, or TH_EDB with the
+ * error kept as for th_db_exec. */
+int th_db_prepare(th_db_t *self, const char *name, const char *sql, int nparams);
+
 /* The status code that describes the last failure: UNAVAILABLE (connection),
  * DEADLINE_EXCEEDED (57014 query_canceled by statement_timeout),
  * ALREADY_EXISTS (23505), FAILED_PRECONDITION (23503, 23514), ABORTED

@@ -59,10 +59,23 @@ s_exec(th_call_t *call, const char *sql, int nparams, const char *const *params)
 /* The hot reads (GetDistrict, ListDistricts, ListStates, search) as named
  * prepared statements: parsing and planning the district query costs more
  * than executing it. Only outside a transaction, so a failed EXECUTE cannot
- * abort a write. A connection that does not know the statement yet (new,
- * or reconnected) answers 26000; the store then prepares it and tries once
- * more. On any other failure it falls back to s_exec, which reports the
- * error through th_db like every other statement. */
+ * abort a write.
+ *
+ * Another try is made for one reason only: the statement itself is missing
+ * or stale, so nothing ran. A connection that does not know it yet (new, or
+ * reconnected) answers 26000 and the store prepares it; after a migration
+ * changed a table's columns PostgreSQL answers 0A000 "cached plan must not
+ * change result type" and the store prepares it afresh. Every other failure
+ * is the answer, above all 57014: the statement was cancelled because the
+ * call's deadline passed, and running it again would run past that
+ * deadline. */
+static bool
+s_plan_stale(th_db_t *db)
+{
+    return strcmp(th_db_sqlstate(db), "0A000") == 0 &&
+           strncmp(th_db_error(db), "cached plan must not change result type", 39) == 0;
+}
+
 static PGresult *
 s_exec_hot(th_call_t *call, const char *name, const char *sql, int nparams,
            const char *const *params)
@@ -70,34 +83,26 @@ s_exec_hot(th_call_t *call, const char *name, const char *sql, int nparams,
     th_db_t *db = th_call_db(call);
     if (db == NULL || th_db_in_transaction(db))
         return s_exec(call, sql, nparams, params);
-    PGconn *conn = th_db_conn(db);
-    if (conn == NULL)
-        return s_exec(call, sql, nparams, params);
-    for (int attempt = 0; attempt < 2; attempt++) {
-        PGresult *r = PQexecPrepared(conn, name, nparams, params, NULL, NULL, 0);
-        if (PQresultStatus(r) == PGRES_TUPLES_OK)
+    for (int attempt = 0;; attempt++) {
+        PGresult *r = th_db_exec_prepared(db, name, nparams, params);
+        if (r != NULL)
             return r;
-        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-        const bool unknown = state != NULL && strcmp(state, "26000") == 0;
-        const bool stale = state != NULL && strcmp(state, "0A000") == 0;
-        PQclear(r);
+        const bool unknown = strcmp(th_db_sqlstate(db), "26000") == 0;
+        const bool stale = s_plan_stale(db);
+        if ((!unknown && !stale) || attempt > 0)
+            return NULL;
         if (stale) {
-            /* "cached plan must not change result type" after a migration:
-             * drop it so the next call prepares it afresh. name is a fixed
-             * identifier from this file. */
+            /* name is a fixed identifier from this file. */
             char sql_deallocate[96];
             snprintf(sql_deallocate, sizeof sql_deallocate, "DEALLOCATE %s", name);
-            PQclear(PQexec(conn, sql_deallocate));
+            PGresult *done = th_db_exec(db, sql_deallocate, 0, NULL);
+            if (done == NULL)
+                return NULL;
+            PQclear(done);
         }
-        if (!unknown || attempt > 0)
-            break;
-        PGresult *prepared = PQprepare(conn, name, sql, nparams, NULL);
-        const bool ok = PQresultStatus(prepared) == PGRES_COMMAND_OK;
-        PQclear(prepared);
-        if (!ok)
-            break;
+        if (th_db_prepare(db, name, sql, nparams) != 0)
+            return NULL;
     }
-    return s_exec(call, sql, nparams, params);
 }
 
 /* --- rows to messages --------------------------------------------------- */
@@ -1068,17 +1073,27 @@ registry_store_revoke_principal(th_call_t *call, const char *id, registry_princi
 
 int
 registry_store_list_events(th_call_t *call, int64_t after_sequence, int limit,
-                           registry_event_t ***out, size_t *n)
+                           const registry_event_filter_t *filter, registry_event_t ***out,
+                           size_t *n)
 {
     char after[24], lim[16];
     snprintf(after, sizeof after, "%" PRId64, after_sequence);
     snprintf(lim, sizeof lim, "%d", limit);
-    const char *params[] = {after, lim};
+    /* Filtered here rather than after the read, so a page holds `limit`
+     * visible events whenever that many exist and an empty page still means
+     * "caught up". A manager event's Land is its manager's (resource
+     * "managers/<id>"; a manager never changes Land). */
+    const char *params[] = {after, lim, filter->principals ? "true" : "false",
+                            filter->managers_all ? "true" : "false", filter->managers_land};
     PGresult *r = s_exec(call,
                          "SELECT e.sequence, e.topic, e.resource, " S_TS("e.created_at")
                          ", e.payload FROM registry.events e WHERE e.sequence > $1::bigint "
+                         "AND ($3::boolean OR e.topic NOT LIKE 'principal.%') "
+                         "AND ($4::boolean OR e.topic NOT LIKE 'manager.%' OR EXISTS ("
+                         "SELECT 1 FROM registry.managers m WHERE e.resource LIKE 'managers/%' "
+                         "AND m.id = substr(e.resource, 10) AND m.state_code = $5::text)) "
                          "ORDER BY e.sequence LIMIT $2::int",
-                         2, params);
+                         5, params);
     if (r == NULL)
         return TH_EDB;
     const size_t rows = (size_t) PQntuples(r);

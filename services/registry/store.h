@@ -197,7 +197,16 @@ int registry_store_revoke_principal(th_call_t *call, const char *id,
 
 /* --- events ------------------------------------------------------------- */
 
+/* Which events a caller may read (the handlers decide, docs/registry.md). */
+typedef struct {
+    bool principals;           /* the principal.* topics */
+    bool managers_all;         /* the manager.* topics of every Land */
+    const char *managers_land; /* else those of this Land only; NULL = none */
+} registry_event_filter_t;
+
+/* Events after after_sequence that filter lets through, by sequence. */
 int registry_store_list_events(th_call_t *call, int64_t after_sequence, int limit,
+                               const registry_event_filter_t *filter,
                                registry_event_t ***out, size_t *n);
 
 #endif /* REGISTRY_STORE_H */

@@ -258,8 +258,10 @@ reg_make_keys(registry_env_t *env)
         th_test_keys_client(env->keys, "ministry-th", "ministry", "16", NULL) != 0 ||
         th_test_keys_client(env->keys, "ministry-by", "ministry", "09", NULL) != 0 ||
         th_test_keys_client(env->keys, "analyst", "analyst", NULL, NULL) != 0 ||
+        th_test_keys_client(env->keys, "analyst-th", "analyst", "16", NULL) != 0 ||
         th_test_keys_client(env->keys, "service", "service", NULL, NULL) != 0 ||
         th_test_keys_client(env->keys, "manager-th", "manager", "16", NULL) != 0 ||
+        th_test_keys_client(env->keys, "manager-by", "manager", "09", NULL) != 0 ||
         th_test_keys_client(env->keys, "manager-scoped", "manager", "16", "16069") != 0)
         return -1;
     return th_test_keys_broker_public(env->keys, env->broker_key);

@@ -243,6 +243,68 @@ test_list_filters(void **state)
     th_result_clear(&r);
 }
 
+/* A page size above a list method's maximum is INVALID_ARGUMENT naming
+ * page_size (limit for ListEvents), on every list method: the one answer
+ * PROTOCOL.md and docs/registry.md give. */
+static void
+test_page_size_above_maximum(void **state)
+{
+    s_fixture_t *f = *state;
+    Teilhabe__Registry__V1__ListDistrictsRequest districts =
+        TEILHABE__REGISTRY__V1__LIST_DISTRICTS_REQUEST__INIT;
+    districts.page_size = 501;
+    Teilhabe__Registry__V1__SearchDistrictsRequest search =
+        TEILHABE__REGISTRY__V1__SEARCH_DISTRICTS_REQUEST__INIT;
+    search.text = "erfurt";
+    search.page_size = 101;
+    Teilhabe__Registry__V1__ListConceptsRequest concepts =
+        TEILHABE__REGISTRY__V1__LIST_CONCEPTS_REQUEST__INIT;
+    concepts.page_size = 501;
+    Teilhabe__Registry__V1__ListConceptVersionsRequest versions =
+        TEILHABE__REGISTRY__V1__LIST_CONCEPT_VERSIONS_REQUEST__INIT;
+    versions.ags = "16068";
+    versions.page_size = 501;
+    Teilhabe__Registry__V1__ListManagersRequest managers =
+        TEILHABE__REGISTRY__V1__LIST_MANAGERS_REQUEST__INIT;
+    managers.page_size = 501;
+    Teilhabe__Registry__V1__ListPrincipalsRequest principals =
+        TEILHABE__REGISTRY__V1__LIST_PRINCIPALS_REQUEST__INIT;
+    principals.page_size = 501;
+    Teilhabe__Registry__V1__ListEventsRequest events =
+        TEILHABE__REGISTRY__V1__LIST_EVENTS_REQUEST__INIT;
+    events.limit = 1001;
+    const struct {
+        const char *method;
+        const ProtobufCMessage *req;
+        const ProtobufCMessageDescriptor *desc;
+        const char *field;
+    } lists[] = {
+        {REG_METHOD("ListDistricts"), &districts.base,
+         &teilhabe__registry__v1__list_districts_response__descriptor, "page_size"},
+        {REG_METHOD("SearchDistricts"), &search.base,
+         &teilhabe__registry__v1__search_districts_response__descriptor, "page_size"},
+        {REG_METHOD("ListConcepts"), &concepts.base,
+         &teilhabe__registry__v1__list_concepts_response__descriptor, "page_size"},
+        {REG_METHOD("ListConceptVersions"), &versions.base,
+         &teilhabe__registry__v1__list_concept_versions_response__descriptor, "page_size"},
+        {REG_METHOD("ListManagers"), &managers.base,
+         &teilhabe__registry__v1__list_managers_response__descriptor, "page_size"},
+        {REG_METHOD("ListPrincipals"), &principals.base,
+         &teilhabe__registry__v1__list_principals_response__descriptor, "page_size"},
+        {REG_METHOD("ListEvents"), &events.base,
+         &teilhabe__registry__v1__list_events_response__descriptor, "limit"},
+    };
+    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+        th_result_t r;
+        reg_call(f->admin, lists[i].method, lists[i].req, lists[i].desc, &r);
+        if (r.code != TH_INVALID_ARGUMENT || !reg_has_violation(&r, lists[i].field) ||
+            strstr(r.message, lists[i].field) == NULL)
+            fail_msg("%s with a page size above its maximum: %s \"%s\"", lists[i].method,
+                     th_status_name(r.code), r.message);
+        th_result_clear(&r);
+    }
+}
+
 static int
 s_get(th_client_t *c, const char *ags, const char *as_of, th_result_t *r)
 {
@@ -564,10 +626,11 @@ test_reads_survive_lost_connections(void **state)
     }
     /* The server drops every connection of the registry ... */
     char sql[256];
-    snprintf(sql, sizeof sql,
-             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = "
-             "'%s' AND pid <> pg_backend_pid()",
-             f->env.dbname);
+    snprintf(
+        sql, sizeof sql,
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = "
+        "'%s' AND pid <> pg_backend_pid()",
+        f->env.dbname);
     assert_true(reg_sql_count(f->env.admin_url, sql) >= 1);
     /* ... and reads go on: reconnect, prepare again, answer. */
     for (int i = 0; i < 8; i++) {
@@ -588,6 +651,7 @@ main(void)
         cmocka_unit_test(test_counts_around_eisenach_merger),
         cmocka_unit_test(test_population_sum_and_paging),
         cmocka_unit_test(test_list_filters),
+        cmocka_unit_test(test_page_size_above_maximum),
         cmocka_unit_test(test_get_district),
         cmocka_unit_test(test_search_folds_case_and_umlauts),
         cmocka_unit_test(test_territorial_history),

@@ -608,28 +608,28 @@ test_managers_and_manager_rights(void **state)
     th_result_clear(&r);
 
     /* ListManagers by district and date, and by Land. */
-    assert_int_equal(s_list_managers(f->analyst, "", "16068", "", &r), TH_OK);
+    assert_int_equal(s_list_managers(f->admin, "", "16068", "", &r), TH_OK);
     const Teilhabe__Registry__V1__ListManagersResponse *lm = (const void *) r.response;
     assert_int_equal(lm->n_managers, 1);
     assert_string_equal(lm->managers[0]->id, id);
     assert_int_equal(lm->managers[0]->n_assignments, 2);
     th_result_clear(&r);
-    assert_int_equal(s_list_managers(f->analyst, "", "16068", "2022-06-01", &r), TH_OK);
+    assert_int_equal(s_list_managers(f->admin, "", "16068", "2022-06-01", &r), TH_OK);
     lm = (const void *) r.response;
     assert_int_equal(lm->n_managers, 1);
     assert_string_equal(lm->managers[0]->id, id2);
     th_result_clear(&r);
-    assert_int_equal(s_list_managers(f->analyst, "16", "", "", &r), TH_OK);
+    assert_int_equal(s_list_managers(f->admin, "16", "", "", &r), TH_OK);
     assert_int_equal(
         ((const Teilhabe__Registry__V1__ListManagersResponse *) r.response)->n_managers, 2);
     th_result_clear(&r);
-    assert_int_equal(s_list_managers(f->analyst, "09", "", "", &r), TH_OK);
+    assert_int_equal(s_list_managers(f->admin, "09", "", "", &r), TH_OK);
     assert_int_equal(
         ((const Teilhabe__Registry__V1__ListManagersResponse *) r.response)->n_managers, 0);
     th_result_clear(&r);
-    assert_int_equal(s_list_managers(f->analyst, "", "1606", "", &r), TH_INVALID_ARGUMENT);
+    assert_int_equal(s_list_managers(f->admin, "", "1606", "", &r), TH_INVALID_ARGUMENT);
     th_result_clear(&r);
-    assert_int_equal(s_list_managers(f->analyst, "", "16068", "2010-01-01", &r),
+    assert_int_equal(s_list_managers(f->admin, "", "16068", "2010-01-01", &r),
                      TH_OUT_OF_RANGE);
     th_result_clear(&r);
 
@@ -672,7 +672,7 @@ test_managers_and_manager_rights(void **state)
     Teilhabe__Registry__V1__GetManagerRequest gm =
         TEILHABE__REGISTRY__V1__GET_MANAGER_REQUEST__INIT;
     gm.id = id;
-    reg_call(f->analyst, REG_METHOD("GetManager"), &gm.base,
+    reg_call(f->admin, REG_METHOD("GetManager"), &gm.base,
              &teilhabe__registry__v1__manager__descriptor, &r);
     assert_int_equal(r.code, TH_OK);
     assert_int_equal(((const s_manager_t *) r.response)->n_assignments, 2);
@@ -722,7 +722,7 @@ test_events_carry_every_change(void **state)
     Teilhabe__Registry__V1__ListEventsRequest req =
         TEILHABE__REGISTRY__V1__LIST_EVENTS_REQUEST__INIT;
     req.limit = 1000;
-    reg_call(f->analyst, REG_METHOD("ListEvents"), &req.base,
+    reg_call(f->admin, REG_METHOD("ListEvents"), &req.base,
              &teilhabe__registry__v1__list_events_response__descriptor, &r);
     assert_int_equal(r.code, TH_OK);
     const Teilhabe__Registry__V1__ListEventsResponse *ev = (const void *) r.response;
@@ -754,7 +754,7 @@ test_events_carry_every_change(void **state)
 
     /* After the last one: nothing, and the checkpoint stays. */
     req.after_sequence = previous;
-    reg_call(f->analyst, REG_METHOD("ListEvents"), &req.base,
+    reg_call(f->admin, REG_METHOD("ListEvents"), &req.base,
              &teilhabe__registry__v1__list_events_response__descriptor, &r);
     assert_int_equal(r.code, TH_OK);
     ev = (const void *) r.response;
@@ -764,21 +764,21 @@ test_events_carry_every_change(void **state)
     /* limit 2 pages. */
     req.after_sequence = 0;
     req.limit = 2;
-    reg_call(f->analyst, REG_METHOD("ListEvents"), &req.base,
+    reg_call(f->admin, REG_METHOD("ListEvents"), &req.base,
              &teilhabe__registry__v1__list_events_response__descriptor, &r);
     assert_int_equal(r.code, TH_OK);
     assert_int_equal(
         ((const Teilhabe__Registry__V1__ListEventsResponse *) r.response)->n_events, 2);
     th_result_clear(&r);
     req.limit = 1001;
-    reg_call(f->analyst, REG_METHOD("ListEvents"), &req.base,
+    reg_call(f->admin, REG_METHOD("ListEvents"), &req.base,
              &teilhabe__registry__v1__list_events_response__descriptor, &r);
     assert_int_equal(r.code, TH_INVALID_ARGUMENT);
     assert_true(reg_has_violation(&r, "limit"));
     th_result_clear(&r);
     req.limit = 0;
     req.after_sequence = -5;
-    reg_call(f->analyst, REG_METHOD("ListEvents"), &req.base,
+    reg_call(f->admin, REG_METHOD("ListEvents"), &req.base,
              &teilhabe__registry__v1__list_events_response__descriptor, &r);
     assert_int_equal(r.code, TH_INVALID_ARGUMENT);
     th_result_clear(&r);
