@@ -6,11 +6,16 @@
 # service binary that is built, all kept under one state directory:
 #   STATE/pg/     the PostgreSQL cluster (ops/pg; see th_pg_dir for when
 #                 it has to live elsewhere)
-#   STATE/keys/   broker and principal certificates (ops/keys)
-#   STATE/conf/   the config file of each process, written on every start
-#   STATE/log/    one log file per process
-#   STATE/run/    one pid file per process we started
-# ops/up runs the persistent stack in var/, ops/bench a throwaway one.
+#   STATE/keys/   broker and principal certificates (ops/keys), and in
+#                 keys/db/pgpass the database passwords (ops/pg)
+#   STATE/conf/   the config file of each process and of supervisord,
+#                 written on every start
+#   STATE/log/    one log file per process, and supervisord.log (starts,
+#                 exits and restarts)
+#   STATE/run/    supervisord's pid file and control socket
+# The broker and the services run under supervisord (Debian's "supervisor"),
+# which restarts a process that dies, with a growing delay when it keeps
+# dying. ops/up runs the persistent stack in var/, ops/bench a throwaway one.
 # ---------------------------------------------------------------------------
 
 TH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -86,39 +91,15 @@ th_pid_of() {
         '' | *[!0-9]*) return 0 ;;
     esac
     [ -r "/proc/$pid/cmdline" ] || return 0
-    argv0=$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | head -n 1 || true)
+    argv0=$(tr '\0' '\n' 2>/dev/null <"/proc/$pid/cmdline" | head -n 1 || true)
     if [ "$(basename -- "${argv0:-/}")" = "$name" ]; then
         echo "$pid"
     fi
 }
 
-# th_start_daemon NAME BINARY CONFIG STATE: starts BINARY --config CONFIG in
-# the background in its own session (so closing the terminal does not stop
-# it), logging to STATE/log/NAME.log, pid in STATE/run/NAME.pid. Leaves a
-# process that already runs alone.
-th_start_daemon() {
-    local name=$1 binary=$2 config=$3 state=$4 pid
-    local pidfile=$state/run/$name.pid logfile=$state/log/$name.log
-    pid=$(th_pid_of "$pidfile" "$name")
-    if [ -n "$pid" ]; then
-        th_say "$name already running (pid $pid), left alone"
-        return 0
-    fi
-    rm -f "$pidfile"
-    mkdir -p "$state/run" "$state/log"
-    printf '%s ops: starting %s --config %s\n' "$(date -u +%FT%TZ)" "$binary" "$config" >>"$logfile"
-    # setsid execs in place (a background job of a script is no process
-    # group leader), so $! is the daemon's own pid.
-    th_unset_args
-    (cd "$TH_ROOT" && exec env "${TH_UNSET_ARGS[@]}" setsid "$binary" --config "$config" \
-        </dev/null >>"$logfile" 2>&1) &
-    pid=$!
-    echo "$pid" >"$pidfile"
-    th_say "started $name (pid $pid, log $logfile)"
-}
-
 # th_stop_daemon NAME STATE [SECONDS]: TERM, wait up to SECONDS (default
-# 10), then KILL; removes the pid file. Harmless when it does not run.
+# 10), then KILL; removes the pid file. Harmless when it does not run. For
+# processes that an older ops/up started without supervisord.
 th_stop_daemon() {
     local name=$1 state=$2 seconds=${3:-10} pid waited=0
     local pidfile=$state/run/$name.pid
@@ -206,30 +187,211 @@ th_write_conf() {
     cat >"$1.tmp" && mv -f "$1.tmp" "$1"
 }
 
+# th_pg_passfile STATE: the libpq passfile of STATE's database roles.
+th_pg_passfile() {
+    echo "$1/keys/db/pgpass"
+}
+
+# --- supervisord ------------------------------------------------------------
+
+# th_supervisor_conf STATE: supervisord's config file of STATE.
+th_supervisor_conf() {
+    echo "$1/conf/supervisord.conf"
+}
+
+# th_supervisor_pid STATE: the pid of the supervisord that runs STATE's
+# programs (its pid file names it and its command line names our config
+# file), or nothing.
+th_supervisor_pid() {
+    local state=$1 pid
+    pid=$(head -n 1 "$state/run/supervisord.pid" 2>/dev/null || true)
+    case "$pid" in
+        '' | *[!0-9]*) return 0 ;;
+    esac
+    [ -r "/proc/$pid/cmdline" ] || return 0
+    if tr '\0' '\n' 2>/dev/null <"/proc/$pid/cmdline" | grep -xF "$(th_supervisor_conf "$state")" >/dev/null; then
+        echo "$pid"
+    fi
+}
+
+# th_supervisorctl STATE ARGS...: supervisorctl against STATE's supervisord.
+th_supervisorctl() {
+    local state=$1
+    shift
+    supervisorctl -c "$(th_supervisor_conf "$state")" "$@"
+}
+
+# th_supervisor_program NAME COMMAND STATE PRIORITY: one [program:NAME]
+# section. A process that dies is started again at once; one that dies
+# within startsecs of its start counts as a failed start and is retried
+# after 1, 2, 3, ... seconds, up to startretries times (about half an hour
+# in all), then left FATAL until the next ops/up (docs/OPERATIONS.md).
+th_supervisor_program() {
+    local name=$1 command=$2 state=$3 priority=$4
+    cat <<EOF
+
+[program:$name]
+command = $command
+directory = $TH_ROOT
+priority = $priority
+autostart = true
+autorestart = true
+startsecs = 2
+startretries = 60
+stopsignal = TERM
+stopwaitsecs = 30
+redirect_stderr = true
+stdout_logfile = $state/log/$name.log
+stdout_logfile_maxbytes = 50MB
+stdout_logfile_backups = 5
+EOF
+}
+
+# th_supervisor_write_conf STATE BUILD PROGRAM...: supervisord.conf for
+# STATE, running each PROGRAM (teilhabe-broker first, then the services)
+# with its config file in STATE/conf.
+th_supervisor_write_conf() {
+    local state=$1 build=$2 program priority binary run_as=""
+    shift 2
+    # Run as root, say so (supervisord logs a warning otherwise); the
+    # programs run as the user who ran ops/up, as before.
+    [ "$(id -u)" -ne 0 ] || run_as="user = root"
+    {
+        cat <<EOF
+; supervisord for the teilhabe stack in $state, written by ops on every
+; start (edit ops/lib.sh instead). Control it with
+;   supervisorctl -c $(th_supervisor_conf "$state") status
+
+[unix_http_server]
+file = $state/run/supervisor.sock
+chmod = 0700
+
+[supervisord]
+logfile = $state/log/supervisord.log
+logfile_maxbytes = 10MB
+logfile_backups = 3
+loglevel = info
+pidfile = $state/run/supervisord.pid
+childlogdir = $state/log
+directory = $TH_ROOT
+umask = 077
+identifier = teilhabe
+$run_as
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[supervisorctl]
+serverurl = unix://$state/run/supervisor.sock
+EOF
+        for program in "$@"; do
+            priority=20
+            [ "$program" = teilhabe-broker ] && priority=10
+            case "$program" in
+                teilhabe-broker) binary=$build/services/broker/teilhabe-broker ;;
+                *) binary=$build/services/${program#teilhabe-}/$program ;;
+            esac
+            th_supervisor_program "$program" "$binary --config $state/conf/${program#teilhabe-}.conf" \
+                "$state" "$priority"
+        done
+    } | th_write_conf "$(th_supervisor_conf "$state")"
+}
+
+# th_supervisor_up STATE: starts supervisord for STATE, or, when it runs,
+# makes it take up the rewritten config (programs whose section changed are
+# restarted, new ones started, removed ones stopped) and starts any program
+# that is not running (e.g. FATAL after too many failed starts). A program
+# that runs is left alone.
+th_supervisor_up() {
+    local state=$1 pid waited=0
+    command -v supervisord >/dev/null 2>&1 ||
+        th_die "supervisord not found: install the Debian package \"supervisor\" (./ops/setup does)"
+    pid=$(th_supervisor_pid "$state")
+    if [ -z "$pid" ]; then
+        rm -f "$state/run/supervisord.pid" "$state/run/supervisor.sock"
+        th_env_clean supervisord -c "$(th_supervisor_conf "$state")" ||
+            th_die "supervisord did not start; see $state/log/supervisord.log"
+        # supervisord forks into the background; wait until it answers.
+        until th_supervisorctl "$state" pid >/dev/null 2>&1; do
+            waited=$((waited + 1))
+            [ "$waited" -lt 100 ] || th_die "supervisord did not answer within 10s; see $state/log/supervisord.log"
+            sleep 0.1
+        done
+        th_say "started supervisord (pid $(th_supervisor_pid "$state"), log $state/log/supervisord.log)"
+        return 0
+    fi
+    th_say "supervisord already running (pid $pid); updating its programs"
+    th_supervisorctl "$state" update >/dev/null ||
+        th_die "supervisorctl update failed; see $state/log/supervisord.log"
+    local name status
+    while read -r name status _; do
+        case "$status" in
+            RUNNING | STARTING | BACKOFF) th_say "$name is $status, left alone" ;;
+            *)
+                th_say "$name is $status; starting it"
+                th_supervisorctl "$state" start "$name" >/dev/null || true
+                ;;
+        esac
+    done < <(th_supervisorctl "$state" status 2>/dev/null || true)
+}
+
+# th_supervisor_down STATE: stops every program (SIGTERM, then SIGKILL
+# after stopwaitsecs) and supervisord itself; waits until they are gone.
+th_supervisor_down() {
+    local state=$1 pid pids waited=0 child
+    pid=$(th_supervisor_pid "$state")
+    [ -n "$pid" ] || return 0
+    pids=$(th_supervisorctl "$state" pid all 2>/dev/null | grep -E '^[0-9]+$' | grep -vx 0 || true)
+    if ! th_supervisorctl "$state" shutdown >/dev/null 2>&1; then
+        kill -TERM "$pid" 2>/dev/null || true
+    fi
+    # stopwaitsecs (30) per program at worst, then a margin.
+    while [ -n "$(th_supervisor_pid "$state")" ] && [ "$waited" -lt 450 ]; do
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+    if [ -n "$(th_supervisor_pid "$state")" ]; then
+        th_warn "supervisord (pid $pid) did not stop within 45s; sending SIGKILL to it and its programs"
+        kill -KILL "$pid" 2>/dev/null || true
+        for child in $pids; do
+            if tr '\0' '\n' 2>/dev/null <"/proc/$child/cmdline" | grep -F "$state/conf/" >/dev/null; then
+                kill -KILL "$child" 2>/dev/null || true
+            fi
+        done
+    fi
+    rm -f "$state/run/supervisord.pid" "$state/run/supervisor.sock"
+    th_say "stopped supervisord (pid $pid) and its programs"
+}
+
 # th_stack_up STATE BUILD PG_PORT FRONTEND_PORT BACKEND_PORT: starts the
 # stack and waits until the broker and every service say SERVING. Returns 1
 # (after showing the logs) when they do not within TEILHABE_UP_TIMEOUT
-# seconds (default 30).
+# seconds (default 30). With TH_PG_TEST=1 the cluster is a test cluster
+# (ops/pg --test: the benchmarks make their own databases).
 th_stack_up() {
     local state=$1 build=$2 pg_port=$3 frontend_port=$4 backend_port=$5
     local timeout=${TEILHABE_UP_TIMEOUT:-30} log_level=${TEILHABE_LOG_LEVEL:-info}
     local frontend=tcp://127.0.0.1:$frontend_port backend=tcp://127.0.0.1:$backend_port
     local broker=$build/services/broker/teilhabe-broker cli=$build/clients/teilhabe/teilhabe
-    local db_url svc binary started=()
+    local passfile owner_url broker_url svc binary started=() programs=(teilhabe-broker)
 
     mkdir -p "$state/conf" "$state/log" "$state/run"
+    passfile=$(th_pg_passfile "$state")
 
     # PostgreSQL first: the services migrate their schemas at start-up.
     if [ -x "$TH_ROOT/ops/pg" ]; then
-        local pg_dir
+        local pg_dir pg_args=(--passfile "$passfile")
+        [ "${TH_PG_TEST:-0}" = 1 ] && pg_args+=(--test)
         pg_dir=$(th_pg_dir "$state")
         [ "$pg_dir" = "$state/pg" ] ||
             th_say "the postgres user cannot reach $state, so the cluster lives in $pg_dir"
-        th_pg start "$pg_dir" "$pg_port" || return 1
-        db_url=$(th_pg url "$pg_dir" "$pg_port")
+        th_pg start "$pg_dir" "$pg_port" "${pg_args[@]}" || return 1
+        owner_url=$(th_pg url "$pg_dir" "$pg_port" --passfile "$passfile")
+        broker_url=$(th_pg url "$pg_dir" "$pg_port" --passfile "$passfile" --user teilhabe_broker)
     else
         th_warn "ops/pg is missing: no PostgreSQL started (services that need it will fail)"
-        db_url="host=127.0.0.1 port=$pg_port user=teilhabe dbname=teilhabe"
+        owner_url="host=127.0.0.1 port=$pg_port user=teilhabe_owner dbname=teilhabe passfile=$passfile"
+        broker_url="host=127.0.0.1 port=$pg_port user=teilhabe_broker dbname=teilhabe passfile=$passfile"
     fi
 
     TEILHABE_BUILD_DIR=$build "$TH_ROOT/ops/keys" --endpoint "$frontend" "$state/keys" || return 1
@@ -238,7 +400,17 @@ th_stack_up() {
         th_warn "no broker binary at $broker: nothing to start (is services/broker built?)"
         return 1
     fi
-    if [ -z "$(th_pid_of "$state/run/teilhabe-broker.pid" teilhabe-broker)" ]; then
+
+    # Processes an older ops/up started by pid file: supervisord takes over.
+    local pidfile name
+    for pidfile in "$state"/run/teilhabe-*.pid; do
+        [ -e "$pidfile" ] || continue
+        name=$(basename "$pidfile" .pid)
+        th_say "$name was started without supervisord; stopping it so that supervisord runs it"
+        th_stop_daemon "$name" "$state"
+    done
+
+    if [ -z "$(th_supervisor_pid "$state")" ]; then
         local port
         for port in "$frontend_port" "$backend_port"; do
             th_port_in_use "$port" &&
@@ -246,31 +418,37 @@ th_stack_up() {
         done
     fi
 
+    # Every process has its own database role and, for the services, its
+    # own key; none of the files holds a password (the passfile does).
     th_write_conf "$state/conf/broker.conf" <<EOF
 # teilhabe-broker, written by ops on every start (edit ops/lib.sh instead)
 frontend_endpoint = $frontend
 backend_endpoint = $backend
 broker_cert = $state/keys/broker.cert_secret
 certs_dir = $state/keys/public
-db_url = "$db_url"
+db_url = "$broker_url"
 log_level = $log_level
 EOF
-    th_start_daemon teilhabe-broker "$broker" "$state/conf/broker.conf" "$state"
 
     for svc in $TH_SERVICES; do
         binary=$build/services/$svc/teilhabe-$svc
         [ -x "$binary" ] || continue
+        # db_url: the owner's conninfo with the service's own role.
         th_write_conf "$state/conf/$svc.conf" <<EOF
 # teilhabe-$svc, written by ops on every start (edit ops/lib.sh instead)
 broker_endpoint = $backend
 broker_cert_public = $state/keys/broker.cert
-cert = $state/keys/private/worker.cert_secret
-db_url = "$db_url"
+cert = $state/keys/private/$svc.cert_secret
+db_url = "${owner_url/user=teilhabe_owner/user=teilhabe_$svc}"
+migrate_db_url = "$owner_url"
 log_level = $log_level
 EOF
-        th_start_daemon "teilhabe-$svc" "$binary" "$state/conf/$svc.conf" "$state"
         started+=("$svc")
+        programs+=("teilhabe-$svc")
     done
+
+    th_supervisor_write_conf "$state" "$build" "${programs[@]}"
+    th_supervisor_up "$state"
 
     if [ ! -x "$cli" ]; then
         th_warn "no CLI at $cli: cannot ask Health; only checking that the processes stay up"
@@ -299,18 +477,20 @@ EOF
     done
 }
 
-# th_stack_check_alive STATE: false (with a message) when a process whose pid
-# file exists has died.
+# th_stack_check_alive STATE: false (with a message) when supervisord is
+# gone or has given up on a program (FATAL).
 th_stack_check_alive() {
-    local state=$1 pidfile name ok=0
-    for pidfile in "$state"/run/*.pid; do
-        [ -e "$pidfile" ] || continue
-        name=$(basename "$pidfile" .pid)
-        if [ -z "$(th_pid_of "$pidfile" "$name")" ]; then
-            th_warn "$name exited; see $state/log/$name.log"
+    local state=$1 name status ok=0
+    if [ -z "$(th_supervisor_pid "$state")" ]; then
+        th_warn "supervisord is not running; see $state/log/supervisord.log"
+        return 1
+    fi
+    while read -r name status _; do
+        if [ "$status" = FATAL ]; then
+            th_warn "$name keeps exiting and is no longer restarted; see $state/log/$name.log"
             ok=1
         fi
-    done
+    done < <(th_supervisorctl "$state" status 2>/dev/null || true)
     return "$ok"
 }
 
@@ -323,20 +503,15 @@ th_stack_show_logs() {
     done
 }
 
-# th_stack_down STATE: stops the services (last started first), the broker,
-# then PostgreSQL. Only processes named in our pid files are signalled.
+# th_stack_down STATE: stops supervisord with the broker and the services,
+# then PostgreSQL. Only processes of this stack are signalled.
 th_stack_down() {
-    local state=$1 svc services=""
-    for svc in $TH_SERVICES; do
-        services="teilhabe-$svc $services"
-    done
-    for svc in $services teilhabe-broker; do
-        th_stop_daemon "$svc" "$state"
-    done
-    # Pid files of programs this version no longer knows: stop them too.
-    local pidfile
+    local state=$1 pidfile
+    th_supervisor_down "$state"
+    # Pid files of processes an older ops/up started without supervisord.
     for pidfile in "$state"/run/*.pid; do
         [ -e "$pidfile" ] || continue
+        [ "$(basename "$pidfile")" = supervisord.pid ] && continue
         th_stop_daemon "$(basename "$pidfile" .pid)" "$state"
     done
     local pg_dir

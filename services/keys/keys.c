@@ -167,6 +167,35 @@ keys_check_ags(const char *ags, const char *state, char *errbuf, size_t errlen)
     return 0;
 }
 
+/* A comma list of full service names: letters, digits, "." and "_", each
+ * entry non-empty and at most KEYS_SERVICE_MAX characters. */
+static int
+s_check_services(const char *list, char *errbuf, size_t errlen)
+{
+    const char *p = list;
+    while (true) {
+        const size_t len = strcspn(p, ",");
+        if (len == 0 || len > KEYS_SERVICE_MAX)
+            return s_fail(errbuf, errlen, TH_EINVAL,
+                          "services \"%.80s\" must be a comma list of full service names "
+                          "(e.g. teilhabe.registry.v1.Registry)",
+                          list);
+        for (size_t i = 0; i < len; i++) {
+            const char c = p[i];
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                  (c >= '0' && c <= '9') || c == '.' || c == '_'))
+                return s_fail(
+                    errbuf, errlen, TH_EINVAL,
+                    "service name \"%.*s\" may contain only letters, digits, \".\" "
+                    "and \"_\"",
+                    (int) len, p);
+        }
+        if (p[len] == '\0')
+            return 0;
+        p += len + 1;
+    }
+}
+
 int
 keys_check_principal(const keys_principal_t *principal, char *errbuf, size_t errlen)
 {
@@ -183,6 +212,14 @@ keys_check_principal(const keys_principal_t *principal, char *errbuf, size_t err
     if (strcmp(principal->role, "ministry") == 0 && !has_state)
         return s_fail(errbuf, errlen, TH_EINVAL,
                       "a ministry principal needs its Land (--state CC)");
+    if (principal->services != NULL && principal->services[0] != '\0') {
+        if (strcmp(principal->role, "worker") != 0)
+            return s_fail(errbuf, errlen, TH_EINVAL,
+                          "only a worker names services (--services needs --role worker)");
+        rc = s_check_services(principal->services, errbuf, errlen);
+        if (rc != 0)
+            return rc;
+    }
 
     const char *list = principal->districts;
     if (list == NULL || list[0] == '\0')
@@ -272,7 +309,7 @@ keys_init(const char *dir, bool *created, char *errbuf, size_t errlen)
         s_path(secret_path, sizeof secret_path, dir, "broker.cert_secret") != 0)
         return s_fail(errbuf, errlen, TH_ETOOBIG, "key directory \"%s\" is too long", dir);
 
-    rc = s_mkdir(dir, 0755, errbuf, errlen);
+    rc = s_mkdir(dir, 0700, errbuf, errlen);
     if (rc == 0)
         rc = s_mkdir(public_dir, 0755, errbuf, errlen);
     if (rc == 0)
@@ -363,6 +400,8 @@ keys_client(const char *dir, const keys_principal_t *principal, bool force, char
     zcert_set_meta(cert, "state", "%s", principal->state != NULL ? principal->state : "");
     zcert_set_meta(cert, "districts", "%s",
                    principal->districts != NULL ? principal->districts : "");
+    if (principal->services != NULL && principal->services[0] != '\0')
+        zcert_set_meta(cert, "services", "%s", principal->services);
     rc = s_save(cert, dir, public_path, secret_path, errbuf, errlen);
     zcert_destroy(&cert);
     return rc;
@@ -407,7 +446,8 @@ keys_show(const char *path, FILE *out, char *errbuf, size_t errlen)
             secret_txt != NULL && secret_txt[0] != '\0' ? "present (not shown)" : "absent");
 
     /* The principal's keys first, in a fixed order; any others after them. */
-    static const char *const known[] = {"id", "name", "role", "state", "districts"};
+    static const char *const known[] = {"id",    "name",      "role",
+                                        "state", "districts", "services"};
     const size_t known_count = sizeof known / sizeof known[0];
     zconfig_t *metadata = zconfig_locate(root, "metadata");
     for (size_t i = 0; metadata != NULL && i < known_count; i++) {

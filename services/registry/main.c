@@ -36,7 +36,11 @@ s_usage(FILE *out)
         "\n"
         "Serves teilhabe.registry.v1.Registry behind a teilhabe-broker.\n"
         "Keys (file < environment TEILHABE_<KEY> < flags):\n"
-        "  db_url              libpq conninfo of the database (required)\n"
+        "  db_url              libpq conninfo of the database (required): the\n"
+        "                      service's own role, used by the handlers\n"
+        "  migrate_db_url      libpq conninfo of the schema owner, used at start-up\n"
+        "                      only, for the migrations and the reference data\n"
+        "                      (default: db_url)\n"
         "  broker_endpoint     the broker's backend (default tcp://127.0.0.1:5556)\n"
         "  broker_public_key   Z85 public key of the broker, or\n"
         "  broker_cert_public  path of the broker's public certificate\n"
@@ -80,14 +84,17 @@ fail:
 }
 
 /* Migrations and reference data, on one connection closed afterwards (the
- * worker's handler threads open their own). */
+ * worker's handler threads open their own). It connects with migrate_db_url
+ * when that is set: the owner role creates and alters the schema, the
+ * runtime role of db_url only reads and writes rows. */
 static int
 s_prepare_database(const th_config_t *config, const char *db_url,
                    registry_handlers_state_t *state)
 {
     char err[512] = "";
     int rc = 0;
-    th_db_t *db = th_db_new(db_url, err, sizeof err);
+    const char *migrate_url = th_config_get(config, "migrate_db_url", "");
+    th_db_t *db = th_db_new(migrate_url[0] != '\0' ? migrate_url : db_url, err, sizeof err);
     if (db == NULL) {
         th_log_error(0, "could not connect to the database", "error=\"%s\"", err);
         return TH_EDB;

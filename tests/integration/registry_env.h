@@ -8,6 +8,12 @@
  * also reads registry.principals, and a teilhabe-registry worker; and gives
  * each test principal its own client. Everything is real; everything is
  * stopped and dropped in registry_env_stop.
+ *
+ * Least privilege as in production: the database belongs to the owner role
+ * of TEILHABE_TEST_DB_URL, which seeds it; the broker runs as
+ * teilhabe_broker and the registry worker as teilhabe_registry, with the
+ * owner's conninfo as migrate_db_url. env->db_url stays the owner's, for
+ * the tests' own checks.
  * ---------------------------------------------------------------------------
  */
 #ifndef REGISTRY_ENV_H
@@ -34,7 +40,9 @@ typedef struct {
     char *tmp;
     char keys[1024];
     char admin_url[1024]; /* the server's URL as given */
-    char db_url[2048];    /* conninfo of this test's own database */
+    char db_url[2048];    /* conninfo of this test's own database (owner) */
+    char registry_db_url[2048]; /* the same as teilhabe_registry */
+    char broker_db_url[2048];   /* the same as teilhabe_broker */
     char dbname[64];
     char broker_key[41];
     th_test_broker_t broker;
@@ -95,32 +103,7 @@ reg_sql_count(const char *conninfo, const char *sql)
 static inline int
 reg_conninfo_with_db(const char *url, const char *dbname, char *out, size_t outlen)
 {
-    char *err = NULL;
-    PQconninfoOption *opts = PQconninfoParse(url, &err);
-    if (opts == NULL) {
-        PQfreemem(err);
-        return -1;
-    }
-    size_t o = 0;
-    out[0] = '\0';
-    for (PQconninfoOption *opt = opts; opt->keyword != NULL; opt++) {
-        const char *val = strcmp(opt->keyword, "dbname") == 0 ? dbname : opt->val;
-        if (val == NULL)
-            continue;
-        o += (size_t) snprintf(out + o, o < outlen ? outlen - o : 0, "%s%s='", o ? " " : "",
-                               opt->keyword);
-        for (const char *c = val; *c != '\0' && o + 2 < outlen; c++) {
-            if (*c == '\'' || *c == '\\')
-                out[o++] = '\\';
-            out[o++] = *c;
-        }
-        o += (size_t) snprintf(out + o, o < outlen ? outlen - o : 0, "'");
-    }
-    PQconninfoFree(opts);
-    if (strstr(out, "dbname=") == NULL)
-        o +=
-            (size_t) snprintf(out + o, o < outlen ? outlen - o : 0, " dbname='%s'", dbname);
-    return o < outlen ? 0 : -1;
+    return th_test_conninfo_set(url, "dbname", dbname, out, outlen);
 }
 
 /* Runs teilhabe-registry --seed-only (migrations + reference data) against
@@ -158,7 +141,13 @@ reg_create_db(registry_env_t *env, const char *prefix)
     if (ok == NULL)
         return -1;
     free(ok);
-    return reg_conninfo_with_db(url, env->dbname, env->db_url, sizeof env->db_url);
+    if (reg_conninfo_with_db(url, env->dbname, env->db_url, sizeof env->db_url) != 0 ||
+        th_test_conninfo_set(env->db_url, "user", "teilhabe_registry", env->registry_db_url,
+                             sizeof env->registry_db_url) != 0 ||
+        th_test_conninfo_set(env->db_url, "user", "teilhabe_broker", env->broker_db_url,
+                             sizeof env->broker_db_url) != 0)
+        return -1;
+    return 0;
 }
 
 static inline void
@@ -182,6 +171,8 @@ reg_start_registry(registry_env_t *env)
     snprintf(env->registry_log, sizeof env->registry_log, "%s/registry.log", env->tmp);
     const char *argv[] = {"teilhabe-registry",
                           "--db-url",
+                          env->registry_db_url,
+                          "--migrate-db-url",
                           env->db_url,
                           "--broker-endpoint",
                           env->broker.backend,
@@ -302,7 +293,8 @@ registry_env_start(registry_env_t *env, const char *prefix)
         fprintf(stderr, "seeding failed, see %s\n", seed_log);
         return -1;
     }
-    const th_test_broker_opts_t opts = {.keys_dir = env->keys, .db_url = env->db_url};
+    const th_test_broker_opts_t opts = {.keys_dir = env->keys,
+                                        .db_url = env->broker_db_url};
     if (th_test_broker_start(&opts, env->tmp, &env->broker) != 0) {
         fprintf(stderr, "broker did not start, see %s\n", env->broker.log_path);
         return -1;

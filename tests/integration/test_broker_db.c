@@ -7,7 +7,8 @@
  * key from the table is admitted with its row's attributes, that revoking
  * the row refuses the open connection, and that the broker keeps the last
  * known principals while the database is gone. Needs TEILHABE_TEST_DB_URL in
- * keyword form ("host=... port=... user=... dbname=...").
+ * keyword form ("host=... port=... user=... dbname=..."); the broker reads
+ * as teilhabe_broker, granted what the registry's migrations grant it.
  * ---------------------------------------------------------------------------
  */
 #include <setjmp.h>
@@ -101,6 +102,26 @@ s_physical_order(PGconn *conn)
     return ids;
 }
 
+/* The broker runs as its own role, teilhabe_broker, as in production: the
+ * conninfo of TEILHABE_TEST_DB_URL for that role and database dbname. */
+static void
+s_broker_url(const char *dbname, char *out, size_t outlen)
+{
+    char *as_broker = th_test_db_url_as("teilhabe_broker");
+    assert_non_null(as_broker);
+    assert_int_equal(th_test_conninfo_set(as_broker, "dbname", dbname, out, outlen), 0);
+    free(as_broker);
+}
+
+/* What the registry's migration 0002 grants the broker, for the table this
+ * test makes itself. */
+static void
+s_grant_broker(PGconn *conn)
+{
+    s_exec(conn, "GRANT USAGE ON SCHEMA registry TO teilhabe_broker", NULL, 0);
+    s_exec(conn, "GRANT SELECT ON registry.principals TO teilhabe_broker", NULL, 0);
+}
+
 /* Everything the test creates, so that the teardown cleans up even when an
  * assertion failed half-way. */
 typedef struct {
@@ -166,8 +187,9 @@ test_principals_from_database(void **state)
     s_exec(admin, sql, NULL, 0);
     snprintf(sql, sizeof sql, "CREATE DATABASE %s", dbname);
     s_exec(admin, sql, NULL, 0);
-    char db_url[1024];
+    char db_url[1024], broker_url[1024];
     snprintf(db_url, sizeof db_url, "%s dbname=%s", url, dbname);
+    s_broker_url(dbname, broker_url, sizeof broker_url);
 
     fx->dir = th_test_tmpdir("th-broker-db");
     const char *dir = fx->dir;
@@ -182,7 +204,7 @@ test_principals_from_database(void **state)
     const char *keeper_key = fx->keeper_key;
 
     th_test_broker_t *broker = &fx->broker;
-    th_test_broker_opts_t opts = {.keys_dir = dir, .db_url = db_url};
+    th_test_broker_opts_t opts = {.keys_dir = dir, .db_url = broker_url};
     assert_int_equal(th_test_broker_start(&opts, dir, broker), 0);
     /* No table yet: nobody from the database gets in. */
     assert_int_equal(s_wait_health(broker->frontend, dir, "dbuser", s_serving, 1000), -1);
@@ -197,6 +219,7 @@ test_principals_from_database(void **state)
         "name text NOT NULL, role text NOT NULL, state_scope text, district_scope text[], "
         "public_key text NOT NULL, revoked_at timestamptz)",
         NULL, 0);
+    s_grant_broker(conn);
     const char *row1[] = {"db-1",          "Integrationsmanagerin Gotha",
                           "manager",       "16",
                           "{16067,16068}", dbuser_key};
@@ -297,8 +320,9 @@ test_stable_signature_and_hung_database(void **state)
     s_exec(fx->admin, sql, NULL, 0);
     snprintf(sql, sizeof sql, "CREATE DATABASE %s", fx->dbname);
     s_exec(fx->admin, sql, NULL, 0);
-    char db_url[1024];
+    char db_url[1024], broker_url[1024];
     snprintf(db_url, sizeof db_url, "%s dbname=%s", url, fx->dbname);
+    s_broker_url(fx->dbname, broker_url, sizeof broker_url);
 
     fx->dir = th_test_tmpdir("th-broker-db2");
     const char *dir = fx->dir;
@@ -321,6 +345,7 @@ test_stable_signature_and_hung_database(void **state)
         "name text NOT NULL, role text NOT NULL, state_scope text, district_scope text[], "
         "public_key text NOT NULL, revoked_at timestamptz)",
         NULL, 0);
+    s_grant_broker(conn);
     const char *keys[] = {fx->dbuser_key, fx->keeper_key, fx->third_key};
     const char *ids[] = {"db-a", "db-b", "db-c"};
     for (int i = 0; i < 3; i++) {
@@ -332,7 +357,7 @@ test_stable_signature_and_hung_database(void **state)
     }
 
     th_test_broker_t *broker = &fx->broker;
-    th_test_broker_opts_t opts = {.keys_dir = dir, .db_url = db_url};
+    th_test_broker_opts_t opts = {.keys_dir = dir, .db_url = broker_url};
     assert_int_equal(th_test_broker_start(&opts, dir, broker), 0);
     assert_int_equal(s_wait_health(broker->frontend, dir, "dbuser", s_serving, 5000),
                      s_serving);

@@ -125,6 +125,7 @@ test_init_makes_layout_and_keeps_keys(void **state)
     assert_int_equal(s_mode(s_path(f, "broker.cert_secret")), 0600);
     assert_int_equal(s_mode(s_path(f, "broker.cert")), 0644);
     assert_int_equal(s_mode(s_path(f, "private")), 0700);
+    assert_int_equal(s_mode(f->store), 0700); /* the key store is nobody else's */
     assert_true(s_exists(s_path(f, "public")));
 
     char before[2048], after[2048], secret_before[2048], secret_after[2048];
@@ -341,6 +342,48 @@ test_config_points_cli_at_the_identity(void **state)
         s_run(f, "config '%s' admin --endpoint 'a b' --out '%s'", f->store, out), 1);
 }
 
+/* A worker key names the services it may serve (metadata "services"); only a
+ * worker names services, and only well-formed full names. */
+static void
+test_client_worker_services(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(s_run(f, "init '%s'", f->store), 0);
+    assert_int_equal(s_run(f,
+                           "client '%s' registry --role worker --services "
+                           "teilhabe.registry.v1.Registry",
+                           f->store),
+                     0);
+    zcert_t *cert = zcert_load(s_path(f, "public/registry.cert"));
+    assert_non_null(cert);
+    assert_string_equal(zcert_meta(cert, "role"), "worker");
+    assert_string_equal(zcert_meta(cert, "services"), "teilhabe.registry.v1.Registry");
+    zcert_destroy(&cert);
+    assert_int_equal(s_run(f, "show '%s'", s_path(f, "public/registry.cert")), 0);
+    assert_non_null(strstr(f->output, "services = teilhabe.registry.v1.Registry\n"));
+
+    assert_int_equal(
+        s_run(f, "client '%s' two --role worker --services=a.v1.A,b.v1.B", f->store), 0);
+    cert = zcert_load(s_path(f, "public/two.cert"));
+    assert_non_null(cert);
+    assert_string_equal(zcert_meta(cert, "services"), "a.v1.A,b.v1.B");
+    zcert_destroy(&cert);
+
+    assert_int_equal(
+        s_run(f, "client '%s' x1 --role admin --services teilhabe.registry.v1.Registry",
+              f->store),
+        1);
+    assert_non_null(strstr(f->output, "only a worker names services"));
+    assert_int_equal(s_run(f, "client '%s' x2 --role worker --services 'a,,b'", f->store),
+                     1);
+    assert_int_equal(s_run(f, "client '%s' x3 --role worker --services 'a/b'", f->store),
+                     1);
+    assert_false(s_exists(s_path(f, "public/x1.cert")));
+    assert_false(s_exists(s_path(f, "public/x2.cert")));
+    assert_false(s_exists(s_path(f, "public/x3.cert")));
+    assert_int_equal(s_run(f, "init '%s' --services a.v1.A", f->store), 2);
+}
+
 int
 main(void)
 {
@@ -356,6 +399,7 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_config_points_cli_at_the_identity, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_client_worker_services, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

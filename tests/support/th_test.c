@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <libpq-fe.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -42,6 +43,54 @@ th_test_require_db_url(void)
         fail_msg("TEILHABE_TEST_DB_URL is not set: run the tests with ./ops/test, which "
                  "starts a throwaway PostgreSQL and sets it");
     return url;
+}
+
+int
+th_test_conninfo_set(const char *conninfo, const char *keyword, const char *value,
+                     char *out, size_t outlen)
+{
+    char *err = NULL;
+    PQconninfoOption *opts = PQconninfoParse(conninfo, &err);
+    if (opts == NULL) {
+        PQfreemem(err);
+        return -1;
+    }
+    size_t o = 0;
+    bool seen = false;
+    out[0] = '\0';
+    for (PQconninfoOption *opt = opts; opt->keyword != NULL; opt++) {
+        const bool match = strcmp(opt->keyword, keyword) == 0;
+        const char *val = match ? value : opt->val;
+        seen = seen || match;
+        if (val == NULL)
+            continue;
+        o += (size_t) snprintf(out + o, o < outlen ? outlen - o : 0, "%s%s='", o ? " " : "",
+                               opt->keyword);
+        for (const char *c = val; *c != '\0' && o + 2 < outlen; c++) {
+            if (*c == '\'' || *c == '\\')
+                out[o++] = '\\';
+            out[o++] = *c;
+        }
+        o += (size_t) snprintf(out + o, o < outlen ? outlen - o : 0, "'");
+    }
+    PQconninfoFree(opts);
+    /* Every libpq keyword is in the list, so an unknown one is a mistake. */
+    return seen && o < outlen ? 0 : -1;
+}
+
+char *
+th_test_db_url_as(const char *role)
+{
+    const char *url = th_test_db_url();
+    if (url == NULL || role == NULL)
+        return NULL;
+    const size_t size = strlen(url) * 4 + strlen(role) * 2 + 256;
+    char *out = malloc(size);
+    if (out != NULL && th_test_conninfo_set(url, "user", role, out, size) != 0) {
+        free(out);
+        out = NULL;
+    }
+    return out;
 }
 
 int

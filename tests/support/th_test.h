@@ -29,6 +29,19 @@ const char *th_test_db_url(void);
  * telling how to run it when the variable is not set. */
 const char *th_test_require_db_url(void);
 
+/* TEILHABE_TEST_DB_URL is the conninfo of the owner role (teilhabe_owner,
+ * made by ops/pg, passwords in the passfile the conninfo names). The same
+ * conninfo for another role, e.g. a service's runtime role
+ * ("teilhabe_registry"): malloc'ed, caller frees; NULL when the variable is
+ * not set or does not parse. */
+char *th_test_db_url_as(const char *role);
+
+/* Writes conninfo (keyword/value string or URI) into out as a keyword/value
+ * string with keyword set to value (added when missing). 0, or -1 when it
+ * does not parse or does not fit. */
+int th_test_conninfo_set(const char *conninfo, const char *keyword, const char *value,
+                         char *out, size_t outlen);
+
 /* A TCP port on 127.0.0.1 that was free a moment ago. */
 int th_test_free_port(void);
 
