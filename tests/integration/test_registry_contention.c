@@ -254,7 +254,9 @@ test_cancelled_read_not_run_again(void **state)
 {
     s_fixture_t *f = *state;
     PGconn *holder = s_connect(f->env.db_url);
-    PGconn *monitor = s_connect(f->env.db_url);
+    /* pg_stat_activity shows the wait events of a role's own sessions
+     * only: watch as the registry's role. */
+    PGconn *monitor = s_connect(f->env.registry_db_url);
     assert_true(s_exec(holder, "BEGIN"));
     assert_true(s_exec(holder, "LOCK TABLE registry.districts IN ACCESS EXCLUSIVE MODE"));
 
