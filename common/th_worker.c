@@ -49,8 +49,6 @@
 #define S_RECONNECT_MAX_MS 2000
 /* Without a deadline in the header a call still ends some day. */
 #define S_NO_DEADLINE_MS (24LL * 3600 * 1000)
-/* Nested messages deeper than this are refused, whatever the schema. */
-#define S_MAX_DEPTH 64
 /* How long the final replies and DISCONNECT may take to leave. */
 #define S_LINGER_MS 1000
 /* Requests waiting for a free handler thread, at most. */
@@ -173,6 +171,9 @@ s_call_vprintf(th_call_t *call, const char *fmt, va_list args)
         return th_call_strdup(call, "");
     char *text = th_call_alloc(call, (size_t) len + 1);
     vsnprintf(text, (size_t) len + 1, fmt, args);
+    /* Handlers quote input with "%.32s", which may cut a character in two;
+     * the broker and clients refuse a reply whose strings are not UTF-8. */
+    th_wire_utf8_repair(text);
     return text;
 }
 
@@ -201,6 +202,7 @@ th_call_violation(th_call_t *call, const char *field, const char *fmt, ...)
 {
     s_violation_t *violation = th_call_alloc(call, sizeof *violation);
     violation->field = th_call_strdup(call, field);
+    th_wire_utf8_repair(violation->field);
     va_list args;
     va_start(args, fmt);
     violation->description = s_call_vprintf(call, fmt, args);
@@ -403,64 +405,6 @@ th_call_emit(th_call_t *call, const char *schema, const char *topic, const char 
 
 /* --- request checks ------------------------------------------------------ */
 
-/* Walks msg and records the first string field that is not valid UTF-8 as
- * a violation (path like "items[2].name"). Returns false then. */
-static bool
-s_strings_valid(th_call_t *call, const ProtobufCMessage *msg, char *path, size_t path_len,
-                size_t path_size, int depth)
-{
-    if (depth > S_MAX_DEPTH) {
-        th_call_violation(call, path_len > 0 ? path : "(request)",
-                          "messages are nested more than %d levels deep", S_MAX_DEPTH);
-        return false;
-    }
-    const ProtobufCMessageDescriptor *desc = msg->descriptor;
-    for (unsigned i = 0; i < desc->n_fields; i++) {
-        const ProtobufCFieldDescriptor *field = &desc->fields[i];
-        if (field->type != PROTOBUF_C_TYPE_STRING && field->type != PROTOBUF_C_TYPE_MESSAGE)
-            continue;
-        const char *base = (const char *) msg;
-        if (field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
-            uint32_t which;
-            memcpy(&which, base + field->quantifier_offset, sizeof which);
-            if (which != field->id)
-                continue; /* another member of the oneof is set */
-        }
-        size_t count = 1;
-        const void *const *items = (const void *const *) (base + field->offset);
-        if (field->label == PROTOBUF_C_LABEL_REPEATED) {
-            memcpy(&count, base + field->quantifier_offset, sizeof count);
-            memcpy(&items, base + field->offset, sizeof items);
-            if (items == NULL)
-                count = 0;
-        }
-        for (size_t k = 0; k < count; k++) {
-            const void *item = items[k];
-            if (item == NULL)
-                continue;
-            int n = field->label == PROTOBUF_C_LABEL_REPEATED
-                        ? snprintf(path + path_len, path_size - path_len, "%s%s[%zu]",
-                                   path_len > 0 ? "." : "", field->name, k)
-                        : snprintf(path + path_len, path_size - path_len, "%s%s",
-                                   path_len > 0 ? "." : "", field->name);
-            size_t len = n > 0 && (size_t) n < path_size - path_len ? path_len + (size_t) n
-                                                                    : path_size - 1;
-            bool ok;
-            if (field->type == PROTOBUF_C_TYPE_STRING) {
-                ok = th_wire_utf8_valid(item, strlen(item));
-                if (!ok)
-                    th_call_violation(call, path, "must be valid UTF-8");
-            } else {
-                ok = s_strings_valid(call, item, path, len, path_size, depth + 1);
-            }
-            path[path_len] = '\0';
-            if (!ok)
-                return false;
-        }
-    }
-    return true;
-}
-
 /* Finishes the call's write transaction according to code; returns the
  * final code (a failed COMMIT turns OK into the database's status). */
 static int
@@ -535,17 +479,20 @@ s_dispatch(th_call_t *call, zframe_t **reply_p)
                              "request of %zu bytes exceeds the limit of %zu bytes", size,
                              worker->max_message_size);
     ProtobufCMessage *request = NULL;
-    if (th_wire_unpack(mdesc->input, call->body, worker->max_message_size, &request) != 0)
+    th_wire_fault_t fault;
+    int rc = th_wire_unpack_fault(mdesc->input, call->body, worker->max_message_size, &request,
+                                  &fault);
+    if (rc == TH_EINVAL || (rc == TH_EPROTO && fault.path[0] != '\0')) {
+        /* A NUL or bad UTF-8 in a string field, found on the raw bytes
+         * (protobuf-c would have cut the string at the NUL) */
+        th_call_violation(call, fault.path, "%s", fault.problem);
+        return th_call_error(call, TH_INVALID_ARGUMENT, "field %s of the request %s",
+                             fault.path, fault.problem);
+    }
+    if (rc != 0)
         return th_call_error(call, TH_INVALID_ARGUMENT, "request is not a valid %s message",
                              mdesc->input->name);
     int code;
-    char path[512] = "";
-    if (!s_strings_valid(call, request, path, 0, sizeof path, 0)) {
-        code = th_call_error(call, TH_INVALID_ARGUMENT,
-                             "field %s of the request is not valid UTF-8",
-                             call->violations != NULL ? call->violations->field : "?");
-        goto cleanup;
-    }
     if (th_call_remaining_ms(call) <= 0) {
         code = th_call_error(call, TH_DEADLINE_EXCEEDED,
                              "the deadline passed before %s started", method);
@@ -641,10 +588,19 @@ s_handle(s_thread_t *thread, zmsg_t **msg_p)
     zmsg_destroy(&msg);
     zmsg_t *reply = NULL;
     ProtobufCMessage *unpacked = NULL;
-    if (th_wire_unpack(&teilhabe__rpc__v1__request_header__descriptor, head,
-                       TH_WIRE_HEADER_MAX, &unpacked) != 0) {
-        reply = s_reply_frames(&id, 0, TH_INVALID_ARGUMENT,
-                               "the request header could not be decoded", NULL, NULL);
+    th_wire_fault_t fault;
+    int rc = th_wire_unpack_fault(&teilhabe__rpc__v1__request_header__descriptor, head,
+                                  TH_WIRE_HEADER_MAX, &unpacked, &fault);
+    if (rc != 0) {
+        /* The broker refuses such headers already; a worker checks for itself */
+        char message[TH_WIRE_PATH_MAX + 128];
+        if (rc == TH_EINVAL)
+            snprintf(message, sizeof message, "field %s of the request header %s", fault.path,
+                     fault.problem);
+        else
+            snprintf(message, sizeof message, "the request header could not be decoded");
+        reply = s_reply_frames(&id, th_wire_peek_call_id(head), TH_INVALID_ARGUMENT, message,
+                               NULL, NULL);
         goto cleanup;
     }
     th_request_header_t *header = (th_request_header_t *) unpacked;
@@ -742,6 +698,13 @@ th_worker_new(const th_worker_config_t *config, char *errbuf, size_t errlen)
 {
     if (config == NULL || config->broker_endpoint == NULL || config->broker_endpoint[0] == '\0') {
         snprintf(errbuf, errlen, "no broker endpoint given (broker_endpoint)");
+        return NULL;
+    }
+    /* CZMQ's first zsys_init is not thread-safe: do it here, in the
+     * caller's thread, before th_worker_run (often on a thread of its own)
+     * and the caller's own sockets can race to it. */
+    if (zsys_init() == NULL) {
+        snprintf(errbuf, errlen, "could not create the ZeroMQ context");
         return NULL;
     }
     th_worker_t *self = calloc(1, sizeof *self);
@@ -1006,13 +969,7 @@ s_dispatch_queued(s_loop_t *loop)
 static void
 s_refuse(s_loop_t *loop, zframe_t **id_p, const zframe_t *head, int code, const char *message)
 {
-    uint64_t call_id = 0;
-    ProtobufCMessage *unpacked = NULL;
-    if (th_wire_unpack(&teilhabe__rpc__v1__request_header__descriptor, head,
-                       TH_WIRE_HEADER_MAX, &unpacked) == 0) {
-        call_id = ((th_request_header_t *) unpacked)->call_id;
-        protobuf_c_message_free_unpacked(unpacked, NULL);
-    }
+    uint64_t call_id = th_wire_peek_call_id(head);
     zmsg_t *reply = s_reply_frames(id_p, call_id, code, message, NULL, NULL);
     if (reply != NULL)
         s_send_command(loop, TH_CMD_REPLY, &reply);

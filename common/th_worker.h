@@ -10,9 +10,11 @@
  *
  * Before a handler runs, the runtime has: checked the method exists and has
  * a handler (else UNIMPLEMENTED), checked the body size (RESOURCE_EXHAUSTED),
- * unpacked it (INVALID_ARGUMENT when it is not a valid message), checked
- * every string field in it is valid UTF-8 (INVALID_ARGUMENT naming the
- * field), and checked the deadline has not passed (DEADLINE_EXCEEDED).
+ * checked on the raw bytes that every string field of header and body is
+ * valid UTF-8 without a NUL byte (INVALID_ARGUMENT naming the field, e.g.
+ * "filter.ags": protobuf-c would cut the string at the NUL), unpacked the
+ * body (INVALID_ARGUMENT when it is not a valid message), and checked the
+ * deadline has not passed (DEADLINE_EXCEEDED).
  * ---------------------------------------------------------------------------
  */
 #ifndef TH_WORKER_H
