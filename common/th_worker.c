@@ -25,6 +25,7 @@
 #include "th_worker.h"
 
 #include "th_curve.h"
+#include "th_worker_int.h"
 
 #include "th_error.h"
 #include "th_log.h"
@@ -53,12 +54,6 @@
 #define S_LINGER_MS 1000
 /* Requests waiting for a free handler thread, at most. */
 #define S_MAX_QUEUED 1024
-
-typedef struct {
-    const ProtobufCServiceDescriptor *desc;
-    th_method_fn *handlers; /* desc->n_methods entries */
-    void *state;
-} s_service_t;
 
 /* Routing id of a handler thread's DEALER: a tag byte (a routing id must
  * not begin with a zero byte) and the slot index. */
@@ -89,358 +84,10 @@ struct th_worker_t {
     int heartbeat_ms;
     int liveness;
     size_t max_message_size;
-    s_service_t services[S_MAX_SERVICES];
+    th_worker_service_t services[S_MAX_SERVICES];
     size_t n_services;
     atomic_bool stop_requested;
 };
-
-/* What a handler thread owns. */
-typedef struct {
-    th_worker_t *worker;
-    th_db_t *db;
-    int64_t db_retry_at; /* no new connection attempt before this (mono ms) */
-} s_thread_t;
-
-/* Call-scoped memory: a chain of blocks freed after the reply. */
-typedef struct s_block_t {
-    struct s_block_t *next;
-    max_align_t data[]; /* aligned for anything a handler stores */
-} s_block_t;
-
-typedef struct s_violation_t {
-    struct s_violation_t *next;
-    char *field;
-    char *description;
-} s_violation_t;
-
-struct th_call_t {
-    s_thread_t *thread;
-    const s_service_t *service;
-    const ProtobufCMethodDescriptor *method;
-    const th_request_header_t *header;
-    const zframe_t *body;
-    int64_t deadline;
-    s_block_t *arena;
-    char *message; /* arena */
-    s_violation_t *violations;
-    s_violation_t **violations_tail;
-    size_t n_violations;
-    bool in_write;
-    bool replay;
-    uint8_t *replay_reply; /* malloc'ed by th_db */
-    size_t replay_len;
-};
-
-/* The caller when the broker sent none (insecure broker): all strings "" */
-static const th_principal_t s_no_principal = TEILHABE__RPC__V1__PRINCIPAL__INIT;
-
-/* --- call-scoped helpers ------------------------------------------------- */
-
-void *
-th_call_alloc(th_call_t *call, size_t size)
-{
-    if (size > SIZE_MAX - sizeof(s_block_t))
-        abort();
-    s_block_t *block = calloc(1, sizeof *block + (size > 0 ? size : 1));
-    if (block == NULL)
-        abort(); /* as CZMQ does on out-of-memory */
-    block->next = call->arena;
-    call->arena = block;
-    return block->data;
-}
-
-char *
-th_call_strdup(th_call_t *call, const char *s)
-{
-    if (s == NULL)
-        s = "";
-    size_t len = strlen(s);
-    char *copy = th_call_alloc(call, len + 1);
-    memcpy(copy, s, len + 1);
-    return copy;
-}
-
-static char *
-s_call_vprintf(th_call_t *call, const char *fmt, va_list args)
-{
-    va_list copy;
-    va_copy(copy, args);
-    int len = vsnprintf(NULL, 0, fmt, copy);
-    va_end(copy);
-    if (len < 0)
-        return th_call_strdup(call, "");
-    char *text = th_call_alloc(call, (size_t) len + 1);
-    vsnprintf(text, (size_t) len + 1, fmt, args);
-    /* Handlers quote input with "%.32s", which may cut a character in two;
-     * the broker and clients refuse a reply whose strings are not UTF-8. */
-    th_wire_utf8_repair(text);
-    return text;
-}
-
-char *
-th_call_printf(th_call_t *call, const char *fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    char *text = s_call_vprintf(call, fmt, args);
-    va_end(args);
-    return text;
-}
-
-int
-th_call_error(th_call_t *call, int code, const char *fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    call->message = s_call_vprintf(call, fmt, args);
-    va_end(args);
-    return code;
-}
-
-void
-th_call_violation(th_call_t *call, const char *field, const char *fmt, ...)
-{
-    s_violation_t *violation = th_call_alloc(call, sizeof *violation);
-    violation->field = th_call_strdup(call, field);
-    th_wire_utf8_repair(violation->field);
-    va_list args;
-    va_start(args, fmt);
-    violation->description = s_call_vprintf(call, fmt, args);
-    va_end(args);
-    *call->violations_tail = violation;
-    call->violations_tail = &violation->next;
-    call->n_violations++;
-}
-
-uint64_t
-th_call_id(const th_call_t *call)
-{
-    return call->header->call_id;
-}
-
-const char *
-th_call_method(const th_call_t *call)
-{
-    return call->header->method;
-}
-
-const th_principal_t *
-th_call_principal(const th_call_t *call)
-{
-    return call->header->principal != NULL ? call->header->principal : &s_no_principal;
-}
-
-const char *
-th_call_idempotency_key(const th_call_t *call)
-{
-    return call->header->idempotency_key != NULL ? call->header->idempotency_key : "";
-}
-
-const char *
-th_call_metadata(const th_call_t *call, const char *key)
-{
-    for (size_t i = 0; i < call->header->n_metadata; i++) {
-        const Teilhabe__Rpc__V1__MetadataEntry *entry = call->header->metadata[i];
-        if (entry != NULL && entry->key != NULL && strcmp(entry->key, key) == 0)
-            return entry->value != NULL ? entry->value : "";
-    }
-    return NULL;
-}
-
-int64_t
-th_call_remaining_ms(const th_call_t *call)
-{
-    return call->deadline - zclock_mono();
-}
-
-void *
-th_call_state(const th_call_t *call)
-{
-    return call->service->state;
-}
-
-/* The thread's connection with the call's deadline handed to PostgreSQL:
- * outside a transaction as the session's statement_timeout (th_db keeps
- * this to one SET now and then), inside one by th_db_begin's SET LOCAL. */
-static th_db_t *
-s_call_db_with_deadline(th_call_t *call)
-{
-    th_db_t *db = call->thread->db;
-    if (db != NULL && !th_db_in_transaction(db))
-        th_db_set_statement_timeout(db, th_call_remaining_ms(call));
-    return db;
-}
-
-th_db_t *
-th_call_db(th_call_t *call)
-{
-    s_thread_t *thread = call->thread;
-    if (thread->db != NULL || thread->worker->db_url == NULL)
-        return s_call_db_with_deadline(call);
-    /* Connect lazily: a service starts even while the database is down,
-     * and a thread that failed tries again at most once a second. */
-    int64_t now = zclock_mono();
-    if (now < thread->db_retry_at)
-        return NULL;
-    char errbuf[512];
-    thread->db = th_db_new(thread->worker->db_url, errbuf, sizeof errbuf);
-    if (thread->db == NULL) {
-        thread->db_retry_at = now + 1000;
-        char quoted[TH_LOG_QUOTE_SIZE];
-        th_log_warn(th_call_id(call), "could not connect to the database", "error=%s",
-                    th_log_quote(quoted, sizeof quoted, errbuf));
-    }
-    return s_call_db_with_deadline(call);
-}
-
-bool
-th_call_is_replay(const th_call_t *call)
-{
-    return call->replay;
-}
-
-/* The idempotency record ties a key to one request: SHA-1 (zdigest) of the
- * method and the request bytes, hex. */
-static void
-s_request_hash(const th_call_t *call, char out[64])
-{
-    zdigest_t *digest = zdigest_new();
-    if (digest == NULL) {
-        snprintf(out, 64, "unhashed");
-        return;
-    }
-    const char *method = call->header->method;
-    zdigest_update(digest, (const byte *) method, strlen(method) + 1);
-    size_t size = zframe_size((zframe_t *) call->body);
-    if (size > 0)
-        zdigest_update(digest, zframe_data((zframe_t *) call->body), size);
-    snprintf(out, 64, "%s", zdigest_string(digest));
-    zdigest_destroy(&digest);
-}
-
-int
-th_call_begin_write(th_call_t *call)
-{
-    if (call->in_write)
-        return th_call_error(call, TH_INTERNAL, "the write transaction was already started");
-    if (call->thread->worker->db_url == NULL)
-        return th_call_error(call, TH_UNAVAILABLE, "this service runs without a database");
-    th_db_t *db = th_call_db(call);
-    if (db == NULL)
-        return th_call_error(call, TH_UNAVAILABLE,
-                             "the database is not reachable; try again later");
-    int64_t remaining = th_call_remaining_ms(call);
-    if (remaining <= 0)
-        return th_call_error(call, TH_DEADLINE_EXCEEDED,
-                             "the deadline passed before the write could start");
-    if (th_db_begin(db, remaining) != 0) {
-        int code = th_db_status(db);
-        return th_call_error(call, code == TH_OK ? TH_INTERNAL : code,
-                             "could not start the write transaction: %s", th_db_error(db));
-    }
-    call->in_write = true;
-    const char *key = th_call_idempotency_key(call);
-    if (key[0] == '\0')
-        return TH_OK;
-    char hash[64];
-    s_request_hash(call, hash);
-    bool found = false;
-    int rc = th_db_idem_lookup(db, th_call_principal(call)->id, key, call->header->method, hash,
-                               &found, &call->replay_reply, &call->replay_len);
-    if (rc == TH_EINVAL) {
-        th_db_rollback(db);
-        call->in_write = false;
-        th_call_violation(call, "idempotency_key", "was used before for a different request");
-        return th_call_error(call, TH_INVALID_ARGUMENT,
-                             "idempotency key \"%s\" was already used for a different request; "
-                             "use a new key for a new request",
-                             key);
-    }
-    if (rc != 0) {
-        int code = th_db_status(db);
-        th_call_error(call, code == TH_OK ? TH_INTERNAL : code,
-                      "could not look up idempotency key \"%s\": %s", key, th_db_error(db));
-        th_db_rollback(db);
-        call->in_write = false;
-        return code == TH_OK ? TH_INTERNAL : code;
-    }
-    if (found) {
-        call->replay = true;
-        return TH_CALL_REPLAY;
-    }
-    return TH_OK;
-}
-
-int
-th_call_audit(th_call_t *call, const char *resource, const char *before_json,
-              const char *after_json)
-{
-    if (!call->in_write || call->replay)
-        return TH_ESTATE;
-    const th_principal_t *principal = th_call_principal(call);
-    th_audit_entry_t entry = {
-        .principal_id = principal->id,
-        .principal_role = principal->role,
-        .call_id = th_call_id(call),
-        .method = call->header->method,
-        .resource = resource,
-        .before_json = before_json,
-        .after_json = after_json,
-    };
-    return th_db_audit(call->thread->db, &entry);
-}
-
-int
-th_call_emit(th_call_t *call, const char *schema, const char *topic, const char *resource,
-             const ProtobufCMessage *payload)
-{
-    if (!call->in_write || call->replay)
-        return TH_ESTATE;
-    size_t len = payload != NULL ? protobuf_c_message_get_packed_size(payload) : 0;
-    uint8_t *bytes = th_call_alloc(call, len);
-    if (len > 0)
-        protobuf_c_message_pack(payload, bytes);
-    return th_db_outbox_append(call->thread->db, schema, topic, resource, bytes, len, NULL);
-}
-
-/* --- request checks ------------------------------------------------------ */
-
-/* Finishes the call's write transaction according to code; returns the
- * final code (a failed COMMIT turns OK into the database's status). */
-static int
-s_finish_write(th_call_t *call, int code, const zframe_t *reply)
-{
-    if (!call->in_write)
-        return code;
-    th_db_t *db = call->thread->db;
-    call->in_write = false;
-    if (code != TH_OK || call->replay) {
-        th_db_rollback(db);
-        return code;
-    }
-    const char *key = th_call_idempotency_key(call);
-    if (key[0] != '\0') {
-        char hash[64];
-        s_request_hash(call, hash);
-        if (th_db_idem_store(db, th_call_principal(call)->id, key, call->header->method, hash,
-                             zframe_data((zframe_t *) reply),
-                             zframe_size((zframe_t *) reply)) != 0) {
-            int status = th_db_status(db);
-            th_call_error(call, status == TH_OK ? TH_INTERNAL : status,
-                          "could not record the idempotency key: %s", th_db_error(db));
-            th_db_rollback(db);
-            return status == TH_OK ? TH_INTERNAL : status;
-        }
-    }
-    if (th_db_commit(db) != 0) {
-        int status = th_db_status(db);
-        th_call_error(call, status == TH_OK ? TH_INTERNAL : status,
-                      "could not commit the write: %s", th_db_error(db));
-        th_db_rollback(db);
-        return status == TH_OK ? TH_INTERNAL : status;
-    }
-    return TH_OK;
-}
 
 /* Decodes, checks and runs the call. Returns its status; *reply_p receives
  * the packed response on OK. */
@@ -453,7 +100,7 @@ s_dispatch(th_call_t *call, zframe_t **reply_p)
     if (th_wire_split_method(method, service_name, sizeof service_name) != 0)
         return th_call_error(call, TH_INVALID_ARGUMENT, "\"%s\" is not a full method name",
                              method);
-    const s_service_t *service = NULL;
+    const th_worker_service_t *service = NULL;
     for (size_t i = 0; i < worker->n_services; i++)
         if (strcmp(worker->services[i].desc->name, service_name) == 0)
             service = &worker->services[i];
@@ -516,7 +163,7 @@ s_dispatch(th_call_t *call, zframe_t **reply_p)
     }
     if (code == TH_OK && *reply_p == NULL)
         code = th_call_error(call, TH_INTERNAL, "out of memory packing the reply");
-    code = s_finish_write(call, code, *reply_p);
+    code = th_call__finish_write(call, code, *reply_p);
     if (code != TH_OK)
         zframe_destroy(reply_p);
 
@@ -538,7 +185,7 @@ s_reply_frames(zframe_t **id_p, uint64_t call_id, int code, const char *message,
     if (call != NULL && call->n_violations > 0) {
         list = th_call_alloc(call, call->n_violations * sizeof *list);
         size_t i = 0;
-        for (s_violation_t *v = call->violations; v != NULL; v = v->next, i++) {
+        for (th_call_violation_t *v = call->violations; v != NULL; v = v->next, i++) {
             list[i] = th_call_alloc(call, sizeof **list);
             teilhabe__rpc__v1__field_violation__init(list[i]);
             list[i]->field = v->field;
@@ -577,7 +224,7 @@ s_decode_i64(const zframe_t *frame)
 /* Handles one request [id | header | body | arrival]. Consumes msg;
  * returns the reply frames (NULL only when out of memory). */
 static zmsg_t *
-s_handle(s_thread_t *thread, zmsg_t **msg_p)
+s_handle(th_worker_thread_t *thread, zmsg_t **msg_p)
 {
     zmsg_t *msg = *msg_p;
     *msg_p = NULL;
@@ -627,12 +274,7 @@ s_handle(s_thread_t *thread, zmsg_t **msg_p)
            (long long) (zclock_mono() - start));
     reply = s_reply_frames(&id, header->call_id, code, message, &call, &response);
     zframe_destroy(&response);
-    free(call.replay_reply);
-    while (call.arena != NULL) {
-        s_block_t *next = call.arena->next;
-        free(call.arena);
-        call.arena = next;
-    }
+    th_call__release(&call);
 cleanup:
     if (unpacked != NULL)
         protobuf_c_message_free_unpacked(unpacked, NULL);
@@ -656,7 +298,7 @@ s_handler_thread(void *args)
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &mask, NULL);
-    s_thread_t thread = {.worker = slot->worker};
+    th_worker_thread_t thread = {.worker = slot->worker, .db_url = slot->worker->db_url};
     zsock_t *sock = zsock_new(ZMQ_DEALER);
     if (sock == NULL)
         return NULL;
@@ -789,7 +431,7 @@ th_worker_add_service(th_worker_t *self, const ProtobufCServiceDescriptor *desc,
     if (copy == NULL)
         return TH_ENOMEM;
     memcpy(copy, handlers, desc->n_methods * sizeof *copy);
-    self->services[self->n_services++] = (s_service_t){desc, copy, state};
+    self->services[self->n_services++] = (th_worker_service_t){desc, copy, state};
     return 0;
 }
 
