@@ -158,9 +158,27 @@ static th_db_t *
 s_call_db_with_deadline(th_call_t *call)
 {
     th_db_t *db = call->thread->db;
-    if (db != NULL && !th_db_in_transaction(db))
-        th_db_set_statement_timeout(db, th_call_remaining_ms(call));
+    if (db != NULL && !th_db_in_transaction(db) &&
+        th_db_set_statement_timeout(db, th_call_remaining_ms(call)) != 0) {
+        /* No statement may run without the call's deadline: this call
+         * gets no connection (UNAVAILABLE); th_db reconnects for the next */
+        char quoted[TH_LOG_QUOTE_SIZE];
+        th_log_warn(th_call_id(call), "could not hand the deadline to the database", "error=%s",
+                    th_log_quote(quoted, sizeof quoted, th_db_error(db)));
+        return NULL;
+    }
     return db;
+}
+
+/* Rolls back the call's transaction; when even that fails, the connection
+ * goes (the server ends the transaction with it), so no later call of this
+ * thread runs inside it. The thread's next call connects anew. */
+static void
+s_rollback(th_call_t *call)
+{
+    th_worker_thread_t *thread = call->thread;
+    if (thread->db != NULL && th_db_rollback(thread->db) != 0)
+        th_db_destroy(&thread->db);
 }
 
 th_db_t *
@@ -240,7 +258,7 @@ th_call_begin_write(th_call_t *call)
     int rc = th_db_idem_lookup(db, th_call_principal(call)->id, key, call->header->method, hash,
                                &found, &call->replay_reply, &call->replay_len);
     if (rc == TH_EINVAL) {
-        th_db_rollback(db);
+        s_rollback(call);
         call->in_write = false;
         th_call_violation(call, "idempotency_key", "was used before for a different request");
         return th_call_error(call, TH_INVALID_ARGUMENT,
@@ -252,7 +270,7 @@ th_call_begin_write(th_call_t *call)
         int code = th_db_status(db);
         th_call_error(call, code == TH_OK ? TH_INTERNAL : code,
                       "could not look up idempotency key \"%s\": %s", key, th_db_error(db));
-        th_db_rollback(db);
+        s_rollback(call);
         call->in_write = false;
         return code == TH_OK ? TH_INTERNAL : code;
     }
@@ -303,7 +321,7 @@ th_call__finish_write(th_call_t *call, int code, const zframe_t *reply)
     th_db_t *db = call->thread->db;
     call->in_write = false;
     if (code != TH_OK || call->replay) {
-        th_db_rollback(db);
+        s_rollback(call);
         return code;
     }
     const char *key = th_call_idempotency_key(call);
@@ -316,7 +334,7 @@ th_call__finish_write(th_call_t *call, int code, const zframe_t *reply)
             int status = th_db_status(db);
             th_call_error(call, status == TH_OK ? TH_INTERNAL : status,
                           "could not record the idempotency key: %s", th_db_error(db));
-            th_db_rollback(db);
+            s_rollback(call);
             return status == TH_OK ? TH_INTERNAL : status;
         }
     }
@@ -324,7 +342,7 @@ th_call__finish_write(th_call_t *call, int code, const zframe_t *reply)
         int status = th_db_status(db);
         th_call_error(call, status == TH_OK ? TH_INTERNAL : status,
                       "could not commit the write: %s", th_db_error(db));
-        th_db_rollback(db);
+        s_rollback(call);
         return status == TH_OK ? TH_INTERNAL : status;
     }
     return TH_OK;

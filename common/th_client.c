@@ -9,7 +9,12 @@
  *
  * Retries: a call answered UNAVAILABLE is sent again after an exponential
  * backoff with full jitter (never sooner than the broker's retry hint) while
- * its deadline allows. A call that gets no answer within attempt_timeout_ms
+ * its deadline allows. The call's timeout is its whole budget: each attempt
+ * is sent with a deadline that keeps part of it back (a quarter of what is
+ * left, at most retry_reserve_ms), so an attempt that ends
+ * DEADLINE_EXCEEDED (a write that may have committed after all) can be sent
+ * once more with the same idempotency key, and the service answers it with
+ * the first reply it stored. A call that gets no answer within attempt_timeout_ms
  * on a connection that is not known to be up (or that went down after the
  * call was sent) moves to the next endpoint: the socket is destroyed, a new
  * one connects to the next endpoint, and every unanswered call is sent again
@@ -20,6 +25,15 @@
  * succeeded / disconnected) plus ZMTP heartbeats, which turn a broker that
  * stopped answering into a disconnect. A call on a live connection is not
  * failed over: the broker is there and answers DEADLINE_EXCEEDED itself.
+ *
+ * Nothing blocks without a bound: the socket sends with ZMQ_SNDTIMEO 0 (a
+ * send that cannot be queued means a dead link: the socket is closed and
+ * the call goes out again on a new one), and receives only after a poll.
+ * A socket whose handshake the broker refused is dead for good, because
+ * libzmq 4.3 ends such a session without reconnecting (see th_worker.c):
+ * the call then ends UNAUTHENTICATED at once, and the next call or retry
+ * opens a new socket, so a key accepted again later works without a new
+ * client.
  * ---------------------------------------------------------------------------
  */
 #include "th_client.h"
@@ -44,6 +58,11 @@
 /* How long past the deadline the client still waits for the broker's own
  * DEADLINE_EXCEEDED, which says more than a local one. */
 #define S_DEADLINE_GRACE_MS 100
+/* Budget kept back per attempt for a retry after DEADLINE_EXCEEDED: the
+ * default, and the least worth keeping (a retry needs a round trip and the
+ * service's look-up of the key). */
+#define S_RETRY_RESERVE_DEFAULT_MS 1000
+#define S_RETRY_RESERVE_MIN_MS 50
 /* ZMTP heartbeats: a broker silent this long counts as disconnected. */
 #define S_ZMTP_HEARTBEAT_IVL_MS 1000
 #define S_ZMTP_HEARTBEAT_TIMEOUT_MS 3000
@@ -57,6 +76,7 @@ typedef struct {
     char *idempotency_key;
     int timeout_ms;
     int64_t deadline;        /* zclock_mono */
+    int64_t sent_deadline;   /* the deadline the last attempt was sent with */
     int64_t attempt_deadline;
     int64_t resend_at;       /* > 0: backoff running, send again then */
     uint64_t sent_generation;
@@ -76,6 +96,7 @@ struct th_client_t {
     zcert_t *cert;
     int default_timeout_ms;
     int attempt_timeout_ms;
+    int retry_reserve_ms;    /* 0: none */
     size_t max_message_size;
 
     zsock_t *socket;
@@ -105,18 +126,32 @@ th_result_clear(th_result_t *result)
         free(result->violations[i].description);
     }
     free(result->violations);
+    free(result->idempotency_key);
     if (result->response != NULL)
         protobuf_c_message_free_unpacked(result->response, NULL);
     memset(result, 0, sizeof *result);
 }
 
+/* strdup for what a result hands out: callers print these strings as they
+ * are, so they are never NULL. Out of memory aborts, as CZMQ does (and this
+ * library's calls go through CZMQ, which would abort a moment later). */
+static char *
+s_result_strdup(const char *s)
+{
+    char *copy = strdup(s != NULL ? s : "");
+    if (copy == NULL)
+        abort();
+    return copy;
+}
+
 static void
-s_result_local(th_result_t *out, int code, const char *message, int attempts)
+s_result_local(th_result_t *out, const s_call_t *call, int code, const char *message)
 {
     memset(out, 0, sizeof *out);
     out->code = code;
-    out->message = strdup(message != NULL ? message : "");
-    out->attempts = attempts;
+    out->message = s_result_strdup(message);
+    out->attempts = call->attempts;
+    out->idempotency_key = s_result_strdup(call->idempotency_key);
 }
 
 /* --- calls --------------------------------------------------------------- */
@@ -176,8 +211,10 @@ s_call_remove(th_client_t *self, s_call_t *call)
 static void
 s_socket_close(th_client_t *self)
 {
+    /* Stopping the monitor fails only for a socket that is not one; the
+     * socket goes right after either way. */
     if (self->socket != NULL)
-        zmq_socket_monitor(zsock_resolve(self->socket), NULL, 0);
+        (void) zmq_socket_monitor(zsock_resolve(self->socket), NULL, 0);
     zsock_destroy(&self->monitor);
     zsock_destroy(&self->socket);
     self->connected = false;
@@ -197,6 +234,8 @@ s_socket_open(th_client_t *self)
     zsock_set_linger(sock, 0);
     zsock_set_sndhwm(sock, 10000);
     zsock_set_rcvhwm(sock, 10000);
+    zsock_set_sndtimeo(sock, 0);
+    zsock_set_rcvtimeo(sock, 0);
     zsock_set_reconnect_ivl(sock, 100);
     zsock_set_reconnect_ivl_max(sock, 1000);
     zsock_set_heartbeat_ivl(sock, S_ZMTP_HEARTBEAT_IVL_MS);
@@ -227,15 +266,17 @@ s_socket_open(th_client_t *self)
         return TH_EIO;
     }
     zsock_t *monitor = zsock_new(ZMQ_PAIR);
+    if (monitor != NULL)
+        zsock_set_rcvtimeo(monitor, 0); /* read only after a poll */
     if (monitor == NULL || zsock_connect(monitor, "%s", monitor_endpoint) != 0) {
-        zmq_socket_monitor(zsock_resolve(sock), NULL, 0);
+        (void) zmq_socket_monitor(zsock_resolve(sock), NULL, 0);
         zsock_destroy(&monitor);
         zsock_destroy(&sock);
         return TH_EIO;
     }
     if (zsock_connect(sock, "%s", endpoint) != 0) {
         th_log_warn(0, "could not connect to broker endpoint", "endpoint=\"%s\"", endpoint);
-        zmq_socket_monitor(zsock_resolve(sock), NULL, 0);
+        (void) zmq_socket_monitor(zsock_resolve(sock), NULL, 0);
         zsock_destroy(&monitor);
         zsock_destroy(&sock);
         return TH_EIO;
@@ -277,18 +318,36 @@ s_monitor_drain(th_client_t *self)
 
 /* --- sending ------------------------------------------------------------- */
 
+/* The deadline an attempt is sent with: what is left of the call's budget,
+ * less a reserve for one more attempt after DEADLINE_EXCEEDED (a quarter
+ * of what is left, at most retry_reserve_ms; none when that is too little
+ * to be of use, or the call is never retried). */
+static int64_t
+s_attempt_ms(const th_client_t *self, const s_call_t *call, int64_t now)
+{
+    int64_t remaining = call->deadline - now;
+    if (remaining < 1)
+        return 1;
+    int64_t reserve = remaining / 4;
+    if (reserve > self->retry_reserve_ms)
+        reserve = self->retry_reserve_ms;
+    if (call->no_retry || reserve < S_RETRY_RESERVE_MIN_MS)
+        return remaining;
+    return remaining - reserve;
+}
+
 static int
 s_send(th_client_t *self, s_call_t *call)
 {
-    if (self->socket == NULL && s_socket_open(self) != 0)
+    /* A socket whose handshake was refused never connects again (libzmq
+     * ends that session for good): this attempt needs a new one. */
+    if ((self->socket == NULL || self->auth_refused) && s_socket_open(self) != 0)
         return TH_EIO;
-    int64_t remaining = call->deadline - zclock_mono();
-    if (remaining < 1)
-        remaining = 1;
+    int64_t attempt_ms = s_attempt_ms(self, call, zclock_mono());
     th_request_header_t header = TEILHABE__RPC__V1__REQUEST_HEADER__INIT;
     header.call_id = call->id;
     header.method = call->method;
-    header.timeout_ms = (uint32_t) remaining;
+    header.timeout_ms = (uint32_t) (attempt_ms > UINT32_MAX ? UINT32_MAX : attempt_ms);
     header.idempotency_key = call->idempotency_key;
     Teilhabe__Rpc__V1__MetadataEntry entries[TH_WIRE_METADATA_MAX];
     Teilhabe__Rpc__V1__MetadataEntry *entry_ptrs[TH_WIRE_METADATA_MAX];
@@ -310,17 +369,28 @@ s_send(th_client_t *self, s_call_t *call)
         zframe_destroy(&body);
         return TH_ENOMEM;
     }
-    zmsg_addstr(msg, TH_WIRE_CLIENT_SIG);
-    zmsg_append(msg, &head);
-    zmsg_append(msg, &body);
-    if (zmsg_send(&msg, self->socket) != 0) {
+    if (zmsg_addstr(msg, TH_WIRE_CLIENT_SIG) != 0 || zmsg_append(msg, &head) != 0 ||
+        zmsg_append(msg, &body) != 0) {
         zmsg_destroy(&msg);
+        zframe_destroy(&head);
+        zframe_destroy(&body);
+        return TH_ENOMEM;
+    }
+    if (zmsg_send(&msg, self->socket) != 0) {
+        /* Sends never wait (ZMQ_SNDTIMEO 0): no pipe to the broker, or a
+         * full queue towards one that does not read. The link is dead;
+         * the next attempt opens a new socket. */
+        zmsg_destroy(&msg);
+        th_log_debug(call->id, "could not send to the broker, closing the socket",
+                     "endpoint=\"%s\"", th_client_endpoint(self));
+        s_socket_close(self);
         return TH_EIO;
     }
     int64_t now = zclock_mono();
     call->attempts++;
     call->sent_generation = self->generation;
     call->resend_at = 0;
+    call->sent_deadline = now + attempt_ms;
     call->attempt_deadline = now + self->attempt_timeout_ms;
     return 0;
 }
@@ -349,15 +419,22 @@ s_failover(th_client_t *self)
     th_log_debug(0, "failing over to the next broker endpoint", "from=\"%s\" to=\"%s\"", from,
                  self->endpoints[self->current]);
     s_socket_close(self);
-    if (s_socket_open(self) != 0)
+    if (s_socket_open(self) != 0) {
+        /* The waits try again at their next attempt time */
+        th_log_warn(0, "could not open a socket to the broker endpoint", "endpoint=\"%s\"",
+                    self->endpoints[self->current]);
         return;
+    }
     int64_t now = zclock_mono();
     for (s_call_t *call = zlistx_first(self->calls); call != NULL;
          call = zlistx_next(self->calls)) {
         if (call->reply_header != NULL || call->resend_at > 0 || call->no_retry ||
             now >= call->deadline)
             continue;
-        s_send(self, call);
+        /* A call that could not be sent counts as sent and lost: its wait
+         * fails it over again after its attempt time */
+        if (s_send(self, call) != 0)
+            call->attempt_deadline = now + self->attempt_timeout_ms;
     }
 }
 
@@ -450,6 +527,9 @@ th_client_new(const th_client_config_t *config, char *errbuf, size_t errlen)
         goto nomem;
     self->default_timeout_ms = config->default_timeout_ms > 0 ? config->default_timeout_ms : 5000;
     self->attempt_timeout_ms = config->attempt_timeout_ms > 0 ? config->attempt_timeout_ms : 2000;
+    self->retry_reserve_ms = config->retry_reserve_ms > 0   ? config->retry_reserve_ms
+                             : config->retry_reserve_ms < 0 ? 0
+                                                            : S_RETRY_RESERVE_DEFAULT_MS;
     self->max_message_size =
         config->max_message_size > 0 ? config->max_message_size : TH_WIRE_SOFT_MAX_DEFAULT;
     self->calls = zlistx_new();
@@ -599,6 +679,7 @@ th_client_send(th_client_t *self, const char *method, const ProtobufCMessage *re
     if (s_send(self, call) != 0) {
         call->attempts++;
         call->attempt_deadline = zclock_mono();
+        call->sent_deadline = call->deadline;
     }
     return 0;
 
@@ -628,18 +709,38 @@ s_take_reply(th_client_t *self, s_call_t *call, const ProtobufCMessageDescriptor
             return false;
         }
     }
+    if (code == TH_DEADLINE_EXCEEDED && !call->no_retry && call->sent_deadline < call->deadline) {
+        /* This attempt's deadline passed, not the call's: a write may have
+         * committed all the same (or be about to). The same idempotency
+         * key makes the retry safe: the service answers it with the reply
+         * it stored, or writes once if the first attempt never did. */
+        int64_t left = call->deadline - now;
+        int64_t wait = s_backoff_ms(self, call->attempts, header->retry_after_ms);
+        if (wait > left / 8)
+            wait = left / 8;
+        if (left - wait >= S_RETRY_RESERVE_MIN_MS) {
+            call->resend_at = now + wait;
+            th_log_debug(call->id, "retrying after DEADLINE_EXCEEDED with the same key",
+                         "attempt=%d wait_ms=%lld left_ms=%lld", call->attempts,
+                         (long long) wait, (long long) left);
+            s_call_drop_reply(call);
+            return false;
+        }
+    }
     memset(out, 0, sizeof *out);
     out->code = code;
     out->attempts = call->attempts;
     out->retry_after_ms = header->retry_after_ms;
-    out->message = strdup(header->message != NULL ? header->message : "");
+    out->message = s_result_strdup(header->message);
+    out->idempotency_key = s_result_strdup(call->idempotency_key);
     if (header->n_violations > 0) {
         out->violations = calloc(header->n_violations, sizeof *out->violations);
-        for (size_t i = 0; out->violations != NULL && i < header->n_violations; i++) {
+        if (out->violations == NULL)
+            abort(); /* as s_result_strdup */
+        for (size_t i = 0; i < header->n_violations; i++) {
             const Teilhabe__Rpc__V1__FieldViolation *v = header->violations[i];
-            out->violations[i].field = strdup(v != NULL && v->field ? v->field : "");
-            out->violations[i].description =
-                strdup(v != NULL && v->description ? v->description : "");
+            out->violations[i].field = s_result_strdup(v != NULL ? v->field : NULL);
+            out->violations[i].description = s_result_strdup(v != NULL ? v->description : NULL);
             out->n_violations = i + 1;
         }
     }
@@ -669,7 +770,7 @@ s_take_reply(th_client_t *self, s_call_t *call, const ProtobufCMessageDescriptor
         }
     }
     if (out->message == NULL)
-        out->message = strdup("");
+        out->message = s_result_strdup("");
     return true;
 }
 
@@ -730,7 +831,7 @@ th_client_wait(th_client_t *self, uint64_t call_id,
                          "the broker at %s refused this client's key; its public certificate "
                          "is not among the broker's known principals",
                          th_client_endpoint(self));
-            s_result_local(out, TH_UNAUTHENTICATED, message, call->attempts);
+            s_result_local(out, call, TH_UNAUTHENTICATED, message);
             break;
         }
         int64_t end = call->deadline + S_DEADLINE_GRACE_MS;
@@ -746,7 +847,7 @@ th_client_wait(th_client_t *self, uint64_t call_id,
                          "no reply from the broker at %s within %d ms; is it running? "
                          "(teilhabe health)",
                          th_client_endpoint(self), call->timeout_ms);
-            s_result_local(out, TH_DEADLINE_EXCEEDED, message, call->attempts);
+            s_result_local(out, call, TH_DEADLINE_EXCEEDED, message);
             break;
         }
         if (call->resend_at == 0 && !call->no_retry && now >= call->attempt_deadline &&

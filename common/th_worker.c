@@ -15,11 +15,27 @@
  * loop polls two sockets whatever the capacity (each socket polled costs
  * libzmq a system call or two), and a call wakes each thread once.
  *
+ * No send or receive blocks: the broker DEALER sends with ZMQ_SNDTIMEO 0
+ * and a send that fails counts as a broken link (new socket after backoff),
+ * as does a broker silent for `liveness` heartbeats. That matters after a
+ * refused CURVE handshake: libzmq 4.3 ends the session for good then
+ * (src/session_base.cpp, session_base_t::engine_error: a protocol_error,
+ * which src/stream_engine_base.cpp raises for a CURVE ERROR command, calls
+ * terminate(), never reconnect()), so the DEALER has no pipe left and a
+ * blocking send would wait forever. Only a new socket connects again.
+ *
+ * Start-up work (th_worker_set_prepare): migrations and seeding run on a
+ * thread of their own, retried with backoff, while the worker is already
+ * registered and answers every call UNAVAILABLE; so a service starts while
+ * its database is still unreachable, and serves once it comes.
+ *
  * Shutdown: SIGTERM/SIGINT (CZMQ's handler sets zsys_interrupted) or
  * th_worker_stop start draining: requests that still arrive are answered
  * UNAVAILABLE at once (the client retries elsewhere), the calls in flight
  * finish and their replies go out, then the worker says DISCONNECT, so the
- * broker never loses a reply of a call it already routed here.
+ * broker never loses a reply of a call it already routed here. Nothing of
+ * this waits on the broker: DISCONNECT is sent without blocking, and the
+ * socket lingers S_LINGER_MS only while the broker was heard lately.
  * ---------------------------------------------------------------------------
  */
 #include "th_worker.h"
@@ -48,6 +64,9 @@
 #define S_MAX_CAPACITY 256
 #define S_RECONNECT_MIN_MS 100
 #define S_RECONNECT_MAX_MS 2000
+/* Start-up work is tried again after this, doubling up to the maximum */
+#define S_PREPARE_RETRY_MIN_MS 500
+#define S_PREPARE_RETRY_MAX_MS 10000
 /* Without a deadline in the header a call still ends some day. */
 #define S_NO_DEADLINE_MS (24LL * 3600 * 1000)
 /* How long the final replies and DISCONNECT may take to leave. */
@@ -87,6 +106,10 @@ struct th_worker_t {
     th_worker_service_t services[S_MAX_SERVICES];
     size_t n_services;
     atomic_bool stop_requested;
+    th_worker_prepare_fn prepare;
+    void *prepare_arg;
+    atomic_bool prepared;        /* the start-up work is done (or there is none) */
+    atomic_bool prepare_failed;  /* its last attempt failed */
 };
 
 /* Decodes, checks and runs the call. Returns its status; *reply_p receives
@@ -175,12 +198,13 @@ cleanup:
 /* Builds [id | ResponseHeader | body] for the main thread. */
 static zmsg_t *
 s_reply_frames(zframe_t **id_p, uint64_t call_id, int code, const char *message,
-               th_call_t *call, zframe_t **body_p)
+               uint32_t retry_after_ms, th_call_t *call, zframe_t **body_p)
 {
     th_response_header_t header = TEILHABE__RPC__V1__RESPONSE_HEADER__INIT;
     header.call_id = call_id;
     header.code = (Teilhabe__Rpc__V1__StatusCode) code;
     header.message = (char *) (message != NULL ? message : "");
+    header.retry_after_ms = retry_after_ms;
     Teilhabe__Rpc__V1__FieldViolation **list = NULL;
     if (call != NULL && call->n_violations > 0) {
         list = th_call_alloc(call, call->n_violations * sizeof *list);
@@ -206,9 +230,14 @@ s_reply_frames(zframe_t **id_p, uint64_t call_id, int code, const char *message,
         zframe_destroy(id_p);
         return NULL;
     }
-    zmsg_append(msg, id_p);
-    zmsg_append(msg, &head);
-    zmsg_append(msg, &body);
+    if (zmsg_append(msg, id_p) != 0 || zmsg_append(msg, &head) != 0 ||
+        zmsg_append(msg, &body) != 0) {
+        zmsg_destroy(&msg);
+        zframe_destroy(id_p);
+        zframe_destroy(&head);
+        zframe_destroy(&body);
+        return NULL;
+    }
     return msg;
 }
 
@@ -247,7 +276,7 @@ s_handle(th_worker_thread_t *thread, zmsg_t **msg_p)
         else
             snprintf(message, sizeof message, "the request header could not be decoded");
         reply = s_reply_frames(&id, th_wire_peek_call_id(head), TH_INVALID_ARGUMENT, message,
-                               NULL, NULL);
+                               0, NULL, NULL);
         goto cleanup;
     }
     th_request_header_t *header = (th_request_header_t *) unpacked;
@@ -263,16 +292,19 @@ s_handle(th_worker_thread_t *thread, zmsg_t **msg_p)
     zframe_t *response = NULL;
     int code = s_dispatch(&call, &response);
     /* A handler that wrote without finishing must not leave its
-     * transaction open for the next call on this connection. */
-    if (thread->db != NULL && th_db_in_transaction(thread->db))
-        th_db_rollback(thread->db);
+     * transaction open for the next call on this connection; when even the
+     * ROLLBACK fails, the connection goes (the server then ends the
+     * transaction) and the next call opens a new one. */
+    if (thread->db != NULL && th_db_in_transaction(thread->db) &&
+        th_db_rollback(thread->db) != 0)
+        th_db_destroy(&thread->db);
     const char *message = code == TH_OK ? "" : call.message;
     if (code != TH_OK && (message == NULL || message[0] == '\0'))
         message = th_status_name(code);
     th_log(code == TH_OK ? TH_LOG_DEBUG : TH_LOG_INFO, header->call_id, "call done",
            "method=%s code=%s ms=%lld", header->method, th_status_name(code),
            (long long) (zclock_mono() - start));
-    reply = s_reply_frames(&id, header->call_id, code, message, &call, &response);
+    reply = s_reply_frames(&id, header->call_id, code, message, 0, &call, &response);
     zframe_destroy(&response);
     th_call__release(&call);
 cleanup:
@@ -297,18 +329,27 @@ s_handler_thread(void *args)
     sigemptyset(&mask);
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &mask, NULL);
+    int err = pthread_sigmask(SIG_BLOCK, &mask, NULL);
+    if (err != 0) /* then a signal may cut a handler's wait short: say so */
+        th_log_warn(0, "could not block signals in a handler thread", "error=\"%s\"",
+                    strerror(err));
     th_worker_thread_t thread = {.worker = slot->worker, .db_url = slot->worker->db_url};
     zsock_t *sock = zsock_new(ZMQ_DEALER);
     if (sock == NULL)
         return NULL;
     byte routing_id[S_SLOT_ID_LEN] = {S_SLOT_TAG};
     memcpy(routing_id + 1, &slot->index, sizeof slot->index);
-    zmq_setsockopt(zsock_resolve(sock), ZMQ_ROUTING_ID, routing_id, sizeof routing_id);
+    /* Without its routing id the main thread cannot reach this thread: it
+     * then never says hello, and the worker does not start. */
+    if (zmq_setsockopt(zsock_resolve(sock), ZMQ_ROUTING_ID, routing_id, sizeof routing_id) != 0)
+        goto cleanup;
     zsock_set_linger(sock, 0);
-    /* Bounded: an idle thread looks at the stop flag every so often, so it
-     * ends even if the main thread could not reach it. */
+    /* Bounded both ways: an idle thread looks at the stop flag every so
+     * often, so it ends even if the main thread could not reach it, and a
+     * reply never waits on the main thread (whose ROUTER queues without a
+     * limit) longer than that either. */
     zsock_set_rcvtimeo(sock, S_HANDLER_IDLE_MS);
+    zsock_set_sndtimeo(sock, S_HANDLER_IDLE_MS);
     if (zsock_connect(sock, "%s", slot->endpoint) != 0 || zstr_send(sock, "") != 0)
         goto cleanup;
     while (!atomic_load(slot->stop)) {
@@ -322,10 +363,11 @@ s_handler_thread(void *args)
         zmsg_t *reply = s_handle(&thread, &msg);
         /* The main thread counts this thread busy until it hears back, so
          * it always hears something: an empty string when out of memory. */
-        if (reply == NULL)
-            zstr_send(sock, "");
-        else if (zmsg_send(&reply, sock) != 0)
-            zmsg_destroy(&reply);
+        if ((reply != NULL && zmsg_send(&reply, sock) == 0) || zstr_send(sock, "") == 0)
+            continue;
+        zmsg_destroy(&reply);
+        th_log_error(0, "a handler thread could not hand back its reply", "slot=%u",
+                     slot->index);
     }
 cleanup:
     zsock_destroy(&sock);
@@ -360,6 +402,8 @@ th_worker_new(const th_worker_config_t *config, char *errbuf, size_t errlen)
     self->max_message_size =
         config->max_message_size > 0 ? config->max_message_size : TH_WIRE_SOFT_MAX_DEFAULT;
     atomic_init(&self->stop_requested, false);
+    atomic_init(&self->prepared, true);
+    atomic_init(&self->prepare_failed, false);
     if (self->capacity > S_MAX_CAPACITY) {
         snprintf(errbuf, errlen, "capacity %d is too large; at most %d handler threads",
                  self->capacity, S_MAX_CAPACITY);
@@ -370,7 +414,8 @@ th_worker_new(const th_worker_config_t *config, char *errbuf, size_t errlen)
         self->instance = strdup(config->instance);
     } else {
         char host[256] = "localhost";
-        gethostname(host, sizeof host - 1);
+        if (gethostname(host, sizeof host - 1) != 0)
+            snprintf(host, sizeof host, "localhost");
         host[sizeof host - 1] = '\0';
         if (asprintf(&self->instance, "%s:%d", host, (int) getpid()) < 0)
             self->instance = NULL;
@@ -435,6 +480,17 @@ th_worker_add_service(th_worker_t *self, const ProtobufCServiceDescriptor *desc,
     return 0;
 }
 
+int
+th_worker_set_prepare(th_worker_t *self, th_worker_prepare_fn fn, void *arg)
+{
+    if (self == NULL || fn == NULL)
+        return TH_EINVAL;
+    self->prepare = fn;
+    self->prepare_arg = arg;
+    atomic_store(&self->prepared, false);
+    return 0;
+}
+
 void
 th_worker_stop(th_worker_t *self)
 {
@@ -459,7 +515,13 @@ typedef struct {
     zsock_t *handlers; /* ROUTER: one DEALER per handler thread */
     char handlers_endpoint[96];
     atomic_bool handlers_stop;
+    pthread_t prepare_thread;
+    bool prepare_started;
+    atomic_bool prepare_stop;
+    atomic_int prepare_retry_ms; /* the wait before the next attempt */
 } s_loop_t;
+
+static void s_schedule_reconnect(s_loop_t *loop, const char *why);
 
 static int
 s_send_command(s_loop_t *loop, th_wire_cmd_t cmd, zmsg_t **body_p)
@@ -474,10 +536,16 @@ s_send_command(s_loop_t *loop, th_wire_cmd_t cmd, zmsg_t **body_p)
         return TH_ESTATE;
     }
     byte command = (byte) cmd;
-    zmsg_pushmem(msg, &command, 1);
-    zmsg_pushstr(msg, TH_WIRE_WORKER_SIG);
+    if (zmsg_pushmem(msg, &command, 1) != 0 || zmsg_pushstr(msg, TH_WIRE_WORKER_SIG) != 0) {
+        zmsg_destroy(&msg);
+        return TH_ENOMEM;
+    }
+    /* The socket sends with ZMQ_SNDTIMEO 0: a send that cannot be queued at
+     * once means no pipe to the broker (a refused handshake ended it) or a
+     * broker that does not read; either way the link is broken. */
     if (zmsg_send(&msg, loop->socket) != 0) {
         zmsg_destroy(&msg);
+        s_schedule_reconnect(loop, "could not send to the broker");
         return TH_EIO;
     }
     return 0;
@@ -516,7 +584,11 @@ s_send_ready(s_loop_t *loop)
         zmsg_destroy(&msg);
         goto cleanup;
     }
-    zmsg_append(msg, &frame);
+    if (zmsg_append(msg, &frame) != 0) {
+        zframe_destroy(&frame);
+        zmsg_destroy(&msg);
+        goto cleanup;
+    }
     rc = s_send_command(loop, TH_CMD_READY, &msg);
 cleanup:
     for (size_t i = 0; i < self->n_services; i++)
@@ -544,6 +616,10 @@ s_connect(s_loop_t *loop)
     zsock_set_linger(sock, 0);
     zsock_set_sndhwm(sock, 10000);
     zsock_set_rcvhwm(sock, 10000);
+    /* Never block on the broker (see the top of this file); receives only
+     * follow a poll that said a message is there. */
+    zsock_set_sndtimeo(sock, 0);
+    zsock_set_rcvtimeo(sock, 0);
     zsock_set_reconnect_ivl(sock, 100);
     zsock_set_reconnect_ivl_max(sock, 1000);
     size_t hard = TH_WIRE_HARD_MAX_DEFAULT;
@@ -564,15 +640,23 @@ s_connect(s_loop_t *loop)
     loop->last_heard = now;
     loop->next_heartbeat = now + self->heartbeat_ms;
     loop->reconnect_at = 0;
-    s_send_ready(loop);
     th_log_info(0, "registering with the broker", "endpoint=\"%s\" instance=\"%s\" capacity=%d",
                 self->endpoint, self->instance, self->capacity);
-    return 0;
+    /* A READY that cannot be queued has scheduled the next attempt */
+    int rc = s_send_ready(loop);
+    return rc == TH_EIO ? 0 : rc;
 }
 
 static void
 s_schedule_reconnect(s_loop_t *loop, const char *why)
 {
+    if (loop->draining) {
+        /* Stopping: nothing to register with any more */
+        th_log_info(0, "the link to the broker broke while stopping", "reason=\"%s\"", why);
+        s_disconnect_socket(loop);
+        loop->reconnect_at = 0;
+        return;
+    }
     th_log_warn(0, "reconnecting to the broker", "reason=\"%s\" endpoint=\"%s\"", why,
                 loop->worker->endpoint);
     s_disconnect_socket(loop);
@@ -607,14 +691,17 @@ s_dispatch_queued(s_loop_t *loop)
     }
 }
 
-/* Answers a request at once without running it (while draining). */
+/* Answers a request at once without running it (while starting or
+ * draining). A reply that cannot be sent leaves the call to the broker's
+ * deadline (and the failed send has scheduled a reconnect). */
 static void
-s_refuse(s_loop_t *loop, zframe_t **id_p, const zframe_t *head, int code, const char *message)
+s_refuse(s_loop_t *loop, zframe_t **id_p, const zframe_t *head, int code, const char *message,
+         uint32_t retry_after_ms)
 {
     uint64_t call_id = th_wire_peek_call_id(head);
-    zmsg_t *reply = s_reply_frames(id_p, call_id, code, message, NULL, NULL);
+    zmsg_t *reply = s_reply_frames(id_p, call_id, code, message, retry_after_ms, NULL, NULL);
     if (reply != NULL)
-        s_send_command(loop, TH_CMD_REPLY, &reply);
+        (void) s_send_command(loop, TH_CMD_REPLY, &reply);
 }
 
 static void
@@ -640,7 +727,21 @@ s_on_broker_message(s_loop_t *loop)
         if (loop->draining) {
             zframe_t *id = zmsg_pop(msg);
             s_refuse(loop, &id, zmsg_first(msg), TH_UNAVAILABLE,
-                     "this worker is shutting down; try again");
+                     "this worker is shutting down; try again", 0);
+            break;
+        }
+        if (!atomic_load(&loop->worker->prepared)) {
+            /* Registered, but the start-up work (migrations, reference
+             * data) has not succeeded yet: the client retries in its budget */
+            zframe_t *id = zmsg_pop(msg);
+            int retry = atomic_load(&loop->prepare_retry_ms);
+            s_refuse(loop, &id, zmsg_first(msg), TH_UNAVAILABLE,
+                     atomic_load(&loop->worker->prepare_failed)
+                         ? "the service is starting: its database is not reachable yet; try "
+                           "again shortly"
+                         : "the service is starting: it is preparing its database; try again "
+                           "shortly",
+                     (uint32_t) (retry > 1000 ? 1000 : retry));
             break;
         }
         if (zlist_size(loop->queue) >= S_MAX_QUEUED) {
@@ -648,15 +749,16 @@ s_on_broker_message(s_loop_t *loop)
              * far more must not make this worker grow without bound. */
             zframe_t *id = zmsg_pop(msg);
             s_refuse(loop, &id, zmsg_first(msg), TH_RESOURCE_EXHAUSTED,
-                     "this worker has too many calls waiting; try again later");
+                     "this worker has too many calls waiting; try again later", 250);
             break;
         }
         /* The arrival time travels with the request, so time spent
          * waiting for a free thread counts against the deadline. */
         zframe_t *arrival = th_wire_id_frame((uint64_t) zclock_mono());
-        if (arrival == NULL)
-            break;
-        zmsg_append(msg, &arrival);
+        if (arrival == NULL || zmsg_append(msg, &arrival) != 0) {
+            zframe_destroy(&arrival);
+            break; /* out of memory: the broker's deadline answers it */
+        }
         if (zlist_append(loop->queue, msg) != 0)
             break;
         msg = NULL;
@@ -717,8 +819,10 @@ s_on_thread_reply(s_loop_t *loop)
     } else if (loop->socket == NULL) {
         /* The broker link is down: the broker has failed this call already */
         zmsg_destroy(&reply);
-    } else {
-        s_send_command(loop, TH_CMD_REPLY, &reply);
+    } else if (s_send_command(loop, TH_CMD_REPLY, &reply) != 0) {
+        /* The link broke (a reconnect is scheduled): the broker fails this
+         * call with UNAVAILABLE when it loses this worker */
+        th_log_warn(0, "could not send a reply to the broker", NULL);
     }
     s_dispatch_queued(loop);
 }
@@ -742,6 +846,7 @@ s_start_handlers(s_loop_t *loop)
         return TH_EIO;
     zsock_set_router_mandatory(loop->handlers, 1);
     zsock_set_linger(loop->handlers, 0);
+    zsock_set_sndtimeo(loop->handlers, 0);
     zsock_set_sndhwm(loop->handlers, 0);
     zsock_set_rcvhwm(loop->handlers, 0);
     if (zsock_bind(loop->handlers, "%s", loop->handlers_endpoint) != 0)
@@ -768,7 +873,9 @@ s_start_handlers(s_loop_t *loop)
             hellos++;
         zmsg_destroy(&msg);
     }
-    zsock_set_rcvtimeo(loop->handlers, -1);
+    /* From now on it receives only after a poll, and never waits to send */
+    zsock_set_rcvtimeo(loop->handlers, 0);
+    zsock_set_sndtimeo(loop->handlers, 0);
     return hellos == self->capacity ? 0 : TH_EIO;
 }
 
@@ -791,11 +898,77 @@ s_stop_handlers(s_loop_t *loop)
             zmsg_destroy(&nudge);
     }
     for (int i = 0; loop->slots != NULL && i < loop->worker->capacity; i++) {
-        if (loop->slots[i].started)
-            pthread_join(loop->slots[i].thread, NULL);
+        if (loop->slots[i].started && pthread_join(loop->slots[i].thread, NULL) != 0)
+            th_log_error(0, "could not join a handler thread", "slot=%d", i);
         loop->slots[i].started = false;
     }
     zsock_destroy(&loop->handlers);
+}
+
+/* The start-up work: tried until it succeeds or the worker stops, with a
+ * doubling wait between attempts that looks at the stop flag every 100 ms.
+ * Signals go to the main thread. */
+static void *
+s_prepare_thread(void *args)
+{
+    s_loop_t *loop = args;
+    th_worker_t *self = loop->worker;
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    int err = pthread_sigmask(SIG_BLOCK, &mask, NULL);
+    if (err != 0)
+        th_log_warn(0, "could not block signals in the start-up thread", "error=\"%s\"",
+                    strerror(err));
+    int wait = S_PREPARE_RETRY_MIN_MS;
+    for (int attempt = 1; !atomic_load(&loop->prepare_stop); attempt++) {
+        char errbuf[512] = "";
+        int64_t start = zclock_mono();
+        if (self->prepare(self->prepare_arg, errbuf, sizeof errbuf) == 0) {
+            atomic_store(&self->prepared, true);
+            th_log_info(0, "start-up work done: serving", "attempt=%d ms=%lld", attempt,
+                        (long long) (zclock_mono() - start));
+            break;
+        }
+        atomic_store(&self->prepare_failed, true);
+        atomic_store(&loop->prepare_retry_ms, wait);
+        char quoted[TH_LOG_QUOTE_SIZE];
+        th_log_warn(0, "start-up work failed; calls are answered UNAVAILABLE until it succeeds",
+                    "attempt=%d retry_ms=%d error=%s", attempt, wait,
+                    th_log_quote(quoted, sizeof quoted, errbuf[0] != '\0' ? errbuf : "unknown"));
+        for (int64_t until = zclock_mono() + wait;
+             zclock_mono() < until && !atomic_load(&loop->prepare_stop);)
+            zclock_sleep(100);
+        wait = wait * 2 > S_PREPARE_RETRY_MAX_MS ? S_PREPARE_RETRY_MAX_MS : wait * 2;
+    }
+    return NULL;
+}
+
+static int
+s_start_prepare(s_loop_t *loop)
+{
+    if (loop->worker->prepare == NULL)
+        return 0;
+    atomic_store(&loop->worker->prepared, false);
+    atomic_store(&loop->worker->prepare_failed, false);
+    if (pthread_create(&loop->prepare_thread, NULL, s_prepare_thread, loop) != 0)
+        return TH_EIO;
+    loop->prepare_started = true;
+    return 0;
+}
+
+/* Waits for the start-up thread: it ends within 100 ms between attempts,
+ * or when the attempt under way ends. */
+static void
+s_stop_prepare(s_loop_t *loop)
+{
+    if (!loop->prepare_started)
+        return;
+    atomic_store(&loop->prepare_stop, true);
+    if (pthread_join(loop->prepare_thread, NULL) != 0)
+        th_log_error(0, "could not join the start-up thread", NULL);
+    loop->prepare_started = false;
 }
 
 int
@@ -803,7 +976,10 @@ th_worker_run(th_worker_t *self)
 {
     if (self == NULL || self->n_services == 0)
         return TH_EINVAL;
-    zsys_init(); /* installs CZMQ's SIGINT/SIGTERM handler (zsys_interrupted) */
+    /* Installs CZMQ's SIGINT/SIGTERM handler (zsys_interrupted); done
+     * already by th_worker_new, so this only fails with it */
+    if (zsys_init() == NULL)
+        return TH_EIO;
     int rc = 0;
     s_loop_t loop = {.worker = self, .reconnect_backoff = S_RECONNECT_MIN_MS};
     uint8_t seed[16];
@@ -814,6 +990,8 @@ th_worker_run(th_worker_t *self)
         zuuid_destroy(&uuid);
     }
     atomic_init(&loop.handlers_stop, false);
+    atomic_init(&loop.prepare_stop, false);
+    atomic_init(&loop.prepare_retry_ms, S_PREPARE_RETRY_MIN_MS);
     loop.queue = zlist_new();
     loop.slots = calloc((size_t) self->capacity, sizeof *loop.slots);
     if (loop.queue == NULL || loop.slots == NULL) {
@@ -822,6 +1000,11 @@ th_worker_run(th_worker_t *self)
     }
     if (s_start_handlers(&loop) != 0) {
         th_log_error(0, "could not start the handler threads", "capacity=%d", self->capacity);
+        rc = TH_EIO;
+        goto cleanup;
+    }
+    if (s_start_prepare(&loop) != 0) {
+        th_log_error(0, "could not start the start-up thread", NULL);
         rc = TH_EIO;
         goto cleanup;
     }
@@ -848,14 +1031,15 @@ th_worker_run(th_worker_t *self)
                 s_schedule_reconnect(&loop, "could not open a socket");
             }
         }
-        if (loop.socket != NULL) {
-            if (now >= loop.next_heartbeat) {
-                s_send_command(&loop, TH_CMD_HEARTBEAT, NULL);
-                loop.next_heartbeat = now + self->heartbeat_ms;
-            }
-            if (now - loop.last_heard > (int64_t) self->liveness * self->heartbeat_ms)
-                s_schedule_reconnect(&loop, "the broker stopped answering");
+        if (loop.socket != NULL && now >= loop.next_heartbeat) {
+            /* A failed send schedules the reconnect itself */
+            loop.next_heartbeat = now + self->heartbeat_ms;
+            (void) s_send_command(&loop, TH_CMD_HEARTBEAT, NULL);
         }
+        /* Also the way out after a refused handshake that broke no send */
+        if (loop.socket != NULL &&
+            now - loop.last_heard > (int64_t) self->liveness * self->heartbeat_ms)
+            s_schedule_reconnect(&loop, "the broker stopped answering");
         zmq_pollitem_t items[2] = {
             {zsock_resolve(loop.handlers), 0, ZMQ_POLLIN, 0},
             {loop.socket != NULL ? zsock_resolve(loop.socket) : NULL, 0, ZMQ_POLLIN, 0},
@@ -881,15 +1065,20 @@ th_worker_run(th_worker_t *self)
         if (items[0].revents & ZMQ_POLLIN)
             s_on_thread_reply(&loop);
     }
-    if (loop.socket != NULL) {
-        s_send_command(&loop, TH_CMD_DISCONNECT, NULL);
-        /* Let the last replies and DISCONNECT leave before the socket goes */
+    if (loop.socket != NULL &&
+        s_send_command(&loop, TH_CMD_DISCONNECT, NULL) == 0 && loop.socket != NULL &&
+        zclock_mono() - loop.last_heard <= (int64_t) self->liveness * self->heartbeat_ms) {
+        /* Let the last replies and DISCONNECT leave before the socket goes,
+         * but only towards a broker that was heard lately: for one that is
+         * gone or refuses us, nothing would leave, and the process would
+         * wait out the linger at exit for nothing. */
         zsock_set_linger(loop.socket, S_LINGER_MS);
     }
     th_log_info(0, "stopped", "instance=\"%s\"", self->instance);
 
 cleanup:
     s_disconnect_socket(&loop);
+    s_stop_prepare(&loop);
     s_stop_handlers(&loop);
     while (loop.queue != NULL && zlist_size(loop.queue) > 0) {
         zmsg_t *msg = zlist_pop(loop.queue);

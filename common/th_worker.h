@@ -5,8 +5,11 @@
  * with one handler per method; the runtime connects to the broker, sends
  * READY, heartbeats, dispatches REQUESTs by method name to a pool of handler
  * threads (each with its own database connection), packs the replies, and
- * re-registers when the broker restarts. On SIGTERM/SIGINT it stops taking
- * work, finishes the calls in flight, says DISCONNECT and returns 0.
+ * re-registers when the broker restarts or stops answering, with a new
+ * socket each time (also after the broker refused its key). Nothing in it
+ * blocks on the broker. On SIGTERM/SIGINT it stops taking work, finishes
+ * the calls in flight, says DISCONNECT and returns 0: at once when none is
+ * in flight, also while the broker is gone or refuses it.
  *
  * Before a handler runs, the runtime has: checked the method exists and has
  * a handler (else UNIMPLEMENTED), checked the body size (RESOURCE_EXHAUSTED),
@@ -64,6 +67,20 @@ void th_worker_destroy(th_worker_t **self_p);
  * TH_EINVAL. Call before th_worker_run. */
 int th_worker_add_service(th_worker_t *self, const ProtobufCServiceDescriptor *desc,
                           const th_method_fn *handlers, void *state);
+
+/* Start-up work, such as migrations and reference data: returns 0 when
+ * done, or non-zero with a reason in errbuf (logged). It runs on a thread of
+ * its own, so it must not touch what handlers use until it returns 0. */
+typedef int (*th_worker_prepare_fn)(void *arg, char *errbuf, size_t errlen);
+
+/* Makes th_worker_run register with the broker at once and answer every
+ * call UNAVAILABLE ("the service is starting: ...", with a retry hint)
+ * until fn has returned 0; fn is tried first at once and then again with
+ * a doubling wait (0.5 s up to 10 s) while it fails, each failure logged.
+ * So a service starts while its database is unreachable and serves once it
+ * comes. A stop waits for the attempt under way. 0 or TH_EINVAL. Call
+ * before th_worker_run. */
+int th_worker_set_prepare(th_worker_t *self, th_worker_prepare_fn fn, void *arg);
 
 /* Runs until SIGTERM/SIGINT or th_worker_stop. 0 after a clean stop. */
 int th_worker_run(th_worker_t *self);
