@@ -1,12 +1,12 @@
 /* ---------------------------------------------------------------------------
- * th_worker.c: the worker runtime (broker link, dispatch, handler threads)
+ * th_worker.c: the worker runtime (broker link, main loop, start-up work)
  *
  * Threads: the thread in th_worker_run owns the DEALER to the broker's
  * backend. It sends READY and heartbeats, watches the broker's liveness and
  * reconnects (with a new socket, so a restarted broker sees a fresh peer and
  * gets READY again). Each REQUEST goes to one of `capacity` handler threads
- * (each owns its own database connection). A handler thread decodes, checks
- * and dispatches the call and returns the finished REPLY frames.
+ * (th_handler.c; each owns its own database connection), which decodes,
+ * checks and dispatches the call and returns the finished REPLY frames.
  *
  * Hand-off: the main thread binds one inproc ROUTER; every handler thread
  * connects a DEALER with a routing id naming its slot and blocks in a plain
@@ -60,320 +60,19 @@
 #include <string.h>
 #include <unistd.h>
 
-#define S_MAX_SERVICES 32
 #define S_MAX_CAPACITY 256
 #define S_RECONNECT_MIN_MS 100
 #define S_RECONNECT_MAX_MS 2000
 /* Start-up work is tried again after this, doubling up to the maximum */
 #define S_PREPARE_RETRY_MIN_MS 500
 #define S_PREPARE_RETRY_MAX_MS 10000
-/* Without a deadline in the header a call still ends some day. */
-#define S_NO_DEADLINE_MS (24LL * 3600 * 1000)
 /* How long the final replies and DISCONNECT may take to leave. */
 #define S_LINGER_MS 1000
 /* Requests waiting for a free handler thread, at most. */
 #define S_MAX_QUEUED 1024
 
-/* Routing id of a handler thread's DEALER: a tag byte (a routing id must
- * not begin with a zero byte) and the slot index. */
-#define S_SLOT_TAG 'h'
-#define S_SLOT_ID_LEN 5
-/* An idle handler thread looks at the stop flag this often. */
-#define S_HANDLER_IDLE_MS 500
 /* How long the handler threads may take to connect at start-up. */
 #define S_HANDLER_START_MS 5000
-
-typedef struct {
-    th_worker_t *worker;
-    const char *endpoint; /* the main thread's inproc ROUTER */
-    const atomic_bool *stop; /* set when the thread is to end */
-    uint32_t index;
-    pthread_t thread;
-    bool started; /* thread is running and must be joined */
-    bool busy;
-} s_slot_t;
-
-struct th_worker_t {
-    char *endpoint;
-    char *broker_public_key;
-    char *db_url;
-    char *instance;
-    zcert_t *cert;
-    int capacity;
-    int heartbeat_ms;
-    int liveness;
-    size_t max_message_size;
-    th_worker_service_t services[S_MAX_SERVICES];
-    size_t n_services;
-    atomic_bool stop_requested;
-    th_worker_prepare_fn prepare;
-    void *prepare_arg;
-    atomic_bool prepared;        /* the start-up work is done (or there is none) */
-    atomic_bool prepare_failed;  /* its last attempt failed */
-};
-
-/* Decodes, checks and runs the call. Returns its status; *reply_p receives
- * the packed response on OK. */
-static int
-s_dispatch(th_call_t *call, zframe_t **reply_p)
-{
-    const th_worker_t *worker = call->thread->worker;
-    const char *method = call->header->method;
-    char service_name[TH_WIRE_METHOD_MAX + 1];
-    if (th_wire_split_method(method, service_name, sizeof service_name) != 0)
-        return th_call_error(call, TH_INVALID_ARGUMENT, "\"%s\" is not a full method name",
-                             method);
-    const th_worker_service_t *service = NULL;
-    for (size_t i = 0; i < worker->n_services; i++)
-        if (strcmp(worker->services[i].desc->name, service_name) == 0)
-            service = &worker->services[i];
-    if (service == NULL)
-        return th_call_error(call, TH_UNIMPLEMENTED, "service %s is not served here",
-                             service_name);
-    call->service = service;
-    const ProtobufCServiceDescriptor *desc = service->desc;
-    const ProtobufCMethodDescriptor *mdesc =
-        protobuf_c_service_descriptor_get_method_by_name(desc, strchr(method, '/') + 1);
-    /* protobuf-c only asserts on these; check them here */
-    if (mdesc == NULL || mdesc < desc->methods || mdesc >= desc->methods + desc->n_methods)
-        return th_call_error(call, TH_UNIMPLEMENTED, "method %s does not exist", method);
-    size_t index = (size_t) (mdesc - desc->methods);
-    th_method_fn handler = service->handlers[index];
-    if (handler == NULL)
-        return th_call_error(call, TH_UNIMPLEMENTED, "method %s is not implemented", method);
-    call->method = mdesc;
-
-    size_t size = zframe_size((zframe_t *) call->body);
-    if (size > worker->max_message_size)
-        return th_call_error(call, TH_RESOURCE_EXHAUSTED,
-                             "request of %zu bytes exceeds the limit of %zu bytes", size,
-                             worker->max_message_size);
-    ProtobufCMessage *request = NULL;
-    th_wire_fault_t fault;
-    int rc = th_wire_unpack_fault(mdesc->input, call->body, worker->max_message_size, &request,
-                                  &fault);
-    if (rc == TH_EINVAL || (rc == TH_EPROTO && fault.path[0] != '\0')) {
-        /* A NUL or bad UTF-8 in a string field, found on the raw bytes
-         * (protobuf-c would have cut the string at the NUL) */
-        th_call_violation(call, fault.path, "%s", fault.problem);
-        return th_call_error(call, TH_INVALID_ARGUMENT, "field %s of the request %s",
-                             fault.path, fault.problem);
-    }
-    if (rc != 0)
-        return th_call_error(call, TH_INVALID_ARGUMENT, "request is not a valid %s message",
-                             mdesc->input->name);
-    int code;
-    if (th_call_remaining_ms(call) <= 0) {
-        code = th_call_error(call, TH_DEADLINE_EXCEEDED,
-                             "the deadline passed before %s started", method);
-        goto cleanup;
-    }
-
-    ProtobufCMessage *response = NULL;
-    code = handler(call, request, &response);
-    if (code < 0 || code > TH_STATUS_MAX) {
-        th_log_error(th_call_id(call), "handler returned an invalid status",
-                     "method=%s status=%d", method, code);
-        code = th_call_error(call, TH_INTERNAL, "%s failed inside the service", method);
-    } else if (code == TH_OK && call->replay) {
-        *reply_p = zframe_new(call->replay_reply, call->replay_len);
-    } else if (code == TH_OK && (response == NULL || response->descriptor != mdesc->output)) {
-        th_log_error(th_call_id(call), "handler returned no response of the declared type",
-                     "method=%s", method);
-        code = th_call_error(call, TH_INTERNAL, "%s failed inside the service", method);
-    } else if (code == TH_OK) {
-        *reply_p = th_wire_pack(response);
-    }
-    if (code == TH_OK && *reply_p == NULL)
-        code = th_call_error(call, TH_INTERNAL, "out of memory packing the reply");
-    code = th_call__finish_write(call, code, *reply_p);
-    if (code != TH_OK)
-        zframe_destroy(reply_p);
-
-cleanup:
-    protobuf_c_message_free_unpacked(request, NULL);
-    return code;
-}
-
-/* Builds [id | ResponseHeader | body] for the main thread. */
-static zmsg_t *
-s_reply_frames(zframe_t **id_p, uint64_t call_id, int code, const char *message,
-               uint32_t retry_after_ms, th_call_t *call, zframe_t **body_p)
-{
-    th_response_header_t header = TEILHABE__RPC__V1__RESPONSE_HEADER__INIT;
-    header.call_id = call_id;
-    header.code = (Teilhabe__Rpc__V1__StatusCode) code;
-    header.message = (char *) (message != NULL ? message : "");
-    header.retry_after_ms = retry_after_ms;
-    Teilhabe__Rpc__V1__FieldViolation **list = NULL;
-    if (call != NULL && call->n_violations > 0) {
-        list = th_call_alloc(call, call->n_violations * sizeof *list);
-        size_t i = 0;
-        for (th_call_violation_t *v = call->violations; v != NULL; v = v->next, i++) {
-            list[i] = th_call_alloc(call, sizeof **list);
-            teilhabe__rpc__v1__field_violation__init(list[i]);
-            list[i]->field = v->field;
-            list[i]->description = v->description;
-        }
-        header.n_violations = call->n_violations;
-        header.violations = list;
-    }
-    zmsg_t *msg = zmsg_new();
-    zframe_t *head = th_wire_pack(&header.base);
-    zframe_t *body = body_p != NULL && *body_p != NULL ? *body_p : zframe_new_empty();
-    if (body_p != NULL)
-        *body_p = NULL;
-    if (msg == NULL || head == NULL || body == NULL) {
-        zmsg_destroy(&msg);
-        zframe_destroy(&head);
-        zframe_destroy(&body);
-        zframe_destroy(id_p);
-        return NULL;
-    }
-    if (zmsg_append(msg, id_p) != 0 || zmsg_append(msg, &head) != 0 ||
-        zmsg_append(msg, &body) != 0) {
-        zmsg_destroy(&msg);
-        zframe_destroy(id_p);
-        zframe_destroy(&head);
-        zframe_destroy(&body);
-        return NULL;
-    }
-    return msg;
-}
-
-static int64_t
-s_decode_i64(const zframe_t *frame)
-{
-    uint64_t value = 0;
-    if (th_wire_id_decode(frame, &value) != 0)
-        return zclock_mono();
-    return (int64_t) value;
-}
-
-/* Handles one request [id | header | body | arrival]. Consumes msg;
- * returns the reply frames (NULL only when out of memory). */
-static zmsg_t *
-s_handle(th_worker_thread_t *thread, zmsg_t **msg_p)
-{
-    zmsg_t *msg = *msg_p;
-    *msg_p = NULL;
-    zframe_t *id = zmsg_pop(msg);
-    zframe_t *head = zmsg_pop(msg);
-    zframe_t *body = zmsg_pop(msg);
-    zframe_t *arrival = zmsg_pop(msg);
-    zmsg_destroy(&msg);
-    zmsg_t *reply = NULL;
-    ProtobufCMessage *unpacked = NULL;
-    th_wire_fault_t fault;
-    int rc = th_wire_unpack_fault(&teilhabe__rpc__v1__request_header__descriptor, head,
-                                  TH_WIRE_HEADER_MAX, &unpacked, &fault);
-    if (rc != 0) {
-        /* The broker refuses such headers already; a worker checks for itself */
-        char message[TH_WIRE_PATH_MAX + 128];
-        if (rc == TH_EINVAL)
-            snprintf(message, sizeof message, "field %s of the request header %s", fault.path,
-                     fault.problem);
-        else
-            snprintf(message, sizeof message, "the request header could not be decoded");
-        reply = s_reply_frames(&id, th_wire_peek_call_id(head), TH_INVALID_ARGUMENT, message,
-                               0, NULL, NULL);
-        goto cleanup;
-    }
-    th_request_header_t *header = (th_request_header_t *) unpacked;
-    th_call_t call = {
-        .thread = thread,
-        .header = header,
-        .body = body,
-    };
-    call.violations_tail = &call.violations;
-    int64_t start = s_decode_i64(arrival);
-    call.deadline = start + (header->timeout_ms > 0 ? (int64_t) header->timeout_ms
-                                                    : S_NO_DEADLINE_MS);
-    zframe_t *response = NULL;
-    int code = s_dispatch(&call, &response);
-    /* A handler that wrote without finishing must not leave its
-     * transaction open for the next call on this connection; when even the
-     * ROLLBACK fails, the connection goes (the server then ends the
-     * transaction) and the next call opens a new one. */
-    if (thread->db != NULL && th_db_in_transaction(thread->db) &&
-        th_db_rollback(thread->db) != 0)
-        th_db_destroy(&thread->db);
-    const char *message = code == TH_OK ? "" : call.message;
-    if (code != TH_OK && (message == NULL || message[0] == '\0'))
-        message = th_status_name(code);
-    th_log(code == TH_OK ? TH_LOG_DEBUG : TH_LOG_INFO, header->call_id, "call done",
-           "method=%s code=%s ms=%lld", header->method, th_status_name(code),
-           (long long) (zclock_mono() - start));
-    reply = s_reply_frames(&id, header->call_id, code, message, 0, &call, &response);
-    zframe_destroy(&response);
-    th_call__release(&call);
-cleanup:
-    if (unpacked != NULL)
-        protobuf_c_message_free_unpacked(unpacked, NULL);
-    zframe_destroy(&id);
-    zframe_destroy(&head);
-    zframe_destroy(&body);
-    zframe_destroy(&arrival);
-    return reply;
-}
-
-/* A handler thread. Signals go to the main thread only, so a handler's
- * sleep or database wait is never cut short by SIGTERM. It says hello once
- * connected (so the main thread knows its routing id is attached), then
- * answers every call it is given until the stop flag is set. */
-static void *
-s_handler_thread(void *args)
-{
-    s_slot_t *slot = args;
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGTERM);
-    int err = pthread_sigmask(SIG_BLOCK, &mask, NULL);
-    if (err != 0) /* then a signal may cut a handler's wait short: say so */
-        th_log_warn(0, "could not block signals in a handler thread", "error=\"%s\"",
-                    strerror(err));
-    th_worker_thread_t thread = {.worker = slot->worker, .db_url = slot->worker->db_url};
-    zsock_t *sock = zsock_new(ZMQ_DEALER);
-    if (sock == NULL)
-        return NULL;
-    byte routing_id[S_SLOT_ID_LEN] = {S_SLOT_TAG};
-    memcpy(routing_id + 1, &slot->index, sizeof slot->index);
-    /* Without its routing id the main thread cannot reach this thread: it
-     * then never says hello, and the worker does not start. */
-    if (zmq_setsockopt(zsock_resolve(sock), ZMQ_ROUTING_ID, routing_id, sizeof routing_id) != 0)
-        goto cleanup;
-    zsock_set_linger(sock, 0);
-    /* Bounded both ways: an idle thread looks at the stop flag every so
-     * often, so it ends even if the main thread could not reach it, and a
-     * reply never waits on the main thread (whose ROUTER queues without a
-     * limit) longer than that either. */
-    zsock_set_rcvtimeo(sock, S_HANDLER_IDLE_MS);
-    zsock_set_sndtimeo(sock, S_HANDLER_IDLE_MS);
-    if (zsock_connect(sock, "%s", slot->endpoint) != 0 || zstr_send(sock, "") != 0)
-        goto cleanup;
-    while (!atomic_load(slot->stop)) {
-        zmsg_t *msg = zmsg_recv(sock);
-        if (msg == NULL)
-            continue; /* idle: look at the stop flag */
-        if (zmsg_size(msg) != 4) {
-            zmsg_destroy(&msg); /* the stop nudge, or nothing we know */
-            continue;
-        }
-        zmsg_t *reply = s_handle(&thread, &msg);
-        /* The main thread counts this thread busy until it hears back, so
-         * it always hears something: an empty string when out of memory. */
-        if ((reply != NULL && zmsg_send(&reply, sock) == 0) || zstr_send(sock, "") == 0)
-            continue;
-        zmsg_destroy(&reply);
-        th_log_error(0, "a handler thread could not hand back its reply", "slot=%u",
-                     slot->index);
-    }
-cleanup:
-    zsock_destroy(&sock);
-    th_db_destroy(&thread.db);
-    return NULL;
-}
 
 /* --- the worker ---------------------------------------------------------- */
 
@@ -467,7 +166,7 @@ th_worker_add_service(th_worker_t *self, const ProtobufCServiceDescriptor *desc,
                       const th_method_fn *handlers, void *state)
 {
     if (self == NULL || desc == NULL || handlers == NULL || desc->n_methods == 0 ||
-        self->n_services >= S_MAX_SERVICES)
+        self->n_services >= TH_WORKER_MAX_SERVICES)
         return TH_EINVAL;
     for (size_t i = 0; i < self->n_services; i++)
         if (strcmp(self->services[i].desc->name, desc->name) == 0)
@@ -508,7 +207,7 @@ typedef struct {
     int64_t reconnect_at; /* > 0: no socket, connect then */
     int reconnect_backoff;
     unsigned int seed;
-    s_slot_t *slots;
+    th_worker_slot_t *slots;
     int busy;
     zlist_t *queue; /* zmsg_t * waiting for a free thread */
     bool draining;
@@ -556,9 +255,9 @@ s_send_ready(s_loop_t *loop)
 {
     th_worker_t *self = loop->worker;
     Teilhabe__Broker__V1__WorkerReady ready = TEILHABE__BROKER__V1__WORKER_READY__INIT;
-    Teilhabe__Broker__V1__ServiceInfo infos[S_MAX_SERVICES];
-    Teilhabe__Broker__V1__ServiceInfo *info_ptrs[S_MAX_SERVICES];
-    char **names[S_MAX_SERVICES] = {NULL};
+    Teilhabe__Broker__V1__ServiceInfo infos[TH_WORKER_MAX_SERVICES];
+    Teilhabe__Broker__V1__ServiceInfo *info_ptrs[TH_WORKER_MAX_SERVICES];
+    char **names[TH_WORKER_MAX_SERVICES] = {NULL};
     int rc = TH_ENOMEM;
     for (size_t i = 0; i < self->n_services; i++) {
         const ProtobufCServiceDescriptor *desc = self->services[i].desc;
@@ -676,7 +375,7 @@ s_dispatch_queued(s_loop_t *loop)
         if (loop->slots[i].busy)
             continue;
         zmsg_t *msg = zlist_pop(loop->queue);
-        byte routing_id[S_SLOT_ID_LEN] = {S_SLOT_TAG};
+        byte routing_id[TH_WORKER_SLOT_ID_LEN] = {TH_WORKER_SLOT_TAG};
         memcpy(routing_id + 1, &loop->slots[i].index, sizeof loop->slots[i].index);
         if (zmsg_pushmem(msg, routing_id, sizeof routing_id) != 0 ||
             zmsg_send(&msg, loop->handlers) != 0) {
@@ -699,7 +398,7 @@ s_refuse(s_loop_t *loop, zframe_t **id_p, const zframe_t *head, int code, const 
          uint32_t retry_after_ms)
 {
     uint64_t call_id = th_wire_peek_call_id(head);
-    zmsg_t *reply = s_reply_frames(id_p, call_id, code, message, retry_after_ms, NULL, NULL);
+    zmsg_t *reply = th_worker__reply_frames(id_p, call_id, code, message, retry_after_ms, NULL, NULL);
     if (reply != NULL)
         (void) s_send_command(loop, TH_CMD_REPLY, &reply);
 }
@@ -788,15 +487,15 @@ cleanup:
 }
 
 /* Which slot a message from the handlers' ROUTER came from, or NULL. */
-static s_slot_t *
+static th_worker_slot_t *
 s_slot_of(s_loop_t *loop, const zframe_t *routing_id)
 {
-    if (routing_id == NULL || zframe_size((zframe_t *) routing_id) != S_SLOT_ID_LEN)
+    if (routing_id == NULL || zframe_size((zframe_t *) routing_id) != TH_WORKER_SLOT_ID_LEN)
         return NULL;
     const byte *data = zframe_data((zframe_t *) routing_id);
     uint32_t index;
     memcpy(&index, data + 1, sizeof index);
-    if (data[0] != S_SLOT_TAG || index >= (uint32_t) loop->worker->capacity)
+    if (data[0] != TH_WORKER_SLOT_TAG || index >= (uint32_t) loop->worker->capacity)
         return NULL;
     return &loop->slots[index];
 }
@@ -808,7 +507,7 @@ s_on_thread_reply(s_loop_t *loop)
     if (reply == NULL)
         return;
     zframe_t *routing_id = zmsg_pop(reply);
-    s_slot_t *slot = s_slot_of(loop, routing_id);
+    th_worker_slot_t *slot = s_slot_of(loop, routing_id);
     zframe_destroy(&routing_id);
     if (slot != NULL && slot->busy) {
         slot->busy = false;
@@ -852,12 +551,12 @@ s_start_handlers(s_loop_t *loop)
     if (zsock_bind(loop->handlers, "%s", loop->handlers_endpoint) != 0)
         return TH_EIO;
     for (int i = 0; i < self->capacity; i++) {
-        s_slot_t *slot = &loop->slots[i];
+        th_worker_slot_t *slot = &loop->slots[i];
         slot->worker = self;
         slot->endpoint = loop->handlers_endpoint;
         slot->stop = &loop->handlers_stop;
         slot->index = (uint32_t) i;
-        if (pthread_create(&slot->thread, NULL, s_handler_thread, slot) != 0)
+        if (pthread_create(&slot->thread, NULL, th_worker__handler_thread, slot) != 0)
             return TH_EIO;
         slot->started = true;
     }
@@ -880,7 +579,7 @@ s_start_handlers(s_loop_t *loop)
 }
 
 /* Tells every handler thread to end and waits for it: a busy one first
- * finishes its call, an idle one sees the flag within S_HANDLER_IDLE_MS,
+ * finishes its call, an idle one sees the flag within TH_WORKER_HANDLER_IDLE_MS,
  * sooner when the nudge reaches it. */
 static void
 s_stop_handlers(s_loop_t *loop)
@@ -889,7 +588,7 @@ s_stop_handlers(s_loop_t *loop)
     for (int i = 0; loop->slots != NULL && i < loop->worker->capacity; i++) {
         if (!loop->slots[i].started || loop->handlers == NULL)
             continue;
-        byte routing_id[S_SLOT_ID_LEN] = {S_SLOT_TAG};
+        byte routing_id[TH_WORKER_SLOT_ID_LEN] = {TH_WORKER_SLOT_TAG};
         memcpy(routing_id + 1, &loop->slots[i].index, sizeof loop->slots[i].index);
         zmsg_t *nudge = zmsg_new();
         if (nudge != NULL && (zmsg_addmem(nudge, routing_id, sizeof routing_id) != 0 ||
