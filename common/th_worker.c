@@ -202,7 +202,8 @@ th_worker_stop(th_worker_t *self)
 typedef struct {
     th_worker_t *worker;
     zsock_t *socket;
-    int64_t last_heard;
+    int64_t last_heard;  /* the broker's last message, or the connect */
+    bool heard;          /* the broker has said something on this socket */
     int64_t next_heartbeat;
     int64_t reconnect_at; /* > 0: no socket, connect then */
     int reconnect_backoff;
@@ -337,6 +338,7 @@ s_connect(s_loop_t *loop)
     loop->socket = sock;
     int64_t now = zclock_mono();
     loop->last_heard = now;
+    loop->heard = false;
     loop->next_heartbeat = now + self->heartbeat_ms;
     loop->reconnect_at = 0;
     th_log_info(0, "registering with the broker", "endpoint=\"%s\" instance=\"%s\" capacity=%d",
@@ -410,6 +412,7 @@ s_on_broker_message(s_loop_t *loop)
     if (msg == NULL)
         return;
     loop->last_heard = zclock_mono();
+    loop->heard = true;
     loop->reconnect_backoff = S_RECONNECT_MIN_MS;
     zframe_t *sig = zmsg_pop(msg);
     zframe_t *cmd = zmsg_pop(msg);
@@ -766,6 +769,7 @@ th_worker_run(th_worker_t *self)
     }
     if (loop.socket != NULL &&
         s_send_command(&loop, TH_CMD_DISCONNECT, NULL) == 0 && loop.socket != NULL &&
+        loop.heard &&
         zclock_mono() - loop.last_heard <= (int64_t) self->liveness * self->heartbeat_ms) {
         /* Let the last replies and DISCONNECT leave before the socket goes,
          * but only towards a broker that was heard lately: for one that is

@@ -207,6 +207,37 @@ test_sigterm_while_refused_exits_in_time(void **state)
     th_proc_stop(&env->worker, SIGKILL, 100); /* reaped already: frees the handle */
 }
 
+/* No broker at all (not started yet, or gone): SIGTERM ends the worker at
+ * once too, without waiting for anything queued towards it to leave. */
+static void
+test_sigterm_without_broker_exits_in_time(void **state)
+{
+    env_t *env = *state;
+    char cert_public[600], cert[600], endpoint[64];
+    snprintf(cert_public, sizeof cert_public, "%s/broker.cert", env->dir);
+    snprintf(cert, sizeof cert, "%s/private/worker.cert_secret", env->dir);
+    snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", th_test_free_port());
+    snprintf(env->worker_log, sizeof env->worker_log, "%s/worker.log", env->dir);
+    const char *argv[] = {"teilhabe-testworker", "--broker-endpoint", endpoint,
+                          "--broker-cert-public", cert_public, "--cert", cert,
+                          "--heartbeat-ms", "250", "--log-level", "debug", NULL};
+    env->worker = th_proc_start(TH_TEST_TESTWORKER_BIN, (char *const *) argv, env->worker_log);
+    assert_non_null(env->worker);
+    zclock_sleep(1500); /* heartbeats queued, reconnects tried */
+    int64_t start = zclock_mono();
+    assert_int_equal(th_proc_signal(env->worker, SIGTERM), 0);
+    int status = th_proc_wait(env->worker, STOP_WITHOUT_CALLS_MS);
+    if (status == -1)
+        fail_msg("the worker without a broker did not stop within %d ms of SIGTERM; see %s",
+                 STOP_WITHOUT_CALLS_MS, env->worker_log);
+    int64_t took = zclock_mono() - start;
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    printf("# stopped %lld ms after SIGTERM\n", (long long) took);
+    assert_true(took < 500); /* nothing lingers towards a broker never heard */
+    th_proc_stop(&env->worker, SIGKILL, 100);
+}
+
 static void
 test_client_refused_then_accepted_succeeds_later(void **state)
 {
@@ -247,6 +278,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_worker_serves_again_after_its_key_was_refused,
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_sigterm_while_refused_exits_in_time, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_sigterm_without_broker_exits_in_time, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_client_refused_then_accepted_succeeds_later,
                                         s_setup, s_teardown),
