@@ -1,7 +1,8 @@
 /* ---------------------------------------------------------------------------
  * th_client.c: the teilhabe client library (calls through a broker)
  *
- * One DEALER socket talks to the broker endpoint in use. Calls are kept in a
+ * One DEALER socket talks to the broker endpoint in use (th_client_link.c:
+ * the socket, its monitor, the receive side). Calls are kept in a
  * list until their outcome is collected; a reply is matched to its call by
  * call id, so replies may arrive in any order and a reply for a call that is
  * not being waited on is kept for its own wait. Replies for calls that are
@@ -9,7 +10,12 @@
  *
  * Retries: a call answered UNAVAILABLE is sent again after an exponential
  * backoff with full jitter (never sooner than the broker's retry hint) while
- * its deadline allows. A call that gets no answer within attempt_timeout_ms
+ * its deadline allows. The call's timeout is its whole budget: each attempt
+ * is sent with a deadline that keeps part of it back (a quarter of what is
+ * left, at most retry_reserve_ms), so an attempt that ends
+ * DEADLINE_EXCEEDED (a write that may have committed after all) can be sent
+ * once more with the same idempotency key, and the service answers it with
+ * the first reply it stored. A call that gets no answer within attempt_timeout_ms
  * on a connection that is not known to be up (or that went down after the
  * call was sent) moves to the next endpoint: the socket is destroyed, a new
  * one connects to the next endpoint, and every unanswered call is sent again
@@ -20,10 +26,20 @@
  * succeeded / disconnected) plus ZMTP heartbeats, which turn a broker that
  * stopped answering into a disconnect. A call on a live connection is not
  * failed over: the broker is there and answers DEADLINE_EXCEEDED itself.
+ *
+ * Nothing blocks without a bound: the socket sends with ZMQ_SNDTIMEO 0 (a
+ * send that cannot be queued means a dead link: the socket is closed and
+ * the call goes out again on a new one), and receives only after a poll.
+ * A socket whose handshake the broker refused is dead for good, because
+ * libzmq 4.3 ends such a session without reconnecting (see th_worker.c):
+ * the call then ends UNAUTHENTICATED at once, and the next call or retry
+ * opens a new socket, so a key accepted again later works without a new
+ * client.
  * ---------------------------------------------------------------------------
  */
 #include "th_client.h"
 
+#include "th_client_int.h"
 #include "th_curve.h"
 
 #include "th_error.h"
@@ -44,53 +60,11 @@
 /* How long past the deadline the client still waits for the broker's own
  * DEADLINE_EXCEEDED, which says more than a local one. */
 #define S_DEADLINE_GRACE_MS 100
-/* ZMTP heartbeats: a broker silent this long counts as disconnected. */
-#define S_ZMTP_HEARTBEAT_IVL_MS 1000
-#define S_ZMTP_HEARTBEAT_TIMEOUT_MS 3000
-
-typedef struct {
-    uint64_t id;
-    char *method;
-    zframe_t *body;          /* packed request, kept for retries */
-    char **metadata;         /* key, value, ... (n_metadata pairs) */
-    size_t n_metadata;
-    char *idempotency_key;
-    int timeout_ms;
-    int64_t deadline;        /* zclock_mono */
-    int64_t attempt_deadline;
-    int64_t resend_at;       /* > 0: backoff running, send again then */
-    uint64_t sent_generation;
-    int attempts;
-    bool no_retry;
-    bool failover;           /* the pending resend moves to the next endpoint */
-    /* A reply that arrived and was not yet looked at */
-    th_response_header_t *reply_header;
-    zframe_t *reply_body;
-} s_call_t;
-
-struct th_client_t {
-    char **endpoints;
-    size_t n_endpoints;
-    size_t current;
-    char *broker_public_key;
-    zcert_t *cert;
-    int default_timeout_ms;
-    int attempt_timeout_ms;
-    size_t max_message_size;
-
-    zsock_t *socket;
-    zsock_t *monitor;        /* PAIR receiving the socket's monitor events */
-    bool connected;
-    bool auth_refused;       /* the broker's ZAP handler refused our key */
-    size_t refusals;         /* endpoints in a row that refused our key */
-    uint64_t generation;     /* bumped on every disconnect and new socket */
-
-    zlistx_t *calls;         /* s_call_t *, owned */
-    uint64_t next_call_id;
-    uint8_t key_base[16];    /* random; idempotency keys = this + a counter */
-    uint64_t next_key;
-    unsigned int seed;       /* rand_r state for jitter */
-};
+/* Budget kept back per attempt for a retry after DEADLINE_EXCEEDED: the
+ * default, and the least worth keeping (a retry needs a round trip and the
+ * service's look-up of the key). */
+#define S_RETRY_RESERVE_DEFAULT_MS 1000
+#define S_RETRY_RESERVE_MIN_MS 50
 
 /* --- results ------------------------------------------------------------ */
 
@@ -105,24 +79,38 @@ th_result_clear(th_result_t *result)
         free(result->violations[i].description);
     }
     free(result->violations);
+    free(result->idempotency_key);
     if (result->response != NULL)
         protobuf_c_message_free_unpacked(result->response, NULL);
     memset(result, 0, sizeof *result);
 }
 
+/* strdup for what a result hands out: callers print these strings as they
+ * are, so they are never NULL. Out of memory aborts, as CZMQ does (and this
+ * library's calls go through CZMQ, which would abort a moment later). */
+static char *
+s_result_strdup(const char *s)
+{
+    char *copy = strdup(s != NULL ? s : "");
+    if (copy == NULL)
+        abort();
+    return copy;
+}
+
 static void
-s_result_local(th_result_t *out, int code, const char *message, int attempts)
+s_result_local(th_result_t *out, const th_client_call_t *call, int code, const char *message)
 {
     memset(out, 0, sizeof *out);
     out->code = code;
-    out->message = strdup(message != NULL ? message : "");
-    out->attempts = attempts;
+    out->message = s_result_strdup(message);
+    out->attempts = call->attempts;
+    out->idempotency_key = s_result_strdup(call->idempotency_key);
 }
 
 /* --- calls --------------------------------------------------------------- */
 
 static void
-s_call_drop_reply(s_call_t *call)
+s_call_drop_reply(th_client_call_t *call)
 {
     if (call->reply_header != NULL)
         protobuf_c_message_free_unpacked(&call->reply_header->base, NULL);
@@ -131,9 +119,9 @@ s_call_drop_reply(s_call_t *call)
 }
 
 static void
-s_call_destroy(s_call_t **call_p)
+s_call_destroy(th_client_call_t **call_p)
 {
-    s_call_t *call = *call_p;
+    th_client_call_t *call = *call_p;
     if (call == NULL)
         return;
     free(call->method);
@@ -150,13 +138,13 @@ s_call_destroy(s_call_t **call_p)
 static void
 s_call_destructor(void **item)
 {
-    s_call_destroy((s_call_t **) item);
+    s_call_destroy((th_client_call_t **) item);
 }
 
-static s_call_t *
-s_call_find(th_client_t *self, uint64_t id)
+th_client_call_t *
+th_client__call_find(th_client_t *self, uint64_t id)
 {
-    for (s_call_t *call = zlistx_first(self->calls); call != NULL;
+    for (th_client_call_t *call = zlistx_first(self->calls); call != NULL;
          call = zlistx_next(self->calls))
         if (call->id == id)
             return call;
@@ -164,131 +152,45 @@ s_call_find(th_client_t *self, uint64_t id)
 }
 
 static void
-s_call_remove(th_client_t *self, s_call_t *call)
+s_call_remove(th_client_t *self, th_client_call_t *call)
 {
     void *handle = zlistx_find(self->calls, call);
     if (handle != NULL)
         zlistx_delete(self->calls, handle); /* the destructor frees it */
 }
 
-/* --- socket -------------------------------------------------------------- */
-
-static void
-s_socket_close(th_client_t *self)
-{
-    if (self->socket != NULL)
-        zmq_socket_monitor(zsock_resolve(self->socket), NULL, 0);
-    zsock_destroy(&self->monitor);
-    zsock_destroy(&self->socket);
-    self->connected = false;
-    self->auth_refused = false;
-    self->generation++;
-}
-
-/* Opens a socket to the current endpoint. 0 or TH_EIO. */
-static int
-s_socket_open(th_client_t *self)
-{
-    s_socket_close(self);
-    const char *endpoint = self->endpoints[self->current];
-    zsock_t *sock = zsock_new(ZMQ_DEALER);
-    if (sock == NULL)
-        return TH_EIO;
-    zsock_set_linger(sock, 0);
-    zsock_set_sndhwm(sock, 10000);
-    zsock_set_rcvhwm(sock, 10000);
-    zsock_set_reconnect_ivl(sock, 100);
-    zsock_set_reconnect_ivl_max(sock, 1000);
-    zsock_set_heartbeat_ivl(sock, S_ZMTP_HEARTBEAT_IVL_MS);
-    zsock_set_heartbeat_timeout(sock, S_ZMTP_HEARTBEAT_TIMEOUT_MS);
-    size_t hard = TH_WIRE_HARD_MAX_DEFAULT;
-    if (self->max_message_size + TH_WIRE_HEADER_MAX + 64 > hard)
-        hard = self->max_message_size + TH_WIRE_HEADER_MAX + 64;
-    zsock_set_maxmsgsize(sock, hard > INT32_MAX ? INT32_MAX : (int) hard);
-    if (self->cert != NULL) {
-        zcert_apply(self->cert, sock);
-        zsock_set_curve_serverkey(sock, self->broker_public_key);
-    }
-
-    /* A fresh name every time: libzmq closes sockets asynchronously, so a
-     * name built from the client's address could still be bound by the
-     * monitor of a client that was just destroyed at the same address. */
-    uuid_t uuid;
-    char uuid_text[37];
-    uuid_generate_random(uuid);
-    uuid_unparse_lower(uuid, uuid_text);
-    char monitor_endpoint[96];
-    snprintf(monitor_endpoint, sizeof monitor_endpoint, "inproc://th-client-monitor-%s",
-             uuid_text);
-    if (zmq_socket_monitor(zsock_resolve(sock), monitor_endpoint,
-                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0) {
-        zsock_destroy(&sock);
-        return TH_EIO;
-    }
-    zsock_t *monitor = zsock_new(ZMQ_PAIR);
-    if (monitor == NULL || zsock_connect(monitor, "%s", monitor_endpoint) != 0) {
-        zmq_socket_monitor(zsock_resolve(sock), NULL, 0);
-        zsock_destroy(&monitor);
-        zsock_destroy(&sock);
-        return TH_EIO;
-    }
-    if (zsock_connect(sock, "%s", endpoint) != 0) {
-        th_log_warn(0, "could not connect to broker endpoint", "endpoint=\"%s\"", endpoint);
-        zmq_socket_monitor(zsock_resolve(sock), NULL, 0);
-        zsock_destroy(&monitor);
-        zsock_destroy(&sock);
-        return TH_EIO;
-    }
-    self->socket = sock;
-    self->monitor = monitor;
-    self->connected = false;
-    self->generation++;
-    return 0;
-}
-
-/* Reads the monitor events that are waiting. */
-static void
-s_monitor_drain(th_client_t *self)
-{
-    while (self->monitor != NULL && (zsock_events(self->monitor) & ZMQ_POLLIN)) {
-        zmsg_t *event = zmsg_recv(self->monitor);
-        if (event == NULL)
-            return;
-        zframe_t *first = zmsg_first(event);
-        if (first != NULL && zframe_size(first) >= 2) {
-            uint16_t id;
-            memcpy(&id, zframe_data(first), sizeof id);
-            if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
-                self->connected = true;
-                self->auth_refused = false;
-                self->refusals = 0;
-            } else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
-                self->auth_refused = true;
-            } else if (id == ZMQ_EVENT_DISCONNECTED) {
-                /* Whatever was sent on the old connection is lost */
-                self->connected = false;
-                self->generation++;
-            }
-        }
-        zmsg_destroy(&event);
-    }
-}
-
 /* --- sending ------------------------------------------------------------- */
 
-static int
-s_send(th_client_t *self, s_call_t *call)
+/* The deadline an attempt is sent with: what is left of the call's budget,
+ * less a reserve for one more attempt after DEADLINE_EXCEEDED (a quarter
+ * of what is left, at most retry_reserve_ms; none when that is too little
+ * to be of use, or the call is never retried). */
+static int64_t
+s_attempt_ms(const th_client_t *self, const th_client_call_t *call, int64_t now)
 {
-    if (self->socket == NULL && s_socket_open(self) != 0)
-        return TH_EIO;
-    int64_t remaining = call->deadline - zclock_mono();
+    int64_t remaining = call->deadline - now;
     if (remaining < 1)
-        remaining = 1;
+        return 1;
+    int64_t reserve = remaining / 4;
+    if (reserve > self->retry_reserve_ms)
+        reserve = self->retry_reserve_ms;
+    if (call->no_retry || reserve < S_RETRY_RESERVE_MIN_MS)
+        return remaining;
+    return remaining - reserve;
+}
+
+static int
+s_send(th_client_t *self, th_client_call_t *call)
+{
+    /* A socket whose handshake was refused never connects again (libzmq
+     * ends that session for good): this attempt needs a new one. */
+    if ((self->socket == NULL || self->auth_refused) && th_client__socket_open(self) != 0)
+        return TH_EIO;
+    int64_t attempt_ms = s_attempt_ms(self, call, zclock_mono());
     th_request_header_t header = TEILHABE__RPC__V1__REQUEST_HEADER__INIT;
     header.call_id = call->id;
     header.method = call->method;
-    header.timeout_ms = (uint32_t) remaining;
+    header.timeout_ms = (uint32_t) (attempt_ms > UINT32_MAX ? UINT32_MAX : attempt_ms);
     header.idempotency_key = call->idempotency_key;
     Teilhabe__Rpc__V1__MetadataEntry entries[TH_WIRE_METADATA_MAX];
     Teilhabe__Rpc__V1__MetadataEntry *entry_ptrs[TH_WIRE_METADATA_MAX];
@@ -310,17 +212,28 @@ s_send(th_client_t *self, s_call_t *call)
         zframe_destroy(&body);
         return TH_ENOMEM;
     }
-    zmsg_addstr(msg, TH_WIRE_CLIENT_SIG);
-    zmsg_append(msg, &head);
-    zmsg_append(msg, &body);
-    if (zmsg_send(&msg, self->socket) != 0) {
+    if (zmsg_addstr(msg, TH_WIRE_CLIENT_SIG) != 0 || zmsg_append(msg, &head) != 0 ||
+        zmsg_append(msg, &body) != 0) {
         zmsg_destroy(&msg);
+        zframe_destroy(&head);
+        zframe_destroy(&body);
+        return TH_ENOMEM;
+    }
+    if (zmsg_send(&msg, self->socket) != 0) {
+        /* Sends never wait (ZMQ_SNDTIMEO 0): no pipe to the broker, or a
+         * full queue towards one that does not read. The link is dead;
+         * the next attempt opens a new socket. */
+        zmsg_destroy(&msg);
+        th_log_debug(call->id, "could not send to the broker, closing the socket",
+                     "endpoint=\"%s\"", th_client_endpoint(self));
+        th_client__socket_close(self);
         return TH_EIO;
     }
     int64_t now = zclock_mono();
     call->attempts++;
     call->sent_generation = self->generation;
     call->resend_at = 0;
+    call->sent_deadline = now + attempt_ms;
     call->attempt_deadline = now + self->attempt_timeout_ms;
     return 0;
 }
@@ -348,78 +261,24 @@ s_failover(th_client_t *self)
     self->current = (self->current + 1) % self->n_endpoints;
     th_log_debug(0, "failing over to the next broker endpoint", "from=\"%s\" to=\"%s\"", from,
                  self->endpoints[self->current]);
-    s_socket_close(self);
-    if (s_socket_open(self) != 0)
+    th_client__socket_close(self);
+    if (th_client__socket_open(self) != 0) {
+        /* The waits try again at their next attempt time */
+        th_log_warn(0, "could not open a socket to the broker endpoint", "endpoint=\"%s\"",
+                    self->endpoints[self->current]);
         return;
+    }
     int64_t now = zclock_mono();
-    for (s_call_t *call = zlistx_first(self->calls); call != NULL;
+    for (th_client_call_t *call = zlistx_first(self->calls); call != NULL;
          call = zlistx_next(self->calls)) {
         if (call->reply_header != NULL || call->resend_at > 0 || call->no_retry ||
             now >= call->deadline)
             continue;
-        s_send(self, call);
+        /* A call that could not be sent counts as sent and lost: its wait
+         * fails it over again after its attempt time */
+        if (s_send(self, call) != 0)
+            call->attempt_deadline = now + self->attempt_timeout_ms;
     }
-}
-
-/* --- receiving ----------------------------------------------------------- */
-
-/* Takes one message off the socket and files it with its call. Anything
- * malformed is dropped: a broker or an impostor must not crash a client. */
-static void
-s_receive_one(th_client_t *self)
-{
-    zmsg_t *msg = zmsg_recv(self->socket);
-    if (msg == NULL)
-        return;
-    th_response_header_t *header = NULL;
-    if (zmsg_size(msg) != 3 || !th_wire_is_sig(zmsg_first(msg), TH_WIRE_CLIENT_SIG)) {
-        th_log_debug(0, "dropping a malformed reply", "frames=%zu", zmsg_size(msg));
-        goto cleanup;
-    }
-    ProtobufCMessage *unpacked = NULL;
-    if (th_wire_unpack(&teilhabe__rpc__v1__response_header__descriptor, zmsg_next(msg),
-                       TH_WIRE_HEADER_MAX, &unpacked) != 0) {
-        th_log_debug(0, "dropping a reply with an undecodable header", NULL);
-        goto cleanup;
-    }
-    header = (th_response_header_t *) unpacked;
-    s_call_t *call = s_call_find(self, header->call_id);
-    if (call == NULL || call->reply_header != NULL || call->resend_at > 0) {
-        th_log_debug(header->call_id, "dropping a reply for no waiting call", NULL);
-        goto cleanup;
-    }
-    call->reply_header = header;
-    header = NULL;
-    call->reply_body = zmsg_next(msg);
-    zmsg_remove(msg, call->reply_body);
-cleanup:
-    if (header != NULL)
-        protobuf_c_message_free_unpacked(&header->base, NULL);
-    zmsg_destroy(&msg);
-}
-
-static void
-s_poll(th_client_t *self, int64_t timeout_ms)
-{
-    if (timeout_ms < 0)
-        timeout_ms = 0;
-    if (self->socket == NULL || self->monitor == NULL) {
-        zclock_sleep((int) timeout_ms);
-        return;
-    }
-    zmq_pollitem_t items[2] = {
-        {zsock_resolve(self->socket), 0, ZMQ_POLLIN, 0},
-        {zsock_resolve(self->monitor), 0, ZMQ_POLLIN, 0},
-    };
-    if (zmq_poll(items, 2, (long) timeout_ms) <= 0)
-        return;
-    /* Only the sockets poll named, one message each: asking a socket
-     * whether it has more costs libzmq a system call, and the caller's
-     * next poll returns at once while anything is still queued. */
-    if (items[1].revents & ZMQ_POLLIN)
-        s_monitor_drain(self);
-    if ((items[0].revents & ZMQ_POLLIN) && self->socket != NULL)
-        s_receive_one(self);
 }
 
 /* --- public API ---------------------------------------------------------- */
@@ -450,6 +309,9 @@ th_client_new(const th_client_config_t *config, char *errbuf, size_t errlen)
         goto nomem;
     self->default_timeout_ms = config->default_timeout_ms > 0 ? config->default_timeout_ms : 5000;
     self->attempt_timeout_ms = config->attempt_timeout_ms > 0 ? config->attempt_timeout_ms : 2000;
+    self->retry_reserve_ms = config->retry_reserve_ms > 0   ? config->retry_reserve_ms
+                             : config->retry_reserve_ms < 0 ? 0
+                                                            : S_RETRY_RESERVE_DEFAULT_MS;
     self->max_message_size =
         config->max_message_size > 0 ? config->max_message_size : TH_WIRE_SOFT_MAX_DEFAULT;
     self->calls = zlistx_new();
@@ -502,7 +364,7 @@ th_client_new(const th_client_config_t *config, char *errbuf, size_t errlen)
      * logs; the low bits stay small and readable. */
     self->next_call_id = (start & 0xffffff) + 1;
 
-    if (s_socket_open(self) != 0) {
+    if (th_client__socket_open(self) != 0) {
         snprintf(errbuf, errlen, "could not open a socket to broker endpoint \"%s\"",
                  self->endpoints[0]);
         goto failed;
@@ -522,7 +384,7 @@ th_client_destroy(th_client_t **self_p)
     if (self_p == NULL || *self_p == NULL)
         return;
     th_client_t *self = *self_p;
-    s_socket_close(self);
+    th_client__socket_close(self);
     zlistx_destroy(&self->calls);
     for (size_t i = 0; i < self->n_endpoints; i++)
         free(self->endpoints[i]);
@@ -546,7 +408,7 @@ th_client_send(th_client_t *self, const char *method, const ProtobufCMessage *re
     if (self == NULL || method == NULL || request == NULL || call_id == NULL ||
         timeout_ms < 0)
         return TH_EINVAL;
-    s_call_t *call = calloc(1, sizeof *call);
+    th_client_call_t *call = calloc(1, sizeof *call);
     if (call == NULL)
         return TH_ENOMEM;
     int rc = TH_ENOMEM;
@@ -599,6 +461,7 @@ th_client_send(th_client_t *self, const char *method, const ProtobufCMessage *re
     if (s_send(self, call) != 0) {
         call->attempts++;
         call->attempt_deadline = zclock_mono();
+        call->sent_deadline = call->deadline;
     }
     return 0;
 
@@ -610,7 +473,7 @@ failed:
 /* Fills out from the call's reply. Returns true when the call is finished,
  * false when it is to be retried. */
 static bool
-s_take_reply(th_client_t *self, s_call_t *call, const ProtobufCMessageDescriptor *response_desc,
+s_take_reply(th_client_t *self, th_client_call_t *call, const ProtobufCMessageDescriptor *response_desc,
              th_result_t *out)
 {
     th_response_header_t *header = call->reply_header;
@@ -628,18 +491,38 @@ s_take_reply(th_client_t *self, s_call_t *call, const ProtobufCMessageDescriptor
             return false;
         }
     }
+    if (code == TH_DEADLINE_EXCEEDED && !call->no_retry && call->sent_deadline < call->deadline) {
+        /* This attempt's deadline passed, not the call's: a write may have
+         * committed all the same (or be about to). The same idempotency
+         * key makes the retry safe: the service answers it with the reply
+         * it stored, or writes once if the first attempt never did. */
+        int64_t left = call->deadline - now;
+        int64_t wait = s_backoff_ms(self, call->attempts, header->retry_after_ms);
+        if (wait > left / 8)
+            wait = left / 8;
+        if (left - wait >= S_RETRY_RESERVE_MIN_MS) {
+            call->resend_at = now + wait;
+            th_log_debug(call->id, "retrying after DEADLINE_EXCEEDED with the same key",
+                         "attempt=%d wait_ms=%lld left_ms=%lld", call->attempts,
+                         (long long) wait, (long long) left);
+            s_call_drop_reply(call);
+            return false;
+        }
+    }
     memset(out, 0, sizeof *out);
     out->code = code;
     out->attempts = call->attempts;
     out->retry_after_ms = header->retry_after_ms;
-    out->message = strdup(header->message != NULL ? header->message : "");
+    out->message = s_result_strdup(header->message);
+    out->idempotency_key = s_result_strdup(call->idempotency_key);
     if (header->n_violations > 0) {
         out->violations = calloc(header->n_violations, sizeof *out->violations);
-        for (size_t i = 0; out->violations != NULL && i < header->n_violations; i++) {
+        if (out->violations == NULL)
+            abort(); /* as s_result_strdup */
+        for (size_t i = 0; i < header->n_violations; i++) {
             const Teilhabe__Rpc__V1__FieldViolation *v = header->violations[i];
-            out->violations[i].field = strdup(v != NULL && v->field ? v->field : "");
-            out->violations[i].description =
-                strdup(v != NULL && v->description ? v->description : "");
+            out->violations[i].field = s_result_strdup(v != NULL ? v->field : NULL);
+            out->violations[i].description = s_result_strdup(v != NULL ? v->description : NULL);
             out->n_violations = i + 1;
         }
     }
@@ -669,7 +552,7 @@ s_take_reply(th_client_t *self, s_call_t *call, const ProtobufCMessageDescriptor
         }
     }
     if (out->message == NULL)
-        out->message = strdup("");
+        out->message = s_result_strdup("");
     return true;
 }
 
@@ -680,7 +563,7 @@ th_client_wait(th_client_t *self, uint64_t call_id,
     if (self == NULL || out == NULL)
         return TH_EINVAL;
     memset(out, 0, sizeof *out);
-    s_call_t *call = s_call_find(self, call_id);
+    th_client_call_t *call = th_client__call_find(self, call_id);
     if (call == NULL)
         return TH_EINVAL;
     /* Bounded: every pass either waits on the socket until the next event
@@ -730,7 +613,7 @@ th_client_wait(th_client_t *self, uint64_t call_id,
                          "the broker at %s refused this client's key; its public certificate "
                          "is not among the broker's known principals",
                          th_client_endpoint(self));
-            s_result_local(out, TH_UNAUTHENTICATED, message, call->attempts);
+            s_result_local(out, call, TH_UNAUTHENTICATED, message);
             break;
         }
         int64_t end = call->deadline + S_DEADLINE_GRACE_MS;
@@ -746,7 +629,7 @@ th_client_wait(th_client_t *self, uint64_t call_id,
                          "no reply from the broker at %s within %d ms; is it running? "
                          "(teilhabe health)",
                          th_client_endpoint(self), call->timeout_ms);
-            s_result_local(out, TH_DEADLINE_EXCEEDED, message, call->attempts);
+            s_result_local(out, call, TH_DEADLINE_EXCEEDED, message);
             break;
         }
         if (call->resend_at == 0 && !call->no_retry && now >= call->attempt_deadline &&
@@ -772,7 +655,7 @@ th_client_wait(th_client_t *self, uint64_t call_id,
             until = call->resend_at;
         if (call->resend_at == 0 && !call->no_retry && call->attempt_deadline < until)
             until = call->attempt_deadline;
-        s_poll(self, until - now);
+        th_client__poll(self, until - now);
     }
     s_call_remove(self, call);
     return 0;

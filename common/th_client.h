@@ -5,9 +5,15 @@
  * call id, so several calls can be in flight at once. A call that gets
  * UNAVAILABLE (or no answer from a broker) is retried with exponential backoff
  * and jitter while its deadline allows, failing over to the next broker
- * endpoint. Every call carries an idempotency key (generated unless the
- * caller gives one) that stays the same across retries, so retried writes are
- * applied once.
+ * endpoint. A call's timeout is its whole budget: each attempt is sent with
+ * a deadline that keeps some of it back, so an attempt that ends
+ * DEADLINE_EXCEEDED (a write that may have committed all the same) is sent
+ * once more inside the budget. Every call carries an idempotency key
+ * (generated unless the caller gives one) that stays the same across
+ * retries, so retried writes are applied once: a retry of a write that did
+ * commit gets the first reply back. A key the broker refused at the
+ * handshake ends the call UNAUTHENTICATED at once; the next call tries again
+ * on a new connection. Nothing in it blocks longer than a call's deadline.
  *
  * One th_client_t belongs to one thread.
  * ---------------------------------------------------------------------------
@@ -38,6 +44,10 @@ typedef struct {
     /* How long one attempt waits for a reply before failing over to the next
      * broker endpoint (ms, default 2000; bounded by the call's deadline). */
     int attempt_timeout_ms;
+    /* Budget kept back from each attempt's deadline for a retry after
+     * DEADLINE_EXCEEDED: a quarter of the time left, at most this (ms,
+     * default 1000; negative = none, an attempt gets the whole budget). */
+    int retry_reserve_ms;
 } th_client_config_t;
 
 typedef struct {
@@ -55,13 +65,16 @@ typedef struct {
     uint32_t retry_after_ms;
     ProtobufCMessage *response;   /* unpacked reply when code == TH_OK, else NULL */
     int attempts;                 /* how many times the call was sent */
+    char *idempotency_key;        /* the key every attempt carried; send it again
+                                   * (th_call_opts_t) to repeat a write that ended
+                                   * DEADLINE_EXCEEDED or UNAVAILABLE at most once */
 } th_result_t;
 
 /* Per-call options; pass NULL for the defaults. */
 typedef struct {
     const char *idempotency_key; /* NULL = generate a UUID */
     const char *const *metadata; /* NULL-terminated key, value, key, value ... */
-    bool no_retry;               /* send once, never retry */
+    bool no_retry;               /* send once with the whole budget, never retry */
 } th_call_opts_t;
 
 /* Releases what a result holds and zeroes it. Accepts NULL. */

@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <utf8proc.h>
 
 zframe_t *
 th_wire_pack(const ProtobufCMessage *msg)
@@ -23,22 +24,242 @@ th_wire_pack(const ProtobufCMessage *msg)
     return frame;
 }
 
+/* --- the string walker ------------------------------------------------ */
+
+/* Protobuf wire types (the low 3 bits of a tag) */
+#define S_WIRE_VARINT 0
+#define S_WIRE_FIXED64 1
+#define S_WIRE_LENGTH 2
+#define S_WIRE_FIXED32 5
+#define S_FIELD_NUMBER_MAX 536870911u /* 2^29 - 1 */
+#define S_STR2(x) #x
+#define S_STR(x) S_STR2(x)
+
+static int
+s_fault(th_wire_fault_t *fault, int rc, const char *problem)
+{
+    fault->path[0] = '\0';
+    fault->problem = problem;
+    return rc;
+}
+
+/* Reads a varint of at most 10 bytes at *p (< end), advancing *p. */
+static int
+s_read_varint(const uint8_t **p, const uint8_t *end, uint64_t *value)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 10; i++) {
+        if (*p >= end)
+            return TH_EPROTO;
+        uint8_t b = *(*p)++;
+        if (i == 9 && b > 1)
+            return TH_EPROTO; /* more than 64 bits */
+        v |= (uint64_t) (b & 0x7f) << (7 * i);
+        if ((b & 0x80) == 0) {
+            *value = v;
+            return 0;
+        }
+    }
+    return TH_EPROTO;
+}
+
+/* Reads one field at *p: its number, wire type and, for a length-delimited
+ * one, where its bytes are; advances *p past it. */
+static int
+s_read_field(const uint8_t **p, const uint8_t *end, uint32_t *number, int *wire,
+             const uint8_t **value, size_t *value_len)
+{
+    uint64_t tag, n;
+    if (s_read_varint(p, end, &tag) != 0 || (tag >> 3) == 0 || (tag >> 3) > S_FIELD_NUMBER_MAX)
+        return TH_EPROTO;
+    *number = (uint32_t) (tag >> 3);
+    *wire = (int) (tag & 7);
+    *value = NULL;
+    *value_len = 0;
+    switch (*wire) {
+    case S_WIRE_VARINT:
+        return s_read_varint(p, end, &n);
+    case S_WIRE_FIXED64:
+    case S_WIRE_FIXED32: {
+        size_t size = *wire == S_WIRE_FIXED64 ? 8 : 4;
+        if ((size_t) (end - *p) < size)
+            return TH_EPROTO;
+        *p += size;
+        return 0;
+    }
+    case S_WIRE_LENGTH:
+        if (s_read_varint(p, end, &n) != 0 || n > (uint64_t) (end - *p))
+            return TH_EPROTO;
+        *value = *p;
+        *value_len = (size_t) n;
+        *p += n;
+        return 0;
+    default:
+        return TH_EPROTO; /* groups (3, 4) and 6, 7: protobuf-c refuses them too */
+    }
+}
+
+/* How often field number occurs in data before stop (data up to stop was
+ * walked already, so it reads). */
+static size_t
+s_occurrences_before(const uint8_t *data, const uint8_t *stop, uint32_t number)
+{
+    size_t count = 0;
+    const uint8_t *p = data;
+    while (p < stop) {
+        uint32_t n;
+        int wire;
+        const uint8_t *value;
+        size_t value_len;
+        if (s_read_field(&p, stop, &n, &wire, &value, &value_len) != 0)
+            break;
+        if (n == number)
+            count++;
+    }
+    return count;
+}
+
+/* Puts field's name (with its index when repeated) in front of the path
+ * the walk below it left in fault. */
+static void
+s_fault_prefix(th_wire_fault_t *fault, const ProtobufCFieldDescriptor *field,
+               const uint8_t *data, const uint8_t *field_start)
+{
+    char segment[TH_WIRE_PATH_MAX];
+    if (field->label == PROTOBUF_C_LABEL_REPEATED)
+        snprintf(segment, sizeof segment, "%s[%zu]", field->name,
+                 s_occurrences_before(data, field_start, field->id));
+    else
+        snprintf(segment, sizeof segment, "%s", field->name);
+    char rest[TH_WIRE_PATH_MAX];
+    memcpy(rest, fault->path, sizeof rest);
+    if (snprintf(fault->path, sizeof fault->path, "%s%s%s", segment,
+                 rest[0] != '\0' ? "." : "", rest) >= (int) sizeof fault->path)
+        memcpy(fault->path + sizeof fault->path - 4, "...", 4); /* cut, and says so */
+}
+
+static int
+s_check_string(const uint8_t *value, size_t len, th_wire_fault_t *fault)
+{
+    if (len > 0 && memchr(value, '\0', len) != NULL)
+        return s_fault(fault, TH_EINVAL,
+                       "contains a NUL byte (a string ends at its length, never at a NUL)");
+    if (!th_wire_utf8_valid((const char *) value, len))
+        return s_fault(fault, TH_EINVAL, "is not valid UTF-8");
+    return 0;
+}
+
+static int
+s_walk(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len, int depth,
+       th_wire_fault_t *fault)
+{
+    const uint8_t *p = data;
+    const uint8_t *end = data + len;
+    while (p < end) {
+        const uint8_t *field_start = p;
+        uint32_t number;
+        int wire;
+        const uint8_t *value;
+        size_t value_len;
+        if (s_read_field(&p, end, &number, &wire, &value, &value_len) != 0)
+            return s_fault(fault, TH_EPROTO,
+                           "is not a valid protobuf encoding (truncated or malformed)");
+        const ProtobufCFieldDescriptor *field =
+            protobuf_c_message_descriptor_get_field(desc, number);
+        if (field == NULL ||
+            (field->type != PROTOBUF_C_TYPE_STRING && field->type != PROTOBUF_C_TYPE_MESSAGE))
+            continue; /* unknown fields, numbers and bytes hold no string */
+        int rc;
+        if (wire != S_WIRE_LENGTH)
+            rc = s_fault(fault, TH_EPROTO, "has the wrong wire type for its declared type");
+        else if (field->type == PROTOBUF_C_TYPE_STRING)
+            rc = s_check_string(value, value_len, fault);
+        else if (depth >= TH_WIRE_DEPTH_MAX)
+            rc = s_fault(fault, TH_EPROTO,
+                         "nests messages more than " S_STR(TH_WIRE_DEPTH_MAX) " levels deep");
+        else
+            rc = s_walk(field->descriptor, value, value_len, depth + 1, fault);
+        if (rc != 0) {
+            s_fault_prefix(fault, field, data, field_start);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+int
+th_wire_check_strings(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
+                      th_wire_fault_t *fault)
+{
+    th_wire_fault_t ignored;
+    if (fault == NULL)
+        fault = &ignored;
+    fault->path[0] = '\0';
+    fault->problem = "";
+    if (desc == NULL || (data == NULL && len > 0))
+        return s_fault(fault, TH_EPROTO, "is missing");
+    return s_walk(desc, data, len, 0, fault);
+}
+
+int
+th_wire_unpack_fault(const ProtobufCMessageDescriptor *desc, const zframe_t *frame,
+                     size_t max_size, ProtobufCMessage **out, th_wire_fault_t *fault)
+{
+    th_wire_fault_t ignored;
+    if (fault == NULL)
+        fault = &ignored;
+    fault->path[0] = '\0';
+    fault->problem = "";
+    *out = NULL;
+    if (frame == NULL)
+        return s_fault(fault, TH_EPROTO, "is missing");
+    size_t size = zframe_size((zframe_t *) frame);
+    if (size > max_size)
+        return s_fault(fault, TH_ETOOBIG, "is larger than its limit");
+    const uint8_t *data = zframe_data((zframe_t *) frame);
+    /* Before protobuf-c: it would cut a string at a NUL, and it recurses
+     * into nested messages without a depth limit. */
+    int rc = th_wire_check_strings(desc, data, size, fault);
+    if (rc != 0)
+        return rc;
+    ProtobufCMessage *msg = protobuf_c_message_unpack(desc, NULL, size, data);
+    if (msg == NULL)
+        return s_fault(fault, TH_EPROTO, "is not a valid encoding of its message type");
+    *out = msg;
+    return 0;
+}
+
 int
 th_wire_unpack(const ProtobufCMessageDescriptor *desc, const zframe_t *frame,
                size_t max_size, ProtobufCMessage **out)
 {
-    *out = NULL;
+    return th_wire_unpack_fault(desc, frame, max_size, out, NULL);
+}
+
+uint64_t
+th_wire_peek_call_id(const zframe_t *frame)
+{
     if (frame == NULL)
-        return TH_EPROTO;
-    size_t size = zframe_size((zframe_t *) frame);
-    if (size > max_size)
-        return TH_ETOOBIG;
-    ProtobufCMessage *msg =
-        protobuf_c_message_unpack(desc, NULL, size, zframe_data((zframe_t *) frame));
-    if (msg == NULL)
-        return TH_EPROTO;
-    *out = msg;
-    return 0;
+        return 0;
+    const uint8_t *p = zframe_data((zframe_t *) frame);
+    const uint8_t *end = p + zframe_size((zframe_t *) frame);
+    uint64_t call_id = 0;
+    while (p < end) {
+        const uint8_t *value_at = p;
+        uint32_t number;
+        int wire;
+        const uint8_t *value;
+        size_t value_len;
+        if (s_read_field(&p, end, &number, &wire, &value, &value_len) != 0)
+            break;
+        if (number == 1 && wire == S_WIRE_VARINT) {
+            /* the last occurrence wins, as in protobuf */
+            uint64_t tag;
+            s_read_varint(&value_at, end, &tag);
+            s_read_varint(&value_at, end, &call_id);
+        }
+    }
+    return call_id;
 }
 
 bool
@@ -119,41 +340,33 @@ th_wire_split_method(const char *method, char *service, size_t service_size)
 bool
 th_wire_utf8_valid(const char *s, size_t len)
 {
-    const unsigned char *p = (const unsigned char *) s;
+    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *) s;
     size_t i = 0;
     while (i < len) {
-        unsigned char c = p[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t need;
-        uint32_t cp;
-        if (c >= 0xc2 && c <= 0xdf) {
-            need = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            need = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            need = 3;
-            cp = c & 0x07;
-        } else {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t used = utf8proc_iterate(p + i, (utf8proc_ssize_t) (len - i), &cp);
+        if (used <= 0)
             return false;
-        }
-        if (len - i <= need)
-            return false;
-        for (size_t k = 1; k <= need; k++) {
-            if ((p[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (p[i + k] & 0x3f);
-        }
-        if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += need + 1;
+        i += (size_t) used;
     }
     return true;
+}
+
+void
+th_wire_utf8_repair(char *s)
+{
+    if (s == NULL)
+        return;
+    utf8proc_uint8_t *p = (utf8proc_uint8_t *) s;
+    while (*p != '\0') {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t used = utf8proc_iterate(p, -1, &cp);
+        if (used <= 0) {
+            *p++ = '?';
+            continue;
+        }
+        p += used;
+    }
 }
 
 static bool

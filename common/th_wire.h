@@ -13,6 +13,12 @@
  *   DISCONNECT both  [ ]
  * Nothing here asserts on received data: every parser validates and returns
  * an error.
+ *
+ * Strings: protobuf-c hands a string field to C NUL-terminated, so a field
+ * that holds "16068\0' OR 1=1" on the wire would reach the code as "16068".
+ * Every unpack therefore first walks the raw bytes (th_wire_check_strings)
+ * and refuses a string field that holds a NUL byte or is not UTF-8, naming
+ * the field, before protobuf-c sees the bytes.
  * ---------------------------------------------------------------------------
  */
 #ifndef TH_WIRE_H
@@ -47,6 +53,8 @@ typedef enum {
 #define TH_WIRE_METADATA_KEY_MAX 64
 #define TH_WIRE_METADATA_VALUE_MAX 1024
 #define TH_WIRE_IDEMPOTENCY_KEY_MAX 128
+#define TH_WIRE_DEPTH_MAX 32   /* messages nested in messages, at most */
+#define TH_WIRE_PATH_MAX 256   /* a field path in a fault, longer ones are cut */
 
 typedef Teilhabe__Rpc__V1__RequestHeader th_request_header_t;
 typedef Teilhabe__Rpc__V1__ResponseHeader th_response_header_t;
@@ -56,12 +64,46 @@ typedef Teilhabe__Rpc__V1__Principal th_principal_t;
  * memory. */
 zframe_t *th_wire_pack(const ProtobufCMessage *msg);
 
+/* What th_wire_check_strings found wrong, and where. */
+typedef struct {
+    /* The field, as "ags", "filter.ags" or "items[2].name" (the index counts
+     * the field's occurrences on the wire); "" for the message as a whole. */
+    char path[TH_WIRE_PATH_MAX];
+    /* Static text that follows the path in a message: "contains a NUL
+     * byte", "is not valid UTF-8", ... */
+    const char *problem;
+} th_wire_fault_t;
+
+/* Walks the protobuf encoding data (len bytes) of a message of type desc
+ * without decoding it, guided by desc: varint, fixed and length-delimited
+ * fields are stepped over, unknown fields skipped, string fields checked
+ * (no NUL byte, valid UTF-8), and nested messages (also repeated ones and
+ * oneof members) walked the same way, at most TH_WIRE_DEPTH_MAX deep.
+ * Returns 0; TH_EINVAL when a string field is bad; TH_EPROTO when data is
+ * not a valid encoding (truncated, a group or unknown wire type, a string
+ * or message field with another wire type) or nests too deep. fault (may
+ * be NULL) says where and what. */
+int th_wire_check_strings(const ProtobufCMessageDescriptor *desc, const uint8_t *data,
+                          size_t len, th_wire_fault_t *fault);
+
 /* Unpacks frame as a message of type desc. TH_ETOOBIG when the frame is
- * larger than max_size (checked before unpacking), TH_EPROTO when it is not a
- * valid encoding. On success *out belongs to the caller (free with
- * protobuf_c_message_free_unpacked(*out, NULL)). */
+ * larger than max_size (checked first), TH_EINVAL when a string field holds
+ * a NUL byte or is not UTF-8, TH_EPROTO when it is not a valid encoding
+ * (th_wire_check_strings runs before protobuf-c). On success *out belongs to
+ * the caller (free with protobuf_c_message_free_unpacked(*out, NULL)); on
+ * failure *out is NULL. */
 int th_wire_unpack(const ProtobufCMessageDescriptor *desc, const zframe_t *frame,
                    size_t max_size, ProtobufCMessage **out);
+
+/* th_wire_unpack that also says what was wrong: fault (may be NULL) is
+ * filled on TH_EINVAL and TH_EPROTO. */
+int th_wire_unpack_fault(const ProtobufCMessageDescriptor *desc, const zframe_t *frame,
+                         size_t max_size, ProtobufCMessage **out, th_wire_fault_t *fault);
+
+/* The call_id (field 1) of the RequestHeader encoded in frame, read from the
+ * raw bytes, so a header refused as a whole can still be answered to the
+ * caller's call. 0 when it is absent or cannot be read. */
+uint64_t th_wire_peek_call_id(const zframe_t *frame);
 
 /* True when frame holds exactly the signature sig. */
 bool th_wire_is_sig(const zframe_t *frame, const char *sig);
@@ -77,8 +119,14 @@ int th_wire_id_decode(const zframe_t *frame, uint64_t *id);
 int th_wire_split_method(const char *method, char *service, size_t service_size);
 
 /* True when s (len bytes) is well-formed UTF-8 (no overlongs, no surrogates,
- * nothing above U+10FFFF). */
+ * nothing above U+10FFFF), as utf8proc decodes it. A NUL byte is valid
+ * UTF-8; th_wire_check_strings refuses it separately. */
 bool th_wire_utf8_valid(const char *s, size_t len);
+
+/* Replaces, in place, every byte of s that does not belong to a well-formed
+ * UTF-8 sequence with '?', so text cut with "%.32s" in the middle of a
+ * character can still be sent (a peer refuses strings that are not UTF-8). */
+void th_wire_utf8_repair(char *s);
 
 /* Checks the strings of a decoded RequestHeader against the limits above
  * (method form, metadata count and sizes, key length, UTF-8). Returns 0 or a

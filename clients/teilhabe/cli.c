@@ -47,7 +47,7 @@ cli_parse_flags(cli_t *cli, int argc, char **argv, const char *const *allowed,
 
 const char *const cli_global_flags[] = {
     "config", "endpoint", "format", "timeout", "cert", "broker_public_key",
-    "broker_cert_public", "insecure", "attempt_timeout", "log_level", NULL,
+    "broker_cert_public", "insecure", "attempt_timeout", "log_level", "idempotency_key", NULL,
 };
 
 int
@@ -292,6 +292,15 @@ cli_print_status(cli_t *cli, const char *method, const th_result_t *result)
     const char *hint = s_hint(result->code);
     if (hint != NULL)
         fprintf(stderr, "hint: %s\n", hint);
+    if ((result->code == TH_DEADLINE_EXCEEDED || result->code == TH_UNAVAILABLE) &&
+        result->idempotency_key != NULL && result->idempotency_key[0] != '\0')
+        /* The client library already retried inside --timeout with this
+         * key; the person may go on retrying with it (docs/PROTOCOL.md 5.3) */
+        fprintf(stderr,
+                "note: if this command changes something, the change may have been made all "
+                "the same; to repeat it without making it twice, run it again with "
+                "--idempotency-key %s\n",
+                result->idempotency_key);
     return th_status_exit_code(result->code);
 }
 
@@ -304,6 +313,17 @@ cli_call(cli_t *cli, const char *method, const ProtobufCMessage *request,
     th_client_t *client = cli_client(cli);
     if (client == NULL)
         return cli->client_exit;
+    /* --idempotency-key repeats an earlier write that ended without a
+     * verdict (DEADLINE_EXCEEDED, UNAVAILABLE): the service answers the
+     * first reply if that write was made, and makes it once if not. */
+    th_call_opts_t with_key = {0};
+    const char *key = th_config_get(cli->config, "idempotency_key", "");
+    if (key[0] != '\0' && (opts == NULL || opts->idempotency_key == NULL)) {
+        if (opts != NULL)
+            with_key = *opts;
+        with_key.idempotency_key = key;
+        opts = &with_key;
+    }
     int rc = th_client_call(client, method, request, response_desc, cli->timeout_ms, opts, out);
     if (rc != 0) {
         fprintf(stderr, "error: could not call %s: %s\n", method, th_strerror(rc));

@@ -15,6 +15,7 @@
 #include "th_log.h"
 #include "th_status.h"
 
+#include <czmq.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,12 +52,16 @@ s_help(FILE *out)
             "                             client fails over along the list\n"
             "                             (default tcp://127.0.0.1:5555)\n"
             "  --format table|json|csv    output format (default table)\n"
-            "  --timeout MS               deadline of each call (default 5000)\n"
+            "  --timeout MS               time each call may take, retries included\n"
+            "                             (default 5000)\n"
             "  --broker-cert-public FILE  the broker's public certificate, or\n"
             "  --broker-public-key Z85    the broker's public key itself\n"
             "  --cert FILE                this client's secret certificate\n"
             "  --insecure true            no CURVE (only against a broker run --insecure)\n"
             "  --attempt-timeout MS       wait per broker before failing over (default 2000)\n"
+            "  --idempotency-key KEY      repeat a change that ended DEADLINE_EXCEEDED or\n"
+            "                             UNAVAILABLE with the key printed then: it is made\n"
+            "                             at most once\n"
             "  --log-level LEVEL          debug|info|warn|error (default warn)\n"
             "  --help, --version\n"
             "Precedence: config file < environment < flags.\n"
@@ -95,6 +100,9 @@ s_find(const char *name)
 int
 main(int argc, char **argv)
 {
+    /* SIGINT and SIGTERM end a command at once (the default action). CZMQ
+     * would otherwise catch them and let the call run to its deadline. */
+    zsys_handler_set(NULL);
     cli_t cli = {.prog = "teilhabe", .format = TH_FORMAT_TABLE, .timeout_ms = 5000};
     int rc = CLI_EXIT_USAGE;
     th_config_t *flags = NULL;

@@ -883,8 +883,18 @@ s_frontend_message(broker_t *self, zmsg_t *msg)
         s_send_reply(self, client, 0, TH_INVALID_ARGUMENT, errbuf, 0, NULL, 0);
         goto cleanup;
     }
-    int rc = th_wire_unpack(&teilhabe__rpc__v1__request_header__descriptor, head,
-                            TH_WIRE_HEADER_MAX, &unpacked);
+    th_wire_fault_t fault;
+    int rc = th_wire_unpack_fault(&teilhabe__rpc__v1__request_header__descriptor, head,
+                                  TH_WIRE_HEADER_MAX, &unpacked, &fault);
+    if (rc == TH_EINVAL) {
+        /* A NUL or bad UTF-8 in a string field (th_wire checks the raw
+         * bytes): name the field, and answer the caller's call id */
+        snprintf(errbuf, sizeof errbuf, "field %s of the request header %s", fault.path,
+                 fault.problem);
+        s_send_reply(self, client, th_wire_peek_call_id(head), TH_INVALID_ARGUMENT, errbuf, 0,
+                     NULL, 0);
+        goto cleanup;
+    }
     if (rc == TH_ETOOBIG) {
         snprintf(errbuf, sizeof errbuf, "request header is %zu bytes; at most %d allowed",
                  zframe_size(head), TH_WIRE_HEADER_MAX);

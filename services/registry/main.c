@@ -1,11 +1,13 @@
 /* ---------------------------------------------------------------------------
  * main.c: teilhabe-registry, the districts registry service.
  *
- * Start-up: configuration (file < environment < flags), the common and the
- * registry migrations, the reference data (idempotent), then the worker
+ * Start-up: configuration (file < environment < flags), then the worker
  * runtime serving teilhabe.registry.v1.Registry with `capacity` handler
- * threads until SIGTERM. With --seed-only it stops after loading the data
- * (ops/up and tests use that to prepare a database).
+ * threads until SIGTERM. The common and the registry migrations and the
+ * reference data (idempotent) are its start-up work (th_worker_set_prepare):
+ * while the database is unreachable the service is registered and answers
+ * UNAVAILABLE, and tries again with backoff. With --seed-only it runs that
+ * work once and exits (ops/up and tests use that to prepare a database).
  * ---------------------------------------------------------------------------
  */
 #include <czmq.h>
@@ -145,6 +147,23 @@ cleanup:
     return rc;
 }
 
+/* The start-up work for th_worker_set_prepare */
+typedef struct {
+    const th_config_t *config;
+    const char *db_url;
+    registry_handlers_state_t *state;
+} s_prepare_args_t;
+
+static int
+s_prepare(void *arg, char *errbuf, size_t errlen)
+{
+    const s_prepare_args_t *args = arg;
+    int rc = s_prepare_database(args->config, args->db_url, args->state);
+    if (rc != 0)
+        snprintf(errbuf, errlen, "migrations or reference data not done (logged above)");
+    return rc;
+}
+
 /* The broker's public key from broker_public_key or broker_cert_public, in
  * key (41 bytes). 0, or TH_EINVAL with a logged reason. */
 static int
@@ -222,10 +241,8 @@ main(int argc, char *argv[])
                      NULL);
         goto cleanup;
     }
-    if (s_prepare_database(config, db_url, &state) != 0)
-        goto cleanup;
     if (seed_only) {
-        exit_code = 0;
+        exit_code = s_prepare_database(config, db_url, &state) == 0 ? 0 : 1;
         goto cleanup;
     }
 
@@ -260,6 +277,9 @@ main(int argc, char *argv[])
         th_log_error(0, "could not register the Registry service", NULL);
         goto cleanup;
     }
+    s_prepare_args_t prepare = {.config = config, .db_url = db_url, .state = &state};
+    if (th_worker_set_prepare(worker, s_prepare, &prepare) != 0)
+        goto cleanup;
     th_log_info(0, "serving", "service=%s endpoint=%s capacity=%ld", desc->name,
                 wc.broker_endpoint, capacity);
     exit_code = th_worker_run(worker) == 0 ? 0 : 1;

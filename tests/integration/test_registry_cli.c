@@ -283,11 +283,49 @@ test_cli_walk_through(void **state)
     free(out);
 }
 
+/* A change that ended without a verdict (DEADLINE_EXCEEDED, UNAVAILABLE)
+ * is repeated with the key the CLI printed: --idempotency-key makes the
+ * second run answer the first one's reply, and the change is made once. */
+static void
+test_cli_repeats_a_change_with_its_key(void **state)
+{
+    s_fixture_t *f = *state;
+    char *out = NULL;
+    char ids[2][64];
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(s_cli(f, false, &out,
+                               "--cert '%s/private/ministry-th.cert_secret' --format json "
+                               "--idempotency-key cli-repeat-1 manager add --state 16 --name "
+                               "'Max Wiederholt'",
+                               f->env.keys),
+                         0);
+        json_error_t jerr;
+        json_t *m = json_loads(out, 0, &jerr);
+        assert_non_null(m);
+        snprintf(ids[i], sizeof ids[i], "%s", json_string_value(json_object_get(m, "id")));
+        json_decref(m);
+        free(out);
+    }
+    assert_string_equal(ids[0], ids[1]);
+    assert_int_equal(reg_sql_count(f->env.db_url, "SELECT count(*) FROM registry.managers "
+                                                  "WHERE name = 'Max Wiederholt'"),
+                     1);
+    /* the same key for another change is refused, naming the key */
+    assert_int_equal(s_cli(f, true, &out,
+                           "--cert '%s/private/ministry-th.cert_secret' --idempotency-key "
+                           "cli-repeat-1 manager add --state 16 --name 'Erika Anders'",
+                           f->env.keys),
+                     13);
+    assert_non_null(strstr(out, "idempotency_key"));
+    free(out);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cli_walk_through),
+        cmocka_unit_test(test_cli_repeats_a_change_with_its_key),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

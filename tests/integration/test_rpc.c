@@ -459,8 +459,19 @@ test_slow_worker_deadline_exceeded(void **state)
     assert_int_equal(result.code, TH_DEADLINE_EXCEEDED);
     assert_null(result.response);
     assert_true(elapsed >= 450 && elapsed < 1800);
-    /* a deadline is no reason to send the call again */
+    /* The first attempt was sent with 3/4 of the budget; the one retry its
+     * DEADLINE_EXCEEDED allows (same key) used the rest, and no more came */
+    assert_int_equal(result.attempts, 2);
+    th_result_clear(&result);
+
+    /* no_retry: one attempt with the whole budget */
+    th_call_opts_t once = {.no_retry = true};
+    start = zclock_mono();
+    assert_int_equal(s_echo(client, SLEEP, "late", 2000, 500, &once, &result), 0);
+    elapsed = zclock_mono() - start;
+    assert_int_equal(result.code, TH_DEADLINE_EXCEEDED);
     assert_int_equal(result.attempts, 1);
+    assert_true(elapsed >= 450 && elapsed < 1800);
     th_result_clear(&result);
     th_client_destroy(&client);
 }

@@ -341,6 +341,8 @@ test_unreachable_broker(void **state)
     assert_non_null(strstr(run.err, endpoint));
     assert_non_null(strstr(run.err, "is it running?"));
     assert_non_null(strstr(run.err, "hint:"));
+    /* the key to repeat a change with, had this been one */
+    assert_non_null(strstr(run.err, "--idempotency-key "));
     assert_string_equal(run.out, "");
     s_run_free(&run);
 
@@ -350,6 +352,44 @@ test_unreachable_broker(void **state)
     assert_int_equal(run.exit_code, 1);
     assert_non_null(strstr(run.err, "/nonexistent/me.cert_secret"));
     s_run_free(&run);
+}
+
+/* SIGTERM (and Ctrl-C) end a command at once, whatever its --timeout: it
+ * used to run on to its deadline (CZMQ caught the signal). */
+static void
+test_sigterm_ends_the_cli_at_once(void **state)
+{
+    env_t *env = *state;
+    char endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", th_test_free_port());
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (freopen("/dev/null", "w", stdout) == NULL || freopen("/dev/null", "w", stderr) == NULL)
+            _exit(127);
+        setenv("TEILHABE_CONFIG", env->config, 1);
+        const char *argv[] = {"teilhabe", "--endpoint", endpoint, "--timeout", "60000",
+                              "health", NULL};
+        execv(TH_TEST_CLI_BIN, (char *const *) argv);
+        _exit(127);
+    }
+    zclock_sleep(300); /* well into its call */
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, WNOHANG), 0);
+    int64_t start = zclock_mono();
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    while (waitpid(pid, &status, WNOHANG) == 0 && zclock_mono() - start < 2000)
+        zclock_sleep(10);
+    int64_t took = zclock_mono() - start;
+    if (took >= 2000) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        fail_msg("the CLI was still running 2 s after SIGTERM");
+    }
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGTERM);
 }
 
 /* Global flags work after the command too, mixed with its own flags, in
@@ -417,6 +457,7 @@ main(void)
         cmocka_unit_test(test_services_json_and_csv),
         cmocka_unit_test(test_usage_errors_exit_2),
         cmocka_unit_test(test_unreachable_broker),
+        cmocka_unit_test(test_sigterm_ends_the_cli_at_once),
         cmocka_unit_test(test_global_flags_after_command),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);

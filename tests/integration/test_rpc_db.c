@@ -41,6 +41,7 @@
 
 typedef struct {
     atomic_int executions;     /* write handler bodies that ran (not replays) */
+    atomic_int first_remaining_ms; /* time left that the first execution saw */
     atomic_int replays;
     atomic_int last_db_status; /* of the Sleep handler's statement, -1 before */
 } handler_state_t;
@@ -74,6 +75,11 @@ s_write_echo(th_call_t *call, const ProtobufCMessage *message, ProtobufCMessage 
     if (rc != TH_OK)
         return rc;
     int n = atomic_fetch_add(&state->executions, 1) + 1;
+    if (n == 1)
+        atomic_store(&state->first_remaining_ms, (int) th_call_remaining_ms(call));
+    /* sleep_ms: a write that takes its time inside its transaction */
+    if (request->sleep_ms > 0)
+        zclock_sleep((int) request->sleep_ms);
     const char *resource = th_call_printf(call, "echo/%s", request->text);
     json_t *after = json_pack("{s:s, s:i}", "text", request->text, "n", n);
     char *after_text = json_dumps(after, JSON_COMPACT);
@@ -222,6 +228,7 @@ s_setup(void **state)
     assert_non_null(env);
     atomic_init(&env->handlers.executions, 0);
     atomic_init(&env->handlers.replays, 0);
+    atomic_init(&env->handlers.first_remaining_ms, -1);
     atomic_init(&env->handlers.last_db_status, -1);
     snprintf(env->suffix, sizeof env->suffix, "%d-%lld", (int) getpid(),
              (long long) zclock_mono());
@@ -369,6 +376,57 @@ test_write_commits_audit_outbox_idempotency(void **state)
     s_stop_worker(env);
 }
 
+/* A write whose first attempt commits after that attempt's deadline but
+ * inside the call's budget (issue 6, 11): the broker answers the attempt
+ * DEADLINE_EXCEEDED while the handler is still at work; the client library
+ * sends the call again with the same idempotency key; the retry waits on
+ * the key's lock until the first attempt commits and then returns its
+ * reply. The write is made once. */
+static void
+test_write_committed_after_its_deadline_is_retried(void **state)
+{
+    env_t *env = *state;
+    s_start_worker(env, th_test_db_url());
+    th_client_t *client = s_client(env);
+    char text[64], resource[80], key[64], expected[80];
+    snprintf(text, sizeof text, "late-%s", env->suffix);
+    snprintf(resource, sizeof resource, "echo/%s", text);
+    snprintf(key, sizeof key, "late-key-%s", env->suffix);
+    snprintf(expected, sizeof expected, "%s#1", text);
+    th_call_opts_t opts = {.idempotency_key = key};
+
+    /* Budget 4 s: the first attempt is sent with 3 s (1 s kept back), the
+     * handler commits after 3.3 s */
+    th_result_t result;
+    int64_t start = zclock_mono();
+    assert_int_equal(s_call(client, ECHO, text, 0, 3300, 4000, &opts, &result), 0);
+    int64_t took = zclock_mono() - start;
+    if (result.code != TH_OK)
+        fail_msg("the write ended %s: %s", th_status_name(result.code), result.message);
+    assert_string_equal(((const Teilhabe__Testing__V1__EchoResponse *) result.response)->text,
+                        expected);
+    assert_int_equal(result.attempts, 2);
+    assert_string_equal(result.idempotency_key, key);
+    th_result_clear(&result);
+    assert_true(took >= 3300 && took < 4100);
+    int first = atomic_load(&env->handlers.first_remaining_ms);
+    printf("# first attempt saw %d ms of a 4000 ms budget; done after %lld ms\n", first,
+           (long long) took);
+    assert_true(first > 2500 && first <= 3000);
+
+    /* Once: one execution, one replay, one audit row, event and key */
+    assert_int_equal(atomic_load(&env->handlers.executions), 1);
+    assert_int_equal(atomic_load(&env->handlers.replays), 1);
+    assert_int_equal(
+        s_count(env, "SELECT count(*) FROM audit.log WHERE resource = $1", resource), 1);
+    assert_int_equal(
+        s_count(env, "SELECT count(*) FROM rpctest.events WHERE resource = $1", resource), 1);
+    assert_int_equal(s_count(env, "SELECT count(*) FROM audit.idempotency WHERE key = $1", key),
+                     1);
+    th_client_destroy(&client);
+    s_stop_worker(env);
+}
+
 static void
 test_failure_rolls_everything_back(void **state)
 {
@@ -499,6 +557,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_write_commits_audit_outbox_idempotency, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_write_committed_after_its_deadline_is_retried,
+                                        s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_failure_rolls_everything_back, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_deadline_becomes_statement_timeout, s_setup,
                                         s_teardown),

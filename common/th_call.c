@@ -1,0 +1,361 @@
+/* ---------------------------------------------------------------------------
+ * th_call.c: the call API of the worker runtime (th_call.h)
+ *
+ * Call-scoped memory, the status and violations a handler records, the
+ * header's accessors, the handler thread's database connection with the
+ * call's deadline handed to PostgreSQL, and the write transaction: BEGIN
+ * with the deadline as statement_timeout, the idempotency key locked and
+ * looked up, audit row and outbox event, and at the end the reply stored
+ * under the key in the same COMMIT.
+ * ---------------------------------------------------------------------------
+ */
+#include "th_call.h"
+
+#include "th_worker_int.h"
+
+#include "th_error.h"
+#include "th_log.h"
+#include "th_status.h"
+
+#include <czmq.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The caller when the broker sent none (insecure broker): all strings "" */
+static const th_principal_t s_no_principal = TEILHABE__RPC__V1__PRINCIPAL__INIT;
+
+/* --- call-scoped helpers ------------------------------------------------- */
+
+void *
+th_call_alloc(th_call_t *call, size_t size)
+{
+    if (size > SIZE_MAX - sizeof(th_call_block_t))
+        abort();
+    th_call_block_t *block = calloc(1, sizeof *block + (size > 0 ? size : 1));
+    if (block == NULL)
+        abort(); /* as CZMQ does on out-of-memory */
+    block->next = call->arena;
+    call->arena = block;
+    return block->data;
+}
+
+char *
+th_call_strdup(th_call_t *call, const char *s)
+{
+    if (s == NULL)
+        s = "";
+    size_t len = strlen(s);
+    char *copy = th_call_alloc(call, len + 1);
+    memcpy(copy, s, len + 1);
+    return copy;
+}
+
+static char *
+s_call_vprintf(th_call_t *call, const char *fmt, va_list args)
+{
+    va_list copy;
+    va_copy(copy, args);
+    int len = vsnprintf(NULL, 0, fmt, copy);
+    va_end(copy);
+    if (len < 0)
+        return th_call_strdup(call, "");
+    char *text = th_call_alloc(call, (size_t) len + 1);
+    vsnprintf(text, (size_t) len + 1, fmt, args);
+    /* Handlers quote input with "%.32s", which may cut a character in two;
+     * the broker and clients refuse a reply whose strings are not UTF-8. */
+    th_wire_utf8_repair(text);
+    return text;
+}
+
+char *
+th_call_printf(th_call_t *call, const char *fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    char *text = s_call_vprintf(call, fmt, args);
+    va_end(args);
+    return text;
+}
+
+int
+th_call_error(th_call_t *call, int code, const char *fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    call->message = s_call_vprintf(call, fmt, args);
+    va_end(args);
+    return code;
+}
+
+void
+th_call_violation(th_call_t *call, const char *field, const char *fmt, ...)
+{
+    th_call_violation_t *violation = th_call_alloc(call, sizeof *violation);
+    violation->field = th_call_strdup(call, field);
+    th_wire_utf8_repair(violation->field);
+    va_list args;
+    va_start(args, fmt);
+    violation->description = s_call_vprintf(call, fmt, args);
+    va_end(args);
+    *call->violations_tail = violation;
+    call->violations_tail = &violation->next;
+    call->n_violations++;
+}
+
+uint64_t
+th_call_id(const th_call_t *call)
+{
+    return call->header->call_id;
+}
+
+const char *
+th_call_method(const th_call_t *call)
+{
+    return call->header->method;
+}
+
+const th_principal_t *
+th_call_principal(const th_call_t *call)
+{
+    return call->header->principal != NULL ? call->header->principal : &s_no_principal;
+}
+
+const char *
+th_call_idempotency_key(const th_call_t *call)
+{
+    return call->header->idempotency_key != NULL ? call->header->idempotency_key : "";
+}
+
+const char *
+th_call_metadata(const th_call_t *call, const char *key)
+{
+    for (size_t i = 0; i < call->header->n_metadata; i++) {
+        const Teilhabe__Rpc__V1__MetadataEntry *entry = call->header->metadata[i];
+        if (entry != NULL && entry->key != NULL && strcmp(entry->key, key) == 0)
+            return entry->value != NULL ? entry->value : "";
+    }
+    return NULL;
+}
+
+int64_t
+th_call_remaining_ms(const th_call_t *call)
+{
+    return call->deadline - zclock_mono();
+}
+
+void *
+th_call_state(const th_call_t *call)
+{
+    return call->service->state;
+}
+
+/* The thread's connection with the call's deadline handed to PostgreSQL:
+ * outside a transaction as the session's statement_timeout (th_db keeps
+ * this to one SET now and then), inside one by th_db_begin's SET LOCAL. */
+static th_db_t *
+s_call_db_with_deadline(th_call_t *call)
+{
+    th_db_t *db = call->thread->db;
+    if (db != NULL && !th_db_in_transaction(db) &&
+        th_db_set_statement_timeout(db, th_call_remaining_ms(call)) != 0) {
+        /* No statement may run without the call's deadline: this call
+         * gets no connection (UNAVAILABLE); th_db reconnects for the next */
+        char quoted[TH_LOG_QUOTE_SIZE];
+        th_log_warn(th_call_id(call), "could not hand the deadline to the database", "error=%s",
+                    th_log_quote(quoted, sizeof quoted, th_db_error(db)));
+        return NULL;
+    }
+    return db;
+}
+
+/* Rolls back the call's transaction; when even that fails, the connection
+ * goes (the server ends the transaction with it), so no later call of this
+ * thread runs inside it. The thread's next call connects anew. */
+static void
+s_rollback(th_call_t *call)
+{
+    th_worker_thread_t *thread = call->thread;
+    if (thread->db != NULL && th_db_rollback(thread->db) != 0)
+        th_db_destroy(&thread->db);
+}
+
+th_db_t *
+th_call_db(th_call_t *call)
+{
+    th_worker_thread_t *thread = call->thread;
+    if (thread->db != NULL || thread->db_url == NULL)
+        return s_call_db_with_deadline(call);
+    /* Connect lazily: a service starts even while the database is down,
+     * and a thread that failed tries again at most once a second. */
+    int64_t now = zclock_mono();
+    if (now < thread->db_retry_at)
+        return NULL;
+    char errbuf[512];
+    thread->db = th_db_new(thread->db_url, errbuf, sizeof errbuf);
+    if (thread->db == NULL) {
+        thread->db_retry_at = now + 1000;
+        char quoted[TH_LOG_QUOTE_SIZE];
+        th_log_warn(th_call_id(call), "could not connect to the database", "error=%s",
+                    th_log_quote(quoted, sizeof quoted, errbuf));
+    }
+    return s_call_db_with_deadline(call);
+}
+
+bool
+th_call_is_replay(const th_call_t *call)
+{
+    return call->replay;
+}
+
+/* The idempotency record ties a key to one request: SHA-1 (zdigest) of the
+ * method and the request bytes, hex. */
+static void
+s_request_hash(const th_call_t *call, char out[64])
+{
+    zdigest_t *digest = zdigest_new();
+    if (digest == NULL) {
+        snprintf(out, 64, "unhashed");
+        return;
+    }
+    const char *method = call->header->method;
+    zdigest_update(digest, (const byte *) method, strlen(method) + 1);
+    size_t size = zframe_size((zframe_t *) call->body);
+    if (size > 0)
+        zdigest_update(digest, zframe_data((zframe_t *) call->body), size);
+    snprintf(out, 64, "%s", zdigest_string(digest));
+    zdigest_destroy(&digest);
+}
+
+int
+th_call_begin_write(th_call_t *call)
+{
+    if (call->in_write)
+        return th_call_error(call, TH_INTERNAL, "the write transaction was already started");
+    if (call->thread->db_url == NULL)
+        return th_call_error(call, TH_UNAVAILABLE, "this service runs without a database");
+    th_db_t *db = th_call_db(call);
+    if (db == NULL)
+        return th_call_error(call, TH_UNAVAILABLE,
+                             "the database is not reachable; try again later");
+    int64_t remaining = th_call_remaining_ms(call);
+    if (remaining <= 0)
+        return th_call_error(call, TH_DEADLINE_EXCEEDED,
+                             "the deadline passed before the write could start");
+    if (th_db_begin(db, remaining) != 0) {
+        int code = th_db_status(db);
+        return th_call_error(call, code == TH_OK ? TH_INTERNAL : code,
+                             "could not start the write transaction: %s", th_db_error(db));
+    }
+    call->in_write = true;
+    const char *key = th_call_idempotency_key(call);
+    if (key[0] == '\0')
+        return TH_OK;
+    char hash[64];
+    s_request_hash(call, hash);
+    bool found = false;
+    int rc = th_db_idem_lookup(db, th_call_principal(call)->id, key, call->header->method, hash,
+                               &found, &call->replay_reply, &call->replay_len);
+    if (rc == TH_EINVAL) {
+        s_rollback(call);
+        call->in_write = false;
+        th_call_violation(call, "idempotency_key", "was used before for a different request");
+        return th_call_error(call, TH_INVALID_ARGUMENT,
+                             "idempotency key \"%s\" was already used for a different request; "
+                             "use a new key for a new request",
+                             key);
+    }
+    if (rc != 0) {
+        int code = th_db_status(db);
+        th_call_error(call, code == TH_OK ? TH_INTERNAL : code,
+                      "could not look up idempotency key \"%s\": %s", key, th_db_error(db));
+        s_rollback(call);
+        call->in_write = false;
+        return code == TH_OK ? TH_INTERNAL : code;
+    }
+    if (found) {
+        call->replay = true;
+        return TH_CALL_REPLAY;
+    }
+    return TH_OK;
+}
+
+int
+th_call_audit(th_call_t *call, const char *resource, const char *before_json,
+              const char *after_json)
+{
+    if (!call->in_write || call->replay)
+        return TH_ESTATE;
+    const th_principal_t *principal = th_call_principal(call);
+    th_audit_entry_t entry = {
+        .principal_id = principal->id,
+        .principal_role = principal->role,
+        .call_id = th_call_id(call),
+        .method = call->header->method,
+        .resource = resource,
+        .before_json = before_json,
+        .after_json = after_json,
+    };
+    return th_db_audit(call->thread->db, &entry);
+}
+
+int
+th_call_emit(th_call_t *call, const char *schema, const char *topic, const char *resource,
+             const ProtobufCMessage *payload)
+{
+    if (!call->in_write || call->replay)
+        return TH_ESTATE;
+    size_t len = payload != NULL ? protobuf_c_message_get_packed_size(payload) : 0;
+    uint8_t *bytes = th_call_alloc(call, len);
+    if (len > 0)
+        protobuf_c_message_pack(payload, bytes);
+    return th_db_outbox_append(call->thread->db, schema, topic, resource, bytes, len, NULL);
+}
+
+int
+th_call__finish_write(th_call_t *call, int code, const zframe_t *reply)
+{
+    if (!call->in_write)
+        return code;
+    th_db_t *db = call->thread->db;
+    call->in_write = false;
+    if (code != TH_OK || call->replay) {
+        s_rollback(call);
+        return code;
+    }
+    const char *key = th_call_idempotency_key(call);
+    if (key[0] != '\0') {
+        char hash[64];
+        s_request_hash(call, hash);
+        if (th_db_idem_store(db, th_call_principal(call)->id, key, call->header->method, hash,
+                             zframe_data((zframe_t *) reply),
+                             zframe_size((zframe_t *) reply)) != 0) {
+            int status = th_db_status(db);
+            th_call_error(call, status == TH_OK ? TH_INTERNAL : status,
+                          "could not record the idempotency key: %s", th_db_error(db));
+            s_rollback(call);
+            return status == TH_OK ? TH_INTERNAL : status;
+        }
+    }
+    if (th_db_commit(db) != 0) {
+        int status = th_db_status(db);
+        th_call_error(call, status == TH_OK ? TH_INTERNAL : status,
+                      "could not commit the write: %s", th_db_error(db));
+        s_rollback(call);
+        return status == TH_OK ? TH_INTERNAL : status;
+    }
+    return TH_OK;
+}
+
+void
+th_call__release(th_call_t *call)
+{
+    free(call->replay_reply);
+    call->replay_reply = NULL;
+    while (call->arena != NULL) {
+        th_call_block_t *next = call->arena->next;
+        free(call->arena);
+        call->arena = next;
+    }
+}
