@@ -160,6 +160,9 @@ th_call_strdup(th_call_t *call, const char *s)
     return copy;
 }
 
+static char *s_call_vprintf(th_call_t *call, const char *fmt, va_list args)
+    __attribute__((format(printf, 2, 0)));
+
 static char *
 s_call_vprintf(th_call_t *call, const char *fmt, va_list args)
 {
@@ -473,26 +476,17 @@ s_dispatch(th_call_t *call, zframe_t **reply_p)
         return th_call_error(call, TH_UNIMPLEMENTED, "method %s is not implemented", method);
     call->method = mdesc;
 
-    size_t size = zframe_size((zframe_t *) call->body);
-    if (size > worker->max_message_size)
-        return th_call_error(call, TH_RESOURCE_EXHAUSTED,
-                             "request of %zu bytes exceeds the limit of %zu bytes", size,
-                             worker->max_message_size);
+    /* The one decode step the fuzzers run too (tests/fuzz/fuzz_requests.c) */
     ProtobufCMessage *request = NULL;
     th_wire_fault_t fault;
-    int rc = th_wire_unpack_fault(mdesc->input, call->body, worker->max_message_size, &request,
-                                  &fault);
-    if (rc == TH_EINVAL || (rc == TH_EPROTO && fault.path[0] != '\0')) {
-        /* A NUL or bad UTF-8 in a string field, found on the raw bytes
-         * (protobuf-c would have cut the string at the NUL) */
-        th_call_violation(call, fault.path, "%s", fault.problem);
-        return th_call_error(call, TH_INVALID_ARGUMENT, "field %s of the request %s",
-                             fault.path, fault.problem);
+    char message[TH_WIRE_PATH_MAX + 256];
+    int code = th_wire_decode_request(mdesc->input, call->body, worker->max_message_size,
+                                      &request, &fault, message, sizeof message);
+    if (code != TH_OK) {
+        if (fault.path[0] != '\0')
+            th_call_violation(call, fault.path, "%s", fault.problem);
+        return th_call_error(call, code, "%s", message);
     }
-    if (rc != 0)
-        return th_call_error(call, TH_INVALID_ARGUMENT, "request is not a valid %s message",
-                             mdesc->input->name);
-    int code;
     if (th_call_remaining_ms(call) <= 0) {
         code = th_call_error(call, TH_DEADLINE_EXCEEDED,
                              "the deadline passed before %s started", method);
