@@ -48,6 +48,10 @@ typedef enum {
 #define TH_WIRE_SOFT_MAX_DEFAULT (1024 * 1024)        /* body, answered RESOURCE_EXHAUSTED */
 #define TH_WIRE_HARD_MAX_DEFAULT (16 * 1024 * 1024)   /* ZMQ_MAXMSGSIZE: connection dropped */
 #define TH_WIRE_HEADER_MAX 16384                      /* a header frame */
+/* A RequestHeader as the broker forwards it to a worker: the client's (at
+ * most TH_WIRE_HEADER_MAX) with the caller's principal written in, so a
+ * header the broker accepted is never too large for the worker. */
+#define TH_WIRE_FORWARDED_HEADER_MAX (2 * TH_WIRE_HEADER_MAX)
 #define TH_WIRE_METHOD_MAX 256
 #define TH_WIRE_METADATA_MAX 32
 #define TH_WIRE_METADATA_KEY_MAX 64

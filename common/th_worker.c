@@ -584,7 +584,7 @@ s_handle(s_thread_t *thread, zmsg_t **msg_p)
     ProtobufCMessage *unpacked = NULL;
     th_wire_fault_t fault;
     int rc = th_wire_unpack_fault(&teilhabe__rpc__v1__request_header__descriptor, head,
-                                  TH_WIRE_HEADER_MAX, &unpacked, &fault);
+                                  TH_WIRE_FORWARDED_HEADER_MAX, &unpacked, &fault);
     if (rc != 0) {
         /* The broker refuses such headers already; a worker checks for itself */
         char message[TH_WIRE_PATH_MAX + 128];

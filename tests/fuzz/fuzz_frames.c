@@ -84,7 +84,7 @@ s_worker_takes_header(const zframe_t *head)
     ProtobufCMessage *out = NULL;
     th_wire_fault_t fault;
     int rc = th_wire_unpack_fault(&teilhabe__rpc__v1__request_header__descriptor, head,
-                                  TH_WIRE_HEADER_MAX, &out, &fault);
+                                  TH_WIRE_FORWARDED_HEADER_MAX, &out, &fault);
     s_check_unpack(rc, out, &fault, "worker: RequestHeader");
     if (rc != 0) {
         char message[TH_WIRE_PATH_MAX + 128];
