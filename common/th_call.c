@@ -52,6 +52,9 @@ th_call_strdup(th_call_t *call, const char *s)
     return copy;
 }
 
+static char *s_call_vprintf(th_call_t *call, const char *fmt, va_list args)
+    __attribute__((format(printf, 2, 0)));
+
 static char *
 s_call_vprintf(th_call_t *call, const char *fmt, va_list args)
 {

@@ -57,26 +57,17 @@ s_dispatch(th_call_t *call, zframe_t **reply_p)
         return th_call_error(call, TH_UNIMPLEMENTED, "method %s is not implemented", method);
     call->method = mdesc;
 
-    size_t size = zframe_size((zframe_t *) call->body);
-    if (size > worker->max_message_size)
-        return th_call_error(call, TH_RESOURCE_EXHAUSTED,
-                             "request of %zu bytes exceeds the limit of %zu bytes", size,
-                             worker->max_message_size);
+    /* The one decode step the fuzzers run too (tests/fuzz/fuzz_requests.c) */
     ProtobufCMessage *request = NULL;
     th_wire_fault_t fault;
-    int rc = th_wire_unpack_fault(mdesc->input, call->body, worker->max_message_size, &request,
-                                  &fault);
-    if (rc == TH_EINVAL || (rc == TH_EPROTO && fault.path[0] != '\0')) {
-        /* A NUL or bad UTF-8 in a string field, found on the raw bytes
-         * (protobuf-c would have cut the string at the NUL) */
-        th_call_violation(call, fault.path, "%s", fault.problem);
-        return th_call_error(call, TH_INVALID_ARGUMENT, "field %s of the request %s",
-                             fault.path, fault.problem);
+    char decode_message[TH_WIRE_PATH_MAX + 256];
+    int code = th_wire_decode_request(mdesc->input, call->body, worker->max_message_size,
+                                      &request, &fault, decode_message, sizeof decode_message);
+    if (code != TH_OK) {
+        if (fault.path[0] != '\0')
+            th_call_violation(call, fault.path, "%s", fault.problem);
+        return th_call_error(call, code, "%s", decode_message);
     }
-    if (rc != 0)
-        return th_call_error(call, TH_INVALID_ARGUMENT, "request is not a valid %s message",
-                             mdesc->input->name);
-    int code;
     if (th_call_remaining_ms(call) <= 0) {
         code = th_call_error(call, TH_DEADLINE_EXCEEDED,
                              "the deadline passed before %s started", method);
@@ -179,7 +170,7 @@ s_handle(th_worker_thread_t *thread, zmsg_t **msg_p)
     ProtobufCMessage *unpacked = NULL;
     th_wire_fault_t fault;
     int rc = th_wire_unpack_fault(&teilhabe__rpc__v1__request_header__descriptor, head,
-                                  TH_WIRE_HEADER_MAX, &unpacked, &fault);
+                                  TH_WIRE_FORWARDED_HEADER_MAX, &unpacked, &fault);
     if (rc != 0) {
         /* The broker refuses such headers already; a worker checks for itself */
         char message[TH_WIRE_PATH_MAX + 128];

@@ -236,6 +236,31 @@ th_wire_unpack(const ProtobufCMessageDescriptor *desc, const zframe_t *frame,
     return th_wire_unpack_fault(desc, frame, max_size, out, NULL);
 }
 
+int
+th_wire_decode_request(const ProtobufCMessageDescriptor *input, const zframe_t *body,
+                       size_t max_size, ProtobufCMessage **out, th_wire_fault_t *fault,
+                       char *errbuf, size_t errlen)
+{
+    size_t size = body != NULL ? zframe_size((zframe_t *) body) : 0;
+    int rc = th_wire_unpack_fault(input, body, max_size, out, fault);
+    if (rc == 0)
+        return TH_OK;
+    if (rc == TH_ETOOBIG) {
+        snprintf(errbuf, errlen, "request of %zu bytes exceeds the limit of %zu bytes", size,
+                 max_size);
+        return TH_RESOURCE_EXHAUSTED;
+    }
+    if (rc == TH_EINVAL || (rc == TH_EPROTO && fault->path[0] != '\0')) {
+        /* A NUL or bad UTF-8 in a string field, or a field that breaks the
+         * encoding, found on the raw bytes: name it */
+        snprintf(errbuf, errlen, "field %s of the request %s", fault->path, fault->problem);
+        return TH_INVALID_ARGUMENT;
+    }
+    fault->path[0] = '\0';
+    snprintf(errbuf, errlen, "request is not a valid %s message", input->name);
+    return TH_INVALID_ARGUMENT;
+}
+
 uint64_t
 th_wire_peek_call_id(const zframe_t *frame)
 {

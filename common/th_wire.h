@@ -48,6 +48,10 @@ typedef enum {
 #define TH_WIRE_SOFT_MAX_DEFAULT (1024 * 1024)        /* body, answered RESOURCE_EXHAUSTED */
 #define TH_WIRE_HARD_MAX_DEFAULT (16 * 1024 * 1024)   /* ZMQ_MAXMSGSIZE: connection dropped */
 #define TH_WIRE_HEADER_MAX 16384                      /* a header frame */
+/* A RequestHeader as the broker forwards it to a worker: the client's (at
+ * most TH_WIRE_HEADER_MAX) with the caller's principal written in, so a
+ * header the broker accepted is never too large for the worker. */
+#define TH_WIRE_FORWARDED_HEADER_MAX (2 * TH_WIRE_HEADER_MAX)
 #define TH_WIRE_METHOD_MAX 256
 #define TH_WIRE_METADATA_MAX 32
 #define TH_WIRE_METADATA_KEY_MAX 64
@@ -99,6 +103,18 @@ int th_wire_unpack(const ProtobufCMessageDescriptor *desc, const zframe_t *frame
  * filled on TH_EINVAL and TH_EPROTO. */
 int th_wire_unpack_fault(const ProtobufCMessageDescriptor *desc, const zframe_t *frame,
                          size_t max_size, ProtobufCMessage **out, th_wire_fault_t *fault);
+
+/* What a worker does with a request body before any handler runs: the
+ * size check against max_size, then th_wire_unpack_fault as a message of
+ * type input. Pure (no I/O, no logging), so the fuzzers run exactly this.
+ * Returns TH_OK with *out (free it with protobuf_c_message_free_unpacked),
+ * or the status code to answer, RESOURCE_EXHAUSTED or INVALID_ARGUMENT,
+ * with *out NULL and a message for the caller in errbuf (valid UTF-8).
+ * fault (must not be NULL) names the field to blame when fault->path is not
+ * empty: the caller reports it as a field violation. */
+int th_wire_decode_request(const ProtobufCMessageDescriptor *input, const zframe_t *body,
+                           size_t max_size, ProtobufCMessage **out, th_wire_fault_t *fault,
+                           char *errbuf, size_t errlen);
 
 /* The call_id (field 1) of the RequestHeader encoded in frame, read from the
  * raw bytes, so a header refused as a whole can still be answered to the

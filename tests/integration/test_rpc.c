@@ -399,6 +399,54 @@ test_bad_bodies_invalid_argument(void **state)
     th_client_destroy(&client);
 }
 
+/* A header of exactly TH_WIRE_HEADER_MAX bytes passes the broker; with the
+ * principal the broker writes in, it is larger when it reaches the worker,
+ * which used to refuse it ("the request header could not be decoded").
+ * Found by tests/fuzz/fuzz_frames.c (regressions/frames/). */
+static void
+test_header_at_limit_reaches_worker(void **state)
+{
+    env_t *env = *state;
+    s_start_worker(env, 0, 2, NULL);
+    th_client_t *client = s_client(env);
+    s_wait_serving(client, ECHO_SERVICE, 5000);
+    th_client_destroy(&client);
+
+    static char value[TH_WIRE_METADATA_VALUE_MAX + 1];
+    memset(value, 'v', TH_WIRE_METADATA_VALUE_MAX);
+    char keys[TH_WIRE_METADATA_MAX][16];
+    Teilhabe__Rpc__V1__MetadataEntry entries[TH_WIRE_METADATA_MAX];
+    Teilhabe__Rpc__V1__MetadataEntry *list[TH_WIRE_METADATA_MAX];
+    th_request_header_t header = TEILHABE__RPC__V1__REQUEST_HEADER__INIT;
+    header.call_id = 78;
+    header.method = ECHO;
+    header.timeout_ms = 3000;
+    header.metadata = list;
+    size_t n = 0;
+    while (protobuf_c_message_get_packed_size(&header.base) < TH_WIRE_HEADER_MAX) {
+        assert_true(n < TH_WIRE_METADATA_MAX);
+        teilhabe__rpc__v1__metadata_entry__init(&entries[n]);
+        snprintf(keys[n], sizeof keys[n], "x-pad-%02zu", n);
+        entries[n].key = keys[n];
+        entries[n].value = value;
+        list[n] = &entries[n];
+        header.n_metadata = ++n;
+    }
+    /* Shorten the last value until the header is exactly at the limit */
+    size_t len = TH_WIRE_METADATA_VALUE_MAX;
+    while (protobuf_c_message_get_packed_size(&header.base) > TH_WIRE_HEADER_MAX)
+        entries[n - 1].value = value + (TH_WIRE_METADATA_VALUE_MAX - --len);
+    assert_int_equal(protobuf_c_message_get_packed_size(&header.base), TH_WIRE_HEADER_MAX);
+
+    th_response_header_t *reply = s_raw_call(env, "admin", &header, "", 0, 3000);
+    assert_non_null(reply);
+    assert_int_equal(reply->call_id, 78);
+    if (reply->code != TEILHABE__RPC__V1__STATUS_CODE__OK)
+        fail_msg("a header of %d bytes: %s \"%s\"", TH_WIRE_HEADER_MAX,
+                 th_status_name((int) reply->code), reply->message);
+    protobuf_c_message_free_unpacked(&reply->base, NULL);
+}
+
 static void
 test_oversized_resource_exhausted(void **state)
 {
@@ -1023,6 +1071,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_calls_in_flight_out_of_order, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_unknown_method_unimplemented, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_bad_bodies_invalid_argument, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_header_at_limit_reaches_worker, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_oversized_resource_exhausted, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_slow_worker_deadline_exceeded, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_worker_killed_mid_call, s_setup, s_teardown),

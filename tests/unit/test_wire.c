@@ -457,6 +457,54 @@ test_check_request_header(void **state)
                      TH_INVALID_ARGUMENT);
 }
 
+/* What the worker runtime answers for a body, before any handler runs */
+static void
+test_decode_request(void **state)
+{
+    const ProtobufCMessageDescriptor *echo = &teilhabe__testing__v1__echo_request__descriptor;
+    char err[TH_WIRE_PATH_MAX + 256];
+    th_wire_fault_t fault;
+    ProtobufCMessage *out = NULL;
+
+    Teilhabe__Testing__V1__EchoRequest request = TEILHABE__TESTING__V1__ECHO_REQUEST__INIT;
+    request.text = "Sömmerda";
+    zframe_t *frame = th_wire_pack(&request.base);
+    assert_int_equal(th_wire_decode_request(echo, frame, 1024, &out, &fault, err, sizeof err),
+                     TH_OK);
+    assert_non_null(out);
+    assert_string_equal(((Teilhabe__Testing__V1__EchoRequest *) out)->text, "Sömmerda");
+    protobuf_c_message_free_unpacked(out, NULL);
+
+    /* Too large: RESOURCE_EXHAUSTED, no field to blame */
+    assert_int_equal(th_wire_decode_request(echo, frame, 3, &out, &fault, err, sizeof err),
+                     TH_RESOURCE_EXHAUSTED);
+    assert_null(out);
+    assert_string_equal(fault.path, "");
+    assert_non_null(strstr(err, "exceeds the limit of 3 bytes"));
+    zframe_destroy(&frame);
+
+    /* A NUL in a string: INVALID_ARGUMENT naming the field */
+    th_test_pb_t pb = {0};
+    th_test_pb_bytes(&pb, 1, "16068\0' OR 1=1", 15);
+    frame = zframe_new(pb.data, pb.len);
+    assert_int_equal(th_wire_decode_request(echo, frame, 1024, &out, &fault, err, sizeof err),
+                     TH_INVALID_ARGUMENT);
+    assert_null(out);
+    assert_string_equal(fault.path, "text");
+    assert_non_null(strstr(err, "field text of the request contains a NUL byte"));
+    zframe_destroy(&frame);
+    th_test_pb_free(&pb);
+
+    /* Not protobuf at all: INVALID_ARGUMENT naming the type, no field */
+    frame = zframe_new("\xff\xff\xff", 3);
+    assert_int_equal(th_wire_decode_request(echo, frame, 1024, &out, &fault, err, sizeof err),
+                     TH_INVALID_ARGUMENT);
+    assert_null(out);
+    assert_string_equal(fault.path, "");
+    assert_string_equal(err, "request is not a valid teilhabe.testing.v1.EchoRequest message");
+    zframe_destroy(&frame);
+}
+
 int
 main(void)
 {
@@ -474,6 +522,7 @@ main(void)
         cmocka_unit_test(test_header_strings_and_peek_call_id),
         cmocka_unit_test(test_id_frame),
         cmocka_unit_test(test_check_request_header),
+        cmocka_unit_test(test_decode_request),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
