@@ -22,6 +22,7 @@
 #include "th_auth.h"
 #include "th_date.h"
 #include "th_error.h"
+#include "th_log.h"
 #include "th_status.h"
 
 #define S_EMAIL_MAX 254
@@ -422,6 +423,9 @@ registry_managers_list(th_call_t *call, const ProtobufCMessage *request,
 {
     const Teilhabe__Registry__V1__ListManagersRequest *req = (const void *) request;
     const th_principal_t *p = th_call_principal(call);
+    /* What the listing costs in statements, for the debug log: one page of
+     * managers with their assignments is one query, however long. */
+    const uint64_t statements = th_db_statements(th_call_db(call));
     char as_of[TH_DATE_LEN + 1];
     int limit = 0, rc;
     char *offset_text = NULL;
@@ -481,6 +485,8 @@ registry_managers_list(th_call_t *call, const ProtobufCMessage *request,
             REGISTRY_MANAGER_FULL)
             registry_managers_withhold(m);
     }
+    th_log_debug(th_call_id(call), "managers listed", "managers=%zu statements=%" PRIu64,
+                 resp->n_managers, th_db_statements(th_call_db(call)) - statements);
     *response = &resp->base;
     return TH_OK;
 }
