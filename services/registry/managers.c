@@ -476,9 +476,6 @@ registry_managers_list(th_call_t *call, const ProtobufCMessage *request,
     }
     for (size_t i = 0; i < resp->n_managers; i++) {
         registry_manager_t *m = resp->managers[i];
-        if (registry_store_list_assignments(call, m->id, as_of, &m->assignments,
-                                            &m->n_assignments) != 0)
-            return registry_db_fail(call, "read the assignments");
         /* Whole only for those who see this person (its own record among
          * others it may list); never DENIED here, since the Land was. */
         if (registry_managers_read(p, m->state_code, m->principal_id) !=

@@ -244,17 +244,24 @@ s_manager(th_call_t *call, const PGresult *r, int row)
     "a.id, a.manager_id, a.ags, " S_DATE("a.valid_from") ", coalesce(" S_DATE("a.valid_to")   \
     ", '')"
 
+/* The assignment in the columns from col on (S_ASSIGNMENT_COLUMNS). */
 static registry_assignment_t *
-s_assignment(th_call_t *call, const PGresult *r, int row)
+s_assignment_at(th_call_t *call, const PGresult *r, int row, int col)
 {
     registry_assignment_t *a = th_call_alloc(call, sizeof *a);
     teilhabe__registry__v1__assignment__init(a);
-    a->id = s_i64(r, row, 0);
-    a->manager_id = s_str(call, r, row, 1);
-    a->ags = s_str(call, r, row, 2);
-    a->valid_from = s_str(call, r, row, 3);
-    a->valid_to = s_str(call, r, row, 4);
+    a->id = s_i64(r, row, col);
+    a->manager_id = s_str(call, r, row, col + 1);
+    a->ags = s_str(call, r, row, col + 2);
+    a->valid_from = s_str(call, r, row, col + 3);
+    a->valid_to = s_str(call, r, row, col + 4);
     return a;
+}
+
+static registry_assignment_t *
+s_assignment(th_call_t *call, const PGresult *r, int row)
+{
+    return s_assignment_at(call, r, row, 0);
 }
 
 #define S_PRINCIPAL_COLUMNS                                                                    \
@@ -927,22 +934,43 @@ registry_store_list_managers(th_call_t *call, const char *state_code, const char
     snprintf(off, sizeof off, "%" PRId64, offset);
     snprintf(lim, sizeof lim, "%d", limit);
     const char *params[] = {state_code, ags, as_of, off, lim};
+    /* One statement for the page: the managers, each joined with its
+     * assignments active on as_of (none: one row with NULLs), in the order
+     * of the page, so the rows of one manager follow each other. */
     PGresult *r = s_exec(
         call,
-        "SELECT " S_MANAGER_COLUMNS " FROM registry.managers m "
-        "WHERE CASE WHEN $2::text IS NOT NULL THEN EXISTS (SELECT 1 FROM "
+        "SELECT " S_MANAGER_COLUMNS ", " S_ASSIGNMENT_COLUMNS " FROM (SELECT m.* FROM "
+        "registry.managers m WHERE CASE WHEN $2::text IS NOT NULL THEN EXISTS (SELECT 1 FROM "
         "registry.manager_assignments a WHERE a.manager_id = m.id AND a.ags = $2 AND "
         S_VALID_ON("a", "$3") ") ELSE ($1::text IS NULL OR m.state_code = $1) END "
-        "ORDER BY m.name, m.id OFFSET $4::bigint LIMIT $5::int",
+        "ORDER BY m.name, m.id OFFSET $4::bigint LIMIT $5::int) m "
+        "LEFT JOIN registry.manager_assignments a ON a.manager_id = m.id AND "
+        S_VALID_ON("a", "$3") " ORDER BY m.name, m.id, a.ags, a.valid_from, a.id",
         5, params);
     if (r == NULL)
         return TH_EDB;
-    const size_t rows = (size_t) PQntuples(r);
-    registry_manager_t **list = (registry_manager_t **) s_array(call, rows);
-    for (size_t i = 0; i < rows; i++)
-        list[i] = s_manager(call, r, (int) i);
+    enum { S_FIRST_ASSIGNMENT_COLUMN = 9 };
+    const int rows = PQntuples(r);
+    size_t managers = 0;
+    for (int i = 0; i < rows; i++)
+        managers += i == 0 || strcmp(PQgetvalue(r, i, 0), PQgetvalue(r, i - 1, 0)) != 0;
+    registry_manager_t **list = (registry_manager_t **) s_array(call, managers);
+    size_t k = 0;
+    for (int i = 0; i < rows;) {
+        registry_manager_t *m = s_manager(call, r, i);
+        int end = i + 1;
+        while (end < rows && strcmp(PQgetvalue(r, end, 0), PQgetvalue(r, i, 0)) == 0)
+            end++;
+        const size_t count = PQgetisnull(r, i, S_FIRST_ASSIGNMENT_COLUMN) ? 0 : (size_t) (end - i);
+        m->assignments = (registry_assignment_t **) s_array(call, count);
+        m->n_assignments = count;
+        for (size_t a = 0; a < count; a++)
+            m->assignments[a] = s_assignment_at(call, r, i + (int) a, S_FIRST_ASSIGNMENT_COLUMN);
+        list[k++] = m;
+        i = end;
+    }
     *out = list;
-    *n = rows;
+    *n = managers;
     PQclear(r);
     return 0;
 }

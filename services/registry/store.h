@@ -171,7 +171,9 @@ int registry_store_active_assignment(th_call_t *call, const char *manager_id,
 int registry_store_end_assignment(th_call_t *call, int64_t id, const char *end_date,
                                   registry_assignment_t **out);
 /* ags != NULL: managers assigned to ags on as_of; else managers of
- * state_code (NULL = all). Ordered by name, id; offset for paging. */
+ * state_code (NULL = all). Ordered by name, id; offset for paging. Each
+ * with its assignments active on as_of (by AGS, from), all read in one
+ * statement. */
 int registry_store_list_managers(th_call_t *call, const char *state_code, const char *ags,
                                  const char *as_of, int64_t offset, int limit,
                                  registry_manager_t ***out, size_t *n);
