@@ -454,7 +454,7 @@ registry_managers_list(th_call_t *call, const ProtobufCMessage *request,
     const char *land = req->state_code[0] != '\0' ? req->state_code : NULL;
     if (req->ags[0] != '\0') {
         registry_district_t *d = NULL;
-        rc = registry_store_get_district(call, req->ags, &d);
+        rc = registry_store_get_district(call, req->ags, NULL, &d);
         if (rc == TH_ENOTFOUND)
             return registry_invalid(call, "ags", "no district with AGS %s is known",
                                     req->ags);
