@@ -52,6 +52,8 @@ struct th_db_t {
     int64_t session_timeout_ms;
     /* The server announced that it closes this connection. */
     bool closing;
+    /* Statements sent to the server on this handle (th_db_statements). */
+    uint64_t statements;
     /* The last failure: status code (TH_OK when none), SQLSTATE, message. */
     int status;
     char sqlstate[6];
@@ -268,6 +270,7 @@ th_db_set_statement_timeout(th_db_t *self, int64_t timeout_ms)
         return TH_EDB;
     char sql[64];
     snprintf(sql, sizeof sql, "SET statement_timeout = %" PRId64, wanted);
+    self->statements++;
     PGresult *res = PQexec(conn, sql);
     int rc = 0;
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -322,6 +325,7 @@ s_rollback(th_db_t *self)
     if (self->conn == NULL || PQstatus(self->conn) != CONNECTION_OK ||
         PQtransactionStatus(self->conn) == PQTRANS_IDLE)
         return 0;
+    self->statements++;
     PGresult *res = PQexec(self->conn, "ROLLBACK");
     int rc = 0;
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -412,6 +416,7 @@ th_db_begin(th_db_t *self, int64_t timeout_ms)
         PGconn *conn = th_db_conn(self);
         if (conn == NULL)
             return TH_EDB;
+        self->statements++;
         PGresult *res = PQexec(conn, sql);
         if (PQresultStatus(res) == PGRES_COMMAND_OK) {
             PQclear(res);
@@ -457,6 +462,7 @@ th_db_commit(th_db_t *self)
         return TH_EDB;
     }
     s_clear_error(self);
+    self->statements++;
     PGresult *res = PQexec(self->conn, "COMMIT");
     self->in_tx = false;
     int rc = 0;
@@ -509,6 +515,7 @@ th_db_exec_bin(th_db_t *self, const char *sql, int nparams, const char *const *v
     PGconn *conn = th_db_conn(self);
     if (conn == NULL)
         return NULL;
+    self->statements++;
     PGresult *res =
         PQexecParams(conn, sql, nparams, NULL, values, lengths, formats, result_format);
     const ExecStatusType status = PQresultStatus(res);
@@ -533,6 +540,7 @@ th_db_exec_prepared(th_db_t *self, const char *name, int nparams, const char *co
     PGconn *conn = th_db_conn(self);
     if (conn == NULL)
         return NULL;
+    self->statements++;
     PGresult *res = PQexecPrepared(conn, name, nparams, params, NULL, NULL, 0);
     const ExecStatusType status = PQresultStatus(res);
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)
@@ -556,6 +564,7 @@ th_db_prepare(th_db_t *self, const char *name, const char *sql, int nparams)
     PGconn *conn = th_db_conn(self);
     if (conn == NULL)
         return TH_EDB;
+    self->statements++;
     PGresult *res = PQprepare(conn, name, sql, nparams, NULL);
     if (PQresultStatus(res) == PGRES_COMMAND_OK) {
         PQclear(res);
@@ -564,6 +573,12 @@ th_db_prepare(th_db_t *self, const char *name, const char *sql, int nparams)
     s_record_failure(self, res);
     PQclear(res);
     return TH_EDB;
+}
+
+uint64_t
+th_db_statements(const th_db_t *self)
+{
+    return self != NULL ? self->statements : 0;
 }
 
 int

@@ -71,6 +71,12 @@ PGresult *th_db_exec_prepared(th_db_t *self, const char *name, int nparams,
  * error kept as for th_db_exec. */
 int th_db_prepare(th_db_t *self, const char *name, const char *sql, int nparams);
 
+/* How many statements this handle has sent to the server (every query,
+ * prepare, BEGIN, COMMIT, ROLLBACK and SET it sent, each a round trip).
+ * Subtract two readings to see what a piece of work cost, e.g. in a debug
+ * log line. */
+uint64_t th_db_statements(const th_db_t *self);
+
 /* The status code that describes the last failure: UNAVAILABLE (connection),
  * DEADLINE_EXCEEDED (57014 query_canceled by statement_timeout),
  * ALREADY_EXISTS (23505), FAILED_PRECONDITION (23503, 23514), ABORTED

@@ -440,7 +440,9 @@ s_state(cli_t *cli, int argc, char **argv)
         rc = s_print_list(cli, &teilhabe__registry__v1__state__descriptor,
                           (void *const *) resp->states, resp->n_states);
         if (rc == 0 && cli->format == TH_FORMAT_TABLE)
-            printf("\n%u districts on %s\n", resp->total_districts, resp->as_of);
+            printf("\n%u districts on %s, population %" PRId64 " (counted on %s)\n",
+                   resp->total_districts, resp->as_of, resp->total_population,
+                   resp->population_date[0] != '\0' ? resp->population_date : "-");
     }
     th_result_clear(&r);
     s_args_clear(&a);

@@ -260,7 +260,7 @@ registry_district_on(th_call_t *call, const char *field, const char *ags, const 
                      registry_district_t **out)
 {
     registry_district_t *d = NULL;
-    int rc = registry_store_get_district(call, ags, &d);
+    int rc = registry_store_get_district(call, ags, date, &d);
     if (rc == TH_ENOTFOUND)
         return registry_invalid(call, field, "no district with AGS %s is known", ags);
     if (rc != 0)
@@ -276,7 +276,7 @@ registry_district_on(th_call_t *call, const char *field, const char *ags, const 
         registry_district_t *succ = NULL;
         const char *succ_name = "";
         if (d->successor_ags[0] != '\0' &&
-            registry_store_get_district(call, d->successor_ags, &succ) == 0)
+            registry_store_get_district(call, d->successor_ags, NULL, &succ) == 0)
             succ_name = succ->name;
         th_call_violation(call, field, "ended on %s; successor %s", d->valid_to,
                           d->successor_ags);

@@ -84,7 +84,8 @@ int registry_check_line(th_call_t *call, const char *field, const char *s, size_
                         size_t max);
 
 /* The district ags must be known (else INVALID_ARGUMENT) and exist on date
- * (else NOT_FOUND, naming the successor when it has one). */
+ * (else NOT_FOUND, naming the successor when it has one); *out has its
+ * figures of date. */
 int registry_district_on(th_call_t *call, const char *field, const char *ags,
                          const char *date, registry_district_t **out);
 

@@ -33,6 +33,8 @@
 static const char *
 s_payload_type(const char *topic)
 {
+    if (strncmp(topic, "state.", 6) == 0)
+        return "teilhabe.registry.v1.State";
     if (strncmp(topic, "district.", 9) == 0)
         return "teilhabe.registry.v1.District";
     if (strncmp(topic, "territorial_change.", 19) == 0)

@@ -153,8 +153,17 @@ s_list_states(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessage
     teilhabe__registry__v1__list_states_response__init(resp);
     if (registry_store_list_states(call, as_of, &resp->states, &resp->n_states) != 0)
         return registry_db_fail(call, "list the Länder");
-    for (size_t i = 0; i < resp->n_states; i++)
-        resp->total_districts += resp->states[i]->district_count;
+    resp->population_date = (char *) "";
+    for (size_t i = 0; i < resp->n_states; i++) {
+        const registry_state_t *st = resp->states[i];
+        resp->total_districts += st->district_count;
+        resp->total_population += st->population;
+        /* The oldest reference date of any Land's population. */
+        if (st->population_date[0] != '\0' &&
+            (resp->population_date[0] == '\0' ||
+             strcmp(st->population_date, resp->population_date) < 0))
+            resp->population_date = st->population_date;
+    }
     resp->as_of = th_call_strdup(call, as_of);
     *response = &resp->base;
     return TH_OK;
@@ -172,7 +181,7 @@ s_get_history(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessage
     Teilhabe__Registry__V1__GetTerritorialHistoryResponse *resp =
         th_call_alloc(call, sizeof *resp);
     teilhabe__registry__v1__get_territorial_history_response__init(resp);
-    rc = registry_store_get_district(call, req->ags, &resp->district);
+    rc = registry_store_get_district(call, req->ags, NULL, &resp->district);
     if (rc == TH_ENOTFOUND)
         return registry_invalid(call, "ags", "no district with AGS %s is known", req->ags);
     if (rc != 0)
@@ -180,6 +189,27 @@ s_get_history(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessage
     if (registry_store_list_changes(call, req->ags, &resp->changes, &resp->n_changes) != 0)
         return registry_db_fail(call, "read the territorial changes");
     *response = &resp->base;
+    return TH_OK;
+}
+
+/* A district that absorbs another on or after effective cannot end before
+ * it: that merger's people would go into a district that no longer exists. */
+static int
+s_check_absorbs_none_later(th_call_t *call, const registry_district_t *d,
+                           const char *effective)
+{
+    registry_change_t **changes = NULL;
+    size_t n = 0;
+    if (registry_store_list_changes(call, d->ags, &changes, &n) != 0)
+        return registry_db_fail(call, "read the territorial changes");
+    for (size_t i = 0; i < n; i++) {
+        const registry_change_t *c = changes[i];
+        if (strcmp(c->successor_ags, d->ags) == 0 && strcmp(c->effective, effective) >= 0)
+            return th_call_error(call, TH_FAILED_PRECONDITION,
+                                 "district %s (%s) absorbs %s on %s, so it cannot end "
+                                 "before; a district ends after every merger into it",
+                                 d->ags, d->name, c->ags, c->effective);
+    }
     return TH_OK;
 }
 
@@ -213,12 +243,14 @@ s_record_change(th_call_t *call, const ProtobufCMessage *request,
     if (rc == TH_EDB)
         return registry_db_fail(call, "lock the districts");
     registry_district_t *before = NULL, *succ = NULL;
-    rc = registry_store_get_district(call, req->ags, &before);
+    rc = registry_store_get_district(call, req->ags, NULL, &before);
     if (rc == TH_ENOTFOUND)
         return registry_invalid(call, "ags", "no district with AGS %s is known", req->ags);
     if (rc != 0)
         return registry_db_fail(call, "read the district");
-    rc = registry_store_get_district(call, req->successor_ags, &succ);
+    /* The successor with the figures the merger changes: those of the
+     * effective date. */
+    rc = registry_store_get_district(call, req->successor_ags, req->effective, &succ);
     if (rc == TH_ENOTFOUND)
         return registry_invalid(call, "successor_ags", "no district with AGS %s is known",
                                 req->successor_ags);
@@ -244,6 +276,8 @@ s_record_change(th_call_t *call, const ProtobufCMessage *request,
             call, "successor_ags",
             "district %s is in Land %s, %s in Land %s; a merge stays in its Land",
             succ->ags, succ->state_code, before->ags, before->state_code);
+    if ((rc = s_check_absorbs_none_later(call, before, req->effective)) != TH_OK)
+        return rc;
     registry_change_t *change = NULL;
     rc = registry_store_record_change(call, req->effective, kind, req->ags,
                                       req->successor_ags, req->note,
@@ -253,9 +287,11 @@ s_record_change(th_call_t *call, const ProtobufCMessage *request,
                              req->ags);
     if (rc != 0)
         return registry_db_fail(call, "record the territorial change");
-    registry_district_t *after = NULL;
-    if (registry_store_get_district(call, req->ags, &after) != 0)
-        return registry_db_fail(call, "read the district");
+    registry_district_t *after = NULL, *succ_after = NULL;
+    if (registry_store_get_district(call, req->ags, NULL, &after) != 0 ||
+        registry_store_get_district(call, req->successor_ags, req->effective,
+                                    &succ_after) != 0)
+        return registry_db_fail(call, "read the districts");
     const char *resource = th_call_printf(call, "districts/%s", req->ags);
     if ((rc = registry_record(call, resource, &before->base, &after->base,
                               "district.changed", &after->base)) != TH_OK)
@@ -263,6 +299,11 @@ s_record_change(th_call_t *call, const ProtobufCMessage *request,
     if (th_call_emit(call, REGISTRY_SCHEMA, "territorial_change.recorded", resource,
                      &change->base) != 0)
         return registry_db_fail(call, "write the event");
+    /* The successor's area and population from effective on. */
+    if ((rc = registry_record(call, th_call_printf(call, "districts/%s", succ->ags),
+                              &succ->base, &succ_after->base, "district.changed",
+                              &succ_after->base)) != TH_OK)
+        return rc;
     th_log_info(th_call_id(call), "territorial change recorded",
                 "ags=%s successor=%s effective=%s", req->ags, req->successor_ags,
                 req->effective);
@@ -469,7 +510,7 @@ s_get_concept(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessage
     if (req->version < 0)
         return registry_invalid(call, "version", "must be 0 (current) or a version number");
     registry_district_t *d = NULL;
-    rc = registry_store_get_district(call, req->ags, &d);
+    rc = registry_store_get_district(call, req->ags, NULL, &d);
     if (rc == TH_ENOTFOUND)
         return registry_invalid(call, "ags", "no district with AGS %s is known", req->ags);
     if (rc != 0)
@@ -546,7 +587,7 @@ s_list_concept_versions(th_call_t *call, const ProtobufCMessage *request,
             return registry_invalid(call, "page_token", "not a token this method returned");
     }
     registry_district_t *d = NULL;
-    rc = registry_store_get_district(call, req->ags, &d);
+    rc = registry_store_get_district(call, req->ags, NULL, &d);
     if (rc == TH_ENOTFOUND)
         return registry_invalid(call, "ags", "no district with AGS %s is known", req->ags);
     if (rc != 0)

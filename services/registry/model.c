@@ -1,5 +1,6 @@
 /* ---------------------------------------------------------------------------
- * model.c: enum tokens, official kinds and the settlement-type rule
+ * model.c: enum tokens and official kinds (the settlement-type rule is the
+ * SQL function registry.settlement_type, migration 0003)
  * ---------------------------------------------------------------------------
  */
 #include "model.h"
@@ -122,20 +123,4 @@ registry_kind_of_official(const char *official_kind)
         strcmp(official_kind, "Stadtkreis") == 0)
         return "kreisfreie_stadt";
     return NULL;
-}
-
-const char *
-registry_settlement_derive(const char *kind, int64_t population, int64_t per_km2)
-{
-    if (kind != NULL && strcmp(kind, "kreisfreie_stadt") == 0) {
-        /* BBSR: kreisfreie Großstädte have at least 100,000 inhabitants;
-         * smaller kreisfreie Städte are counted with the städtische Kreise. */
-        return population >= REGISTRY_GROSSSTADT_MIN_POPULATION ? "kreisfreie_grossstadt"
-                                                                : "staedtischer_kreis";
-    }
-    if (per_km2 >= REGISTRY_STAEDTISCH_MIN_DENSITY)
-        return "staedtischer_kreis";
-    if (per_km2 >= REGISTRY_VERDICHTUNG_MIN_DENSITY)
-        return "laendlicher_kreis_verdichtung";
-    return "duenn_besiedelt";
 }

@@ -11,6 +11,10 @@
 
 #include "th_worker.h"
 
+/* The compact JSON text of msg, malloc'ed (the caller frees it); NULL when
+ * msg is NULL or memory ran out. For seeding, which has no call. */
+char *registry_pbjson_text(const ProtobufCMessage *msg);
+
 /* The compact JSON text of msg in call memory; NULL when msg is NULL. */
 const char *registry_pbjson(th_call_t *call, const ProtobufCMessage *msg);
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "checks.h"
+#include "seed.h"
 #include "teilhabe/v1/registry.pb-c.h"
 #include "th_auth.h"
 #include "th_error.h"
@@ -83,6 +84,11 @@ registry_principals_create(th_call_t *call, const ProtobufCMessage *request,
             "\"%.64s\" must be 1 to 64 of a-z, 0-9, '.', '_', '-' starting with a "
             "letter or digit",
             p->id);
+    if (strcmp(p->id, REGISTRY_SEED_PRINCIPAL) == 0)
+        return registry_invalid(call, "principal.id",
+                                "\"%s\" is reserved: the registry's own seeding writes its "
+                                "audit rows and events under that id",
+                                REGISTRY_SEED_PRINCIPAL);
     if (!th_auth_role_valid(p->role))
         return registry_invalid(
             call, "principal.role",
@@ -111,7 +117,7 @@ registry_principals_create(th_call_t *call, const ProtobufCMessage *request,
                                         "%s is named twice", ags);
         }
         registry_district_t *d = NULL;
-        rc = registry_store_get_district(call, ags, &d);
+        rc = registry_store_get_district(call, ags, NULL, &d);
         if (rc == TH_ENOTFOUND)
             return registry_invalid(call, "principal.district_scope",
                                     "no district with AGS %s is known", ags);

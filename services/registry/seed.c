@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checks.h"
 #include "model.h"
+#include "pbjson.h"
 #include "store.h"
 #include "th_date.h"
 #include "th_error.h"
@@ -265,6 +267,64 @@ s_nuts3(const char *s)
     return true;
 }
 
+/* --- audit rows and events ---------------------------------------------- */
+
+/* Appends event (topic, resource) to the outbox. 0, or the error in errbuf. */
+static int
+s_emit(th_db_t *db, const char *resource, const char *topic, const ProtobufCMessage *event,
+       char *errbuf, size_t errlen)
+{
+    const size_t len = protobuf_c_message_get_packed_size(event);
+    uint8_t *bytes = malloc(len > 0 ? len : 1);
+    if (bytes == NULL) {
+        snprintf(errbuf, errlen, "out of memory writing the event of %s", resource);
+        return TH_ENOMEM;
+    }
+    protobuf_c_message_pack(event, bytes);
+    int rc = th_db_outbox_append(db, REGISTRY_SCHEMA, topic, resource, bytes, len, NULL);
+    if (rc != 0)
+        snprintf(errbuf, errlen, "could not write the event of %s: %s", resource,
+                 th_db_error(db));
+    free(bytes);
+    return rc;
+}
+
+/* The audit row (before NULL for a creation) and the event of a change that
+ * seeding made, as the seed principal. 0, or the error in errbuf. */
+static int
+s_record(th_db_t *db, const char *resource, const ProtobufCMessage *before,
+         const ProtobufCMessage *after, const char *topic, char *errbuf, size_t errlen)
+{
+    int rc = 0;
+    char *before_json = registry_pbjson_text(before);
+    char *after_json = registry_pbjson_text(after);
+    if ((before != NULL && before_json == NULL) || after_json == NULL) {
+        snprintf(errbuf, errlen, "out of memory writing the audit row of %s", resource);
+        rc = TH_ENOMEM;
+        goto cleanup;
+    }
+    const th_audit_entry_t entry = {
+        .principal_id = REGISTRY_SEED_PRINCIPAL,
+        .principal_role = "system",
+        .call_id = 0,
+        .method = "seed",
+        .resource = resource,
+        .before_json = before_json,
+        .after_json = after_json,
+    };
+    if ((rc = th_db_audit(db, &entry)) != 0) {
+        snprintf(errbuf, errlen, "could not write the audit row of %s: %s", resource,
+                 th_db_error(db));
+        goto cleanup;
+    }
+    rc = s_emit(db, resource, topic, after, errbuf, errlen);
+
+cleanup:
+    free(before_json);
+    free(after_json);
+    return rc;
+}
+
 #define S_BAD(...)                                                                         \
     do {                                                                                   \
         snprintf(errbuf, errlen, __VA_ARGS__);                                             \
@@ -292,7 +352,17 @@ s_load_states(th_db_t *db, const char *path, const s_table_t *t, int *inserted_c
             snprintf(errbuf, errlen, "could not insert Land %s: %s", code, th_db_error(db));
             goto cleanup;
         }
-        *inserted_count += inserted;
+        if (!inserted)
+            continue;
+        Teilhabe__Registry__V1__State state = TEILHABE__REGISTRY__V1__STATE__INIT;
+        state.code = (char *) code;
+        state.name = (char *) name;
+        char resource[32];
+        snprintf(resource, sizeof resource, "states/%s", code);
+        if ((rc = s_record(db, resource, NULL, &state.base, "state.created", errbuf,
+                           errlen)) != 0)
+            goto cleanup;
+        (*inserted_count)++;
     }
 cleanup:
     return rc;
@@ -304,6 +374,7 @@ s_load_districts(th_db_t *db, const char *path, const s_table_t *t, const s_tabl
 {
     int rc = 0;
     char *key = NULL, *key_expanded = NULL;
+    PGresult *result = NULL;
     for (size_t r = 1; r < t->n_rows; r++) {
         const s_row_t *row = &t->rows[r];
         char *const *f = row->fields;
@@ -368,7 +439,6 @@ s_load_districts(th_db_t *db, const char *path, const s_table_t *t, const s_tabl
             .population_female = female,
             .population_per_km2 = density,
             .population_date = REGISTRY_SEED_REFERENCE_DATE,
-            .settlement_type = registry_settlement_derive(kind, pop, density),
             .valid_from = REGISTRY_SEED_REFERENCE_DATE,
             .search_key = key,
             .search_key_expanded = key_expanded,
@@ -380,11 +450,109 @@ s_load_districts(th_db_t *db, const char *path, const s_table_t *t, const s_tabl
                      th_db_error(db));
             goto cleanup;
         }
-        *inserted_count += inserted;
+        if (!inserted)
+            continue;
+        /* The event carries the district as GetDistrict answers it. */
+        registry_district_t created;
+        rc = registry_store_seed_read_district(db, ags, NULL, &created, &result);
+        if (rc != 0) {
+            snprintf(errbuf, errlen, "could not read district %s back: %s", ags,
+                     th_db_error(db));
+            goto cleanup;
+        }
+        char resource[32];
+        snprintf(resource, sizeof resource, "districts/%s", ags);
+        if ((rc = s_record(db, resource, NULL, &created.base, "district.created", errbuf,
+                           errlen)) != 0)
+            goto cleanup;
+        PQclear(result);
+        result = NULL;
+        (*inserted_count)++;
     }
 cleanup:
+    PQclear(result);
     free(key);
     free(key_expanded);
+    return rc;
+}
+
+/* Reads ags with its figures of as_of (NULL = the latest) into out, its
+ * strings in *result. TH_EINVAL naming the line when ags is unknown. */
+static int
+s_read_district(th_db_t *db, const char *path, int line, const char *ags, const char *as_of,
+                registry_district_t *out, PGresult **result, char *errbuf, size_t errlen)
+{
+    const int rc = registry_store_seed_read_district(db, ags, as_of, out, result);
+    if (rc == TH_ENOTFOUND) {
+        snprintf(errbuf, errlen, "%s:%d: district %s is not in the district file", path,
+                 line, ags);
+        return TH_EINVAL;
+    }
+    if (rc != 0)
+        snprintf(errbuf, errlen, "could not read district %s: %s", ags, th_db_error(db));
+    return rc;
+}
+
+/* Records one change of the file unless it was recorded before, with the
+ * audit rows and events RecordTerritorialChange writes: the district that
+ * ends, the change, and the successor whose figures grow. */
+static int
+s_load_change(th_db_t *db, const char *path, const s_row_t *row, bool *inserted,
+              char *errbuf, size_t errlen)
+{
+    char *const *f = row->fields;
+    const char *effective = f[0], *kind = f[1], *ags = f[2], *successor = f[3],
+               *note = f[4];
+    /* The rows the messages below point into, cleared at the end. */
+    enum {
+        BEFORE,
+        SUCC_BEFORE,
+        CHANGE,
+        AFTER,
+        SUCC_AFTER,
+        N_RESULTS
+    };
+    PGresult *results[N_RESULTS] = {NULL};
+    registry_district_t before, succ_before, after, succ_after;
+    registry_change_t change;
+    char resource[32];
+    int rc;
+    *inserted = false;
+    if ((rc = s_read_district(db, path, row->line, ags, NULL, &before, &results[BEFORE],
+                              errbuf, errlen)) != 0 ||
+        (rc = s_read_district(db, path, row->line, successor, effective, &succ_before,
+                              &results[SUCC_BEFORE], errbuf, errlen)) != 0)
+        goto cleanup;
+    rc = registry_store_seed_change(db, effective, kind, ags, successor, note, &change,
+                                    &results[CHANGE]);
+    if (rc != 0) {
+        snprintf(errbuf, errlen, "could not record the change of %s: %s", ags,
+                 rc == TH_ESTATE ? "it has ended already" : th_db_error(db));
+        rc = rc == TH_ESTATE ? TH_EINVAL : rc;
+        goto cleanup;
+    }
+    if (results[CHANGE] == NULL)
+        goto cleanup; /* recorded before */
+    if ((rc = s_read_district(db, path, row->line, ags, NULL, &after, &results[AFTER],
+                              errbuf, errlen)) != 0 ||
+        (rc = s_read_district(db, path, row->line, successor, effective, &succ_after,
+                              &results[SUCC_AFTER], errbuf, errlen)) != 0)
+        goto cleanup;
+    snprintf(resource, sizeof resource, "districts/%s", ags);
+    if ((rc = s_record(db, resource, &before.base, &after.base, "district.changed", errbuf,
+                       errlen)) != 0 ||
+        (rc = s_emit(db, resource, "territorial_change.recorded", &change.base, errbuf,
+                     errlen)) != 0)
+        goto cleanup;
+    snprintf(resource, sizeof resource, "districts/%s", successor);
+    if ((rc = s_record(db, resource, &succ_before.base, &succ_after.base,
+                       "district.changed", errbuf, errlen)) != 0)
+        goto cleanup;
+    *inserted = true;
+
+cleanup:
+    for (size_t i = 0; i < N_RESULTS; i++)
+        PQclear(results[i]);
     return rc;
 }
 
@@ -413,16 +581,8 @@ s_load_changes(th_db_t *db, const char *path, const s_table_t *t, int *inserted_
             S_BAD("%s:%d: note must be at most 1000 characters on one line", path,
                   row->line);
         bool inserted = false;
-        rc = registry_store_seed_change(db, effective, kind, ags, successor, note,
-                                        &inserted);
-        if (rc == TH_ENOTFOUND)
-            S_BAD("%s:%d: district %s or %s is not in the district file", path, row->line,
-                  ags, successor);
-        if (rc != 0) {
-            snprintf(errbuf, errlen, "could not record the change of %s: %s", ags,
-                     th_db_error(db));
+        if ((rc = s_load_change(db, path, row, &inserted, errbuf, errlen)) != 0)
             goto cleanup;
-        }
         *inserted_count += inserted;
     }
 cleanup:

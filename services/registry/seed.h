@@ -6,6 +6,13 @@
  * missing in one transaction: rows that exist are left as they are, so a
  * second load changes nothing and a change recorded since (for example a
  * territorial change) is never overwritten.
+ *
+ * Seeding is a change like any other: every Land, district and territorial
+ * change it adds gets its audit row and its event in that transaction, as
+ * principal REGISTRY_SEED_PRINCIPAL (role "system", method "seed", call id
+ * 0): one audit row per resource it creates or changes (a merger changes
+ * two districts), so the trail of a resource starts with its seeding. A load
+ * that adds nothing writes nothing.
  * ---------------------------------------------------------------------------
  */
 #ifndef REGISTRY_SEED_H
@@ -17,6 +24,10 @@
 
 /* The territorial status of the shipped district file. */
 #define REGISTRY_SEED_REFERENCE_DATE "2018-12-31"
+
+/* Who seeding is in the audit trail, the events and recorded_by of a
+ * territorial change; CreatePrincipal refuses this id. */
+#define REGISTRY_SEED_PRINCIPAL "seed"
 
 typedef struct {
     int states; /* rows inserted now */

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "model.h"
+#include "seed.h"
 #include "th_error.h"
 
 #define S_DATE(col) "to_char(" col ", 'YYYY-MM-DD')"
@@ -28,9 +29,13 @@
 
 /* --- small helpers ------------------------------------------------------ */
 
+/* The value as a string in call memory; with call NULL the result's own
+ * (valid until it is cleared: seeding, which has no call). */
 static char *
 s_str(th_call_t *call, const PGresult *r, int row, int col)
 {
+    if (call == NULL)
+        return PQgetvalue(r, row, col);
     return th_call_strdup(call, PQgetvalue(r, row, col));
 }
 
@@ -107,19 +112,35 @@ s_exec_hot(th_call_t *call, const char *name, const char *sql, int nparams,
 
 /* --- rows to messages --------------------------------------------------- */
 
+/* A district with the figures (area, population) of one territorial status,
+ * joined as f; its settlement type derives from kind and those figures. */
 #define S_DISTRICT_COLUMNS                                                                     \
     "d.ags, d.name, d.official_kind, d.kind, d.state_code, s.name, d.nuts3, "                  \
-    "d.area_km2::text, d.population, d.population_male, d.population_female, "                 \
-    S_DATE("d.population_date") ", d.population_per_km2, d.settlement_type, "                  \
+    "f.area_km2::text, f.population, f.population_male, f.population_female, "                 \
+    S_DATE("f.population_date") ", f.population_per_km2, "                                     \
+    "registry.settlement_type(d.kind, f.population, f.population_per_km2), "                   \
     S_DATE("d.valid_from") ", coalesce(" S_DATE("d.valid_to") ", ''), "                        \
-    "coalesce(d.successor_ags, '')"
-#define S_DISTRICT_FROM                                                                        \
-    " FROM registry.districts d JOIN registry.states s ON s.code = d.state_code "
+    "coalesce(d.successor_ags, ''), " S_DATE("f.valid_from")
+#define S_DISTRICT_SETTLEMENT "registry.settlement_type(d.kind, f.population, f.population_per_km2)"
+/* Districts with their figures valid on the date in parameter p (lists:
+ * every district valid on a date has figures valid on it). */
+#define S_DISTRICT_FROM_ON(p)                                                                  \
+    " FROM registry.districts d JOIN registry.states s ON s.code = d.state_code "              \
+    "JOIN registry.district_figures f ON f.ags = d.ags AND " S_VALID_ON("f", p) " "
+/* Districts with the figures of the date in parameter p (NULL = the latest),
+ * also for a district that ended before it (its last figures) or that began
+ * after it (its first). */
+#define S_DISTRICT_FROM_NEAR(p)                                                                \
+    " FROM registry.districts d JOIN registry.states s ON s.code = d.state_code "              \
+    "JOIN LATERAL (SELECT * FROM registry.district_figures x WHERE x.ags = d.ags AND "         \
+    "x.valid_from <= greatest(coalesce(" p "::date, 'infinity'), d.valid_from) "               \
+    "ORDER BY x.valid_from DESC LIMIT 1) f ON true "
+#define S_DISTRICT_GET "SELECT " S_DISTRICT_COLUMNS S_DISTRICT_FROM_NEAR("$2") "WHERE d.ags = $1"
 
-static registry_district_t *
-s_district(th_call_t *call, const PGresult *r, int row)
+/* Fills d from row (strings in call memory, or the result's with call NULL). */
+static void
+s_district_fill(th_call_t *call, const PGresult *r, int row, registry_district_t *d)
 {
-    registry_district_t *d = th_call_alloc(call, sizeof *d);
     teilhabe__registry__v1__district__init(d);
     d->ags = s_str(call, r, row, 0);
     d->name = s_str(call, r, row, 1);
@@ -138,6 +159,14 @@ s_district(th_call_t *call, const PGresult *r, int row)
     d->valid_from = s_str(call, r, row, 14);
     d->valid_to = s_str(call, r, row, 15);
     d->successor_ags = s_str(call, r, row, 16);
+    d->figures_valid_from = s_str(call, r, row, 17);
+}
+
+static registry_district_t *
+s_district(th_call_t *call, const PGresult *r, int row)
+{
+    registry_district_t *d = th_call_alloc(call, sizeof *d);
+    s_district_fill(call, r, row, d);
     return d;
 }
 
@@ -157,10 +186,9 @@ s_districts(th_call_t *call, const PGresult *r, registry_district_t ***out, size
     "c.id, " S_DATE("c.effective") ", c.kind, c.ags, c.successor_ags, c.note, c.recorded_by, " \
     S_TS("c.recorded_at")
 
-static registry_change_t *
-s_change(th_call_t *call, const PGresult *r, int row)
+static void
+s_change_fill(th_call_t *call, const PGresult *r, int row, registry_change_t *c)
 {
-    registry_change_t *c = th_call_alloc(call, sizeof *c);
     teilhabe__registry__v1__territorial_change__init(c);
     c->id = s_i64(r, row, 0);
     c->effective = s_str(call, r, row, 1);
@@ -170,6 +198,13 @@ s_change(th_call_t *call, const PGresult *r, int row)
     c->note = s_str(call, r, row, 5);
     c->recorded_by = s_str(call, r, row, 6);
     c->record_time = s_str(call, r, row, 7);
+}
+
+static registry_change_t *
+s_change(th_call_t *call, const PGresult *r, int row)
+{
+    registry_change_t *c = th_call_alloc(call, sizeof *c);
+    s_change_fill(call, r, row, c);
     return c;
 }
 
@@ -244,17 +279,24 @@ s_manager(th_call_t *call, const PGresult *r, int row)
     "a.id, a.manager_id, a.ags, " S_DATE("a.valid_from") ", coalesce(" S_DATE("a.valid_to")   \
     ", '')"
 
+/* The assignment in the columns from col on (S_ASSIGNMENT_COLUMNS). */
 static registry_assignment_t *
-s_assignment(th_call_t *call, const PGresult *r, int row)
+s_assignment_at(th_call_t *call, const PGresult *r, int row, int col)
 {
     registry_assignment_t *a = th_call_alloc(call, sizeof *a);
     teilhabe__registry__v1__assignment__init(a);
-    a->id = s_i64(r, row, 0);
-    a->manager_id = s_str(call, r, row, 1);
-    a->ags = s_str(call, r, row, 2);
-    a->valid_from = s_str(call, r, row, 3);
-    a->valid_to = s_str(call, r, row, 4);
+    a->id = s_i64(r, row, col);
+    a->manager_id = s_str(call, r, row, col + 1);
+    a->ags = s_str(call, r, row, col + 2);
+    a->valid_from = s_str(call, r, row, col + 3);
+    a->valid_to = s_str(call, r, row, col + 4);
     return a;
+}
+
+static registry_assignment_t *
+s_assignment(th_call_t *call, const PGresult *r, int row)
+{
+    return s_assignment_at(call, r, row, 0);
 }
 
 #define S_PRINCIPAL_COLUMNS                                                                    \
@@ -314,6 +356,32 @@ s_array_literal(th_call_t *call, char *const *items, size_t n)
     return out;
 }
 
+/* Ends ags on the day before effective with successor and moves its figures
+ * into the successor's from effective on (registry.merge_district_figures,
+ * migration 0003), in the caller's transaction. TH_ESTATE when ags has
+ * ended already. */
+static int
+s_apply_change(th_db_t *db, const char *effective, const char *ags, const char *successor_ags)
+{
+    const char *params[] = {ags, effective, successor_ags};
+    PGresult *r = th_db_exec(db,
+                             "UPDATE registry.districts SET valid_to = $2::date - 1, "
+                             "successor_ags = $3, updated_at = now() "
+                             "WHERE ags = $1 AND valid_to IS NULL",
+                             3, params);
+    if (r == NULL)
+        return TH_EDB;
+    const bool ended = strcmp(PQcmdTuples(r), "1") == 0;
+    PQclear(r);
+    if (!ended)
+        return TH_ESTATE;
+    r = th_db_exec(db, "SELECT registry.merge_district_figures($1, $3, $2::date)", 3, params);
+    if (r == NULL)
+        return TH_EDB;
+    PQclear(r);
+    return 0;
+}
+
 /* --- seeding ------------------------------------------------------------ */
 
 int
@@ -339,70 +407,78 @@ registry_store_seed_district(th_db_t *db, const registry_seed_district_t *d, boo
     snprintf(male, sizeof male, "%" PRId64, d->population_male);
     snprintf(female, sizeof female, "%" PRId64, d->population_female);
     snprintf(density, sizeof density, "%" PRId64, d->population_per_km2);
-    const char *params[] = {d->ags,        d->state_code, d->name,     d->official_kind,
-                            d->kind,       d->nuts3,      d->area_km2, pop,
-                            male,          female,        density,     d->population_date,
-                            d->settlement_type, d->valid_from, d->search_key,
+    const char *params[] = {d->ags,         d->state_code, d->name,       d->official_kind,
+                            d->kind,        d->nuts3,      d->valid_from, d->search_key,
                             d->search_key_expanded};
+    *inserted = false;
     PGresult *r = th_db_exec(
         db,
         "INSERT INTO registry.districts (ags, state_code, name, official_kind, kind, nuts3, "
-        "area_km2, population, population_male, population_female, population_per_km2, "
-        "population_date, settlement_type, valid_from, search_key, search_key_expanded) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7::numeric, $8::bigint, $9::bigint, $10::bigint, "
-        "$11::bigint, $12::date, $13, $14::date, $15, $16) ON CONFLICT (ags) DO NOTHING",
-        16, params);
+        "valid_from, search_key, search_key_expanded) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7::date, $8, $9) ON CONFLICT (ags) DO NOTHING",
+        9, params);
     if (r == NULL)
         return TH_EDB;
-    *inserted = strcmp(PQcmdTuples(r), "1") == 0;
+    const bool added = strcmp(PQcmdTuples(r), "1") == 0;
     PQclear(r);
+    if (!added)
+        return 0; /* known before: its figures are what changes made them */
+    const char *figures[] = {d->ags, d->valid_from, d->area_km2, pop, male, female, density,
+                             d->population_date};
+    r = th_db_exec(db,
+                   "INSERT INTO registry.district_figures (ags, valid_from, area_km2, "
+                   "population, population_male, population_female, population_per_km2, "
+                   "population_date) VALUES ($1, $2::date, $3::numeric, $4::bigint, "
+                   "$5::bigint, $6::bigint, $7::bigint, $8::date)",
+                   8, figures);
+    if (r == NULL)
+        return TH_EDB;
+    PQclear(r);
+    *inserted = true;
+    return 0;
+}
+
+int
+registry_store_seed_read_district(th_db_t *db, const char *ags, const char *as_of,
+                                  registry_district_t *out, PGresult **result)
+{
+    const char *params[] = {ags, as_of};
+    *result = th_db_exec(db, S_DISTRICT_GET, 2, params);
+    if (*result == NULL)
+        return TH_EDB;
+    if (PQntuples(*result) != 1) {
+        PQclear(*result);
+        *result = NULL;
+        return TH_ENOTFOUND;
+    }
+    s_district_fill(NULL, *result, 0, out);
     return 0;
 }
 
 int
 registry_store_seed_change(th_db_t *db, const char *effective, const char *kind,
                            const char *ags, const char *successor_ags, const char *note,
-                           bool *inserted)
+                           registry_change_t *out, PGresult **result)
 {
     int rc = 0;
     PGresult *r = NULL;
-    *inserted = false;
-    const char *both[] = {ags, successor_ags};
-    r = th_db_exec(db, "SELECT count(*) FROM registry.districts WHERE ags IN ($1, $2)", 2,
-                   both);
-    if (r == NULL) {
-        rc = TH_EDB;
-        goto cleanup;
-    }
-    if (s_i64(r, 0, 0) != 2) {
-        rc = TH_ENOTFOUND;
-        goto cleanup;
-    }
-    PQclear(r);
-    const char *params[] = {effective, kind, ags, successor_ags, note};
+    *result = NULL;
+    const char *params[] = {effective, kind, ags, successor_ags, note, REGISTRY_SEED_PRINCIPAL};
     r = th_db_exec(db,
-                   "INSERT INTO registry.territorial_changes "
+                   "INSERT INTO registry.territorial_changes AS c "
                    "(effective, kind, ags, successor_ags, note, recorded_by) "
-                   "VALUES ($1::date, $2, $3, $4, $5, 'seed') ON CONFLICT (ags) DO NOTHING "
-                   "RETURNING id",
-                   5, params);
-    if (r == NULL) {
-        rc = TH_EDB;
-        goto cleanup;
-    }
+                   "VALUES ($1::date, $2, $3, $4, $5, $6) ON CONFLICT (ags) DO NOTHING "
+                   "RETURNING " S_CHANGE_COLUMNS,
+                   6, params);
+    if (r == NULL)
+        return TH_EDB;
     if (PQntuples(r) == 0)
         goto cleanup; /* recorded before: leave everything as it is */
-    PQclear(r);
-    const char *end[] = {ags, effective, successor_ags};
-    r = th_db_exec(db,
-                   "UPDATE registry.districts SET valid_to = $2::date - 1, successor_ags = $3, "
-                   "updated_at = now() WHERE ags = $1 AND valid_to IS NULL",
-                   3, end);
-    if (r == NULL) {
-        rc = TH_EDB;
+    if ((rc = s_apply_change(db, effective, ags, successor_ags)) != 0)
         goto cleanup;
-    }
-    *inserted = true;
+    s_change_fill(NULL, r, 0, out);
+    *result = r;
+    r = NULL;
 
 cleanup:
     PQclear(r);
@@ -444,12 +520,11 @@ registry_store_counts(th_db_t *db, int64_t *states, int64_t *districts, int64_t 
 /* --- districts and states ----------------------------------------------- */
 
 int
-registry_store_get_district(th_call_t *call, const char *ags, registry_district_t **out)
+registry_store_get_district(th_call_t *call, const char *ags, const char *as_of,
+                            registry_district_t **out)
 {
-    const char *params[] = {ags};
-    PGresult *r = s_exec_hot(call, "registry_get_district",
-                             "SELECT " S_DISTRICT_COLUMNS S_DISTRICT_FROM "WHERE d.ags = $1", 1,
-                             params);
+    const char *params[] = {ags, as_of};
+    PGresult *r = s_exec_hot(call, "registry_get_district", S_DISTRICT_GET, 2, params);
     if (r == NULL)
         return TH_EDB;
     int rc = TH_ENOTFOUND;
@@ -463,7 +538,8 @@ registry_store_get_district(th_call_t *call, const char *ags, registry_district_
 
 #define S_DISTRICT_FILTER                                                                      \
     "WHERE " S_VALID_ON("d", "$1") " AND ($2::text IS NULL OR d.state_code = $2) "            \
-    "AND ($3::text IS NULL OR d.kind = $3) AND ($4::text IS NULL OR d.settlement_type = $4) "
+    "AND ($3::text IS NULL OR d.kind = $3) "                                                   \
+    "AND ($4::text IS NULL OR " S_DISTRICT_SETTLEMENT " = $4) "
 
 int
 registry_store_list_districts(th_call_t *call, const registry_district_filter_t *f,
@@ -474,7 +550,8 @@ registry_store_list_districts(th_call_t *call, const registry_district_filter_t 
     const char *params[] = {f->as_of, f->state_code, f->kind, f->settlement_type, f->after_ags,
                             limit};
     PGresult *r = s_exec_hot(call, "registry_list_districts",
-                             "SELECT " S_DISTRICT_COLUMNS S_DISTRICT_FROM S_DISTRICT_FILTER
+                             "SELECT " S_DISTRICT_COLUMNS S_DISTRICT_FROM_ON("$1")
+                             S_DISTRICT_FILTER
                              "AND ($5::text IS NULL OR d.ags > $5) ORDER BY d.ags LIMIT $6::int",
                              6, params);
     if (r == NULL)
@@ -482,7 +559,7 @@ registry_store_list_districts(th_call_t *call, const registry_district_filter_t 
     s_districts(call, r, out, n);
     PQclear(r);
     r = s_exec_hot(call, "registry_count_districts",
-                   "SELECT count(*)" S_DISTRICT_FROM S_DISTRICT_FILTER, 4, params);
+                   "SELECT count(*)" S_DISTRICT_FROM_ON("$1") S_DISTRICT_FILTER, 4, params);
     if (r == NULL)
         return TH_EDB;
     *total = (int) s_i64(r, 0, 0);
@@ -501,7 +578,7 @@ registry_store_search_districts(th_call_t *call, const char *key, const char *as
     /* Names that start with the query come first, then the rest, each by AGS. */
     PGresult *r = s_exec_hot(
         call, "registry_search_districts",
-        "SELECT " S_DISTRICT_COLUMNS S_DISTRICT_FROM
+        "SELECT " S_DISTRICT_COLUMNS S_DISTRICT_FROM_NEAR("$2")
         "WHERE (strpos(d.search_key, $1) > 0 OR strpos(d.search_key_expanded, $1) > 0 "
         "OR starts_with(d.ags, $1)) "
         "AND ($3::boolean OR " S_VALID_ON("d", "$2") ") "
@@ -521,10 +598,12 @@ registry_store_list_states(th_call_t *call, const char *as_of, registry_state_t 
 {
     const char *params[] = {as_of};
     PGresult *r = s_exec_hot(call, "registry_list_states",
-                         "SELECT s.code, s.name, count(d.ags), coalesce(sum(d.population), 0) "
-                         "FROM registry.states s LEFT JOIN registry.districts d "
-                         "ON d.state_code = s.code AND " S_VALID_ON("d", "$1")
-                         " GROUP BY s.code, s.name ORDER BY s.code",
+                         "SELECT s.code, s.name, count(d.ags), coalesce(sum(f.population), 0), "
+                         "coalesce(" S_DATE("min(f.population_date)") ", '') "
+                         "FROM registry.states s LEFT JOIN (registry.districts d "
+                         "JOIN registry.district_figures f ON f.ags = d.ags AND "
+                         S_VALID_ON("f", "$1") ") ON d.state_code = s.code AND "
+                         S_VALID_ON("d", "$1") " GROUP BY s.code, s.name ORDER BY s.code",
                          1, params);
     if (r == NULL)
         return TH_EDB;
@@ -537,6 +616,7 @@ registry_store_list_states(th_call_t *call, const char *as_of, registry_state_t 
         s->name = s_str(call, r, (int) i, 1);
         s->district_count = (uint32_t) s_i64(r, (int) i, 2);
         s->population = s_i64(r, (int) i, 3);
+        s->population_date = s_str(call, r, (int) i, 4);
         list[i] = s;
     }
     *out = list;
@@ -598,24 +678,18 @@ registry_store_record_change(th_call_t *call, const char *effective, const char 
                              const char *ags, const char *successor_ags, const char *note,
                              const char *by, registry_change_t **out)
 {
-    const char *end[] = {ags, effective, successor_ags};
-    PGresult *r = s_exec(call,
-                         "UPDATE registry.districts SET valid_to = $2::date - 1, "
-                         "successor_ags = $3, updated_at = now() "
-                         "WHERE ags = $1 AND valid_to IS NULL",
-                         3, end);
-    if (r == NULL)
+    th_db_t *db = th_call_db(call);
+    if (db == NULL)
         return TH_EDB;
-    const bool ended = strcmp(PQcmdTuples(r), "1") == 0;
-    PQclear(r);
-    if (!ended)
-        return TH_ESTATE;
+    const int rc = s_apply_change(db, effective, ags, successor_ags);
+    if (rc != 0)
+        return rc;
     const char *params[] = {effective, kind, ags, successor_ags, note, by};
-    r = s_exec(call,
-               "INSERT INTO registry.territorial_changes AS c "
-               "(effective, kind, ags, successor_ags, note, recorded_by) "
-               "VALUES ($1::date, $2, $3, $4, $5, $6) RETURNING " S_CHANGE_COLUMNS,
-               6, params);
+    PGresult *r = s_exec(call,
+                         "INSERT INTO registry.territorial_changes AS c "
+                         "(effective, kind, ags, successor_ags, note, recorded_by) "
+                         "VALUES ($1::date, $2, $3, $4, $5, $6) RETURNING " S_CHANGE_COLUMNS,
+                         6, params);
     if (r == NULL)
         return TH_EDB;
     *out = s_change(call, r, 0);
@@ -927,22 +1001,43 @@ registry_store_list_managers(th_call_t *call, const char *state_code, const char
     snprintf(off, sizeof off, "%" PRId64, offset);
     snprintf(lim, sizeof lim, "%d", limit);
     const char *params[] = {state_code, ags, as_of, off, lim};
+    /* One statement for the page: the managers, each joined with its
+     * assignments active on as_of (none: one row with NULLs), in the order
+     * of the page, so the rows of one manager follow each other. */
     PGresult *r = s_exec(
         call,
-        "SELECT " S_MANAGER_COLUMNS " FROM registry.managers m "
-        "WHERE CASE WHEN $2::text IS NOT NULL THEN EXISTS (SELECT 1 FROM "
+        "SELECT " S_MANAGER_COLUMNS ", " S_ASSIGNMENT_COLUMNS " FROM (SELECT m.* FROM "
+        "registry.managers m WHERE CASE WHEN $2::text IS NOT NULL THEN EXISTS (SELECT 1 FROM "
         "registry.manager_assignments a WHERE a.manager_id = m.id AND a.ags = $2 AND "
         S_VALID_ON("a", "$3") ") ELSE ($1::text IS NULL OR m.state_code = $1) END "
-        "ORDER BY m.name, m.id OFFSET $4::bigint LIMIT $5::int",
+        "ORDER BY m.name, m.id OFFSET $4::bigint LIMIT $5::int) m "
+        "LEFT JOIN registry.manager_assignments a ON a.manager_id = m.id AND "
+        S_VALID_ON("a", "$3") " ORDER BY m.name, m.id, a.ags, a.valid_from, a.id",
         5, params);
     if (r == NULL)
         return TH_EDB;
-    const size_t rows = (size_t) PQntuples(r);
-    registry_manager_t **list = (registry_manager_t **) s_array(call, rows);
-    for (size_t i = 0; i < rows; i++)
-        list[i] = s_manager(call, r, (int) i);
+    enum { S_FIRST_ASSIGNMENT_COLUMN = 9 };
+    const int rows = PQntuples(r);
+    size_t managers = 0;
+    for (int i = 0; i < rows; i++)
+        managers += i == 0 || strcmp(PQgetvalue(r, i, 0), PQgetvalue(r, i - 1, 0)) != 0;
+    registry_manager_t **list = (registry_manager_t **) s_array(call, managers);
+    size_t k = 0;
+    for (int i = 0; i < rows;) {
+        registry_manager_t *m = s_manager(call, r, i);
+        int end = i + 1;
+        while (end < rows && strcmp(PQgetvalue(r, end, 0), PQgetvalue(r, i, 0)) == 0)
+            end++;
+        const size_t count = PQgetisnull(r, i, S_FIRST_ASSIGNMENT_COLUMN) ? 0 : (size_t) (end - i);
+        m->assignments = (registry_assignment_t **) s_array(call, count);
+        m->n_assignments = count;
+        for (size_t a = 0; a < count; a++)
+            m->assignments[a] = s_assignment_at(call, r, i + (int) a, S_FIRST_ASSIGNMENT_COLUMN);
+        list[k++] = m;
+        i = end;
+    }
     *out = list;
-    *n = rows;
+    *n = managers;
     PQclear(r);
     return 0;
 }

@@ -48,24 +48,32 @@ typedef struct {
     int64_t population_female;
     int64_t population_per_km2;
     const char *population_date; /* "2018-12-31" */
-    const char *settlement_type; /* "kreisfreie_grossstadt" ... */
-    const char *valid_from;
+    const char *valid_from;      /* also the first day of these figures */
     const char *search_key;
     const char *search_key_expanded;
 } registry_seed_district_t;
 
-/* Insert unless present (ON CONFLICT DO NOTHING); *inserted says which. */
+/* Insert unless present (ON CONFLICT DO NOTHING); *inserted says which. A
+ * district is inserted with its figures from valid_from on. */
 int registry_store_seed_state(th_db_t *db, const char *code, const char *name,
                               bool *inserted);
 int registry_store_seed_district(th_db_t *db, const registry_seed_district_t *d,
                                  bool *inserted);
 
+/* The district ags with its figures on as_of (NULL = the latest) into out,
+ * whose strings point into *result: the caller PQclears it when done with
+ * out. TH_ENOTFOUND when ags is unknown (*result NULL then). */
+int registry_store_seed_read_district(th_db_t *db, const char *ags, const char *as_of,
+                                      registry_district_t *out, PGresult **result);
+
 /* Records a merge from the shipped data unless that district already has a
- * recorded change, and ends the district the day before effective.
- * TH_ENOTFOUND when either district is missing. */
+ * recorded change: ends the district the day before effective and moves its
+ * figures into the successor's. When it recorded the change, *result holds
+ * the row out points into (the caller PQclears it); NULL when the change was
+ * recorded before and nothing was written. */
 int registry_store_seed_change(th_db_t *db, const char *effective, const char *kind,
                                const char *ags, const char *successor_ags, const char *note,
-                               bool *inserted);
+                               registry_change_t *out, PGresult **result);
 
 /* The oldest date the registry can answer for (min valid_from) into out.
  * TH_ENOTFOUND when no district is loaded. */
@@ -77,8 +85,11 @@ int registry_store_counts(th_db_t *db, int64_t *states, int64_t *districts,
 
 /* --- districts and states ----------------------------------------------- */
 
-/* The district as recorded, whatever its validity. */
-int registry_store_get_district(th_call_t *call, const char *ags,
+/* The district as recorded, whatever its validity, with its figures
+ * (area, population, density, settlement type) of as_of: those valid then,
+ * for a district that ended before as_of its last, for one that began after
+ * it its first; as_of NULL = its latest. */
+int registry_store_get_district(th_call_t *call, const char *ags, const char *as_of,
                                 registry_district_t **out);
 
 typedef struct {
@@ -90,7 +101,8 @@ typedef struct {
     int limit;
 } registry_district_filter_t;
 
-/* Districts existing on as_of, by AGS; *total counts all pages. */
+/* Districts existing on as_of with their figures of as_of, by AGS; *total
+ * counts all pages. */
 int registry_store_list_districts(th_call_t *call, const registry_district_filter_t *filter,
                                   registry_district_t ***out, size_t *n, int *total);
 
@@ -99,6 +111,8 @@ int registry_store_search_districts(th_call_t *call, const char *key, const char
                                     bool include_ended, int limit,
                                     registry_district_t ***out, size_t *n);
 
+/* Every Land with its districts on as_of: their number, the sum of their
+ * population and its reference date (the oldest of theirs; "" for none). */
 int registry_store_list_states(th_call_t *call, const char *as_of, registry_state_t ***out,
                                size_t *n);
 int registry_store_state_exists(th_call_t *call, const char *code, bool *exists);
@@ -111,8 +125,9 @@ int registry_store_list_changes(th_call_t *call, const char *ags, registry_chang
  * deadlock). TH_ENOTFOUND when either is missing. */
 int registry_store_lock_districts(th_call_t *call, const char *a, const char *b);
 
-/* Records a merge: ends ags on the day before effective with successor.
- * TH_ESTATE when ags has already ended. */
+/* Records a merge: ends ags on the day before effective with successor and
+ * moves its area and population into the successor's figures from effective
+ * on. TH_ESTATE when ags has already ended. */
 int registry_store_record_change(th_call_t *call, const char *effective, const char *kind,
                                  const char *ags, const char *successor_ags,
                                  const char *note, const char *by, registry_change_t **out);
@@ -171,7 +186,9 @@ int registry_store_active_assignment(th_call_t *call, const char *manager_id,
 int registry_store_end_assignment(th_call_t *call, int64_t id, const char *end_date,
                                   registry_assignment_t **out);
 /* ags != NULL: managers assigned to ags on as_of; else managers of
- * state_code (NULL = all). Ordered by name, id; offset for paging. */
+ * state_code (NULL = all). Ordered by name, id; offset for paging. Each
+ * with its assignments active on as_of (by AGS, from), all read in one
+ * statement. */
 int registry_store_list_managers(th_call_t *call, const char *state_code, const char *ags,
                                  const char *as_of, int64_t offset, int limit,
                                  registry_manager_t ***out, size_t *n);

@@ -30,14 +30,19 @@
 #include "../integration/registry_env.h"
 
 #define S_THREADS 8
+/* The registry's GetDistrict query (store.c): the district with its figures
+ * of the date asked for ($2). */
 #define S_DISTRICT_SQL                                                                     \
     "SELECT d.ags, d.name, d.official_kind, d.kind, d.state_code, s.name, d.nuts3, "       \
-    "d.area_km2::text, d.population, d.population_male, d.population_female, "             \
-    "to_char(d.population_date, 'YYYY-MM-DD'), d.population_per_km2, d.settlement_type, "  \
+    "f.area_km2::text, f.population, f.population_male, f.population_female, "             \
+    "to_char(f.population_date, 'YYYY-MM-DD'), f.population_per_km2, "                     \
+    "registry.settlement_type(d.kind, f.population, f.population_per_km2), "               \
     "to_char(d.valid_from, 'YYYY-MM-DD'), coalesce(to_char(d.valid_to, 'YYYY-MM-DD'), "    \
-    "''), "                                                                                \
-    "coalesce(d.successor_ags, '') FROM registry.districts d JOIN registry.states s ON "   \
-    "s.code = d.state_code WHERE d.ags = $1"
+    "''), coalesce(d.successor_ags, ''), to_char(f.valid_from, 'YYYY-MM-DD') "             \
+    "FROM registry.districts d JOIN registry.states s ON s.code = d.state_code "           \
+    "JOIN LATERAL (SELECT * FROM registry.district_figures x WHERE x.ags = d.ags AND "     \
+    "x.valid_from <= greatest(coalesce($2::date, 'infinity'), d.valid_from) "              \
+    "ORDER BY x.valid_from DESC LIMIT 1) f ON true WHERE d.ags = $1"
 
 typedef struct {
     int kind; /* 0 libpq, 1 GetDistrict, 2 ListDistricts, 3 libpq prepared */
@@ -72,7 +77,7 @@ s_run(void *arg)
     if (job->kind == 0 || job->kind == 3) {
         conn = PQconnectdb(job->env->db_url);
         PGresult *prepared =
-            job->kind == 3 ? PQprepare(conn, "district", S_DISTRICT_SQL, 1, NULL) : NULL;
+            job->kind == 3 ? PQprepare(conn, "district", S_DISTRICT_SQL, 2, NULL) : NULL;
         const bool ok = PQstatus(conn) == CONNECTION_OK &&
                         (prepared == NULL || PQresultStatus(prepared) == PGRES_COMMAND_OK);
         PQclear(prepared);
@@ -93,14 +98,14 @@ s_run(void *arg)
         const int64_t start = zclock_usecs();
         bool ok = false;
         if (job->kind == 0) {
-            const char *params[] = {ags};
+            const char *params[] = {ags, "2018-12-31"};
             PGresult *r =
-                PQexecParams(conn, S_DISTRICT_SQL, 1, NULL, params, NULL, NULL, 0);
+                PQexecParams(conn, S_DISTRICT_SQL, 2, NULL, params, NULL, NULL, 0);
             ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
             PQclear(r);
         } else if (job->kind == 3) {
-            const char *params[] = {ags};
-            PGresult *r = PQexecPrepared(conn, "district", 1, params, NULL, NULL, 0);
+            const char *params[] = {ags, "2018-12-31"};
+            PGresult *r = PQexecPrepared(conn, "district", 2, params, NULL, NULL, 0);
             ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
             PQclear(r);
         } else if (job->kind == 1) {

@@ -48,6 +48,7 @@ typedef struct {
     th_test_broker_t broker;
     th_proc_t *registry;
     char registry_log[1100];
+    const char *log_level; /* the registry's; NULL = info */
 } registry_env_t;
 
 /* Sleeps ms milliseconds. */
@@ -185,7 +186,7 @@ reg_start_registry(registry_env_t *env)
                           "--capacity",
                           "4",
                           "--log-level",
-                          "info",
+                          env->log_level != NULL ? env->log_level : "info",
                           NULL};
     env->registry =
         th_proc_start(TH_TEST_REGISTRY_BIN, (char *const *) argv, env->registry_log);
@@ -279,11 +280,13 @@ reg_wait_ready(registry_env_t *env, th_client_t *client)
     return false;
 }
 
-/* The whole stack. 0 or -1 (logs in env->tmp say why). */
+/* The whole stack, the registry logging at log_level (NULL = info). 0 or -1
+ * (logs in env->tmp say why). */
 static inline int
-registry_env_start(registry_env_t *env, const char *prefix)
+registry_env_start_at(registry_env_t *env, const char *prefix, const char *log_level)
 {
     memset(env, 0, sizeof *env);
+    env->log_level = log_level;
     env->tmp = th_test_tmpdir(prefix);
     if (env->tmp == NULL || reg_make_keys(env) != 0 || reg_create_db(env, prefix) != 0)
         return -1;
@@ -308,6 +311,12 @@ registry_env_start(registry_env_t *env, const char *prefix)
         fprintf(stderr, "registry did not answer, see %s and %s\n", env->registry_log,
                 env->broker.log_path);
     return ready ? 0 : -1;
+}
+
+static inline int
+registry_env_start(registry_env_t *env, const char *prefix)
+{
+    return registry_env_start_at(env, prefix, NULL);
 }
 
 /* Stops everything; returns the registry's exit status (0 = clean). */

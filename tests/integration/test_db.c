@@ -332,11 +332,16 @@ test_session_deadline(void **state)
     assert_int_equal(th_db_status(fx->db), TH_DEADLINE_EXCEEDED);
 
     /* a little less time left: the value stays, no SET is sent */
+    uint64_t sent = th_db_statements(fx->db);
     assert_int_equal(th_db_set_statement_timeout(fx->db, 190), 0);
+    assert_int_equal(th_db_statements(fx->db), sent);
     s_scalar(fx->db, "SHOW statement_timeout", 0, NULL, value, sizeof value);
+    assert_int_equal(th_db_statements(fx->db), sent + 1);
     assert_string_equal(value, "175ms");
-    /* much less, or more, than the value: it follows */
+    /* much less, or more, than the value: it follows (one SET) */
+    sent = th_db_statements(fx->db);
     assert_int_equal(th_db_set_statement_timeout(fx->db, 100), 0);
+    assert_int_equal(th_db_statements(fx->db), sent + 1);
     s_scalar(fx->db, "SHOW statement_timeout", 0, NULL, value, sizeof value);
     assert_string_equal(value, "75ms");
     assert_int_equal(th_db_set_statement_timeout(fx->db, 5000), 0);

@@ -71,8 +71,7 @@ s_cli(s_fixture_t *f, bool merge, char **out, const char *fmt, ...)
     /* Bounded: the CLI's own timeouts end it; coreutils' timeout is for a
      * broken one, so a hang fails this test at once instead of stalling CI */
     snprintf(cmd, sizeof cmd, "timeout -k 5 60 '%s' --config '%s' %s %s", TH_TEST_CLI_BIN,
-             f->config, args,
-             merge ? "2>&1" : "2>/dev/null");
+             f->config, args, merge ? "2>&1" : "2>/dev/null");
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     size_t cap = 4096, len = 0;
@@ -129,8 +128,10 @@ test_cli_walk_through(void **state)
 
     /* CSV: RFC 4180 with a header row. */
     assert_int_equal(s_cli(f, false, &out, "--format csv state list"), 0);
-    assert_true(strncmp(out, "code,name,district_count,population\r\n", 37) == 0);
-    assert_non_null(strstr(out, "16,Thüringen,22,"));
+    assert_true(
+        strncmp(out, "code,name,district_count,population,population_date\r\n", 53) == 0);
+    /* No inhabitant lost at the merger: Thüringen as counted on 2018-12-31. */
+    assert_non_null(strstr(out, "16,Thüringen,22,2143145,2018-12-31\r\n"));
     free(out);
 
     assert_int_equal(s_cli(f, false, &out, "--format json district search soemmerda"), 0);
@@ -274,8 +275,12 @@ test_cli_walk_through(void **state)
     assert_int_equal(s_cli(f, false, &out, "district merge 16077 --into 16076"), 2);
     free(out);
 
-    /* Every change is an event. */
-    assert_int_equal(s_cli(f, false, &out, "--format csv events"), 0);
+    /* Every change is an event: first the seeding's (16 Länder, 401
+     * districts, the merger: 420), then the walk-through's. */
+    assert_int_equal(s_cli(f, false, &out, "--format csv events --limit 3"), 0);
+    assert_non_null(strstr(out, "state.created"));
+    free(out);
+    assert_int_equal(s_cli(f, false, &out, "--format csv events --after 420"), 0);
     assert_non_null(strstr(out, "concept.set"));
     assert_non_null(strstr(out, "manager.assigned"));
     assert_non_null(strstr(out, "principal.created"));

@@ -105,6 +105,9 @@ test_create_rules_and_bad_input(void **state)
     char *twice[] = {"16068", "16068"};
     s_expect_bad(f, "x1", "", "analyst", "", NULL, 0, key, "principal.name");
     s_expect_bad(f, "X 1", "X", "analyst", "", NULL, 0, key, "principal.id");
+    /* Seeding's id in the audit trail, also when derived from a name. */
+    s_expect_bad(f, "seed", "X", "analyst", "", NULL, 0, key, "principal.id");
+    s_expect_bad(f, "", "Seed", "analyst", "", NULL, 0, key, "principal.id");
     s_expect_bad(f, "x1", "X", "root", "", NULL, 0, key, "principal.role");
     s_expect_bad(f, "x1", "X", "worker", "", NULL, 0, key, "principal.role");
     s_expect_bad(f, "x1", "X", "ministry", "", NULL, 0, key, "principal.state_scope");

@@ -47,6 +47,8 @@ s_teardown(void **state)
     return 0;
 }
 
+static void s_copy_data(const char *dir, int line, const char *replacement);
+
 /* Everything that a load must produce, in one digest per table. */
 static char *
 s_digest(const char *db_url)
@@ -55,6 +57,8 @@ s_digest(const char *db_url)
         db_url,
         "SELECT md5((SELECT string_agg(s::text, '|' ORDER BY code) FROM registry.states s)"
         " || (SELECT string_agg(d::text, '|' ORDER BY ags) FROM registry.districts d)"
+        " || (SELECT string_agg(f::text, '|' ORDER BY ags, valid_from) FROM "
+        "registry.district_figures f)"
         " || (SELECT string_agg(c::text, '|' ORDER BY id) FROM "
         "registry.territorial_changes c))");
 }
@@ -82,9 +86,36 @@ test_seed_loads_reference_data_once(void **state)
 
     assert_int_equal(reg_sql_count(db, "SELECT count(*) FROM registry.states"), 16);
     assert_int_equal(reg_sql_count(db, "SELECT count(*) FROM registry.districts"), 401);
-    assert_int_equal(reg_sql_count(db, "SELECT sum(population) FROM registry.districts"),
+    /* The 2018 figures, and those of 16063 from the merger on. */
+    char *v = NULL;
+    assert_int_equal(reg_sql_count(db,
+                                   "SELECT sum(population) FROM registry.district_figures "
+                                   "WHERE valid_from = '2018-12-31'"),
                      83019213);
-    char *v = reg_sql_value(db, "SELECT name FROM registry.states WHERE code = '16'");
+    assert_int_equal(reg_sql_count(db, "SELECT count(*) FROM registry.district_figures"),
+                     402);
+    v = reg_sql_value(db,
+                      "SELECT valid_from || ' ' || population || ' ' || area_km2 || ' ' || "
+                      "population_per_km2 FROM registry.district_figures WHERE ags = "
+                      "'16063' ORDER BY valid_from");
+    assert_non_null(v);
+    assert_string_equal(v, "2018-12-31 123025 1307.44 94");
+    free(v);
+    v = reg_sql_value(db,
+                      "SELECT valid_to || ' ' || population FROM registry.district_figures "
+                      "WHERE ags = '16063' ORDER BY valid_from");
+    assert_non_null(v);
+    assert_string_equal(v, "2021-06-30 123025");
+    free(v);
+    v = reg_sql_value(db,
+                      "SELECT valid_from || ' ' || coalesce(valid_to::text, 'open') || ' ' "
+                      "|| population || ' ' || area_km2 || ' ' || population_per_km2 "
+                      "FROM registry.district_figures WHERE ags = '16063' "
+                      "ORDER BY valid_from DESC");
+    assert_non_null(v);
+    assert_string_equal(v, "2021-07-01 open 165395 1411.61 117");
+    free(v);
+    v = reg_sql_value(db, "SELECT name FROM registry.states WHERE code = '16'");
     assert_non_null(v);
     assert_string_equal(v, "Thüringen");
     free(v);
@@ -114,8 +145,10 @@ test_seed_loads_reference_data_once(void **state)
     free(v);
     /* Settlement types by the documented thresholds. */
     v = reg_sql_value(
-        db, "SELECT string_agg(settlement_type, ',' ORDER BY ags) FROM "
-            "registry.districts WHERE ags IN ('16051', '16055', '16068', '16066')");
+        db, "SELECT string_agg(registry.settlement_type(d.kind, f.population, "
+            "f.population_per_km2), ',' ORDER BY d.ags) FROM registry.districts d "
+            "JOIN registry.district_figures f USING (ags) WHERE d.ags IN "
+            "('16051', '16055', '16068', '16066')");
     assert_non_null(v);
     /* Erfurt (Großstadt), Weimar (small kreisfreie Stadt), Schmalkalden-Meiningen
      * (101/km2), Sömmerda (86/km2). */
@@ -128,6 +161,46 @@ test_seed_loads_reference_data_once(void **state)
     assert_string_equal(v, "sommerda|soemmerda");
     free(v);
 
+    /* Seeding is a change like any other: an audit row per resource it
+     * created or changed (16 Länder, 401 districts, and the two districts
+     * of the merger), by the principal "seed", and an event each (and the
+     * territorial change's own). */
+    assert_int_equal(reg_sql_count(db, "SELECT count(*) FROM audit.log"), 16 + 401 + 2);
+    assert_int_equal(reg_sql_count(db, "SELECT count(*) FROM audit.log WHERE principal_id "
+                                       "= 'seed' AND principal_role = 'system' AND "
+                                       "method = 'seed' AND call_id = 0"),
+                     16 + 401 + 2);
+    assert_int_equal(reg_sql_count(db, "SELECT count(*) FROM audit.log WHERE resource = "
+                                       "'states/16' AND before IS NULL AND "
+                                       "after->>'name' = 'Thüringen'"),
+                     1);
+    assert_int_equal(reg_sql_count(db, "SELECT count(*) FROM audit.log WHERE resource = "
+                                       "'districts/16068' AND before IS NULL AND "
+                                       "after->>'name' = 'Sömmerda'"),
+                     1);
+    /* 16063: created, then changed by the merger (its figures from
+     * 2021-07-01 hold Eisenach's people). */
+    assert_int_equal(reg_sql_count(db, "SELECT (after->>'population')::bigint FROM "
+                                       "audit.log WHERE resource = 'districts/16063' AND "
+                                       "before IS NOT NULL"),
+                     165395);
+    assert_int_equal(reg_sql_count(db, "SELECT count(*) FROM registry.events"),
+                     16 + 401 + 1 + 2);
+    assert_int_equal(reg_sql_count(db, "SELECT count(*) FROM registry.events WHERE "
+                                       "topic = 'state.created'"),
+                     16);
+    assert_int_equal(reg_sql_count(db, "SELECT count(*) FROM registry.events WHERE "
+                                       "topic = 'district.created'"),
+                     401);
+    assert_int_equal(reg_sql_count(db, "SELECT count(*) FROM registry.events WHERE "
+                                       "topic = 'territorial_change.recorded' AND "
+                                       "resource = 'districts/16056'"),
+                     1);
+    assert_int_equal(reg_sql_count(db, "SELECT count(*) FROM registry.events WHERE "
+                                       "topic = 'district.changed' AND resource IN "
+                                       "('districts/16056', 'districts/16063')"),
+                     2);
+
     char *first = s_digest(db);
     assert_non_null(first);
     assert_int_equal(reg_seed_only(db, TH_SOURCE_DIR "/data", f->log), 0);
@@ -139,6 +212,124 @@ test_seed_loads_reference_data_once(void **state)
     assert_true(s_file_contains(f->log, "inserted_districts=0"));
     assert_int_equal(reg_sql_count(db, "SELECT count(*) FROM registry.territorial_changes"),
                      1);
+    /* A load that changes nothing writes nothing. */
+    assert_int_equal(reg_sql_count(db, "SELECT count(*) FROM audit.log"), 16 + 401 + 2);
+    assert_int_equal(reg_sql_count(db, "SELECT count(*) FROM registry.events"),
+                     16 + 401 + 1 + 2);
+}
+
+/* A load that adds one district writes one audit row and one event. */
+static void
+test_seed_audits_what_it_adds(void **state)
+{
+    s_fixture_t *f = *state;
+    const char *db = f->env.db_url;
+    assert_int_equal(reg_seed_only(db, TH_SOURCE_DIR "/data", f->log), 0);
+    const long long audits = reg_sql_count(db, "SELECT count(*) FROM audit.log");
+    const long long events = reg_sql_count(db, "SELECT count(*) FROM registry.events");
+    assert_true(audits > 0);
+    assert_true(events > 0);
+    /* The last line (16077, Altenburger Land) again, then a new district. */
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/data-more", f->env.tmp);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    s_copy_data(dir, 402,
+                "16077;Landkreis;Altenburger Land;DEG0M;569.40;90118;44138;45980;158\n"
+                "16099;Landkreis;Testkreis;DEG0Z;100.00;1000;500;500;10\n");
+    assert_int_equal(reg_seed_only(db, dir, f->log), 0);
+    assert_int_equal(reg_sql_count(db, "SELECT count(*) FROM audit.log"), audits + 1);
+    assert_int_equal(reg_sql_count(db, "SELECT count(*) FROM audit.log WHERE resource = "
+                                       "'districts/16099' AND principal_id = 'seed'"),
+                     1);
+    assert_int_equal(reg_sql_count(db, "SELECT count(*) FROM registry.events"), events + 1);
+    assert_int_equal(reg_sql_count(db, "SELECT count(*) FROM registry.events WHERE "
+                                       "resource = 'districts/16099' AND "
+                                       "topic = 'district.created'"),
+                     1);
+}
+
+/* teilhabe-registry --seed-only with migrations from migrations_dir and no
+ * reference data; its exit status. */
+static int
+s_migrate_only(s_fixture_t *f, const char *migrations_dir)
+{
+    const char *argv[] = {"teilhabe-registry", "--db-url",    f->env.db_url,
+                          "--data-dir",        "none",        "--migrations-dir",
+                          migrations_dir,      "--seed-only", NULL};
+    th_proc_t *proc = th_proc_start(TH_TEST_REGISTRY_BIN, (char *const *) argv, f->log);
+    if (proc == NULL)
+        return -1;
+    const int status = th_proc_wait(proc, 60000);
+    th_proc_stop(&proc, status == -1 ? SIGKILL : SIGTERM, 1000);
+    return status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* A database seeded before the figures were dated (migration 0001 only,
+ * Eisenach merged with the old columns) answers after migration 0003 as one
+ * seeded after it: the Wartburgkreis holds Eisenach's people from
+ * 2021-07-01 on. */
+static void
+test_migration_dates_existing_figures(void **state)
+{
+    s_fixture_t *f = *state;
+    const char *db = f->env.db_url;
+    char dir[1100], cmd[2400];
+    snprintf(dir, sizeof dir, "%s/migrations-0001", f->env.tmp);
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p '%s' && cp '%s/services/registry/migrations/"
+             "0001_registry.sql' '%s/'",
+             dir, TH_SOURCE_DIR, dir);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(s_migrate_only(f, dir), 0);
+    char *ok = reg_sql_value(
+        db,
+        "INSERT INTO registry.states VALUES ('16', 'Thüringen');"
+        "INSERT INTO registry.districts (ags, state_code, name, official_kind, kind, "
+        "nuts3, area_km2, population, population_male, population_female, "
+        "population_per_km2, population_date, settlement_type, valid_from, valid_to, "
+        "successor_ags, search_key, search_key_expanded) VALUES "
+        "('16063', '16', 'Wartburgkreis', 'Landkreis', 'landkreis', 'DEG0P', 1307.44, "
+        "123025, 61525, 61500, 94, '2018-12-31', 'duenn_besiedelt', '2018-12-31', NULL, "
+        "NULL, 'wartburgkreis', 'wartburgkreis'), "
+        "('16056', '16', 'Eisenach, Stadt', 'Kreisfreie Stadt', 'kreisfreie_stadt', "
+        "'DEG0N', 104.17, 42370, 20874, 21496, 407, '2018-12-31', 'staedtischer_kreis', "
+        "'2018-12-31', '2021-06-30', '16063', 'eisenach stadt', 'eisenach stadt');"
+        "INSERT INTO registry.territorial_changes (effective, kind, ags, successor_ags, "
+        "recorded_by) VALUES ('2021-07-01', 'merge', '16056', '16063', 'seed')");
+    assert_non_null(ok);
+    free(ok);
+    assert_int_equal(s_migrate_only(f, TH_SOURCE_DIR "/services/registry/migrations"), 0);
+    char *v = reg_sql_value(
+        db,
+        "SELECT string_agg(ags || ' ' || valid_from || '..' || coalesce(valid_to::text, "
+        "'') || ' ' || population || ' ' || population_male || ' ' || population_female "
+        "|| ' ' || area_km2 || ' ' || population_per_km2 || ' ' || population_date, "
+        "', ' ORDER BY ags, valid_from) FROM registry.district_figures");
+    assert_non_null(v);
+    assert_string_equal(v, "16056 2018-12-31..2021-06-30 42370 20874 21496 104.17 407 "
+                           "2018-12-31, "
+                           "16063 2018-12-31..2021-06-30 123025 61525 61500 1307.44 94 "
+                           "2018-12-31, "
+                           "16063 2021-07-01.. 165395 82399 82996 1411.61 117 2018-12-31");
+    free(v);
+    /* The figures live in one place now. */
+    assert_int_equal(reg_sql_count(db, "SELECT count(*) FROM information_schema.columns "
+                                       "WHERE table_schema = 'registry' AND table_name = "
+                                       "'districts' AND column_name IN ('population', "
+                                       "'area_km2', 'settlement_type')"),
+                     0);
+    /* Both settlement types from the rule: dünn besiedelt before, with
+     * Verdichtungsansätzen (117/km²) after. */
+    v = reg_sql_value(db,
+                      "SELECT string_agg(registry.settlement_type(d.kind, f.population, "
+                      "f.population_per_km2), ',' ORDER BY f.valid_from) FROM "
+                      "registry.districts d JOIN registry.district_figures f USING (ags) "
+                      "WHERE d.ags = '16063'");
+    assert_non_null(v);
+    assert_string_equal(v, "duenn_besiedelt,laendlicher_kreis_verdichtung");
+    free(v);
 }
 
 /* Copies the shipped data into dir, replacing line `line` (1-based) of
@@ -238,6 +429,9 @@ main(void)
         cmocka_unit_test_setup_teardown(test_seed_refuses_bad_files_and_writes_nothing,
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_seed_loads_reference_data_once, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_seed_audits_what_it_adds, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_migration_dates_existing_figures, s_setup,
                                         s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
