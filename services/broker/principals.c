@@ -10,6 +10,7 @@
  */
 #include "principals.h"
 
+#include "th_check.h"
 #include "th_error.h"
 #include "th_log.h"
 
@@ -33,7 +34,6 @@
 #define DB_STATEMENT_TIMEOUT "-c statement_timeout=2000"
 #define DB_CONNECT_MS 3000
 #define DB_QUERY_MS 4000
-#define Z85_KEY_LEN 40
 
 static const char *const s_principals_sql =
     "SELECT id::text, name, role, coalesce(state_scope, ''), "
@@ -52,40 +52,13 @@ struct principals_t {
 bool
 principals_role_is_user(const char *role)
 {
-    static const char *const roles[] = {"admin", "ministry", "manager", "analyst",
-                                        "service"};
-    if (role == NULL)
-        return false;
-    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
-        if (strcmp(role, roles[i]) == 0)
-            return true;
-    return false;
+    return th_check_role(role);
 }
 
 static bool
 s_role_valid(const char *role)
 {
     return principals_role_is_user(role) || (role != NULL && strcmp(role, "worker") == 0);
-}
-
-static bool
-s_digits(const char *s, size_t n)
-{
-    if (strlen(s) != n)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-    return true;
-}
-
-static bool
-s_key_valid(const char *key)
-{
-    if (key == NULL || strlen(key) != Z85_KEY_LEN)
-        return false;
-    byte raw[32];
-    return zmq_z85_decode(raw, key) != NULL;
 }
 
 /* Builds a packed Principal from the given fields, splitting districts (a
@@ -100,7 +73,7 @@ s_principal_frame(const char *id, const char *name, const char *role, const char
     char **items = NULL;
     size_t n_items = 0;
     *why = NULL;
-    if (!s_key_valid(key)) {
+    if (!th_check_z85_key(key)) {
         *why = "public key is not a 40-character Z85 CURVE key";
         goto cleanup;
     }
@@ -110,7 +83,7 @@ s_principal_frame(const char *id, const char *name, const char *role, const char
     }
     if (state == NULL)
         state = "";
-    if (state[0] != '\0' && !s_digits(state, 2)) {
+    if (state[0] != '\0' && !th_check_digits(state, 2)) {
         *why = "state is not a 2-digit Land code";
         goto cleanup;
     }
@@ -131,7 +104,7 @@ s_principal_frame(const char *id, const char *name, const char *role, const char
     char *save = NULL;
     for (char *tok = strtok_r(list, "{},\" ", &save); tok != NULL;
          tok = strtok_r(NULL, "{},\" ", &save)) {
-        if (!s_digits(tok, 5)) {
+        if (!th_check_ags(tok)) {
             *why = "districts is not a comma list of 5-digit AGS";
             goto cleanup;
         }
