@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "teilhabe/v1/fields.pb-c.h"
+#include "teilhabe/v1/events.pb-c.h"
 #include "teilhabe/v1/registry.pb-c.h"
 #include "th_status.h"
 
@@ -1124,8 +1125,8 @@ s_events(cli_t *cli, int argc, char **argv)
     int rc = s_parse(cli, "events", argc, argv, allowed, NULL, 0, 0, &a);
     if (rc != 0)
         return rc;
-    Teilhabe__Registry__V1__ListEventsRequest req =
-        TEILHABE__REGISTRY__V1__LIST_EVENTS_REQUEST__INIT;
+    Teilhabe__Events__V1__ListEventsRequest req =
+        TEILHABE__EVENTS__V1__LIST_EVENTS_REQUEST__INIT;
     int64_t after = 0, limit = 0;
     if ((s_flag(&a, "after") != NULL &&
          (rc = s_parse_int(cli, "events", "after", s_flag(&a, "after"), 0, INT64_MAX,
@@ -1140,10 +1141,10 @@ s_events(cli_t *cli, int argc, char **argv)
     req.limit = (int32_t) limit;
     th_result_t r;
     rc = cli_call(cli, S_METHOD("ListEvents"), &req.base,
-                  &teilhabe__registry__v1__list_events_response__descriptor, NULL, &r);
+                  &teilhabe__events__v1__list_events_response__descriptor, NULL, &r);
     if (rc == 0) {
-        const Teilhabe__Registry__V1__ListEventsResponse *resp = (const void *) r.response;
-        rc = s_print_list(cli, &teilhabe__registry__v1__event__descriptor,
+        const Teilhabe__Events__V1__ListEventsResponse *resp = (const void *) r.response;
+        rc = s_print_list(cli, &teilhabe__events__v1__event__descriptor,
                           (void *const *) resp->events, resp->n_events);
     }
     th_result_clear(&r);
