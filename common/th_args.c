@@ -104,7 +104,7 @@ s_store(const th_arg_t *a, th_config_t *into, const char *value, char *errbuf, s
         rc = th_config_set(into, key, value);
     }
     if (rc == TH_EINVAL)
-        snprintf(errbuf, errlen, "option --%s has no valid configuration key", a->name);
+        snprintf(errbuf, errlen, "flag --%s has no valid configuration key", a->name);
     return rc;
 }
 
@@ -205,21 +205,21 @@ th_args_parse(int argc, char *const argv[], const th_arg_group_t *groups, size_t
         const char *word = optind > 0 && optind <= wargc ? work[optind - 1] : "";
         if (c == '?') {
             if (optopt >= S_VAL && (size_t) (optopt - S_VAL) < t.n)
-                snprintf(errbuf, errlen, "option --%s takes no value",
+                snprintf(errbuf, errlen, "flag --%s takes no value",
                          t.args[optopt - S_VAL]->name);
             else if (optopt != 0)
-                snprintf(errbuf, errlen, "unknown option \"-%c\"", optopt);
+                snprintf(errbuf, errlen, "unknown flag \"-%c\"", optopt);
             else
-                snprintf(errbuf, errlen, "unknown option \"%s\"", word);
+                snprintf(errbuf, errlen, "unknown flag \"%s\"", word);
             rc = TH_EINVAL;
             goto cleanup;
         }
         if (c == ':') {
             if (optopt >= S_VAL && (size_t) (optopt - S_VAL) < t.n)
-                snprintf(errbuf, errlen, "option --%s needs a value",
+                snprintf(errbuf, errlen, "flag --%s needs a value",
                          t.args[optopt - S_VAL]->name);
             else
-                snprintf(errbuf, errlen, "option -%c needs a value", optopt);
+                snprintf(errbuf, errlen, "flag -%c needs a value", optopt);
             rc = TH_EINVAL;
             goto cleanup;
         }
@@ -232,13 +232,13 @@ th_args_parse(int argc, char *const argv[], const th_arg_group_t *groups, size_t
                     i = k;
         }
         if (i >= t.n) {
-            snprintf(errbuf, errlen, "unknown option \"%s\"", word);
+            snprintf(errbuf, errlen, "unknown flag \"%s\"", word);
             rc = TH_EINVAL;
             goto cleanup;
         }
         const th_arg_t *a = t.args[i];
         if (a->kind == TH_ARG_BOOL && optarg != NULL && !s_bool_word(optarg)) {
-            snprintf(errbuf, errlen, "option --%s takes true or false, not \"%s\"", a->name,
+            snprintf(errbuf, errlen, "flag --%s takes true or false, not \"%s\"", a->name,
                      optarg);
             rc = TH_EINVAL;
             goto cleanup;

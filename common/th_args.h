@@ -52,8 +52,8 @@ typedef struct {
  * follow); else options may stand anywhere. On success *positional (the
  * caller frees the array, not the strings, which are argv's) holds the
  * positional arguments in order and *n_positional their number. 0, or
- * TH_EINVAL with a message in errbuf ("unknown option \"--stat\"",
- * "option --state needs a value", "option --wide takes no value"), or
+ * TH_EINVAL with a message in errbuf ("unknown flag \"--stae\"",
+ * "flag --state needs a value", "flag --wide takes no value"), or
  * TH_ENOMEM. */
 int th_args_parse(int argc, char *const argv[], const th_arg_group_t *groups, size_t n_groups,
                   bool in_order, char ***positional, int *n_positional, char *errbuf,

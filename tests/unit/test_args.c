@@ -109,15 +109,15 @@ test_errors(void **state)
     s_run_t r;
     char *unknown[] = {"x", "--bogus", NULL};
     assert_int_equal(s_parse(&r, false, 2, unknown), TH_EINVAL);
-    assert_non_null(strstr(r.err, "unknown option \"--bogus\""));
+    assert_non_null(strstr(r.err, "unknown flag \"--bogus\""));
     s_done(&r);
     char *missing[] = {"x", "--state", NULL};
     assert_int_equal(s_parse(&r, false, 2, missing), TH_EINVAL);
-    assert_non_null(strstr(r.err, "--state needs a value"));
+    assert_non_null(strstr(r.err, "flag --state needs a value"));
     s_done(&r);
     char *valued[] = {"x", "--include-ended=yes", NULL};
     assert_int_equal(s_parse(&r, false, 2, valued), TH_EINVAL);
-    assert_non_null(strstr(r.err, "--include-ended takes no value"));
+    assert_non_null(strstr(r.err, "flag --include-ended takes no value"));
     s_done(&r);
     char *notbool[] = {"x", "--insecure=maybe", NULL};
     assert_int_equal(s_parse(&r, false, 2, notbool), TH_EINVAL);
