@@ -1,0 +1,387 @@
+/* ---------------------------------------------------------------------------
+ * workers.c: the worker side of the broker: READY (registration), REPLY,
+ * heartbeats and the removal of workers that left, died or broke the
+ * protocol
+ * ---------------------------------------------------------------------------
+ */
+#include "broker_int.h"
+
+#include "th_error.h"
+#include "th_log.h"
+#include "th_status.h"
+
+#include "teilhabe/v1/broker.pb-c.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* --- worker table ------------------------------------------------------------- */
+
+void
+broker__worker_free(worker_t *worker)
+{
+    zframe_destroy(&worker->identity);
+    zlistx_destroy(&worker->calls);
+    free(worker->instance);
+    free(worker);
+}
+
+/* Removes worker: its calls in flight fail with UNAVAILABLE (the client may
+ * retry), and calls waiting for one of its services start their grace
+ * period when it was the service's last worker. */
+void
+broker__worker_remove(broker_t *self, worker_t *worker, const char *reason,
+                      bool say_disconnect)
+{
+    char instance[TH_LOG_QUOTE_SIZE];
+    th_log_info(0, "worker removed", "worker=%s instance=%s reason=\"%s\" in_flight=%u",
+                worker->label, th_log_quote(instance, sizeof instance, worker->instance),
+                reason, worker->in_flight);
+    zhashx_delete(self->workers, worker->identity);
+    call_t *call;
+    while ((call = zlistx_first(worker->calls)) != NULL)
+        broker__fail_call(self, call, TH_UNAVAILABLE, (uint32_t) self->config.heartbeat_ms,
+                          "the worker handling this call stopped; it is safe to retry");
+    int64_t now = zclock_mono();
+    for (size_t i = 0; i < worker->n_services; i++) {
+        service_t *service = worker->services[i];
+        zlistx_delete(service->workers, worker->service_handles[i]);
+        if (zlistx_size(service->workers) > 0)
+            continue;
+        self->services_down++;
+        int64_t grace_end = now + self->config.grace_ms;
+        for (call_t *queued = zlistx_first(service->queue); queued != NULL;
+             queued = zlistx_next(service->queue)) {
+            if (grace_end < queued->deadline) {
+                queued->grace = true;
+                queued->expires = grace_end;
+                broker__heap_update(self, queued);
+            }
+        }
+    }
+    if (say_disconnect)
+        broker__send_command(self, worker->identity, TH_CMD_DISCONNECT);
+    broker__worker_free(worker);
+}
+
+/* --- the worker side ---------------------------------------------------------- */
+
+static bool
+s_worker_authorized(broker_t *self, zframe_t *frame)
+{
+    if (self->config.insecure)
+        return true;
+    const th_principal_t *principal =
+        principals_lookup(self->principals, zframe_meta(frame, "User-Id"));
+    return principal != NULL && strcmp(principal->role, "worker") == 0;
+}
+
+/* A worker broke the protocol: tell it to go away and forget it. */
+static void
+s_violation(broker_t *self, zframe_t *identity, worker_t *worker, const char *reason)
+{
+    if (worker != NULL) {
+        broker__worker_remove(self, worker, reason, true);
+    } else {
+        broker__note_drop(self, "backend", reason);
+        broker__send_command(self, identity, TH_CMD_DISCONNECT);
+    }
+}
+
+static bool
+s_identifier_valid(const char *s, size_t max)
+{
+    size_t len = s != NULL ? strlen(s) : 0;
+    if (len == 0 || len > max ||
+        !((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z')))
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
+              (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+            return false;
+    return true;
+}
+
+static bool
+s_service_name_valid(const char *name)
+{
+    char method[TH_WIRE_METHOD_MAX + 3];
+    char service[TH_WIRE_METHOD_MAX + 1];
+    if (name == NULL || strlen(name) + 2 > TH_WIRE_METHOD_MAX)
+        return false;
+    snprintf(method, sizeof method, "%s/M", name);
+    return th_wire_split_method(method, service, sizeof service) == 0;
+}
+
+/* Checks a WorkerReady. NULL when valid, else the reason. */
+static const char *
+s_ready_problem(const Teilhabe__Broker__V1__WorkerReady *ready)
+{
+    if (ready->capacity == 0)
+        return "READY with capacity 0";
+    if (ready->n_services == 0 || ready->n_services > WORKER_SERVICES_MAX)
+        return "READY must name 1 to 64 services";
+    for (size_t i = 0; i < ready->n_services; i++) {
+        const Teilhabe__Broker__V1__ServiceInfo *info = ready->services[i];
+        if (!s_service_name_valid(info->name))
+            return "READY names a service that is not of the form pkg.v1.Service";
+        if (strcmp(info->name, HEALTH_SERVICE) == 0 ||
+            strcmp(info->name, BROKER_SERVICE) == 0)
+            return "READY names a service the broker answers itself";
+        for (size_t k = 0; k < info->n_methods; k++)
+            if (!s_identifier_valid(info->methods[k], TH_WIRE_METHOD_MAX))
+                return "READY names a method that is not an identifier";
+    }
+    if (ready->instance != NULL &&
+        !th_wire_utf8_valid(ready->instance, strlen(ready->instance)))
+        return "READY instance is not UTF-8";
+    return NULL;
+}
+
+static void
+s_worker_ready(broker_t *self, zframe_t **identity_p, worker_t *existing, zmsg_t *msg)
+{
+    ProtobufCMessage *unpacked = NULL;
+    worker_t *worker = NULL;
+    zframe_t *payload = zmsg_next(msg);
+    if (zmsg_size(msg) != 3 || payload == NULL) {
+        s_violation(self, *identity_p, existing,
+                    "READY must carry exactly one WorkerReady frame");
+        goto cleanup;
+    }
+    if (th_wire_unpack(&teilhabe__broker__v1__worker_ready__descriptor, payload, READY_MAX,
+                       &unpacked) != 0) {
+        s_violation(self, *identity_p, existing,
+                    "READY payload is not a valid WorkerReady");
+        goto cleanup;
+    }
+    const Teilhabe__Broker__V1__WorkerReady *ready =
+        (const Teilhabe__Broker__V1__WorkerReady *) unpacked;
+    const char *problem = s_ready_problem(ready);
+    if (problem != NULL) {
+        s_violation(self, *identity_p, existing, problem);
+        goto cleanup;
+    }
+    if (existing != NULL)
+        broker__worker_remove(self, existing, "worker sent READY again", false);
+    worker = calloc(1, sizeof *worker);
+    if (worker == NULL || (worker->calls = zlistx_new()) == NULL)
+        goto cleanup;
+    worker->identity = *identity_p;
+    *identity_p = NULL;
+    char *hex = zframe_strhex(worker->identity);
+    snprintf(worker->label, sizeof worker->label, "%s", hex != NULL ? hex : "?");
+    free(hex);
+    worker->instance = strdup(ready->instance != NULL ? ready->instance : "");
+    worker->capacity = ready->capacity > CAPACITY_MAX ? CAPACITY_MAX : ready->capacity;
+    worker->expires =
+        zclock_mono() + (int64_t) self->config.heartbeat_ms * self->config.liveness;
+    for (size_t i = 0; i < ready->n_services; i++) {
+        const Teilhabe__Broker__V1__ServiceInfo *info = ready->services[i];
+        service_t *service = broker__service_get(self, info->name, true);
+        if (service == NULL)
+            continue;
+        bool duplicate = false;
+        for (size_t k = 0; k < worker->n_services; k++)
+            duplicate |= worker->services[k] == service;
+        if (duplicate)
+            continue;
+        if (!service->registered) {
+            service->registered = true;
+            self->pending_services--;
+        } else if (zlistx_size(service->workers) == 0) {
+            self->services_down--;
+        }
+        if (info->n_methods == 0)
+            service->any_method = true;
+        for (size_t k = 0; k < info->n_methods; k++)
+            zhashx_insert(service->methods, info->methods[k], (void *) "");
+        worker->services[worker->n_services] = service;
+        worker->service_handles[worker->n_services] =
+            zlistx_add_end(service->workers, worker);
+        worker->n_services++;
+        /* Calls waiting out a grace period now wait for this worker instead. */
+        for (call_t *queued = zlistx_first(service->queue); queued != NULL;
+             queued = zlistx_next(service->queue)) {
+            if (queued->grace) {
+                queued->grace = false;
+                queued->expires = queued->deadline;
+                broker__heap_update(self, queued);
+            }
+        }
+    }
+    zhashx_insert(self->workers, worker->identity, worker);
+    char instance[TH_LOG_QUOTE_SIZE];
+    th_log_info(0, "worker ready", "worker=%s instance=%s capacity=%u services=%zu",
+                worker->label, th_log_quote(instance, sizeof instance, worker->instance),
+                worker->capacity, worker->n_services);
+    worker_t *ready_worker = worker;
+    worker = NULL;
+    broker__worker_dispatch(self, ready_worker);
+cleanup:
+    if (worker != NULL)
+        broker__worker_free(worker);
+    if (unpacked != NULL)
+        protobuf_c_message_free_unpacked(unpacked, NULL);
+}
+
+static void
+s_worker_reply(broker_t *self, zframe_t *identity, worker_t *worker, zmsg_t *msg)
+{
+    ProtobufCMessage *unpacked = NULL;
+    zframe_t *id_frame = zmsg_next(msg);
+    zframe_t *head = zmsg_next(msg);
+    zframe_t *body = zmsg_next(msg);
+    uint64_t id = 0;
+    if (zmsg_size(msg) != 5 || th_wire_id_decode(id_frame, &id) != 0) {
+        s_violation(self, identity, worker,
+                    "REPLY must be [request id | ResponseHeader | body]");
+        goto cleanup;
+    }
+    call_t *call = zhashx_lookup(self->calls, &id);
+    if (call == NULL || call->worker != worker) {
+        /* Normal after a deadline: the client has had its answer. */
+        th_log_debug(0, "late or unknown reply dropped", "request=%llu worker=%s",
+                     (unsigned long long) id, worker->label);
+        goto cleanup;
+    }
+    if (th_wire_unpack(&teilhabe__rpc__v1__response_header__descriptor, head,
+                       TH_WIRE_HEADER_MAX, &unpacked) != 0) {
+        broker__fail_call(
+            self, call, TH_INTERNAL, 0,
+            "the worker sent a malformed reply; the call may or may not have taken "
+            "effect");
+        s_violation(self, identity, worker, "REPLY header is not a valid ResponseHeader");
+        goto cleanup;
+    }
+    th_response_header_t *header = (th_response_header_t *) unpacked;
+    if (header->call_id != call->call_id || (uint32_t) header->code > TH_STATUS_MAX) {
+        /* The client matches replies by its own call id, so that is what
+         * it gets, whatever the worker wrote. */
+        header->call_id = call->call_id;
+        if ((uint32_t) header->code > TH_STATUS_MAX)
+            header->code = TEILHABE__RPC__V1__STATUS_CODE__UNKNOWN;
+        zframe_t *packed = th_wire_pack(unpacked);
+        if (packed == NULL) {
+            broker__fail_call(self, call, TH_INTERNAL, 0, "broker out of memory");
+            broker__worker_dispatch(self, worker);
+            goto cleanup;
+        }
+        zmsg_remove(msg, head);
+        zframe_destroy(&head);
+        head = packed;
+    } else {
+        zmsg_remove(msg, head);
+    }
+    zmsg_remove(msg, body);
+    /* The body is the response message only when the code is OK; a worker
+     * that sends one with an error must not leak partial data to the
+     * client, which would not look at it anyway. */
+    if (header->code != TEILHABE__RPC__V1__STATUS_CODE__OK && zframe_size(body) > 0) {
+        th_log_debug(call->call_id, "body of a failed reply dropped",
+                     "request=%llu worker=%s code=%s bytes=%zu", (unsigned long long) id,
+                     worker->label, th_status_name(header->code), zframe_size(body));
+        zframe_reset(body, "", 0);
+    }
+    if (broker__send_identity(self->frontend, call->client) == 0) {
+        void *socket = zsock_resolve(self->frontend);
+        zmq_send(socket, TH_WIRE_CLIENT_SIG, TH_WIRE_SIG_LEN, ZMQ_SNDMORE);
+        if (zframe_send(&head, socket, ZFRAME_MORE) != 0)
+            zframe_destroy(&head);
+        if (zframe_send(&body, socket, 0) != 0)
+            zframe_destroy(&body);
+    } else {
+        th_log_debug(call->call_id, "reply dropped: client gone or not reading", NULL);
+        zframe_destroy(&head);
+        zframe_destroy(&body);
+    }
+    th_log_debug(call->call_id, "call answered", "request=%llu worker=%s code=%s",
+                 (unsigned long long) id, worker->label, th_status_name(header->code));
+    broker__call_finish(self, call);
+    broker__worker_dispatch(self, worker);
+cleanup:
+    if (unpacked != NULL)
+        protobuf_c_message_free_unpacked(unpacked, NULL);
+}
+
+void
+broker__backend_message(broker_t *self, zmsg_t *msg)
+{
+    zframe_t *identity = zmsg_pop(msg);
+    zframe_t *sig = zmsg_first(msg);
+    zframe_t *command = zmsg_next(msg);
+    if (identity == NULL || sig == NULL)
+        goto cleanup;
+    worker_t *worker = zhashx_lookup(self->workers, identity);
+    if (!th_wire_is_sig(sig, TH_WIRE_WORKER_SIG)) {
+        if (zframe_size(sig) >= 3 && memcmp(zframe_data(sig), "THW", 3) == 0)
+            s_violation(self, identity, worker, "unsupported worker protocol version");
+        else if (worker != NULL)
+            s_violation(self, identity, worker, "first frame is not the worker signature");
+        else
+            broker__note_drop(self, "backend",
+                              "first frame is not a teilhabe worker signature");
+        goto cleanup;
+    }
+    if (command == NULL || zframe_size(command) != 1) {
+        s_violation(self, identity, worker, "command frame must be exactly one byte");
+        goto cleanup;
+    }
+    if (!s_worker_authorized(self, sig)) {
+        char key[TH_LOG_QUOTE_SIZE];
+        th_log_warn(0, "worker key no longer registered as a worker", "key=%s",
+                    th_log_quote(key, sizeof key, zframe_meta(sig, "User-Id")));
+        if (worker != NULL)
+            broker__worker_remove(self, worker, "key no longer registered", true);
+        else
+            broker__send_command(self, identity, TH_CMD_DISCONNECT);
+        goto cleanup;
+    }
+    byte cmd = zframe_data(command)[0];
+    if (worker == NULL && cmd != TH_CMD_READY) {
+        /* A worker the broker does not know (it restarted, or the worker
+         * was declared dead): make it reconnect and register again. */
+        if (cmd != TH_CMD_DISCONNECT)
+            broker__send_command(self, identity, TH_CMD_DISCONNECT);
+        goto cleanup;
+    }
+    if (worker != NULL)
+        worker->expires =
+            zclock_mono() + (int64_t) self->config.heartbeat_ms * self->config.liveness;
+    switch (cmd) {
+    case TH_CMD_READY: s_worker_ready(self, &identity, worker, msg); break;
+    case TH_CMD_REPLY: s_worker_reply(self, identity, worker, msg); break;
+    case TH_CMD_HEARTBEAT: break;
+    case TH_CMD_DISCONNECT:
+        broker__worker_remove(self, worker, "worker said DISCONNECT", false);
+        break;
+    default: s_violation(self, identity, worker, "unknown or misdirected command"); break;
+    }
+cleanup:
+    zframe_destroy(&identity);
+    zmsg_destroy(&msg);
+}
+
+/* --- timers ---------------------------------------------------------------- */
+
+/* Sends heartbeats and buries workers that fell silent. */
+void
+broker__heartbeat(broker_t *self, int64_t now)
+{
+    zlistx_t *dead = zlistx_new();
+    for (worker_t *worker = zhashx_first(self->workers); worker != NULL;
+         worker = zhashx_next(self->workers)) {
+        if (now >= worker->expires) {
+            if (dead != NULL)
+                zlistx_add_end(dead, worker);
+        } else {
+            broker__send_command(self, worker->identity, TH_CMD_HEARTBEAT);
+        }
+    }
+    for (worker_t *worker = dead != NULL ? zlistx_first(dead) : NULL; worker != NULL;
+         worker = zlistx_next(dead))
+        broker__worker_remove(self, worker, "no heartbeat within the liveness interval",
+                              true);
+    zlistx_destroy(&dead);
+    self->next_heartbeat = now + self->config.heartbeat_ms;
+}
