@@ -42,6 +42,13 @@ typedef enum {
 #define TH_WIRE_SOFT_MAX_DEFAULT (1024 * 1024)        /* body, answered RESOURCE_EXHAUSTED */
 #define TH_WIRE_HARD_MAX_DEFAULT (16 * 1024 * 1024)   /* ZMQ_MAXMSGSIZE: connection dropped */
 #define TH_WIRE_HEADER_MAX 16384                      /* a header frame */
+/* libzmq checks ZMQ_MAXMSGSIZE against a message part as it comes off the
+ * wire, which under CURVE is the encrypted MESSAGE command wrapping the
+ * part: "\x07MESSAGE" (8 bytes), the nonce (8), the MAC (16) and a flags
+ * byte, 33 bytes more than the part itself. A CURVE socket adds this to its
+ * ZMQ_MAXMSGSIZE, so that every part up to the documented hard cap arrives
+ * and can be answered. */
+#define TH_WIRE_CURVE_OVERHEAD 33
 #define TH_WIRE_METHOD_MAX 256
 #define TH_WIRE_METADATA_MAX 32
 #define TH_WIRE_METADATA_KEY_MAX 64

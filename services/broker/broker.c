@@ -353,7 +353,11 @@ s_router_new(const broker_config_t *config, zcert_t *cert, const char *domain,
         return NULL;
     }
     zsock_set_router_mandatory(socket, 1);
-    zsock_set_maxmsgsize(socket, (int) config->hard_max_message_size);
+    /* Under CURVE libzmq measures the encrypted part, TH_WIRE_CURVE_OVERHEAD
+     * bytes larger: allow for it, or bodies just below the documented cap
+     * would close the connection instead of being answered. */
+    zsock_set_maxmsgsize(socket, (int) config->hard_max_message_size +
+                                     (cert != NULL ? TH_WIRE_CURVE_OVERHEAD : 0));
     zsock_set_sndtimeo(socket, 0);
     zsock_set_sndhwm(socket, sndhwm);
     zsock_set_linger(socket, 0);
