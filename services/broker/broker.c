@@ -361,6 +361,10 @@ s_router_new(const broker_config_t *config, zcert_t *cert, const char *domain,
     zsock_set_sndtimeo(socket, 0);
     zsock_set_sndhwm(socket, sndhwm);
     zsock_set_linger(socket, 0);
+    /* A peer that connects and never finishes its handshake (or a port
+     * scanner) holds a descriptor and a connection slot: libzmq closes it
+     * after this long. */
+    zsock_set_handshake_ivl(socket, config->handshake_timeout_ms);
     if (cert != NULL) {
         zcert_apply(cert, socket);
         zsock_set_curve_server(socket, 1);
@@ -446,6 +450,14 @@ broker_new(const broker_config_t *config, char *errbuf, size_t errlen)
                                  2 * CAPACITY_MAX, errbuf, errlen);
     if (self->backend == NULL)
         goto fail;
+    self->frontend_conns =
+        conns_new(self->frontend, "frontend", config->max_connections, errbuf, errlen);
+    if (self->frontend_conns == NULL)
+        goto fail;
+    self->backend_conns =
+        conns_new(self->backend, "backend", config->max_worker_connections, errbuf, errlen);
+    if (self->backend_conns == NULL)
+        goto fail;
     zcert_destroy(&cert);
     return self;
 fail:
@@ -477,6 +489,9 @@ broker_destroy(broker_t **self_p)
     zhashx_destroy(&self->calls);
     zhashx_destroy(&self->workers);
     zhashx_destroy(&self->services);
+    /* The monitors go first: they watch the sockets. */
+    conns_destroy(&self->frontend_conns);
+    conns_destroy(&self->backend_conns);
     zsock_destroy(&self->frontend);
     zsock_destroy(&self->backend);
     zap_destroy(&self->zap);
@@ -488,14 +503,26 @@ broker_destroy(broker_t **self_p)
 int
 broker_run(broker_t *self)
 {
-    zmq_pollitem_t items[4] = {
-        {zsock_resolve(self->frontend), 0, ZMQ_POLLIN, 0},
-        {zsock_resolve(self->backend), 0, ZMQ_POLLIN, 0},
-        {self->zap != NULL ? zap_socket(self->zap) : NULL, 0, ZMQ_POLLIN, 0},
-        {self->principals != NULL ? principals_socket(self->principals) : NULL, 0,
-         ZMQ_POLLIN, 0},
+    enum {
+        P_FRONTEND,
+        P_BACKEND,
+        P_FRONTEND_CONNS,
+        P_BACKEND_CONNS,
+        P_ZAP,
+        P_PRINCIPALS
     };
-    int n_items = self->zap != NULL ? 4 : 2;
+    zmq_pollitem_t items[] = {
+        [P_FRONTEND] = {zsock_resolve(self->frontend), 0, ZMQ_POLLIN, 0},
+        [P_BACKEND] = {zsock_resolve(self->backend), 0, ZMQ_POLLIN, 0},
+        [P_FRONTEND_CONNS] = {conns_socket(self->frontend_conns), 0, ZMQ_POLLIN, 0},
+        [P_BACKEND_CONNS] = {conns_socket(self->backend_conns), 0, ZMQ_POLLIN, 0},
+        [P_ZAP] = {self->zap != NULL ? zap_socket(self->zap) : NULL, 0, ZMQ_POLLIN, 0},
+        [P_PRINCIPALS] = {self->principals != NULL ? principals_socket(self->principals)
+                                                   : NULL,
+                          0, ZMQ_POLLIN, 0},
+    };
+    /* Insecure mode has neither a ZAP handler nor principals to poll. */
+    int n_items = self->zap != NULL ? P_PRINCIPALS + 1 : P_ZAP;
     int64_t now = zclock_mono();
     self->next_heartbeat = now + self->config.heartbeat_ms;
     if (self->config.insecure) {
@@ -504,10 +531,13 @@ broker_run(broker_t *self)
     }
     th_log_info(
         0, "broker running",
-        "frontend=%s backend=%s heartbeat_ms=%d liveness=%d grace_ms=%d principals=%zu",
+        "frontend=%s backend=%s heartbeat_ms=%d liveness=%d grace_ms=%d principals=%zu "
+        "max_connections=%zu max_worker_connections=%zu handshake_timeout_ms=%d",
         self->config.frontend_endpoint, self->config.backend_endpoint,
         self->config.heartbeat_ms, self->config.liveness, self->config.grace_ms,
-        self->principals != NULL ? principals_size(self->principals) : 0);
+        self->principals != NULL ? principals_size(self->principals) : 0,
+        self->config.max_connections, self->config.max_worker_connections,
+        self->config.handshake_timeout_ms);
     int result = 0;
     while (!zsys_interrupted) {
         now = zclock_mono();
@@ -526,13 +556,19 @@ broker_run(broker_t *self)
             result = TH_EIO;
             break;
         }
-        if (n_items > 2 && (items[2].revents & ZMQ_POLLIN))
+        /* Connections first: those over a cap are shut down before their
+         * handshake even reaches the ZAP handler. */
+        if (items[P_FRONTEND_CONNS].revents & ZMQ_POLLIN)
+            conns_handle(self->frontend_conns);
+        if (items[P_BACKEND_CONNS].revents & ZMQ_POLLIN)
+            conns_handle(self->backend_conns);
+        if (n_items > P_ZAP && (items[P_ZAP].revents & ZMQ_POLLIN))
             for (int i = 0;
                  i < RECV_BATCH && (zsock_events(zap_socket(self->zap)) & ZMQ_POLLIN); i++)
                 zap_handle(self->zap);
-        if (n_items > 3 && (items[3].revents & ZMQ_POLLIN))
+        if (n_items > P_PRINCIPALS && (items[P_PRINCIPALS].revents & ZMQ_POLLIN))
             principals_update(self->principals);
-        if (items[1].revents & ZMQ_POLLIN)
+        if (items[P_BACKEND].revents & ZMQ_POLLIN)
             for (int i = 0; i < RECV_BATCH && (zsock_events(self->backend) & ZMQ_POLLIN);
                  i++) {
                 zmsg_t *msg = zmsg_recv(self->backend);
@@ -540,7 +576,7 @@ broker_run(broker_t *self)
                     break;
                 broker__backend_message(self, msg);
             }
-        if (items[0].revents & ZMQ_POLLIN)
+        if (items[P_FRONTEND].revents & ZMQ_POLLIN)
             for (int i = 0; i < RECV_BATCH && (zsock_events(self->frontend) & ZMQ_POLLIN);
                  i++) {
                 zmsg_t *msg = zmsg_recv(self->frontend);

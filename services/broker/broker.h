@@ -30,7 +30,16 @@ typedef struct {
     int max_timeout_ms; /* larger timeouts (also default_timeout_ms) are cut to it */
     size_t queue_max;       /* queued calls per service */
     size_t queue_max_bytes; /* header + body bytes of all queued calls together */
+    int handshake_timeout_ms;      /* ZMQ_HANDSHAKE_IVL on both sockets */
+    size_t max_connections;        /* frontend connections at once; 0 = no cap */
+    size_t max_worker_connections; /* backend connections at once; 0 = no cap */
 } broker_config_t;
+
+/* Descriptors the broker keeps for itself when it derives its connection
+ * caps from the open file limit: its sockets' internal signals and
+ * listeners, the database connection, the certificate files it reads, and
+ * connections accepted in the moment before they are shut down. */
+#define BROKER_FD_RESERVE 64
 
 typedef struct broker_t broker_t;
 

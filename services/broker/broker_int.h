@@ -31,6 +31,7 @@
 
 #include "broker.h"
 
+#include "conns.h"
 #include "principals.h"
 #include "th_wire.h"
 #include "zap.h"
@@ -108,6 +109,8 @@ struct broker_t {
     zap_t *zap;
     zsock_t *frontend;
     zsock_t *backend;
+    conns_t *frontend_conns; /* connection count and cap of each socket */
+    conns_t *backend_conns;
     zhashx_t *services; /* name -> service_t (owned) */
     zhashx_t *workers;  /* identity frame -> worker_t (owned, freed by hand) */
     zhashx_t *calls;    /* &call->id -> call_t (owned, freed by hand) */
