@@ -397,7 +397,9 @@ broker_new(const broker_config_t *config, char *errbuf, size_t errlen)
     self->services = zhashx_new();
     self->workers = zhashx_new();
     self->calls = zhashx_new();
-    if (self->services == NULL || self->workers == NULL || self->calls == NULL) {
+    self->refused_keys = zhashx_new();
+    if (self->services == NULL || self->workers == NULL || self->calls == NULL ||
+        self->refused_keys == NULL) {
         snprintf(errbuf, errlen, "out of memory");
         goto fail;
     }
@@ -489,6 +491,7 @@ broker_destroy(broker_t **self_p)
     zhashx_destroy(&self->calls);
     zhashx_destroy(&self->workers);
     zhashx_destroy(&self->services);
+    zhashx_destroy(&self->refused_keys);
     /* The monitors go first: they watch the sockets. */
     conns_destroy(&self->frontend_conns);
     conns_destroy(&self->backend_conns);
@@ -567,7 +570,8 @@ broker_run(broker_t *self)
                  i < RECV_BATCH && (zsock_events(zap_socket(self->zap)) & ZMQ_POLLIN); i++)
                 zap_handle(self->zap);
         if (n_items > P_PRINCIPALS && (items[P_PRINCIPALS].revents & ZMQ_POLLIN))
-            principals_update(self->principals);
+            if (principals_update(self->principals) == 0)
+                broker__workers_recheck(self);
         if (items[P_BACKEND].revents & ZMQ_POLLIN)
             for (int i = 0; i < RECV_BATCH && (zsock_events(self->backend) & ZMQ_POLLIN);
                  i++) {

@@ -51,13 +51,14 @@
     TEILHABE__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVICE_UNKNOWN
 
 #define READY_MAX (256 * 1024)    /* a WorkerReady frame */
-#define CAPACITY_MAX 10000        /* per worker; larger announcements are clamped */
+#define CAPACITY_MAX 10000        /* the largest worker_capacity_max */
 #define WORKER_SERVICES_MAX 64    /* services one worker may serve */
 #define PENDING_SERVICES_MAX 1024 /* never-registered names with calls waiting */
 #define INSECURE_WARN_MS 60000
 #define RECV_BATCH 64 /* messages taken from one socket per wake-up */
 #define QUEUE_FULL_RETRY_MS 250
 #define DROP_LOG_MS 1000
+#define REFUSED_KEYS_MAX 4096 /* keys whose refused READY was logged */
 
 typedef struct service_t service_t;
 typedef struct worker_t worker_t;
@@ -84,6 +85,7 @@ struct worker_t {
     zframe_t *identity;
     char label[24]; /* routing id in hex, for logs */
     char *instance;
+    char key[41]; /* Z85 public key it connected with ("" when insecure) */
     uint32_t capacity;
     uint32_t in_flight;
     int64_t expires; /* dead when silent past this */
@@ -129,6 +131,7 @@ struct broker_t {
     int64_t unauth_log_at;
     size_t unauth_unlogged;
     th_principal_t insecure_principal;
+    zhashx_t *refused_keys; /* worker keys whose refused READY was logged */
 };
 
 /* --- broker.c ------------------------------------------------------------- */
@@ -192,6 +195,10 @@ void broker__worker_remove(broker_t *self, worker_t *worker, const char *reason,
 
 /* Frees a worker that is in no table any more. */
 void broker__worker_free(worker_t *worker);
+
+/* After the principal map changed: removes the workers whose key no
+ * longer allows what they serve. */
+void broker__workers_recheck(broker_t *self);
 
 /* Sends heartbeats and buries workers that fell silent. */
 void broker__heartbeat(broker_t *self, int64_t now);

@@ -54,6 +54,8 @@ static const char *const s_usage =
     "                         accepted beyond it is closed at once (0 = derived\n"
     "                         from the open file limit, see OPERATIONS.md)\n"
     "  max_worker_connections the same for worker connections (0 = derived)\n"
+    "  worker_capacity_max    the most calls one worker is given at once; a\n"
+    "                         larger capacity in its READY is capped (256)\n"
     "  log_level              debug | info | warn | error (info)\n"
     "\n"
     "Without --insecure, broker_cert and at least one of certs_dir or db_url are\n"
@@ -194,7 +196,7 @@ main(int argc, char **argv)
         goto cleanup;
     }
     long heartbeat, liveness, soft, hard, timeout, max_timeout, grace, queue_max,
-        queue_max_bytes, handshake, max_connections, max_worker_connections;
+        queue_max_bytes, handshake, max_connections, max_worker_connections, capacity_max;
     if (s_get_int(config, "heartbeat_ms", 1000, 10, 600000, &heartbeat) != 0 ||
         s_get_int(config, "liveness", 3, 1, 1000, &liveness) != 0 ||
         s_get_int(config, "hard_max_message_size", 16777216, 4096, 1L << 30, &hard) != 0 ||
@@ -208,7 +210,8 @@ main(int argc, char **argv)
         s_get_int(config, "handshake_timeout_ms", 5000, 100, 600000, &handshake) != 0 ||
         s_get_int(config, "max_connections", 0, 0, 10000000, &max_connections) != 0 ||
         s_get_int(config, "max_worker_connections", 0, 0, 10000000,
-                  &max_worker_connections) != 0)
+                  &max_worker_connections) != 0 ||
+        s_get_int(config, "worker_capacity_max", 256, 1, 10000, &capacity_max) != 0)
         goto cleanup;
     bc.heartbeat_ms = (int) heartbeat;
     bc.liveness = (int) liveness;
@@ -222,6 +225,7 @@ main(int argc, char **argv)
     bc.handshake_timeout_ms = (int) handshake;
     bc.max_connections = (size_t) max_connections;
     bc.max_worker_connections = (size_t) max_worker_connections;
+    bc.worker_capacity_max = (uint32_t) capacity_max;
     s_derive_connection_caps(&bc, nofile);
 
     if (!bc.insecure) {

@@ -36,6 +36,8 @@
 #define DB_CONNECT_MS 3000
 #define DB_QUERY_MS 4000
 #define Z85_KEY_LEN 40
+/* Services one worker key may name: as many as one READY may announce. */
+#define PRINCIPAL_SERVICES_MAX 64
 /* Certificates are a few hundred bytes; a larger file is not one. */
 #define CERT_FILE_MAX 65536
 
@@ -98,17 +100,58 @@ s_key_valid(const char *key)
     return zmq_z85_decode(raw, key) != NULL;
 }
 
+/* True when name is a full service name ("pkg.v1.Service"): what a READY
+ * may name. */
+static bool
+s_service_name_valid(const char *name)
+{
+    char method[TH_WIRE_METHOD_MAX + 3];
+    char service[TH_WIRE_METHOD_MAX + 1];
+    if (strlen(name) + 2 > TH_WIRE_METHOD_MAX)
+        return false;
+    snprintf(method, sizeof method, "%s/M", name);
+    return th_wire_split_method(method, service, sizeof service) == 0;
+}
+
+/* Splits a worker key's comma list of services into services (at most
+ * PRINCIPAL_SERVICES_MAX; the strings point into list, which is changed).
+ * 0, or TH_EINVAL with a reason in why. */
+static int
+s_split_services(char *list, char **services, size_t *n_services, const char **why)
+{
+    char *save = NULL;
+    *n_services = 0;
+    for (char *tok = strtok_r(list, ", ", &save); tok != NULL;
+         tok = strtok_r(NULL, ", ", &save)) {
+        if (!s_service_name_valid(tok)) {
+            *why = "services is not a comma list of full service names (pkg.v1.Service)";
+            return TH_EINVAL;
+        }
+        if (*n_services == PRINCIPAL_SERVICES_MAX) {
+            *why = "services names more than 64 services";
+            return TH_EINVAL;
+        }
+        services[(*n_services)++] = tok;
+    }
+    return 0;
+}
+
 /* Builds a packed Principal from the given fields, splitting districts (a
- * comma list, or PostgreSQL's "{a,b}" array text). NULL with a reason in
- * why when a field is invalid. */
+ * comma list, or PostgreSQL's "{a,b}" array text) and, for a worker key,
+ * services (a comma list; NULL or "" = none). NULL with a reason in why when
+ * a field is invalid. */
 static zframe_t *
 s_principal_frame(const char *id, const char *name, const char *role, const char *state,
-                  const char *districts, const char *key, const char **why)
+                  const char *districts, const char *services, const char *key,
+                  const char **why)
 {
     zframe_t *frame = NULL;
     char *list = NULL;
     char **items = NULL;
     size_t n_items = 0;
+    char *service_list = NULL;
+    char *service_items[PRINCIPAL_SERVICES_MAX];
+    size_t n_services = 0;
     *why = NULL;
     if (!s_key_valid(key)) {
         *why = "public key is not a 40-character Z85 CURVE key";
@@ -147,6 +190,14 @@ s_principal_frame(const char *id, const char *name, const char *role, const char
         }
         items[n_items++] = tok;
     }
+    /* Only a worker key serves services; on any other key the list means
+     * nothing and is not carried. */
+    if (strcmp(role, "worker") == 0 && services != NULL) {
+        service_list = strdup(services);
+        if (service_list == NULL ||
+            s_split_services(service_list, service_items, &n_services, why) != 0)
+            goto cleanup;
+    }
     th_principal_t principal = TEILHABE__RPC__V1__PRINCIPAL__INIT;
     principal.id = (char *) id;
     principal.name = (char *) (name != NULL ? name : id);
@@ -155,8 +206,11 @@ s_principal_frame(const char *id, const char *name, const char *role, const char
     principal.n_district_scope = n_items;
     principal.district_scope = items;
     principal.public_key = (char *) key;
+    principal.n_services = n_services;
+    principal.services = service_items;
     frame = th_wire_pack(&principal.base);
 cleanup:
+    free(service_list);
     free(items);
     free(list);
     return frame;
@@ -368,7 +422,8 @@ s_load_cert(zhashx_t *set, const char *dir, const char *file, int *err)
         id != NULL && *id ? id : (name != NULL && *name ? name : base),
         name != NULL && *name ? name : base, zconfig_get(root, "metadata/role", NULL),
         zconfig_get(root, "metadata/state", NULL),
-        zconfig_get(root, "metadata/districts", NULL), key, &why);
+        zconfig_get(root, "metadata/districts", NULL),
+        zconfig_get(root, "metadata/services", NULL), key, &why);
     if (frame == NULL) {
         th_log_warn(0, "ignoring certificate file", "file=%s reason=\"%s\"", file_text,
                     why != NULL ? why : "out of memory");
@@ -713,7 +768,7 @@ s_poll_db(s_poller_t *self)
         char id_text[TH_LOG_QUOTE_SIZE];
         zframe_t *frame = s_principal_frame(PQgetvalue(res, r, 0), PQgetvalue(res, r, 1),
                                             PQgetvalue(res, r, 2), PQgetvalue(res, r, 3),
-                                            PQgetvalue(res, r, 4), key, &why);
+                                            PQgetvalue(res, r, 4), NULL, key, &why);
         if (frame == NULL) {
             th_log_warn(0, "ignoring row of registry.principals", "id=%s reason=\"%s\"",
                         th_log_quote(id_text, sizeof id_text, PQgetvalue(res, r, 0)),

@@ -67,13 +67,75 @@ broker__worker_remove(broker_t *self, worker_t *worker, const char *reason,
 /* --- the worker side ---------------------------------------------------------- */
 
 static bool
-s_worker_authorized(broker_t *self, zframe_t *frame)
+s_worker_authorized(broker_t *self, zframe_t *frame, const th_principal_t **principal)
 {
+    *principal = NULL;
     if (self->config.insecure)
         return true;
-    const th_principal_t *principal =
-        principals_lookup(self->principals, zframe_meta(frame, "User-Id"));
-    return principal != NULL && strcmp(principal->role, "worker") == 0;
+    *principal = principals_lookup(self->principals, zframe_meta(frame, "User-Id"));
+    return *principal != NULL && strcmp((*principal)->role, "worker") == 0;
+}
+
+/* True when the worker key principal may serve service name. */
+static bool
+s_key_allows(const th_principal_t *principal, const char *name)
+{
+    for (size_t i = 0; i < principal->n_services; i++)
+        if (strcmp(principal->services[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* The first service of ready that the worker key may not serve, or NULL
+ * when it may serve them all. Without a principal (insecure mode) any
+ * worker serves anything. */
+static const char *
+s_ready_denied(const th_principal_t *principal,
+               const Teilhabe__Broker__V1__WorkerReady *ready)
+{
+    if (principal == NULL)
+        return NULL;
+    for (size_t i = 0; i < ready->n_services; i++)
+        if (!s_key_allows(principal, ready->services[i]->name))
+            return ready->services[i]->name;
+    return NULL;
+}
+
+/* Refuses a READY naming a service outside the key's list: DISCONNECT.
+ * The worker runtime reconnects and tries again (with backoff), so this is
+ * logged once per key, not per attempt. */
+static void
+s_refuse_ready(broker_t *self, zframe_t *identity, const th_principal_t *principal,
+               const char *service)
+{
+    if (zhashx_lookup(self->refused_keys, principal->public_key) == NULL) {
+        if (zhashx_size(self->refused_keys) >= REFUSED_KEYS_MAX)
+            zhashx_purge(self->refused_keys);
+        zhashx_insert(self->refused_keys, principal->public_key, (void *) "");
+        char key[TH_LOG_QUOTE_SIZE], id[TH_LOG_QUOTE_SIZE], name[TH_LOG_QUOTE_SIZE];
+        th_log_warn(0,
+                    principal->n_services == 0
+                        ? "refused READY: the worker key names no services it may serve"
+                        : "refused READY: the worker key may not serve this service",
+                    "key=%s principal=%s service=%s allowed=%zu (logged once per key)",
+                    th_log_quote(key, sizeof key, principal->public_key),
+                    th_log_quote(id, sizeof id, principal->id),
+                    th_log_quote(name, sizeof name, service), principal->n_services);
+    }
+    broker__send_command(self, identity, TH_CMD_DISCONNECT);
+}
+
+/* Why worker may no longer serve under its key, or NULL when it may. */
+static const char *
+s_worker_revoked(broker_t *self, const worker_t *worker)
+{
+    const th_principal_t *principal = principals_lookup(self->principals, worker->key);
+    if (principal == NULL || strcmp(principal->role, "worker") != 0)
+        return "key no longer registered as a worker key";
+    for (size_t i = 0; i < worker->n_services; i++)
+        if (!s_key_allows(principal, worker->services[i]->name))
+            return "key no longer names one of the services the worker serves";
+    return NULL;
 }
 
 /* A worker broke the protocol: tell it to go away and forget it. */
@@ -139,7 +201,8 @@ s_ready_problem(const Teilhabe__Broker__V1__WorkerReady *ready)
 }
 
 static void
-s_worker_ready(broker_t *self, zframe_t **identity_p, worker_t *existing, zmsg_t *msg)
+s_worker_ready(broker_t *self, zframe_t **identity_p, worker_t *existing,
+               const th_principal_t *principal, zmsg_t *msg)
 {
     ProtobufCMessage *unpacked = NULL;
     worker_t *worker = NULL;
@@ -164,6 +227,13 @@ s_worker_ready(broker_t *self, zframe_t **identity_p, worker_t *existing, zmsg_t
     }
     if (existing != NULL)
         broker__worker_remove(self, existing, "worker sent READY again", false);
+    /* A worker key names the services it may serve; whoever holds one key
+     * must not take the calls (principals, bodies) of another service. */
+    const char *denied = s_ready_denied(principal, ready);
+    if (denied != NULL) {
+        s_refuse_ready(self, *identity_p, principal, denied);
+        goto cleanup;
+    }
     worker = calloc(1, sizeof *worker);
     if (worker == NULL || (worker->calls = zlistx_new()) == NULL)
         goto cleanup;
@@ -173,7 +243,19 @@ s_worker_ready(broker_t *self, zframe_t **identity_p, worker_t *existing, zmsg_t
     snprintf(worker->label, sizeof worker->label, "%s", hex != NULL ? hex : "?");
     free(hex);
     worker->instance = strdup(ready->instance != NULL ? ready->instance : "");
-    worker->capacity = ready->capacity > CAPACITY_MAX ? CAPACITY_MAX : ready->capacity;
+    if (principal != NULL)
+        snprintf(worker->key, sizeof worker->key, "%s", principal->public_key);
+    /* The broker hands the worker with the most free slots the next call:
+     * an announced capacity is capped, so no worker can draw every call. */
+    worker->capacity = ready->capacity;
+    if (worker->capacity > self->config.worker_capacity_max) {
+        worker->capacity = self->config.worker_capacity_max;
+        char instance[TH_LOG_QUOTE_SIZE];
+        th_log_warn(0, "worker capacity capped",
+                    "worker=%s instance=%s announced=%u capacity=%u", worker->label,
+                    th_log_quote(instance, sizeof instance, worker->instance),
+                    ready->capacity, worker->capacity);
+    }
     worker->expires =
         zclock_mono() + (int64_t) self->config.heartbeat_ms * self->config.liveness;
     for (size_t i = 0; i < ready->n_services; i++) {
@@ -327,7 +409,8 @@ broker__backend_message(broker_t *self, zmsg_t *msg)
         s_violation(self, identity, worker, "command frame must be exactly one byte");
         goto cleanup;
     }
-    if (!s_worker_authorized(self, sig)) {
+    const th_principal_t *principal = NULL;
+    if (!s_worker_authorized(self, sig, &principal)) {
         char key[TH_LOG_QUOTE_SIZE];
         th_log_warn(0, "worker key no longer registered as a worker", "key=%s",
                     th_log_quote(key, sizeof key, zframe_meta(sig, "User-Id")));
@@ -349,7 +432,7 @@ broker__backend_message(broker_t *self, zmsg_t *msg)
         worker->expires =
             zclock_mono() + (int64_t) self->config.heartbeat_ms * self->config.liveness;
     switch (cmd) {
-    case TH_CMD_READY: s_worker_ready(self, &identity, worker, msg); break;
+    case TH_CMD_READY: s_worker_ready(self, &identity, worker, principal, msg); break;
     case TH_CMD_REPLY: s_worker_reply(self, identity, worker, msg); break;
     case TH_CMD_HEARTBEAT: break;
     case TH_CMD_DISCONNECT:
@@ -384,4 +467,24 @@ broker__heartbeat(broker_t *self, int64_t now)
                               true);
     zlistx_destroy(&dead);
     self->next_heartbeat = now + self->config.heartbeat_ms;
+}
+
+/* After the principal map changed: a worker whose key is gone, is no
+ * longer a worker key, or no longer names one of the worker's services is
+ * told DISCONNECT and removed (its calls in flight fail UNAVAILABLE). */
+void
+broker__workers_recheck(broker_t *self)
+{
+    if (self->config.insecure)
+        return;
+    zlistx_t *gone = zlistx_new();
+    if (gone == NULL)
+        return;
+    for (worker_t *worker = zhashx_first(self->workers); worker != NULL;
+         worker = zhashx_next(self->workers))
+        if (s_worker_revoked(self, worker) != NULL)
+            zlistx_add_end(gone, worker);
+    for (worker_t *worker = zlistx_first(gone); worker != NULL; worker = zlistx_next(gone))
+        broker__worker_remove(self, worker, s_worker_revoked(self, worker), true);
+    zlistx_destroy(&gone);
 }

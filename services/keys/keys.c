@@ -11,6 +11,7 @@
 #include "keys.h"
 
 #include "th_error.h"
+#include "th_wire.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -167,6 +168,45 @@ keys_check_ags(const char *ags, const char *state, char *errbuf, size_t errlen)
     return 0;
 }
 
+/* True when name (len bytes) is a full service name: what the broker
+ * accepts in a READY, checked the broker's way (NAME/M must be a method). */
+static bool
+s_service_name_valid(const char *name, size_t len)
+{
+    char method[TH_WIRE_METHOD_MAX + 3], service[TH_WIRE_METHOD_MAX + 1];
+    if (len == 0 || len + 2 > TH_WIRE_METHOD_MAX)
+        return false;
+    snprintf(method, sizeof method, "%.*s/M", (int) len, name);
+    return th_wire_split_method(method, service, sizeof service) == 0;
+}
+
+int
+keys_check_services(const char *services, char *errbuf, size_t errlen)
+{
+    if (services == NULL || services[0] == '\0')
+        return s_fail(
+            errbuf, errlen, TH_EINVAL,
+            "a worker key needs the services it may serve (--services NAME[,NAME])");
+    size_t count = 0;
+    const char *p = services;
+    while (true) {
+        const char *comma = strchr(p, ',');
+        const size_t len = comma != NULL ? (size_t) (comma - p) : strlen(p);
+        if (!s_service_name_valid(p, len))
+            return s_fail(errbuf, errlen, TH_EINVAL,
+                          "service \"%.*s\" is not a full service name such as "
+                          "teilhabe.registry.v1.Registry",
+                          (int) (len < 80 ? len : 80), p);
+        if (++count > KEYS_SERVICES_MAX)
+            return s_fail(errbuf, errlen, TH_EINVAL, "more than %d services",
+                          KEYS_SERVICES_MAX);
+        if (comma == NULL)
+            break;
+        p = comma + 1;
+    }
+    return 0;
+}
+
 int
 keys_check_principal(const keys_principal_t *principal, char *errbuf, size_t errlen)
 {
@@ -183,6 +223,15 @@ keys_check_principal(const keys_principal_t *principal, char *errbuf, size_t err
     if (strcmp(principal->role, "ministry") == 0 && !has_state)
         return s_fail(errbuf, errlen, TH_EINVAL,
                       "a ministry principal needs its Land (--state CC)");
+    /* A worker key serves only the services it names (none named: none). */
+    if (strcmp(principal->role, "worker") == 0) {
+        rc = keys_check_services(principal->services, errbuf, errlen);
+        if (rc != 0)
+            return rc;
+    } else if (principal->services != NULL && principal->services[0] != '\0') {
+        return s_fail(errbuf, errlen, TH_EINVAL,
+                      "only a worker key serves services (--services needs --role worker)");
+    }
 
     const char *list = principal->districts;
     if (list == NULL || list[0] == '\0')
@@ -363,6 +412,8 @@ keys_client(const char *dir, const keys_principal_t *principal, bool force, char
     zcert_set_meta(cert, "state", "%s", principal->state != NULL ? principal->state : "");
     zcert_set_meta(cert, "districts", "%s",
                    principal->districts != NULL ? principal->districts : "");
+    if (strcmp(principal->role, "worker") == 0)
+        zcert_set_meta(cert, "services", "%s", principal->services);
     rc = s_save(cert, dir, public_path, secret_path, errbuf, errlen);
     zcert_destroy(&cert);
     return rc;
@@ -407,7 +458,8 @@ keys_show(const char *path, FILE *out, char *errbuf, size_t errlen)
             secret_txt != NULL && secret_txt[0] != '\0' ? "present (not shown)" : "absent");
 
     /* The principal's keys first, in a fixed order; any others after them. */
-    static const char *const known[] = {"id", "name", "role", "state", "districts"};
+    static const char *const known[] = {"id",    "name",      "role",
+                                        "state", "districts", "services"};
     const size_t known_count = sizeof known / sizeof known[0];
     zconfig_t *metadata = zconfig_locate(root, "metadata");
     for (size_t i = 0; metadata != NULL && i < known_count; i++) {

@@ -20,7 +20,7 @@
 static const char s_usage[] =
     "usage: teilhabe-keys init DIR\n"
     "       teilhabe-keys client DIR NAME --role ROLE [--state CC] [--district AGS]...\n"
-    "                            [--id ID] [--force]\n"
+    "                            [--services NAME[,NAME]] [--id ID] [--force]\n"
     "       teilhabe-keys show FILE\n"
     "       teilhabe-keys config DIR NAME --endpoint ENDPOINT --out FILE\n"
     "\n"
@@ -32,7 +32,9 @@ static const char s_usage[] =
     "        may only connect to the broker's backend). --state is a 2-digit Land code\n"
     "        (01-16; none = federal), --district a 5-digit AGS (repeatable, or a\n"
     "        comma list), --id the principal id (default NAME). --force replaces an\n"
-    "        existing key of that name.\n"
+    "        existing key of that name. A worker key must name the services it may\n"
+    "        serve with --services (full names, e.g. teilhabe.registry.v1.Registry);\n"
+    "        the broker refuses its READY for any other service.\n"
     "show    prints a certificate's public key and metadata (never a secret).\n"
     "config  writes a configuration file for the teilhabe CLI that uses NAME's key.\n"
     "\n"
@@ -68,6 +70,7 @@ typedef struct {
     const char *id;
     const char *endpoint;
     const char *out;
+    const char *services;
     bool force;
     char districts[KEYS_DISTRICTS_MAX * 6 + 1];
 } s_args_t;
@@ -129,6 +132,8 @@ s_parse(int argc, char *argv[], s_args_t *args)
             args->endpoint = value;
         else if (strcmp(name, "--out") == 0)
             args->out = value;
+        else if (strcmp(name, "--services") == 0)
+            args->services = value;
         else if (strcmp(name, "--district") == 0 || strcmp(name, "--districts") == 0) {
             const int rc = s_add_districts(args, value);
             if (rc != 0)
@@ -150,10 +155,10 @@ s_only(const s_args_t *args, const char *command, int positional, bool principal
                 positional, positional == 1 ? "" : "s", args->positional_count, s_usage);
         return EXIT_USAGE;
     }
-    if (!principal &&
-        (args->role || args->state || args->id || args->districts[0] || args->force))
-        return s_usage_error("%s takes no --role, --state, --district, --id or --force",
-                             command);
+    if (!principal && (args->role || args->state || args->id || args->districts[0] ||
+                       args->services || args->force))
+        return s_usage_error(
+            "%s takes no --role, --state, --district, --services, --id or --force", command);
     if (!config && (args->endpoint || args->out))
         return s_usage_error("%s takes no --endpoint or --out", command);
     return 0;
@@ -200,6 +205,7 @@ main(int argc, char *argv[])
             .role = args.role,
             .state = args.state,
             .districts = args.districts,
+            .services = args.services,
         };
         if (keys_client(args.positional[0], &principal, args.force, err, sizeof err) != 0)
             return s_failed(err);

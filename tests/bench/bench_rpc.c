@@ -240,7 +240,7 @@ main(int argc, char **argv)
     snprintf(broker_secret, sizeof broker_secret, "%s/broker.cert_secret", dir);
     if (th_test_keys_init(dir) != 0 ||
         th_test_keys_client(dir, "bench", "analyst", "", "") != 0 ||
-        th_test_keys_client(dir, "worker", "worker", "", "") != 0 ||
+        th_test_keys_worker(dir, "worker", "teilhabe.testing.v1.Echo") != 0 ||
         th_test_keys_broker_public(dir, broker_public) != 0) {
         fprintf(stderr, "bench: could not create certificates in %s\n", dir);
         goto cleanup;

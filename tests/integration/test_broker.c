@@ -18,6 +18,15 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+/* Every service a test here registers: the worker keys name them all. */
+#define TEST_SERVICES                                                                      \
+    "teilhabe.rt.v1.Echo,teilhabe.share.v1.Echo,teilhabe.slow.v1.Echo,"                    \
+    "teilhabe.list.v1.Echo,teilhabe.dies.v1.Echo,teilhabe.cid.v1.Echo,"                    \
+    "teilhabe.reready.v1.Echo,teilhabe.clamp.v1.Echo,teilhabe.badreply.v1.Echo,"           \
+    "teilhabe.um.v1.Echo,teilhabe.restart.v1.Echo,teilhabe.mw.v1.Echo,"                    \
+    "teilhabe.late.v1.Echo,teilhabe.gone.v1.Gone,teilhabe.full.v1.Echo,"                   \
+    "teilhabe.bytes.v1.Echo,teilhabe.bye.v1.Echo,teilhabe.after.v1.Echo"
+
 typedef struct {
     char *dir;
     th_test_broker_t broker;
@@ -37,8 +46,8 @@ s_group_setup(void **state)
     if (fx->dir == NULL || th_test_keys_init(fx->dir) != 0 ||
         th_test_keys_client(fx->dir, "admin", "admin", "", "") != 0 ||
         th_test_keys_client(fx->dir, "manager", "manager", "16", "16051,16052") != 0 ||
-        th_test_keys_client(fx->dir, "worker1", "worker", "", "") != 0 ||
-        th_test_keys_client(fx->dir, "worker2", "worker", "", "") != 0)
+        th_test_keys_worker(fx->dir, "worker1", TEST_SERVICES) != 0 ||
+        th_test_keys_worker(fx->dir, "worker2", TEST_SERVICES) != 0)
         return -1;
     /* A small queue so that the queue-full test needs only a few calls; a
      * short maximum timeout and a small byte budget for the limits test

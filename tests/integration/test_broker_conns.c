@@ -70,7 +70,8 @@ s_setup_with(void **state, const char *const *extra)
     assert_int_equal(th_test_keys_worker(fx->dir, "testworker", "teilhabe.testing.v1.Echo"),
                      0);
     assert_int_equal(th_test_keys_broker_public(fx->dir, fx->broker_key), 0);
-    snprintf(fx->admin_cert, sizeof fx->admin_cert, "%s/private/admin.cert_secret", fx->dir);
+    snprintf(fx->admin_cert, sizeof fx->admin_cert, "%s/private/admin.cert_secret",
+             fx->dir);
     th_test_broker_opts_t opts = {.keys_dir = fx->dir,
                                   .heartbeat_ms = 250,
                                   .nofile = BROKER_NOFILE,
@@ -82,10 +83,20 @@ s_setup_with(void **state, const char *const *extra)
     snprintf(cert_public, sizeof cert_public, "%s/broker.cert", fx->dir);
     snprintf(cert, sizeof cert, "%s/private/testworker.cert_secret", fx->dir);
     snprintf(fx->worker_log, sizeof fx->worker_log, "%s/worker.log", fx->dir);
-    const char *argv[] = {"teilhabe-testworker", "--broker-endpoint", fx->broker.backend,
-                          "--broker-cert-public", cert_public, "--cert", cert,
-                          "--heartbeat-ms", "250", "--capacity", "2", NULL};
-    fx->worker = th_proc_start(TH_TEST_TESTWORKER_BIN, (char *const *) argv, fx->worker_log);
+    const char *argv[] = {"teilhabe-testworker",
+                          "--broker-endpoint",
+                          fx->broker.backend,
+                          "--broker-cert-public",
+                          cert_public,
+                          "--cert",
+                          cert,
+                          "--heartbeat-ms",
+                          "250",
+                          "--capacity",
+                          "2",
+                          NULL};
+    fx->worker =
+        th_proc_start(TH_TEST_TESTWORKER_BIN, (char *const *) argv, fx->worker_log);
     assert_non_null(fx->worker);
     *state = fx;
     return 0;
@@ -204,21 +215,6 @@ s_closed_by_peer(int fd)
     }
 }
 
-static size_t
-s_count_in_file(const char *path, const char *needle)
-{
-    FILE *file = fopen(path, "r");
-    if (file == NULL)
-        return 0;
-    size_t count = 0;
-    char line[4096];
-    while (fgets(line, sizeof line, file) != NULL)
-        if (strstr(line, needle) != NULL)
-            count++;
-    fclose(file);
-    return count;
-}
-
 /* Far more connections than descriptors, on both sockets, for 3 s (three
  * reads of the certificate folder): the client that was working keeps
  * working throughout, and the connections beyond the caps and those that
@@ -258,7 +254,7 @@ test_flood_of_plain_connections(void **state)
     for (size_t i = 0; i < fx->n_raw; i++)
         closed += s_closed_by_peer(fx->raw[i]);
     assert_true(closed >= (FRONT_FLOOD + BACK_FLOOD) / 2);
-    assert_true(s_count_in_file(fx->broker.log_path, "over the connection cap") >= 1);
+    assert_true(th_test_count_in_file(fx->broker.log_path, "over the connection cap") >= 1);
     s_close_raw(fx);
 
     /* The broker and its keys are whole: the old client, a new client and
@@ -301,8 +297,8 @@ test_descriptors_exhausted_keys_kept(void **state)
     assert_true(calls >= 5);
     assert_int_equal(failed, 0);
     /* Without this the test would prove nothing. */
-    assert_true(s_count_in_file(fx->broker.log_path, "keeping the last known principals") >=
-                1);
+    assert_true(th_test_count_in_file(fx->broker.log_path,
+                                      "keeping the last known principals") >= 1);
     s_close_raw(fx);
     assert_true(s_echo_within(client, 5000));
     th_client_t *fresh = s_client(fx);

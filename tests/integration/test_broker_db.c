@@ -175,7 +175,7 @@ test_principals_from_database(void **state)
     assert_int_equal(th_test_keys_init(dir), 0);
     assert_int_equal(th_test_keys_client(dir, "dbuser", "manager", "", ""), 0);
     assert_int_equal(th_test_keys_client(dir, "keeper", "analyst", "", ""), 0);
-    assert_int_equal(th_test_keys_client(dir, "dbworker", "worker", "", ""), 0);
+    assert_int_equal(th_test_keys_worker(dir, "dbworker", ECHO_SERVICE), 0);
     fx->dbuser_key = s_public_key(dir, "dbuser");
     fx->keeper_key = s_public_key(dir, "keeper");
     const char *dbuser_key = fx->dbuser_key;

@@ -91,6 +91,23 @@ th_test_rmtree(const char *path)
         nftw(path, s_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+size_t
+th_test_count_in_file(const char *path, const char *needle)
+{
+    FILE *file = fopen(path, "r");
+    if (file == NULL)
+        return 0;
+    size_t count = 0;
+    char *line = NULL;
+    size_t size = 0;
+    while (getline(&line, &size, file) >= 0)
+        if (strstr(line, needle) != NULL)
+            count++;
+    free(line);
+    fclose(file);
+    return count;
+}
+
 bool
 th_test_wait_port(int port, int timeout_ms)
 {

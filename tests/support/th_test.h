@@ -38,6 +38,10 @@ char *th_test_tmpdir(const char *prefix);
 /* Removes a directory tree (used on test temp dirs only). */
 void th_test_rmtree(const char *path);
 
+/* Lines of the file at path that contain needle (0 when it cannot be
+ * read). For checking what a process logged. */
+size_t th_test_count_in_file(const char *path, const char *needle);
+
 /* Waits until a TCP connect to 127.0.0.1:port succeeds; false on timeout. */
 bool th_test_wait_port(int port, int timeout_ms);
 
