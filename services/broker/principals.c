@@ -47,10 +47,12 @@ enum {
     DIR_UNREADABLE
 };
 
+/* Revoked rows are read too: a key revoked in the registry must be refused
+ * even when a certificate file for it is still in certs_dir. */
 static const char *const s_principals_sql =
     "SELECT id::text, name, role, coalesce(state_scope, ''), "
-    "coalesce(district_scope::text, ''), public_key "
-    "FROM registry.principals WHERE revoked_at IS NULL ORDER BY public_key";
+    "coalesce(district_scope::text, ''), public_key, revoked_at IS NOT NULL "
+    "FROM registry.principals ORDER BY public_key";
 
 struct principals_t {
     zactor_t *actor;
@@ -225,6 +227,7 @@ typedef struct {
     const char *db_url;
     zhashx_t *dir_set; /* key -> packed principal frame */
     zhashx_t *db_set;
+    zhashx_t *db_revoked; /* keys revoked in registry.principals (set) */
     uint64_t dir_signature;
     bool dir_loaded;
     int dir_problem; /* DIR_OK, DIR_GONE or DIR_UNREADABLE: logged once each */
@@ -681,6 +684,7 @@ s_poll_db(s_poller_t *self)
     bool changed = false;
     PGresult *res = NULL;
     zhashx_t *set = NULL;
+    zhashx_t *revoked = NULL;
     char errbuf[512];
     char error_text[TH_LOG_QUOTE_SIZE * 2];
     if (self->conn == NULL || PQstatus(self->conn) != CONNECTION_OK) {
@@ -747,7 +751,7 @@ s_poll_db(s_poller_t *self)
          * physical order (every UPDATE moves a row). */
         int rows = PQntuples(res);
         for (int r = 0; r < rows; r++)
-            for (int c = 0; c < 6; c++) {
+            for (int c = 0; c < 7; c++) {
                 const char *v = PQgetvalue(res, r, c);
                 sig = s_fnv(sig, v, strlen(v) + 1);
             }
@@ -759,13 +763,20 @@ s_poll_db(s_poller_t *self)
     if (self->db_loaded && sig == self->db_signature)
         goto cleanup;
     set = s_frame_set_new();
-    if (set == NULL)
+    revoked = zhashx_new();
+    if (set == NULL || revoked == NULL)
         goto cleanup;
     int rows = PQresultStatus(res) == PGRES_TUPLES_OK ? PQntuples(res) : 0;
     for (int r = 0; r < rows; r++) {
         const char *why = NULL;
         const char *key = PQgetvalue(res, r, 5);
         char id_text[TH_LOG_QUOTE_SIZE];
+        if (strcmp(PQgetvalue(res, r, 6), "t") == 0) {
+            if (zhashx_insert(revoked, key, (void *) "") != 0 &&
+                zhashx_lookup(revoked, key) == NULL)
+                goto cleanup; /* out of memory: keep the last sets */
+            continue;
+        }
         zframe_t *frame = s_principal_frame(PQgetvalue(res, r, 0), PQgetvalue(res, r, 1),
                                             PQgetvalue(res, r, 2), PQgetvalue(res, r, 3),
                                             PQgetvalue(res, r, 4), NULL, key, &why);
@@ -782,16 +793,20 @@ s_poll_db(s_poller_t *self)
             zframe_destroy(&frame);
         }
     }
-    th_log_info(0, "principals loaded from the database", "principals=%zu",
-                zhashx_size(set));
+    th_log_info(0, "principals loaded from the database", "principals=%zu revoked=%zu",
+                zhashx_size(set), zhashx_size(revoked));
     zhashx_destroy(&self->db_set);
     self->db_set = set;
     set = NULL;
+    zhashx_destroy(&self->db_revoked);
+    self->db_revoked = revoked;
+    revoked = NULL;
     self->db_signature = sig;
     self->db_loaded = true;
     changed = true;
 cleanup:
     zhashx_destroy(&set);
+    zhashx_destroy(&revoked);
     PQclear(res);
     return changed;
 }
@@ -806,10 +821,22 @@ s_send_set(s_poller_t *self, zsock_t *pipe)
     for (zframe_t *frame = zhashx_first(self->db_set); frame != NULL;
          frame = zhashx_next(self->db_set))
         zmsg_addmem(msg, zframe_data(frame), zframe_size(frame));
+    /* A file counts only for keys the database does not know: a row wins
+     * over a file, and a revoked row drops the file's key. */
     for (zframe_t *frame = zhashx_first(self->dir_set); frame != NULL;
-         frame = zhashx_next(self->dir_set))
-        if (zhashx_lookup(self->db_set, zhashx_cursor(self->dir_set)) == NULL)
+         frame = zhashx_next(self->dir_set)) {
+        const char *key = zhashx_cursor(self->dir_set);
+        if (zhashx_lookup(self->db_revoked, key) != NULL) {
+            char key_text[TH_LOG_QUOTE_SIZE];
+            th_log_warn(0,
+                        "certificate file ignored: its key is revoked in "
+                        "registry.principals",
+                        "key=%s", th_log_quote(key_text, sizeof key_text, key));
+            continue;
+        }
+        if (zhashx_lookup(self->db_set, key) == NULL)
             zmsg_addmem(msg, zframe_data(frame), zframe_size(frame));
+    }
     if (zmsg_send(&msg, pipe) != 0)
         zmsg_destroy(&msg);
 }
@@ -822,8 +849,9 @@ s_actor(zsock_t *pipe, void *arg)
         .pipe = pipe, .certs_dir = owner->certs_dir, .db_url = owner->db_url};
     self.dir_set = s_frame_set_new();
     self.db_set = s_frame_set_new();
+    self.db_revoked = zhashx_new();
     zsock_signal(pipe, 0);
-    if (self.dir_set == NULL || self.db_set == NULL)
+    if (self.dir_set == NULL || self.db_set == NULL || self.db_revoked == NULL)
         goto cleanup;
     s_poll_dir(&self);
     s_poll_db(&self);
@@ -862,6 +890,7 @@ cleanup:
     PQfinish(self.conn);
     zhashx_destroy(&self.dir_set);
     zhashx_destroy(&self.db_set);
+    zhashx_destroy(&self.db_revoked);
 }
 
 /* --- the broker's side ----------------------------------------------------- */

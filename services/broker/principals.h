@@ -9,7 +9,8 @@
  * every two seconds) and sends the merged set to the broker's thread whenever
  * it changes; the broker's thread owns the map and only ever reads memory on
  * the request path. When the same key is in both sources, the database row
- * wins.
+ * wins; a key revoked in the database is refused even when a certificate
+ * file for it is still in certs_dir.
  * ---------------------------------------------------------------------------
  */
 #ifndef TH_PRINCIPALS_H
