@@ -83,6 +83,11 @@ int th_wire_id_decode(const zframe_t *frame, uint64_t *id);
  * the service part into service (size service_size). 0 or TH_EINVAL. */
 int th_wire_split_method(const char *method, char *service, size_t service_size);
 
+/* True when name is a full service name "pkg.name.v1.Service": the service
+ * part of a method th_wire_split_method accepts. What a worker's READY and
+ * a worker key's services list name. */
+bool th_wire_service_name_valid(const char *name);
+
 /* True when s (len bytes) is well-formed UTF-8 (no overlongs, no surrogates,
  * nothing above U+10FFFF). */
 bool th_wire_utf8_valid(const char *s, size_t len);

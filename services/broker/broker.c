@@ -152,6 +152,38 @@ broker__send_identity(zsock_t *socket, zframe_t *identity)
                : 0;
 }
 
+/* Sends [client | "THC01" | header | body]. The client frame is borrowed. */
+static void
+s_send_header(broker_t *self, zframe_t *client, const th_response_header_t *header,
+              const void *body, size_t body_size)
+{
+    uint8_t stack[1024];
+    size_t size = protobuf_c_message_get_packed_size(&header->base);
+    uint8_t *packed = size <= sizeof stack ? stack : malloc(size);
+    if (packed == NULL) {
+        th_log_warn(header->call_id, "reply dropped: out of memory", "code=%s",
+                    th_status_name(header->code));
+        return;
+    }
+    protobuf_c_message_pack(&header->base, packed);
+    if (broker__send_identity(self->frontend, client) != 0) {
+        th_log_debug(header->call_id, "reply dropped: client gone or not reading",
+                     "code=%s", th_status_name(header->code));
+    } else {
+        /* Once the first part is in, libzmq takes the rest of the message
+         * (the high-water mark is checked per message): a failure here is
+         * a broken socket. */
+        void *socket = zsock_resolve(self->frontend);
+        if (zmq_send(socket, TH_WIRE_CLIENT_SIG, TH_WIRE_SIG_LEN, ZMQ_SNDMORE) < 0 ||
+            zmq_send(socket, packed, size, ZMQ_SNDMORE) < 0 ||
+            zmq_send(socket, body, body_size, 0) < 0)
+            th_log_warn(header->call_id, "reply lost: frontend socket failed",
+                        "error=\"%s\"", zmq_strerror(zmq_errno()));
+    }
+    if (packed != stack)
+        free(packed);
+}
+
 /* Sends a reply [client | "THC01" | ResponseHeader | body] built here. body
  * may be NULL. The client frame is borrowed. */
 void
@@ -164,23 +196,24 @@ broker__send_reply(broker_t *self, zframe_t *client, uint64_t call_id, int code,
     header.code = (Teilhabe__Rpc__V1__StatusCode) code;
     header.message = (char *) (message != NULL ? message : "");
     header.retry_after_ms = retry_after_ms;
-    uint8_t stack[1024];
-    size_t size = protobuf_c_message_get_packed_size(&header.base);
-    uint8_t *packed = size <= sizeof stack ? stack : malloc(size);
-    if (packed == NULL)
-        return;
-    protobuf_c_message_pack(&header.base, packed);
-    if (broker__send_identity(self->frontend, client) != 0) {
-        th_log_debug(call_id, "reply dropped: client gone or not reading", "code=%s",
-                     th_status_name(code));
-    } else {
-        void *socket = zsock_resolve(self->frontend);
-        zmq_send(socket, TH_WIRE_CLIENT_SIG, TH_WIRE_SIG_LEN, ZMQ_SNDMORE);
-        zmq_send(socket, packed, size, ZMQ_SNDMORE);
-        zmq_send(socket, body, body_size, 0);
-    }
-    if (packed != stack)
-        free(packed);
+    s_send_header(self, client, &header, body, body_size);
+}
+
+void
+broker__send_invalid(broker_t *self, zframe_t *client, uint64_t call_id, const char *field,
+                     const char *message)
+{
+    Teilhabe__Rpc__V1__FieldViolation violation = TEILHABE__RPC__V1__FIELD_VIOLATION__INIT;
+    Teilhabe__Rpc__V1__FieldViolation *violations[] = {&violation};
+    violation.field = (char *) field;
+    violation.description = (char *) message;
+    th_response_header_t header = TEILHABE__RPC__V1__RESPONSE_HEADER__INIT;
+    header.call_id = call_id;
+    header.code = TEILHABE__RPC__V1__STATUS_CODE__INVALID_ARGUMENT;
+    header.message = (char *) message;
+    header.n_violations = 1;
+    header.violations = violations;
+    s_send_header(self, client, &header, NULL, 0);
 }
 
 void
@@ -257,6 +290,32 @@ broker__service_release(broker_t *self, service_t *service)
         return;
     self->pending_services--;
     zhashx_delete(self->services, service->name);
+}
+
+void
+broker__services_forget(broker_t *self, int64_t now)
+{
+    if (self->services_down == 0)
+        return;
+    zlistx_t *gone = zlistx_new();
+    if (gone == NULL)
+        return;
+    for (service_t *service = zhashx_first(self->services); service != NULL;
+         service = zhashx_next(self->services))
+        if (service->registered && zlistx_size(service->workers) == 0 &&
+            zlistx_size(service->queue) == 0 &&
+            now - service->down_since >= self->config.service_forget_ms)
+            zlistx_add_end(gone, service);
+    for (service_t *service = zlistx_first(gone); service != NULL;
+         service = zlistx_next(gone)) {
+        th_log_info(0, "service forgotten: no worker since service_forget_ms",
+                    "service=%s down_ms=%lld", service->name,
+                    (long long) (now - service->down_since));
+        self->services_down--;
+        self->services_registered--;
+        zhashx_delete(self->services, service->name);
+    }
+    zlistx_destroy(&gone);
 }
 
 static void
@@ -590,8 +649,10 @@ broker_run(broker_t *self)
             }
         now = zclock_mono();
         s_expire(self, now);
-        if (now >= self->next_heartbeat)
+        if (now >= self->next_heartbeat) {
             broker__heartbeat(self, now);
+            broker__services_forget(self, now);
+        }
         if (self->config.insecure && now >= self->next_insecure_warn) {
             s_warn_insecure(self);
             self->next_insecure_warn = now + INSECURE_WARN_MS;

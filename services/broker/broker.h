@@ -32,8 +32,11 @@ typedef struct {
     size_t queue_max_bytes;   /* header + body bytes of all queued calls together */
     int handshake_timeout_ms; /* ZMQ_HANDSHAKE_IVL on both sockets */
     size_t max_connections;   /* frontend connections at once; 0 = no cap */
-    size_t max_worker_connections; /* backend connections at once; 0 = no cap */
-    uint32_t worker_capacity_max;  /* larger capacities announced are capped */
+    size_t max_worker_connections;  /* backend connections at once; 0 = no cap */
+    uint32_t worker_capacity_max;   /* larger capacities announced are capped */
+    int service_forget_ms;          /* a service without workers is forgotten after */
+    size_t max_services;            /* registered services at once */
+    size_t max_methods_per_service; /* methods the live workers of a service announce */
 } broker_config_t;
 
 /* Descriptors the broker keeps for itself when it derives its connection

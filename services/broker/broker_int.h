@@ -14,9 +14,11 @@
  *
  * The objects:
  *   service_t  a service name ("teilhabe.registry.v1.Registry"), the methods
- *              its workers announced, its live workers and a FIFO of calls
- *              waiting for a free worker. A service nobody has registered
- *              yet exists only while calls for it wait out the grace period.
+ *              its live workers announced, its live workers and a FIFO of
+ *              calls waiting for a free worker. A service nobody has
+ *              registered yet exists only while calls for it wait out the
+ *              grace period; a registered one without workers is forgotten
+ *              service_forget_ms after its last worker left.
  *   worker_t   one worker connection (keyed by its ROUTER routing id): its
  *              capacity, calls in flight and liveness expiry.
  *   call_t     one client call from arrival to its reply; keyed by the
@@ -35,6 +37,8 @@
 #include "principals.h"
 #include "th_wire.h"
 #include "zap.h"
+
+#include "teilhabe/v1/broker.pb-c.h"
 
 #include <czmq.h>
 
@@ -93,16 +97,21 @@ struct worker_t {
     size_t n_services;
     service_t *services[WORKER_SERVICES_MAX];
     void *service_handles[WORKER_SERVICES_MAX];
+    /* The READY it registered with (owned), and for each of its services
+     * the ServiceInfo in it whose methods it announced. */
+    Teilhabe__Broker__V1__WorkerReady *ready;
+    const Teilhabe__Broker__V1__ServiceInfo *service_infos[WORKER_SERVICES_MAX];
     zlistx_t *calls; /* call_t * in flight (not owned) */
 };
 
 struct service_t {
     char *name;
-    bool registered;   /* some worker has announced it */
-    bool any_method;   /* a worker announced no method list: forward all */
-    zhashx_t *methods; /* method names announced (set) */
-    zlistx_t *workers; /* live worker_t * (not owned) */
-    zlistx_t *queue;   /* call_t * waiting (not owned) */
+    bool registered;    /* some worker has announced it */
+    size_t any_method;  /* live workers that announced no method list: forward all */
+    zhashx_t *methods;  /* method name -> live workers announcing it (a count) */
+    int64_t down_since; /* registered, without live worker since then */
+    zlistx_t *workers;  /* live worker_t * (not owned) */
+    zlistx_t *queue;    /* call_t * waiting (not owned) */
 };
 
 struct broker_t {
@@ -120,8 +129,9 @@ struct broker_t {
     size_t heap_size;
     size_t heap_cap;
     size_t pending_services;
-    size_t services_down; /* registered services without a live worker */
-    size_t queued_bytes;  /* header + body bytes of all queued calls */
+    size_t services_registered; /* registered services (the max_services cap) */
+    size_t services_down;       /* registered services without a live worker */
+    size_t queued_bytes;        /* header + body bytes of all queued calls */
     uint64_t next_id;
     uint64_t use_counter;
     int64_t next_heartbeat;
@@ -151,6 +161,11 @@ void broker__send_reply(broker_t *self, zframe_t *client, uint64_t call_id, int 
                         const char *message, uint32_t retry_after_ms, const void *body,
                         size_t body_size);
 
+/* Sends INVALID_ARGUMENT with message and one field violation (field,
+ * message). */
+void broker__send_invalid(broker_t *self, zframe_t *client, uint64_t call_id,
+                          const char *field, const char *message);
+
 /* Sends a bodiless worker command (HEARTBEAT, DISCONNECT). */
 void broker__send_command(broker_t *self, zframe_t *identity, byte command);
 
@@ -163,6 +178,10 @@ service_t *broker__service_get(broker_t *self, const char *name, bool create);
 
 /* Forgets a never-registered service once nothing waits for it. */
 void broker__service_release(broker_t *self, service_t *service);
+
+/* Forgets registered services that have had no live worker for
+ * service_forget_ms and have no calls waiting. */
+void broker__services_forget(broker_t *self, int64_t now);
 
 /* Removes a call from every structure and frees it (the caller answered
  * the client, or decided not to). Does not dispatch. */

@@ -56,6 +56,13 @@ static const char *const s_usage =
     "  max_worker_connections the same for worker connections (0 = derived)\n"
     "  worker_capacity_max    the most calls one worker is given at once; a\n"
     "                         larger capacity in its READY is capped (256)\n"
+    "  service_forget_ms      a service without a live worker for this long is\n"
+    "                         forgotten: no longer listed, no longer counted by\n"
+    "                         Health (600000)\n"
+    "  max_services           services registered at once; a READY that would\n"
+    "                         add more is refused (1024)\n"
+    "  max_methods_per_service  methods the live workers of one service may\n"
+    "                         announce together; a READY beyond is refused (1024)\n"
     "  log_level              debug | info | warn | error (info)\n"
     "\n"
     "Without --insecure, broker_cert and at least one of certs_dir or db_url are\n"
@@ -196,7 +203,8 @@ main(int argc, char **argv)
         goto cleanup;
     }
     long heartbeat, liveness, soft, hard, timeout, max_timeout, grace, queue_max,
-        queue_max_bytes, handshake, max_connections, max_worker_connections, capacity_max;
+        queue_max_bytes, handshake, max_connections, max_worker_connections, capacity_max,
+        forget, max_services, max_methods;
     if (s_get_int(config, "heartbeat_ms", 1000, 10, 600000, &heartbeat) != 0 ||
         s_get_int(config, "liveness", 3, 1, 1000, &liveness) != 0 ||
         s_get_int(config, "hard_max_message_size", 16777216, 4096, 1L << 30, &hard) != 0 ||
@@ -211,7 +219,10 @@ main(int argc, char **argv)
         s_get_int(config, "max_connections", 0, 0, 10000000, &max_connections) != 0 ||
         s_get_int(config, "max_worker_connections", 0, 0, 10000000,
                   &max_worker_connections) != 0 ||
-        s_get_int(config, "worker_capacity_max", 256, 1, 10000, &capacity_max) != 0)
+        s_get_int(config, "worker_capacity_max", 256, 1, 10000, &capacity_max) != 0 ||
+        s_get_int(config, "service_forget_ms", 600000, 0, 86400000, &forget) != 0 ||
+        s_get_int(config, "max_services", 1024, 1, 100000, &max_services) != 0 ||
+        s_get_int(config, "max_methods_per_service", 1024, 1, 100000, &max_methods) != 0)
         goto cleanup;
     bc.heartbeat_ms = (int) heartbeat;
     bc.liveness = (int) liveness;
@@ -226,6 +237,9 @@ main(int argc, char **argv)
     bc.max_connections = (size_t) max_connections;
     bc.max_worker_connections = (size_t) max_worker_connections;
     bc.worker_capacity_max = (uint32_t) capacity_max;
+    bc.service_forget_ms = (int) forget;
+    bc.max_services = (size_t) max_services;
+    bc.max_methods_per_service = (size_t) max_methods;
     s_derive_connection_caps(&bc, nofile);
 
     if (!bc.insecure) {

@@ -102,19 +102,6 @@ s_key_valid(const char *key)
     return zmq_z85_decode(raw, key) != NULL;
 }
 
-/* True when name is a full service name ("pkg.v1.Service"): what a READY
- * may name. */
-static bool
-s_service_name_valid(const char *name)
-{
-    char method[TH_WIRE_METHOD_MAX + 3];
-    char service[TH_WIRE_METHOD_MAX + 1];
-    if (strlen(name) + 2 > TH_WIRE_METHOD_MAX)
-        return false;
-    snprintf(method, sizeof method, "%s/M", name);
-    return th_wire_split_method(method, service, sizeof service) == 0;
-}
-
 /* Splits a worker key's comma list of services into services (at most
  * PRINCIPAL_SERVICES_MAX; the strings point into list, which is changed).
  * 0, or TH_EINVAL with a reason in why. */
@@ -125,7 +112,7 @@ s_split_services(char *list, char **services, size_t *n_services, const char **w
     *n_services = 0;
     for (char *tok = strtok_r(list, ", ", &save); tok != NULL;
          tok = strtok_r(NULL, ", ", &save)) {
-        if (!s_service_name_valid(tok)) {
+        if (!th_wire_service_name_valid(tok)) {
             *why = "services is not a comma list of full service names (pkg.v1.Service)";
             return TH_EINVAL;
         }

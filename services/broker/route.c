@@ -182,8 +182,10 @@ s_route(broker_t *self, zframe_t **client_p, th_request_header_t *header,
         return; /* checked before; cannot happen */
     const char *method = strchr(header->method, '/') + 1;
     service_t *service = zhashx_lookup(self->services, name);
+    /* The methods are those the live workers announced; with none live the
+     * call waits for one, which answers for its own methods. */
     if (strcmp(name, HEALTH_SERVICE) == 0 || strcmp(name, BROKER_SERVICE) == 0 ||
-        (service != NULL && service->registered && !service->any_method &&
+        (service != NULL && zlistx_size(service->workers) > 0 && service->any_method == 0 &&
          zhashx_lookup(service->methods, method) == NULL)) {
         snprintf(message, sizeof message, "method %s is not implemented by service %s",
                  method, name);

@@ -22,8 +22,36 @@ broker__worker_free(worker_t *worker)
 {
     zframe_destroy(&worker->identity);
     zlistx_destroy(&worker->calls);
+    if (worker->ready != NULL)
+        protobuf_c_message_free_unpacked(&worker->ready->base, NULL);
     free(worker->instance);
     free(worker);
+}
+
+/* Counts the methods info announces into service (live workers per
+ * method), or takes them out again (delta -1) when the worker leaves. */
+static void
+s_count_methods(service_t *service, const Teilhabe__Broker__V1__ServiceInfo *info,
+                int delta)
+{
+    if (info->n_methods == 0) {
+        service->any_method += delta > 0 ? 1 : -1;
+        return;
+    }
+    for (size_t k = 0; k < info->n_methods; k++) {
+        uintptr_t count = (uintptr_t) zhashx_lookup(service->methods, info->methods[k]);
+        if (delta > 0 && count == 0) {
+            /* Out of memory leaves the method unlisted: its calls get
+             * UNIMPLEMENTED, nothing worse. */
+            zhashx_insert(service->methods, info->methods[k], (void *) (uintptr_t) 1);
+        } else if (delta > 0) {
+            zhashx_update(service->methods, info->methods[k], (void *) (count + 1));
+        } else if (count == 1) {
+            zhashx_delete(service->methods, info->methods[k]);
+        } else if (count > 1) {
+            zhashx_update(service->methods, info->methods[k], (void *) (count - 1));
+        }
+    }
 }
 
 /* Removes worker: its calls in flight fail with UNAVAILABLE (the client may
@@ -46,9 +74,11 @@ broker__worker_remove(broker_t *self, worker_t *worker, const char *reason,
     for (size_t i = 0; i < worker->n_services; i++) {
         service_t *service = worker->services[i];
         zlistx_delete(service->workers, worker->service_handles[i]);
+        s_count_methods(service, worker->service_infos[i], -1);
         if (zlistx_size(service->workers) > 0)
             continue;
         self->services_down++;
+        service->down_since = now;
         int64_t grace_end = now + self->config.grace_ms;
         for (call_t *queued = zlistx_first(service->queue); queued != NULL;
              queued = zlistx_next(service->queue)) {
@@ -164,17 +194,6 @@ s_identifier_valid(const char *s, size_t max)
     return true;
 }
 
-static bool
-s_service_name_valid(const char *name)
-{
-    char method[TH_WIRE_METHOD_MAX + 3];
-    char service[TH_WIRE_METHOD_MAX + 1];
-    if (name == NULL || strlen(name) + 2 > TH_WIRE_METHOD_MAX)
-        return false;
-    snprintf(method, sizeof method, "%s/M", name);
-    return th_wire_split_method(method, service, sizeof service) == 0;
-}
-
 /* Checks a WorkerReady. NULL when valid, else the reason. */
 static const char *
 s_ready_problem(const Teilhabe__Broker__V1__WorkerReady *ready)
@@ -185,7 +204,7 @@ s_ready_problem(const Teilhabe__Broker__V1__WorkerReady *ready)
         return "READY must name 1 to 64 services";
     for (size_t i = 0; i < ready->n_services; i++) {
         const Teilhabe__Broker__V1__ServiceInfo *info = ready->services[i];
-        if (!s_service_name_valid(info->name))
+        if (!th_wire_service_name_valid(info->name))
             return "READY names a service that is not of the form pkg.v1.Service";
         if (strcmp(info->name, HEALTH_SERVICE) == 0 ||
             strcmp(info->name, BROKER_SERVICE) == 0)
@@ -198,6 +217,42 @@ s_ready_problem(const Teilhabe__Broker__V1__WorkerReady *ready)
         !th_wire_utf8_valid(ready->instance, strlen(ready->instance)))
         return "READY instance is not UTF-8";
     return NULL;
+}
+
+/* Checks that registering ready keeps the broker's tables within their
+ * limits: at most max_services registered services, at most
+ * max_methods_per_service methods announced by the live workers of one
+ * service. NULL when it does, else the reason. */
+static const char *
+s_ready_over_limits(broker_t *self, const Teilhabe__Broker__V1__WorkerReady *ready)
+{
+    const char *problem = NULL;
+    size_t new_services = 0;
+    zhashx_t *seen = zhashx_new();
+    if (seen == NULL)
+        return "broker out of memory";
+    for (size_t i = 0; i < ready->n_services && problem == NULL; i++) {
+        const Teilhabe__Broker__V1__ServiceInfo *info = ready->services[i];
+        if (zhashx_insert(seen, info->name, (void *) "") != 0)
+            continue; /* named twice: only the first counts */
+        const service_t *service = zhashx_lookup(self->services, info->name);
+        if (service == NULL || !service->registered)
+            new_services++;
+        size_t methods = service != NULL ? zhashx_size(service->methods) : 0;
+        for (size_t k = 0; k < info->n_methods && problem == NULL; k++)
+            if ((service == NULL ||
+                 zhashx_lookup(service->methods, info->methods[k]) == NULL) &&
+                ++methods > self->config.max_methods_per_service)
+                problem = "READY would give a service more methods than "
+                          "max_methods_per_service";
+        /* Methods named twice in one list are counted twice: harmless, the
+         * limit is about memory, not about names. */
+    }
+    if (problem == NULL &&
+        self->services_registered + new_services > self->config.max_services)
+        problem = "READY would register more services than max_services";
+    zhashx_destroy(&seen);
+    return problem;
 }
 
 static void
@@ -234,11 +289,20 @@ s_worker_ready(broker_t *self, zframe_t **identity_p, worker_t *existing,
         s_refuse_ready(self, *identity_p, principal, denied);
         goto cleanup;
     }
+    problem = s_ready_over_limits(self, ready);
+    if (problem != NULL) {
+        s_violation(self, *identity_p, NULL, problem);
+        goto cleanup;
+    }
     worker = calloc(1, sizeof *worker);
     if (worker == NULL || (worker->calls = zlistx_new()) == NULL)
         goto cleanup;
     worker->identity = *identity_p;
     *identity_p = NULL;
+    /* The worker keeps its READY: its method lists are counted out of the
+     * services again when it leaves. */
+    worker->ready = (Teilhabe__Broker__V1__WorkerReady *) unpacked;
+    unpacked = NULL;
     char *hex = zframe_strhex(worker->identity);
     snprintf(worker->label, sizeof worker->label, "%s", hex != NULL ? hex : "?");
     free(hex);
@@ -271,13 +335,12 @@ s_worker_ready(broker_t *self, zframe_t **identity_p, worker_t *existing,
         if (!service->registered) {
             service->registered = true;
             self->pending_services--;
+            self->services_registered++;
         } else if (zlistx_size(service->workers) == 0) {
             self->services_down--;
         }
-        if (info->n_methods == 0)
-            service->any_method = true;
-        for (size_t k = 0; k < info->n_methods; k++)
-            zhashx_insert(service->methods, info->methods[k], (void *) "");
+        s_count_methods(service, info, +1);
+        worker->service_infos[worker->n_services] = info;
         worker->services[worker->n_services] = service;
         worker->service_handles[worker->n_services] =
             zlistx_add_end(service->workers, worker);
@@ -292,7 +355,12 @@ s_worker_ready(broker_t *self, zframe_t **identity_p, worker_t *existing,
             }
         }
     }
-    zhashx_insert(self->workers, worker->identity, worker);
+    if (zhashx_insert(self->workers, worker->identity, worker) != 0) {
+        /* Out of memory: undo the registration, and let it try again. */
+        broker__worker_remove(self, worker, "broker out of memory", true);
+        worker = NULL;
+        goto cleanup;
+    }
     char instance[TH_LOG_QUOTE_SIZE];
     th_log_info(0, "worker ready", "worker=%s instance=%s capacity=%u services=%zu",
                 worker->label, th_log_quote(instance, sizeof instance, worker->instance),

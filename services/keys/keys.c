@@ -168,16 +168,17 @@ keys_check_ags(const char *ags, const char *state, char *errbuf, size_t errlen)
     return 0;
 }
 
-/* True when name (len bytes) is a full service name: what the broker
- * accepts in a READY, checked the broker's way (NAME/M must be a method). */
+/* True when name (len bytes, not terminated) is a full service name, the
+ * broker's way. */
 static bool
 s_service_name_valid(const char *name, size_t len)
 {
-    char method[TH_WIRE_METHOD_MAX + 3], service[TH_WIRE_METHOD_MAX + 1];
-    if (len == 0 || len + 2 > TH_WIRE_METHOD_MAX)
+    char copy[TH_WIRE_METHOD_MAX + 1];
+    if (len == 0 || len >= sizeof copy)
         return false;
-    snprintf(method, sizeof method, "%.*s/M", (int) len, name);
-    return th_wire_split_method(method, service, sizeof service) == 0;
+    memcpy(copy, name, len);
+    copy[len] = '\0';
+    return th_wire_service_name_valid(copy);
 }
 
 int
