@@ -252,7 +252,7 @@ s_service_free(void **item_p)
         return;
     zhashx_destroy(&service->methods);
     zlistx_destroy(&service->workers);
-    zlistx_destroy(&service->queue);
+    fairq_destroy(&service->queue);
     free(service->name);
     free(service);
     *item_p = NULL;
@@ -270,7 +270,7 @@ broker__service_get(broker_t *self, const char *name, bool create)
     service->name = strdup(name);
     service->methods = zhashx_new();
     service->workers = zlistx_new();
-    service->queue = zlistx_new();
+    service->queue = fairq_new();
     if (service->name == NULL || service->methods == NULL || service->workers == NULL ||
         service->queue == NULL || zhashx_insert(self->services, name, service) != 0) {
         void *item = service;
@@ -285,7 +285,7 @@ broker__service_get(broker_t *self, const char *name, bool create)
 void
 broker__service_release(broker_t *self, service_t *service)
 {
-    if (service->registered || zlistx_size(service->queue) > 0 ||
+    if (service->registered || fairq_size(service->queue) > 0 ||
         zlistx_size(service->workers) > 0)
         return;
     self->pending_services--;
@@ -303,7 +303,7 @@ broker__services_forget(broker_t *self, int64_t now)
     for (service_t *service = zhashx_first(self->services); service != NULL;
          service = zhashx_next(self->services))
         if (service->registered && zlistx_size(service->workers) == 0 &&
-            zlistx_size(service->queue) == 0 &&
+            fairq_size(service->queue) == 0 &&
             now - service->down_since >= self->config.service_forget_ms)
             zlistx_add_end(gone, service);
     for (service_t *service = zlistx_first(gone); service != NULL;
@@ -339,7 +339,7 @@ broker__call_finish(broker_t *self, call_t *call)
         zlistx_delete(call->worker->calls, call->handle);
         call->worker->in_flight--;
     } else if (call->handle != NULL) {
-        zlistx_delete(call->service->queue, call->handle);
+        fairq_remove(call->service->queue, call->handle);
         self->queued_bytes -= call->queued_bytes;
     }
     service_t *service = call->service;

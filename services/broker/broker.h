@@ -27,11 +27,12 @@ typedef struct {
     size_t hard_max_message_size; /* ZMQ_MAXMSGSIZE */
     int default_timeout_ms;
     int grace_ms;
-    int max_timeout_ms;       /* larger timeouts (also default_timeout_ms) are cut to it */
-    size_t queue_max;         /* queued calls per service */
-    size_t queue_max_bytes;   /* header + body bytes of all queued calls together */
-    int handshake_timeout_ms; /* ZMQ_HANDSHAKE_IVL on both sockets */
-    size_t max_connections;   /* frontend connections at once; 0 = no cap */
+    int max_timeout_ms; /* larger timeouts (also default_timeout_ms) are cut to it */
+    size_t queue_max;   /* queued calls per service */
+    size_t queue_max_per_principal; /* queued calls of one principal per service */
+    size_t queue_max_bytes;         /* header + body bytes of all queued calls together */
+    int handshake_timeout_ms;       /* ZMQ_HANDSHAKE_IVL on both sockets */
+    size_t max_connections;         /* frontend connections at once; 0 = no cap */
     size_t max_worker_connections;  /* backend connections at once; 0 = no cap */
     uint32_t worker_capacity_max;   /* larger capacities announced are capped */
     int service_forget_ms;          /* a service without workers is forgotten after */

@@ -14,8 +14,9 @@
  *
  * The objects:
  *   service_t  a service name ("teilhabe.registry.v1.Registry"), the methods
- *              its live workers announced, its live workers and a FIFO of
- *              calls waiting for a free worker. A service nobody has
+ *              its live workers announced, its live workers and the calls
+ *              waiting for a free worker: a fair queue (fairq.h) with a FIFO
+ *              lane per principal, served round-robin. A service nobody has
  *              registered yet exists only while calls for it wait out the
  *              grace period; a registered one without workers is forgotten
  *              service_forget_ms after its last worker left.
@@ -34,6 +35,7 @@
 #include "broker.h"
 
 #include "conns.h"
+#include "fairq.h"
 #include "principals.h"
 #include "th_wire.h"
 #include "zap.h"
@@ -111,7 +113,7 @@ struct service_t {
     zhashx_t *methods;  /* method name -> live workers announcing it (a count) */
     int64_t down_since; /* registered, without live worker since then */
     zlistx_t *workers;  /* live worker_t * (not owned) */
-    zlistx_t *queue;    /* call_t * waiting (not owned) */
+    fairq_t *queue;     /* call_t * waiting, a lane per principal (not owned) */
 };
 
 struct broker_t {

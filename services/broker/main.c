@@ -45,6 +45,8 @@ static const char *const s_usage =
     "                         (or default_timeout_ms) is cut to it (300000)\n"
     "  grace_ms               wait for a worker of a service with none (2000)\n"
     "  queue_max              calls waiting per service (10000)\n"
+    "  queue_max_per_principal  calls one principal may have waiting per service;\n"
+    "                         more get RESOURCE_EXHAUSTED with a retry hint (100)\n"
     "  queue_max_bytes        bytes of requests (header + body) waiting in all\n"
     "                         queues together; a call that would exceed it gets\n"
     "                         RESOURCE_EXHAUSTED with a retry hint (268435456)\n"
@@ -204,7 +206,7 @@ main(int argc, char **argv)
     }
     long heartbeat, liveness, soft, hard, timeout, max_timeout, grace, queue_max,
         queue_max_bytes, handshake, max_connections, max_worker_connections, capacity_max,
-        forget, max_services, max_methods;
+        forget, max_services, max_methods, queue_max_per_principal;
     if (s_get_int(config, "heartbeat_ms", 1000, 10, 600000, &heartbeat) != 0 ||
         s_get_int(config, "liveness", 3, 1, 1000, &liveness) != 0 ||
         s_get_int(config, "hard_max_message_size", 16777216, 4096, 1L << 30, &hard) != 0 ||
@@ -222,7 +224,9 @@ main(int argc, char **argv)
         s_get_int(config, "worker_capacity_max", 256, 1, 10000, &capacity_max) != 0 ||
         s_get_int(config, "service_forget_ms", 600000, 0, 86400000, &forget) != 0 ||
         s_get_int(config, "max_services", 1024, 1, 100000, &max_services) != 0 ||
-        s_get_int(config, "max_methods_per_service", 1024, 1, 100000, &max_methods) != 0)
+        s_get_int(config, "max_methods_per_service", 1024, 1, 100000, &max_methods) != 0 ||
+        s_get_int(config, "queue_max_per_principal", 100, 1, 10000000,
+                  &queue_max_per_principal) != 0)
         goto cleanup;
     bc.heartbeat_ms = (int) heartbeat;
     bc.liveness = (int) liveness;
@@ -240,6 +244,7 @@ main(int argc, char **argv)
     bc.service_forget_ms = (int) forget;
     bc.max_services = (size_t) max_services;
     bc.max_methods_per_service = (size_t) max_methods;
+    bc.queue_max_per_principal = (size_t) queue_max_per_principal;
     s_derive_connection_caps(&bc, nofile);
 
     if (!bc.insecure) {

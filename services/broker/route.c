@@ -99,16 +99,17 @@ s_send_request(broker_t *self, worker_t *worker, call_t *call, int64_t now)
     return 0;
 }
 
-/* Hands queued calls of service to free workers, oldest first. */
+/* Hands queued calls of service to free workers: the oldest call of the
+ * principal whose turn it is, principal after principal (fairq.h). */
 void
 broker__dispatch(broker_t *self, service_t *service)
 {
     int64_t now = zclock_mono();
-    while (zlistx_size(service->queue) > 0) {
+    while (fairq_size(service->queue) > 0) {
         worker_t *worker = s_pick_worker(service);
         if (worker == NULL)
             break;
-        call_t *call = zlistx_first(service->queue);
+        call_t *call = fairq_peek(service->queue);
         void *handle = call->handle;
         call->handle = NULL;
         if (s_send_request(self, worker, call, now) != 0) {
@@ -116,7 +117,9 @@ broker__dispatch(broker_t *self, service_t *service)
             broker__worker_remove(self, worker, "worker unreachable", false);
             continue;
         }
-        zlistx_delete(service->queue, handle);
+        /* The call just sent is the one fairq_pop takes; popping (not
+         * removing) moves its principal to the back of the turns. */
+        fairq_pop(service->queue);
         self->queued_bytes -= call->queued_bytes;
         call->queued_bytes = 0;
     }
@@ -133,7 +136,7 @@ broker__worker_dispatch(broker_t *self, worker_t *worker)
     size_t n = worker->n_services;
     memcpy(services, worker->services, n * sizeof *services);
     for (size_t i = 0; i < n; i++)
-        if (zlistx_size(services[i]->queue) > 0)
+        if (fairq_size(services[i]->queue) > 0)
             broker__dispatch(self, services[i]);
 }
 
@@ -198,10 +201,23 @@ s_route(broker_t *self, zframe_t **client_p, th_request_header_t *header,
         broker__send_reply(self, client, call_id, TH_UNIMPLEMENTED, message, 0, NULL, 0);
         return;
     }
-    if (service != NULL && zlistx_size(service->queue) >= self->config.queue_max) {
+    if (service != NULL && fairq_size(service->queue) >= self->config.queue_max) {
         snprintf(message, sizeof message,
                  "too many calls waiting for service %s (%zu); try again later", name,
-                 zlistx_size(service->queue));
+                 fairq_size(service->queue));
+        broker__send_reply(self, client, call_id, TH_RESOURCE_EXHAUSTED, message,
+                           QUEUE_FULL_RETRY_MS, NULL, 0);
+        return;
+    }
+    /* One principal's share of the queue is bounded (however many
+     * connections it uses): a flooder is told to slow down, and the others
+     * keep their turns. */
+    size_t waiting = service != NULL ? fairq_lane_size(service->queue, principal->id) : 0;
+    if (waiting >= self->config.queue_max_per_principal) {
+        snprintf(message, sizeof message,
+                 "you have too many calls waiting for service %s (%zu, at most %zu per "
+                 "principal); try again later",
+                 name, waiting, self->config.queue_max_per_principal);
         broker__send_reply(self, client, call_id, TH_RESOURCE_EXHAUSTED, message,
                            QUEUE_FULL_RETRY_MS, NULL, 0);
         return;
@@ -245,9 +261,12 @@ s_route(broker_t *self, zframe_t **client_p, th_request_header_t *header,
     *client_p = NULL;
     call->body = *body_p;
     *body_p = NULL;
-    zhashx_insert(self->calls, &call->id, call);
+    if (zhashx_insert(self->calls, &call->id, call) != 0) {
+        broker__fail_call(self, call, TH_RESOURCE_EXHAUSTED, 1000, "broker out of memory");
+        return;
+    }
 
-    if (zlistx_size(service->queue) == 0) {
+    if (fairq_size(service->queue) == 0) {
         worker_t *worker;
         while ((worker = s_pick_worker(service)) != NULL) {
             if (s_send_request(self, worker, call, now) == 0)
@@ -267,7 +286,11 @@ s_route(broker_t *self, zframe_t **client_p, th_request_header_t *header,
         return;
     }
     call->waited = true;
-    call->handle = zlistx_add_end(service->queue, call);
+    call->handle = fairq_push(service->queue, principal->id, call);
+    if (call->handle == NULL) {
+        broker__fail_call(self, call, TH_RESOURCE_EXHAUSTED, 1000, "broker out of memory");
+        return;
+    }
     call->queued_bytes = bytes;
     self->queued_bytes += bytes;
     if (zlistx_size(service->workers) == 0) {
@@ -279,7 +302,7 @@ s_route(broker_t *self, zframe_t **client_p, th_request_header_t *header,
         }
     }
     th_log_debug(call_id, "call queued", "request=%llu service=%s queued=%zu",
-                 (unsigned long long) call->id, service->name, zlistx_size(service->queue));
+                 (unsigned long long) call->id, service->name, fairq_size(service->queue));
 }
 
 /* One message from the frontend. Answers or drops as docs/PROTOCOL.md

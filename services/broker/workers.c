@@ -80,8 +80,8 @@ broker__worker_remove(broker_t *self, worker_t *worker, const char *reason,
         self->services_down++;
         service->down_since = now;
         int64_t grace_end = now + self->config.grace_ms;
-        for (call_t *queued = zlistx_first(service->queue); queued != NULL;
-             queued = zlistx_next(service->queue)) {
+        for (call_t *queued = fairq_first(service->queue); queued != NULL;
+             queued = fairq_next(service->queue)) {
             if (grace_end < queued->deadline) {
                 queued->grace = true;
                 queued->expires = grace_end;
@@ -346,8 +346,8 @@ s_worker_ready(broker_t *self, zframe_t **identity_p, worker_t *existing,
             zlistx_add_end(service->workers, worker);
         worker->n_services++;
         /* Calls waiting out a grace period now wait for this worker instead. */
-        for (call_t *queued = zlistx_first(service->queue); queued != NULL;
-             queued = zlistx_next(service->queue)) {
+        for (call_t *queued = fairq_first(service->queue); queued != NULL;
+             queued = fairq_next(service->queue)) {
             if (queued->grace) {
                 queued->grace = false;
                 queued->expires = queued->deadline;
