@@ -216,14 +216,16 @@ broker__send_invalid(broker_t *self, zframe_t *client, uint64_t call_id, const c
     s_send_header(self, client, &header, NULL, 0);
 }
 
-void
+int
 broker__send_command(broker_t *self, zframe_t *identity, byte command)
 {
     if (broker__send_identity(self->backend, identity) != 0)
-        return;
+        return TH_EIO;
     void *socket = zsock_resolve(self->backend);
-    zmq_send(socket, TH_WIRE_WORKER_SIG, TH_WIRE_SIG_LEN, ZMQ_SNDMORE);
-    zmq_send(socket, &command, 1, 0);
+    if (zmq_send(socket, TH_WIRE_WORKER_SIG, TH_WIRE_SIG_LEN, ZMQ_SNDMORE) < 0 ||
+        zmq_send(socket, &command, 1, 0) < 0)
+        return TH_EIO; /* a broken socket: the first part went, the rest not */
+    return 0;
 }
 
 /* Counts input that cannot be answered and logs it at most once a second,
@@ -390,6 +392,22 @@ s_expire(broker_t *self, int64_t now)
             broker__fail_call(self, call, TH_UNIMPLEMENTED, 0, message);
         }
     }
+}
+
+/* Probes the workers after a worker connection ended: now, and again
+ * PROBE_AGAIN_MS later; probes at most every PROBE_MIN_MS, so a flood of
+ * ended connections cannot make the broker do nothing else. */
+static void
+s_probe(broker_t *self, int64_t now)
+{
+    if (now - self->last_probe < PROBE_MIN_MS) {
+        self->probe_at = self->last_probe + PROBE_MIN_MS;
+        return;
+    }
+    self->last_probe = now;
+    self->probe_at = self->probe_again ? now + PROBE_AGAIN_MS : 0;
+    self->probe_again = false;
+    broker__probe_workers(self);
 }
 
 static void
@@ -608,6 +626,8 @@ broker_run(broker_t *self)
             next = self->heap[0]->expires;
         if (self->config.insecure && self->next_insecure_warn < next)
             next = self->next_insecure_warn;
+        if (self->probe_at != 0 && self->probe_at < next)
+            next = self->probe_at;
         long timeout = next > now ? (long) (next - now) : 0;
         int rc = zmq_poll(items, n_items, timeout);
         if (rc < 0) {
@@ -622,8 +642,15 @@ broker_run(broker_t *self)
          * handshake even reaches the ZAP handler. */
         if (items[P_FRONTEND_CONNS].revents & ZMQ_POLLIN)
             conns_handle(self->frontend_conns);
-        if (items[P_BACKEND_CONNS].revents & ZMQ_POLLIN)
-            conns_handle(self->backend_conns);
+        /* A worker connection that ended may be a worker that died (kill
+         * -9, a crash, a pulled cable): probe the workers now, and once
+         * more in a moment, in case libzmq tells the socket after the
+         * monitor. A send that fails removes the worker at once. */
+        if ((items[P_BACKEND_CONNS].revents & ZMQ_POLLIN) &&
+            conns_handle(self->backend_conns) > 0) {
+            self->probe_at = zclock_mono();
+            self->probe_again = true;
+        }
         if (n_items > P_ZAP && (items[P_ZAP].revents & ZMQ_POLLIN))
             for (int i = 0;
                  i < RECV_BATCH && (zsock_events(zap_socket(self->zap)) & ZMQ_POLLIN); i++)
@@ -648,6 +675,8 @@ broker_run(broker_t *self)
                 broker__frontend_message(self, msg);
             }
         now = zclock_mono();
+        if (self->probe_at != 0 && now >= self->probe_at)
+            s_probe(self, now);
         s_expire(self, now);
         if (now >= self->next_heartbeat) {
             broker__heartbeat(self, now);

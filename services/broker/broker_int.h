@@ -65,6 +65,8 @@
 #define QUEUE_FULL_RETRY_MS 250
 #define DROP_LOG_MS 1000
 #define REFUSED_KEYS_MAX 4096 /* keys whose refused READY was logged */
+#define PROBE_AGAIN_MS 50     /* the second probe after a worker connection ended */
+#define PROBE_MIN_MS 10       /* probes are at least this far apart */
 
 typedef struct service_t service_t;
 typedef struct worker_t worker_t;
@@ -137,6 +139,9 @@ struct broker_t {
     uint64_t next_id;
     uint64_t use_counter;
     int64_t next_heartbeat;
+    int64_t probe_at;   /* probe the workers then (0 = no probe due) */
+    int64_t last_probe; /* when the workers were last probed */
+    bool probe_again;   /* after the next probe, one more PROBE_AGAIN_MS later */
     int64_t next_insecure_warn;
     int64_t drop_log_at;
     size_t dropped;
@@ -168,8 +173,10 @@ void broker__send_reply(broker_t *self, zframe_t *client, uint64_t call_id, int 
 void broker__send_invalid(broker_t *self, zframe_t *client, uint64_t call_id,
                           const char *field, const char *message);
 
-/* Sends a bodiless worker command (HEARTBEAT, DISCONNECT). */
-void broker__send_command(broker_t *self, zframe_t *identity, byte command);
+/* Sends a bodiless worker command (HEARTBEAT, DISCONNECT). 0, or TH_EIO
+ * when the worker's connection is gone or it does not read (nothing was
+ * sent then). */
+int broker__send_command(broker_t *self, zframe_t *identity, byte command);
 
 /* Counts input that cannot be answered; logs at most once a second. */
 void broker__note_drop(broker_t *self, const char *socket, const char *why);
@@ -221,8 +228,13 @@ void broker__worker_free(worker_t *worker);
  * longer allows what they serve. */
 void broker__workers_recheck(broker_t *self);
 
-/* Sends heartbeats and buries workers that fell silent. */
+/* Sends heartbeats, removes workers that fell silent and, at once, those
+ * a heartbeat cannot reach. */
 void broker__heartbeat(broker_t *self, int64_t now);
+
+/* Sends every worker a HEARTBEAT now; a worker it cannot reach (its
+ * connection is gone) is removed at once, its calls failed UNAVAILABLE. */
+void broker__probe_workers(broker_t *self);
 
 /* --- builtin.c -------------------------------------------------------------- */
 

@@ -516,25 +516,53 @@ cleanup:
 /* --- timers ---------------------------------------------------------------- */
 
 /* Sends heartbeats and buries workers that fell silent. */
+/* Heartbeats every worker; with check_liveness, removes those silent past
+ * their liveness first. A worker a heartbeat cannot reach is gone (killed,
+ * crashed, its connection closed): it is removed at once and its calls in
+ * flight fail UNAVAILABLE now, not when its liveness runs out. */
+static void
+s_heartbeat_all(broker_t *self, int64_t now, bool check_liveness)
+{
+    zlistx_t *silent = zlistx_new();
+    zlistx_t *unreachable = zlistx_new();
+    if (silent == NULL || unreachable == NULL)
+        goto cleanup; /* out of memory: the next tick tries again */
+    for (worker_t *worker = zhashx_first(self->workers); worker != NULL;
+         worker = zhashx_next(self->workers)) {
+        if (check_liveness && now >= worker->expires) {
+            if (zlistx_add_end(silent, worker) == NULL)
+                break;
+        } else if (broker__send_command(self, worker->identity, TH_CMD_HEARTBEAT) != 0) {
+            if (zlistx_add_end(unreachable, worker) == NULL)
+                break;
+        }
+    }
+    for (worker_t *worker = zlistx_first(silent); worker != NULL;
+         worker = zlistx_next(silent))
+        broker__worker_remove(self, worker, "no heartbeat within the liveness interval",
+                              true);
+    for (worker_t *worker = zlistx_first(unreachable); worker != NULL;
+         worker = zlistx_next(unreachable))
+        broker__worker_remove(self, worker,
+                              "could not send to the worker: its connection is gone or it "
+                              "does not read",
+                              false);
+cleanup:
+    zlistx_destroy(&silent);
+    zlistx_destroy(&unreachable);
+}
+
 void
 broker__heartbeat(broker_t *self, int64_t now)
 {
-    zlistx_t *dead = zlistx_new();
-    for (worker_t *worker = zhashx_first(self->workers); worker != NULL;
-         worker = zhashx_next(self->workers)) {
-        if (now >= worker->expires) {
-            if (dead != NULL)
-                zlistx_add_end(dead, worker);
-        } else {
-            broker__send_command(self, worker->identity, TH_CMD_HEARTBEAT);
-        }
-    }
-    for (worker_t *worker = dead != NULL ? zlistx_first(dead) : NULL; worker != NULL;
-         worker = zlistx_next(dead))
-        broker__worker_remove(self, worker, "no heartbeat within the liveness interval",
-                              true);
-    zlistx_destroy(&dead);
+    s_heartbeat_all(self, now, true);
     self->next_heartbeat = now + self->config.heartbeat_ms;
+}
+
+void
+broker__probe_workers(broker_t *self)
+{
+    s_heartbeat_all(self, zclock_mono(), false);
 }
 
 /* After the principal map changed: a worker whose key is gone, is no

@@ -1,5 +1,6 @@
 /* ---------------------------------------------------------------------------
- * test_broker_fair.c: fairness between clients, against a real worker
+ * test_broker_testworker.c: the broker against a real teilhabe-testworker:
+ * fairness between clients, and a worker killed with -9
  *
  * Issue 6, failure 6: one authenticated client flooding calls pushed
  * another client's p99 to 1.03 s and made some of its calls miss a 3 s
@@ -11,6 +12,12 @@
  * call) can serve, while a victim makes its own calls one by one. The
  * bound asserted is loose on purpose (1 s for a 50 ms call): under the old
  * first-come queue the victim waited seconds.
+ *
+ * Issue 6, section 11: the broker ignored a failed heartbeat send, so a
+ * worker killed with -9 was noticed only when its liveness ran out, and its
+ * calls ended DEADLINE_EXCEEDED (or UNAVAILABLE seconds late). Now the end
+ * of the worker's connection makes the broker probe its workers, and the
+ * failed send removes the dead one at once.
  * ---------------------------------------------------------------------------
  */
 #include <setjmp.h>
@@ -68,7 +75,7 @@ s_setup(void **state)
 {
     fixture_t *fx = calloc(1, sizeof *fx);
     assert_non_null(fx);
-    fx->dir = th_test_tmpdir("th-broker-fair");
+    fx->dir = th_test_tmpdir("th-broker-tw");
     assert_non_null(fx->dir);
     assert_int_equal(th_test_keys_init(fx->dir), 0);
     assert_int_equal(th_test_keys_client(fx->dir, "victim", "analyst", "16", ""), 0);
@@ -226,11 +233,101 @@ test_victim_keeps_its_share(void **state)
     assert_int_equal(exhausted_without_hint, 0);
 }
 
+/* ListServices: the entry of the echo service (workers, in_flight), or
+ * false when it is not listed. */
+static bool
+s_echo_listed(zsock_t *client, uint64_t call_id, uint32_t *workers, uint32_t *in_flight)
+{
+    Teilhabe__Broker__V1__ListServicesRequest request =
+        TEILHABE__BROKER__V1__LIST_SERVICES_REQUEST__INIT;
+    assert_int_equal(client_send(client, call_id, "teilhabe.broker.v1.Broker/ListServices",
+                                 2000, &request.base, NULL, 0, NULL, NULL),
+                     0);
+    peer_reply_t reply;
+    client_recv(client, 2000, &reply);
+    assert_int_equal(reply.code, TH_OK);
+    assert_int_equal(reply.call_id, call_id);
+    ProtobufCMessage *unpacked = NULL;
+    assert_int_equal(
+        th_wire_unpack(&teilhabe__broker__v1__list_services_response__descriptor,
+                       reply.body, 1 << 20, &unpacked),
+        0);
+    const Teilhabe__Broker__V1__ListServicesResponse *list = (const void *) unpacked;
+    bool found = false;
+    for (size_t i = 0; i < list->n_services; i++)
+        if (strcmp(list->services[i]->name, ECHO_SERVICE) == 0) {
+            *workers = list->services[i]->workers;
+            *in_flight = list->services[i]->in_flight;
+            found = true;
+        }
+    protobuf_c_message_free_unpacked(unpacked, NULL);
+    reply_clear(&reply);
+    return found;
+}
+
+/* Three 10 s Sleep calls in flight on the test worker; kill -9 it. The
+ * calls end UNAVAILABLE within a second of the kill (the liveness interval
+ * alone is 3 s here), long before their 20 s deadline, and from then on
+ * Health and ListServices no longer count the worker. */
+static void
+test_worker_killed_is_noticed_at_once(void **state)
+{
+    fixture_t *fx = *state;
+    s_start_worker(fx, 4);
+    zsock_t *client = peer_connect(fx->broker.frontend, fx->dir, "victim", NULL);
+    assert_non_null(client);
+    s_wait_serving(client, 5000);
+    Teilhabe__Testing__V1__EchoRequest request = TEILHABE__TESTING__V1__ECHO_REQUEST__INIT;
+    request.sleep_ms = 10000;
+    for (uint64_t id = 1; id <= 3; id++)
+        assert_int_equal(client_send(client, id, SLEEP_METHOD, 20000, &request.base, NULL,
+                                     0, NULL, NULL),
+                         0);
+    uint32_t workers = 0, in_flight = 0;
+    int64_t until = zclock_mono() + 3000;
+    for (uint64_t id = 100; zclock_mono() < until; id++) {
+        assert_true(s_echo_listed(client, id, &workers, &in_flight));
+        if (in_flight == 3)
+            break;
+        zclock_sleep(20);
+    }
+    assert_int_equal(workers, 1);
+    assert_int_equal(in_flight, 3);
+
+    assert_int_equal(th_proc_signal(fx->worker, SIGKILL), 0);
+    int64_t killed = zclock_mono();
+    for (int i = 0; i < 3; i++) {
+        peer_reply_t reply;
+        client_recv(client, 5000, &reply);
+        int64_t after = zclock_mono() - killed;
+        assert_true(reply.well_formed);
+        assert_true(reply.call_id >= 1 && reply.call_id <= 3);
+        assert_int_equal(reply.code, TH_UNAVAILABLE);
+        assert_true(reply.retry_after_ms > 0);
+        print_message("call %llu: UNAVAILABLE %lld ms after the kill\n",
+                      (unsigned long long) reply.call_id, (long long) after);
+        assert_true(after < 1000);
+        reply_clear(&reply);
+    }
+    assert_int_equal(
+        client_health(client, 200, ECHO_SERVICE, 2000),
+        TEILHABE__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING);
+    assert_true(s_echo_listed(client, 201, &workers, &in_flight));
+    assert_int_equal(workers, 0);
+    assert_int_equal(in_flight, 0);
+    assert_true(
+        th_test_count_in_file(fx->broker.log_path, "could not send to the worker") >= 1);
+    zsock_destroy(&client);
+    th_proc_wait(fx->worker, 2000);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_victim_keeps_its_share, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_worker_killed_is_noticed_at_once, s_setup,
+                                        s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
