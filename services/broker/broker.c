@@ -306,8 +306,9 @@ broker__services_forget(broker_t *self, int64_t now)
          service = zhashx_next(self->services))
         if (service->registered && zlistx_size(service->workers) == 0 &&
             fairq_size(service->queue) == 0 &&
-            now - service->down_since >= self->config.service_forget_ms)
-            zlistx_add_end(gone, service);
+            now - service->down_since >= self->config.service_forget_ms &&
+            zlistx_add_end(gone, service) == NULL)
+            break; /* out of memory: the rest at the next tick */
     for (service_t *service = zlistx_first(gone); service != NULL;
          service = zlistx_next(gone)) {
         th_log_info(0, "service forgotten: no worker since service_forget_ms",
@@ -551,16 +552,13 @@ broker_destroy(broker_t **self_p)
     if (self_p == NULL || *self_p == NULL)
         return;
     broker_t *self = *self_p;
-    if (self->workers != NULL) {
-        zlistx_t *all = zlistx_new();
-        for (worker_t *worker = zhashx_first(self->workers); worker != NULL;
-             worker = zhashx_next(self->workers))
-            zlistx_add_end(all, worker);
-        zhashx_purge(self->workers);
-        for (worker_t *worker = zlistx_first(all); worker != NULL;
-             worker = zlistx_next(all))
-            broker__worker_free(worker);
-        zlistx_destroy(&all);
+    /* The worker table's keys are the workers' own identity frames: take
+     * each worker out before freeing it (no list needed, so no allocation
+     * that could fail on the way out). */
+    worker_t *worker;
+    while (self->workers != NULL && (worker = zhashx_first(self->workers)) != NULL) {
+        zhashx_delete(self->workers, worker->identity);
+        broker__worker_free(worker);
     }
     for (size_t i = 0; i < self->heap_size; i++)
         s_call_free(self->heap[i]);
@@ -655,9 +653,14 @@ broker_run(broker_t *self)
             for (int i = 0;
                  i < RECV_BATCH && (zsock_events(zap_socket(self->zap)) & ZMQ_POLLIN); i++)
                 zap_handle(self->zap);
-        if (n_items > P_PRINCIPALS && (items[P_PRINCIPALS].revents & ZMQ_POLLIN))
-            if (principals_update(self->principals) == 0)
+        if (n_items > P_PRINCIPALS && (items[P_PRINCIPALS].revents & ZMQ_POLLIN)) {
+            int updated = principals_update(self->principals);
+            if (updated == 0)
                 broker__workers_recheck(self);
+            else
+                th_log_warn(0, "could not take the new principals; keeping the last ones",
+                            "error=\"%s\"", th_strerror(updated));
+        }
         if (items[P_BACKEND].revents & ZMQ_POLLIN)
             for (int i = 0; i < RECV_BATCH && (zsock_events(self->backend) & ZMQ_POLLIN);
                  i++) {
@@ -693,7 +696,9 @@ broker_run(broker_t *self)
      * of waiting out the heartbeat. */
     for (worker_t *worker = zhashx_first(self->workers); worker != NULL;
          worker = zhashx_next(self->workers))
-        broker__send_command(self, worker->identity, TH_CMD_DISCONNECT);
+        if (broker__send_command(self, worker->identity, TH_CMD_DISCONNECT) != 0)
+            th_log_debug(0, "DISCONNECT not sent: the worker is gone", "worker=%s",
+                         worker->label);
     /* Let those DISCONNECTs leave before the socket closes (bounded). */
     zsock_set_linger(self->backend, 500);
     return result;

@@ -297,7 +297,9 @@ s_dir_signature(const char *path, uint64_t *out, int *err)
         if (!s_is_cert_name(entry->d_name))
             continue;
         struct stat st;
-        snprintf(file, sizeof file, "%s/%s", path, entry->d_name);
+        int n = snprintf(file, sizeof file, "%s/%s", path, entry->d_name);
+        if (n < 0 || (size_t) n >= sizeof file)
+            continue; /* a path this long is no file of ours (s_load_cert says so) */
         if (stat(file, &st) != 0) {
             /* Removed since the listing, or unreadable for good: either
              * way not part of the set. Anything else: try again later. */
@@ -386,9 +388,14 @@ static int
 s_load_cert(zhashx_t *set, const char *dir, const char *file, int *err)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, file);
+    int n = snprintf(path, sizeof path, "%s/%s", dir, file);
     char file_text[TH_LOG_QUOTE_SIZE];
     th_log_quote(file_text, sizeof file_text, path);
+    if (n < 0 || (size_t) n >= sizeof path) {
+        th_log_warn(0, "ignoring certificate file: its path is too long", "file=%s",
+                    file_text);
+        return 0;
+    }
     char *text = NULL;
     int rc = s_read_cert_file(path, &text, err);
     if (rc == TH_EIO)
@@ -798,16 +805,19 @@ cleanup:
     return changed;
 }
 
-static void
+/* Sends the merged set to the broker's thread. 0, or < 0 when the message
+ * could not be built or sent whole: then nothing was sent (a partial set
+ * would drop keys), and the caller tries again at its next tick. */
+static int
 s_send_set(s_poller_t *self, zsock_t *pipe)
 {
     zmsg_t *msg = zmsg_new();
-    if (msg == NULL)
-        return;
-    zmsg_addstr(msg, "SET");
+    if (msg == NULL || zmsg_addstr(msg, "SET") != 0)
+        goto fail;
     for (zframe_t *frame = zhashx_first(self->db_set); frame != NULL;
          frame = zhashx_next(self->db_set))
-        zmsg_addmem(msg, zframe_data(frame), zframe_size(frame));
+        if (zmsg_addmem(msg, zframe_data(frame), zframe_size(frame)) != 0)
+            goto fail;
     /* A file counts only for keys the database does not know: a row wins
      * over a file, and a revoked row drops the file's key. */
     for (zframe_t *frame = zhashx_first(self->dir_set); frame != NULL;
@@ -821,11 +831,16 @@ s_send_set(s_poller_t *self, zsock_t *pipe)
                         "key=%s", th_log_quote(key_text, sizeof key_text, key));
             continue;
         }
-        if (zhashx_lookup(self->db_set, key) == NULL)
-            zmsg_addmem(msg, zframe_data(frame), zframe_size(frame));
+        if (zhashx_lookup(self->db_set, key) == NULL &&
+            zmsg_addmem(msg, zframe_data(frame), zframe_size(frame)) != 0)
+            goto fail;
     }
     if (zmsg_send(&msg, pipe) != 0)
-        zmsg_destroy(&msg);
+        goto fail;
+    return 0;
+fail:
+    zmsg_destroy(&msg);
+    return TH_ENOMEM;
 }
 
 static void
@@ -837,14 +852,17 @@ s_actor(zsock_t *pipe, void *arg)
     self.dir_set = s_frame_set_new();
     self.db_set = s_frame_set_new();
     self.db_revoked = zhashx_new();
-    zsock_signal(pipe, 0);
+    /* Without the signal zactor_new would not return; if it cannot be sent
+     * the pipe is broken and the thread has nothing to do. */
+    if (zsock_signal(pipe, 0) != 0)
+        goto cleanup;
     if (self.dir_set == NULL || self.db_set == NULL || self.db_revoked == NULL)
         goto cleanup;
     s_poll_dir(&self);
     s_poll_db(&self);
     if (self.terminated)
         goto cleanup;
-    s_send_set(&self, pipe);
+    bool unsent = s_send_set(&self, pipe) != 0;
     int64_t next_dir = zclock_mono() + DIR_POLL_MS;
     int64_t next_db = zclock_mono() + DB_POLL_MS;
     while (!self.terminated) {
@@ -870,8 +888,8 @@ s_actor(zsock_t *pipe, void *arg)
             changed |= s_poll_db(&self);
             next_db = zclock_mono() + DB_POLL_MS;
         }
-        if (changed && !self.terminated)
-            s_send_set(&self, pipe);
+        if ((changed || unsent) && !self.terminated)
+            unsent = s_send_set(&self, pipe) != 0;
     }
 cleanup:
     PQfinish(self.conn);
@@ -914,10 +932,14 @@ principals_new(const char *certs_dir, const char *db_url, int timeout_ms, char *
     sigemptyset(&block);
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &block, &saved);
+    if (pthread_sigmask(SIG_BLOCK, &block, &saved) != 0) {
+        snprintf(errbuf, errlen,
+                 "could not block signals for the principal polling thread");
+        goto fail;
+    }
     self->actor = zactor_new(s_actor, self);
-    pthread_sigmask(SIG_SETMASK, &saved, NULL);
-    if (self->actor == NULL) {
+    int restored = pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    if (self->actor == NULL || restored != 0) {
         snprintf(errbuf, errlen, "could not start the principal polling thread");
         goto fail;
     }

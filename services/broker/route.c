@@ -66,8 +66,15 @@ s_send_request(broker_t *self, worker_t *worker, call_t *call, int64_t now)
 {
     if (call->waited)
         s_call_refresh_timeout(call, now);
-    if (broker__send_identity(self->backend, worker->identity) != 0)
+    /* The call's place in the worker's list first: once the request is out,
+     * the call must be found again when the worker answers or dies. */
+    void *handle = zlistx_add_end(worker->calls, call);
+    if (handle == NULL)
+        return TH_ENOMEM;
+    if (broker__send_identity(self->backend, worker->identity) != 0) {
+        zlistx_delete(worker->calls, handle);
         return TH_EIO;
+    }
     void *socket = zsock_resolve(self->backend);
     const byte command = TH_CMD_REQUEST;
     byte id[8];
@@ -76,17 +83,25 @@ s_send_request(broker_t *self, worker_t *worker, call_t *call, int64_t now)
         id[i] = (byte) (value & 0xff);
         value >>= 8;
     }
-    zmq_send(socket, TH_WIRE_WORKER_SIG, TH_WIRE_SIG_LEN, ZMQ_SNDMORE);
-    zmq_send(socket, &command, 1, ZMQ_SNDMORE);
-    zmq_send(socket, id, sizeof id, ZMQ_SNDMORE);
     /* Once the first part went out, libzmq takes the rest of the message
-     * (the high-water mark is checked per message, not per part). */
-    if (zframe_send(&call->header, socket, ZFRAME_MORE) != 0)
-        zframe_destroy(&call->header);
-    if (zframe_send(&call->body, socket, 0) != 0)
-        zframe_destroy(&call->body);
+     * (the high-water mark is checked per message, not per part): a failure
+     * here is a broken socket, and the call runs into its deadline. */
+    bool broken = zmq_send(socket, TH_WIRE_WORKER_SIG, TH_WIRE_SIG_LEN, ZMQ_SNDMORE) < 0 ||
+                  zmq_send(socket, &command, 1, ZMQ_SNDMORE) < 0 ||
+                  zmq_send(socket, id, sizeof id, ZMQ_SNDMORE) < 0;
+    if (!broken && zframe_send(&call->header, socket, ZFRAME_MORE) != 0)
+        broken = true;
+    if (!broken && zframe_send(&call->body, socket, 0) != 0)
+        broken = true;
+    if (broken)
+        th_log_error(call->call_id,
+                     "request to a worker cut short: the backend socket failed",
+                     "request=%llu worker=%s error=\"%s\"", (unsigned long long) call->id,
+                     worker->label, zmq_strerror(zmq_errno()));
+    zframe_destroy(&call->header);
+    zframe_destroy(&call->body);
     call->worker = worker;
-    call->handle = zlistx_add_end(worker->calls, call);
+    call->handle = handle;
     worker->in_flight++;
     worker->last_used = ++self->use_counter;
     call->grace = false;
@@ -112,7 +127,12 @@ broker__dispatch(broker_t *self, service_t *service)
         call_t *call = fairq_peek(service->queue);
         void *handle = call->handle;
         call->handle = NULL;
-        if (s_send_request(self, worker, call, now) != 0) {
+        int rc = s_send_request(self, worker, call, now);
+        if (rc == TH_ENOMEM) {
+            call->handle = handle; /* it waits; the next free slot tries again */
+            break;
+        }
+        if (rc != 0) {
             call->handle = handle;
             broker__worker_remove(self, worker, "worker unreachable", false);
             continue;
@@ -269,8 +289,11 @@ s_route(broker_t *self, zframe_t **client_p, th_request_header_t *header,
     if (fairq_size(service->queue) == 0) {
         worker_t *worker;
         while ((worker = s_pick_worker(service)) != NULL) {
-            if (s_send_request(self, worker, call, now) == 0)
+            int rc = s_send_request(self, worker, call, now);
+            if (rc == 0)
                 return;
+            if (rc == TH_ENOMEM)
+                break; /* queue it: a later free slot tries again */
             broker__worker_remove(self, worker, "worker unreachable", false);
         }
     }

@@ -28,6 +28,16 @@ broker__worker_free(worker_t *worker)
     free(worker);
 }
 
+/* Tells a worker connection DISCONNECT. Whether the command leaves does
+ * not matter: a peer it cannot reach is gone already, and the broker has
+ * forgotten it either way. */
+static void
+s_disconnect(broker_t *self, zframe_t *identity)
+{
+    if (broker__send_command(self, identity, TH_CMD_DISCONNECT) != 0)
+        th_log_debug(0, "DISCONNECT not sent: the connection is gone", NULL);
+}
+
 /* Counts the methods info announces into service (live workers per
  * method), or takes them out again (delta -1) when the worker leaves. */
 static void
@@ -90,7 +100,7 @@ broker__worker_remove(broker_t *self, worker_t *worker, const char *reason,
         }
     }
     if (say_disconnect)
-        broker__send_command(self, worker->identity, TH_CMD_DISCONNECT);
+        s_disconnect(self, worker->identity);
     broker__worker_free(worker);
 }
 
@@ -141,6 +151,8 @@ s_refuse_ready(broker_t *self, zframe_t *identity, const th_principal_t *princip
     if (zhashx_lookup(self->refused_keys, principal->public_key) == NULL) {
         if (zhashx_size(self->refused_keys) >= REFUSED_KEYS_MAX)
             zhashx_purge(self->refused_keys);
+        /* Should the insert fail (out of memory), the key is logged again
+         * next time: no harm. */
         zhashx_insert(self->refused_keys, principal->public_key, (void *) "");
         char key[TH_LOG_QUOTE_SIZE], id[TH_LOG_QUOTE_SIZE], name[TH_LOG_QUOTE_SIZE];
         th_log_warn(0,
@@ -152,7 +164,7 @@ s_refuse_ready(broker_t *self, zframe_t *identity, const th_principal_t *princip
                     th_log_quote(id, sizeof id, principal->id),
                     th_log_quote(name, sizeof name, service), principal->n_services);
     }
-    broker__send_command(self, identity, TH_CMD_DISCONNECT);
+    s_disconnect(self, identity);
 }
 
 /* Why worker may no longer serve under its key, or NULL when it may. */
@@ -176,7 +188,7 @@ s_violation(broker_t *self, zframe_t *identity, worker_t *worker, const char *re
         broker__worker_remove(self, worker, reason, true);
     } else {
         broker__note_drop(self, "backend", reason);
-        broker__send_command(self, identity, TH_CMD_DISCONNECT);
+        s_disconnect(self, identity);
     }
 }
 
@@ -307,6 +319,10 @@ s_worker_ready(broker_t *self, zframe_t **identity_p, worker_t *existing,
     snprintf(worker->label, sizeof worker->label, "%s", hex != NULL ? hex : "?");
     free(hex);
     worker->instance = strdup(ready->instance != NULL ? ready->instance : "");
+    if (worker->instance == NULL) {
+        s_disconnect(self, worker->identity); /* out of memory: let it try again */
+        goto cleanup;
+    }
     if (principal != NULL)
         snprintf(worker->key, sizeof worker->key, "%s", principal->public_key);
     /* The broker hands the worker with the most free slots the next call:
@@ -332,18 +348,24 @@ s_worker_ready(broker_t *self, zframe_t **identity_p, worker_t *existing,
             duplicate |= worker->services[k] == service;
         if (duplicate)
             continue;
+        void *handle = zlistx_add_end(service->workers, worker);
+        if (handle == NULL) {
+            /* Out of memory: the worker serves its other services; a name
+             * nobody else registered is forgotten again. */
+            broker__service_release(self, service);
+            continue;
+        }
         if (!service->registered) {
             service->registered = true;
             self->pending_services--;
             self->services_registered++;
-        } else if (zlistx_size(service->workers) == 0) {
+        } else if (zlistx_size(service->workers) == 1) {
             self->services_down--;
         }
         s_count_methods(service, info, +1);
         worker->service_infos[worker->n_services] = info;
         worker->services[worker->n_services] = service;
-        worker->service_handles[worker->n_services] =
-            zlistx_add_end(service->workers, worker);
+        worker->service_handles[worker->n_services] = handle;
         worker->n_services++;
         /* Calls waiting out a grace period now wait for this worker instead. */
         for (call_t *queued = fairq_first(service->queue); queued != NULL;
@@ -434,12 +456,17 @@ s_worker_reply(broker_t *self, zframe_t *identity, worker_t *worker, zmsg_t *msg
         zframe_reset(body, "", 0);
     }
     if (broker__send_identity(self->frontend, call->client) == 0) {
+        /* After the first part libzmq takes the rest; a failure is a broken
+         * socket, and the client's own timer ends the call. */
         void *socket = zsock_resolve(self->frontend);
-        zmq_send(socket, TH_WIRE_CLIENT_SIG, TH_WIRE_SIG_LEN, ZMQ_SNDMORE);
-        if (zframe_send(&head, socket, ZFRAME_MORE) != 0)
-            zframe_destroy(&head);
-        if (zframe_send(&body, socket, 0) != 0)
-            zframe_destroy(&body);
+        if (zmq_send(socket, TH_WIRE_CLIENT_SIG, TH_WIRE_SIG_LEN, ZMQ_SNDMORE) < 0 ||
+            zframe_send(&head, socket, ZFRAME_MORE) != 0 ||
+            zframe_send(&body, socket, 0) != 0)
+            th_log_warn(call->call_id, "reply lost: frontend socket failed",
+                        "request=%llu error=\"%s\"", (unsigned long long) id,
+                        zmq_strerror(zmq_errno()));
+        zframe_destroy(&head);
+        zframe_destroy(&body);
     } else {
         th_log_debug(call->call_id, "reply dropped: client gone or not reading", NULL);
         zframe_destroy(&head);
@@ -485,7 +512,7 @@ broker__backend_message(broker_t *self, zmsg_t *msg)
         if (worker != NULL)
             broker__worker_remove(self, worker, "key no longer registered", true);
         else
-            broker__send_command(self, identity, TH_CMD_DISCONNECT);
+            s_disconnect(self, identity);
         goto cleanup;
     }
     byte cmd = zframe_data(command)[0];
@@ -493,7 +520,7 @@ broker__backend_message(broker_t *self, zmsg_t *msg)
         /* A worker the broker does not know (it restarted, or the worker
          * was declared dead): make it reconnect and register again. */
         if (cmd != TH_CMD_DISCONNECT)
-            broker__send_command(self, identity, TH_CMD_DISCONNECT);
+            s_disconnect(self, identity);
         goto cleanup;
     }
     if (worker != NULL)
@@ -578,8 +605,13 @@ broker__workers_recheck(broker_t *self)
         return;
     for (worker_t *worker = zhashx_first(self->workers); worker != NULL;
          worker = zhashx_next(self->workers))
-        if (s_worker_revoked(self, worker) != NULL)
-            zlistx_add_end(gone, worker);
+        if (s_worker_revoked(self, worker) != NULL &&
+            zlistx_add_end(gone, worker) == NULL) {
+            /* Out of memory: the rest are checked again with the next
+             * principal update; their role is checked on every message. */
+            th_log_warn(0, "could not check every worker's key: out of memory", NULL);
+            break;
+        }
     for (worker_t *worker = zlistx_first(gone); worker != NULL; worker = zlistx_next(gone))
         broker__worker_remove(self, worker, s_worker_revoked(self, worker), true);
     zlistx_destroy(&gone);
