@@ -11,10 +11,12 @@
 #include "teilhabe/v1/health.pb-c.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define S_HEALTH_CHECK "teilhabe.health.v1.Health/Check"
 #define S_LIST_SERVICES "teilhabe.broker.v1.Broker/ListServices"
+#define S_SERVICES_PAGES_MAX 10000 /* a broker that sends more is broken */
 
 static int
 s_health(cli_t *cli, int argc, char **argv)
@@ -65,6 +67,8 @@ s_health(cli_t *cli, int argc, char **argv)
     return rc;
 }
 
+/* The broker lists its services in pages (of its default size, 100); the
+ * output is one table of all of them, so every page is fetched. */
 static int
 s_services(cli_t *cli, int argc, char **argv)
 {
@@ -77,17 +81,57 @@ s_services(cli_t *cli, int argc, char **argv)
         return cli_usage_error(cli, "services: unexpected argument \"%s\"", argv[first_arg]);
     Teilhabe__Broker__V1__ListServicesRequest request =
         TEILHABE__BROKER__V1__LIST_SERVICES_REQUEST__INIT;
-    th_result_t result;
-    int rc = cli_call(cli, S_LIST_SERVICES, &request.base,
-                      &teilhabe__broker__v1__list_services_response__descriptor, NULL, &result);
-    if (rc == 0) {
+    int rc = 0;
+    th_result_t *pages = NULL;
+    size_t n_pages = 0;
+    const Teilhabe__Broker__V1__ServiceInfo **all = NULL;
+    size_t n_all = 0;
+    const char *token = "";
+    while (true) {
+        if (n_pages == S_SERVICES_PAGES_MAX) {
+            fprintf(stderr, "%s: services: the broker sent more than %d pages; giving up\n",
+                    cli->prog, S_SERVICES_PAGES_MAX);
+            rc = CLI_EXIT_LOCAL;
+            break;
+        }
+        th_result_t *grown = realloc(pages, (n_pages + 1) * sizeof *pages);
+        if (grown == NULL) {
+            rc = CLI_EXIT_LOCAL;
+            break;
+        }
+        pages = grown;
+        request.page_token = (char *) token;
+        rc = cli_call(cli, S_LIST_SERVICES, &request.base,
+                      &teilhabe__broker__v1__list_services_response__descriptor, NULL,
+                      &pages[n_pages]);
+        if (rc != 0) {
+            th_result_clear(&pages[n_pages]);
+            break;
+        }
         const Teilhabe__Broker__V1__ListServicesResponse *response =
-            (const Teilhabe__Broker__V1__ListServicesResponse *) result.response;
-        rc = cli_print_list(cli, &teilhabe__broker__v1__service_info__descriptor,
-                            (const ProtobufCMessage *const *) response->services,
-                            response->n_services);
+            (const Teilhabe__Broker__V1__ListServicesResponse *) pages[n_pages++].response;
+        const Teilhabe__Broker__V1__ServiceInfo **more =
+            realloc(all, (n_all + response->n_services + 1) * sizeof *all);
+        if (more == NULL) {
+            rc = CLI_EXIT_LOCAL;
+            break;
+        }
+        all = more;
+        for (size_t i = 0; i < response->n_services; i++)
+            all[n_all++] = response->services[i];
+        /* A token that does not move on would loop for ever. */
+        if (response->next_page_token[0] == '\0' || response->n_services == 0 ||
+            strcmp(response->next_page_token, token) == 0)
+            break;
+        token = response->next_page_token;
     }
-    th_result_clear(&result);
+    if (rc == 0)
+        rc = cli_print_list(cli, &teilhabe__broker__v1__service_info__descriptor,
+                            (const ProtobufCMessage *const *) all, n_all);
+    free(all);
+    for (size_t i = 0; i < n_pages; i++)
+        th_result_clear(&pages[i]);
+    free(pages);
     return rc;
 }
 
