@@ -11,10 +11,12 @@
 #include "teilhabe/v1/health.pb-c.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define S_HEALTH_CHECK "teilhabe.health.v1.Health/Check"
 #define S_LIST_SERVICES "teilhabe.broker.v1.Broker/ListServices"
+#define S_SERVICES_PAGE_MAX 500 /* ListServices page_size limit (broker.proto) */
 
 static int
 s_health(cli_t *cli, int argc, char **argv)
@@ -63,6 +65,8 @@ s_health(cli_t *cli, int argc, char **argv)
     return rc;
 }
 
+/* The broker lists its services in pages (of its default size, 100); the
+ * output is one table of all of them, so every page is fetched. */
 static int
 s_services(cli_t *cli, int argc, char **argv)
 {
@@ -74,17 +78,14 @@ s_services(cli_t *cli, int argc, char **argv)
         return rc;
     Teilhabe__Broker__V1__ListServicesRequest request =
         TEILHABE__BROKER__V1__LIST_SERVICES_REQUEST__INIT;
-    th_result_t result;
-    rc = cli_call(cli, S_LIST_SERVICES, &request.base,
-                      &teilhabe__broker__v1__list_services_response__descriptor, NULL, &result);
-    if (rc == 0) {
-        const Teilhabe__Broker__V1__ListServicesResponse *response =
-            (const Teilhabe__Broker__V1__ListServicesResponse *) result.response;
-        rc = cli_print_list(cli, &teilhabe__broker__v1__service_info__descriptor,
-                            (const ProtobufCMessage *const *) response->services,
-                            response->n_services, NULL);
-    }
-    th_result_clear(&result);
+    cli_pages_t all = {0};
+    rc = cli_fetch_all(cli, S_LIST_SERVICES, &request.base, S_SERVICES_PAGE_MAX,
+                       &teilhabe__broker__v1__list_services_response__descriptor, "services",
+                       &all);
+    if (rc == 0)
+        rc = cli_print_list(cli, &teilhabe__broker__v1__service_info__descriptor, all.items,
+                            all.n_items, NULL);
+    cli_pages_clear(&all);
     return rc;
 }
 

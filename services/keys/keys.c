@@ -12,6 +12,7 @@
 
 #include "th_check.h"
 #include "th_error.h"
+#include "th_wire.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -155,33 +156,44 @@ keys_check_ags(const char *ags, const char *state, char *errbuf, size_t errlen)
     return 0;
 }
 
-/* A comma list of full service names: letters, digits, "." and "_", each
- * entry non-empty and at most KEYS_SERVICE_MAX characters. */
-static int
-s_check_services(const char *list, char *errbuf, size_t errlen)
+/* True when name (len bytes, not terminated) is a full service name, the
+ * broker's way. */
+static bool
+s_service_name_valid(const char *name, size_t len)
 {
-    const char *p = list;
+    char copy[TH_WIRE_METHOD_MAX + 1];
+    if (len == 0 || len >= sizeof copy)
+        return false;
+    memcpy(copy, name, len);
+    copy[len] = '\0';
+    return th_wire_service_name_valid(copy);
+}
+
+int
+keys_check_services(const char *services, char *errbuf, size_t errlen)
+{
+    if (services == NULL || services[0] == '\0')
+        return s_fail(
+            errbuf, errlen, TH_EINVAL,
+            "a worker key needs the services it may serve (--services NAME[,NAME])");
+    size_t count = 0;
+    const char *p = services;
     while (true) {
-        const size_t len = strcspn(p, ",");
-        if (len == 0 || len > KEYS_SERVICE_MAX)
+        const char *comma = strchr(p, ',');
+        const size_t len = comma != NULL ? (size_t) (comma - p) : strlen(p);
+        if (!s_service_name_valid(p, len))
             return s_fail(errbuf, errlen, TH_EINVAL,
-                          "services \"%.80s\" must be a comma list of full service names "
-                          "(e.g. teilhabe.registry.v1.Registry)",
-                          list);
-        for (size_t i = 0; i < len; i++) {
-            const char c = p[i];
-            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                  (c >= '0' && c <= '9') || c == '.' || c == '_'))
-                return s_fail(
-                    errbuf, errlen, TH_EINVAL,
-                    "service name \"%.*s\" may contain only letters, digits, \".\" "
-                    "and \"_\"",
-                    (int) len, p);
-        }
-        if (p[len] == '\0')
-            return 0;
-        p += len + 1;
+                          "service \"%.*s\" is not a full service name such as "
+                          "teilhabe.registry.v1.Registry",
+                          (int) (len < 80 ? len : 80), p);
+        if (++count > KEYS_SERVICES_MAX)
+            return s_fail(errbuf, errlen, TH_EINVAL, "more than %d services",
+                          KEYS_SERVICES_MAX);
+        if (comma == NULL)
+            break;
+        p = comma + 1;
     }
+    return 0;
 }
 
 int
@@ -200,13 +212,14 @@ keys_check_principal(const keys_principal_t *principal, char *errbuf, size_t err
     if (strcmp(principal->role, "ministry") == 0 && !has_state)
         return s_fail(errbuf, errlen, TH_EINVAL,
                       "a ministry principal needs its Land (--state CC)");
-    if (principal->services != NULL && principal->services[0] != '\0') {
-        if (strcmp(principal->role, "worker") != 0)
-            return s_fail(errbuf, errlen, TH_EINVAL,
-                          "only a worker names services (--services needs --role worker)");
-        rc = s_check_services(principal->services, errbuf, errlen);
+    /* A worker key serves only the services it names (none named: none). */
+    if (strcmp(principal->role, "worker") == 0) {
+        rc = keys_check_services(principal->services, errbuf, errlen);
         if (rc != 0)
             return rc;
+    } else if (principal->services != NULL && principal->services[0] != '\0') {
+        return s_fail(errbuf, errlen, TH_EINVAL,
+                      "only a worker key serves services (--services needs --role worker)");
     }
 
     const char *list = principal->districts;
@@ -388,7 +401,7 @@ keys_client(const char *dir, const keys_principal_t *principal, bool force, char
     zcert_set_meta(cert, "state", "%s", principal->state != NULL ? principal->state : "");
     zcert_set_meta(cert, "districts", "%s",
                    principal->districts != NULL ? principal->districts : "");
-    if (principal->services != NULL && principal->services[0] != '\0')
+    if (strcmp(principal->role, "worker") == 0)
         zcert_set_meta(cert, "services", "%s", principal->services);
     rc = s_save(cert, dir, public_path, secret_path, errbuf, errlen);
     zcert_destroy(&cert);

@@ -23,7 +23,7 @@
 static const char s_usage[] =
     "usage: teilhabe-keys init DIR\n"
     "       teilhabe-keys client DIR NAME --role ROLE [--state CC] [--district AGS]...\n"
-    "                            [--id ID] [--services NAME[,NAME]] [--force]\n"
+    "                            [--services NAME[,NAME]] [--id ID] [--force]\n"
     "       teilhabe-keys show FILE\n"
     "       teilhabe-keys config DIR NAME --endpoint ENDPOINT --out FILE\n"
     "\n"
@@ -34,10 +34,10 @@ static const char s_usage[] =
     "        ROLE is admin, ministry, manager, analyst, service or worker (worker keys\n"
     "        may only connect to the broker's backend). --state is a 2-digit Land code\n"
     "        (01-16; none = federal), --district a 5-digit AGS (repeatable, or a\n"
-    "        comma list), --id the principal id (default NAME). --services (role\n"
-    "        worker only) names the services the worker may serve, as full names\n"
-    "        (teilhabe.registry.v1.Registry). --force replaces an existing key of\n"
-    "        that name.\n"
+    "        comma list), --id the principal id (default NAME). --force replaces an\n"
+    "        existing key of that name. A worker key must name the services it may\n"
+    "        serve with --services (full names, e.g. teilhabe.registry.v1.Registry);\n"
+    "        the broker refuses its READY for any other service.\n"
     "show    prints a certificate's public key and metadata (never a secret).\n"
     "config  writes a configuration file for the teilhabe CLI that uses NAME's key.\n"
     "\n"
@@ -143,8 +143,7 @@ s_only(const s_args_t *args, const char *command, int positional, bool principal
     if (!principal && (args->role || args->state || args->id || args->districts[0] ||
                        args->services || args->force))
         return s_usage_error(
-            "%s takes no --role, --state, --district, --id, --services or --force",
-            command);
+            "%s takes no --role, --state, --district, --services, --id or --force", command);
     if (!config && (args->endpoint || args->out))
         return s_usage_error("%s takes no --endpoint or --out", command);
     return 0;
