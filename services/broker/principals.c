@@ -10,6 +10,7 @@
  */
 #include "principals.h"
 
+#include "th_check.h"
 #include "th_error.h"
 #include "th_log.h"
 
@@ -35,7 +36,6 @@
 #define DB_STATEMENT_TIMEOUT "-c statement_timeout=2000"
 #define DB_CONNECT_MS 3000
 #define DB_QUERY_MS 4000
-#define Z85_KEY_LEN 40
 /* Services one worker key may name: as many as one READY may announce. */
 #define PRINCIPAL_SERVICES_MAX 64
 /* Certificates are a few hundred bytes; a larger file is not one. */
@@ -66,40 +66,13 @@ struct principals_t {
 bool
 principals_role_is_user(const char *role)
 {
-    static const char *const roles[] = {"admin", "ministry", "manager", "analyst",
-                                        "service"};
-    if (role == NULL)
-        return false;
-    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
-        if (strcmp(role, roles[i]) == 0)
-            return true;
-    return false;
+    return th_check_role(role);
 }
 
 static bool
 s_role_valid(const char *role)
 {
     return principals_role_is_user(role) || (role != NULL && strcmp(role, "worker") == 0);
-}
-
-static bool
-s_digits(const char *s, size_t n)
-{
-    if (strlen(s) != n)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-    return true;
-}
-
-static bool
-s_key_valid(const char *key)
-{
-    if (key == NULL || strlen(key) != Z85_KEY_LEN)
-        return false;
-    byte raw[32];
-    return zmq_z85_decode(raw, key) != NULL;
 }
 
 /* Splits a worker key's comma list of services into services (at most
@@ -142,7 +115,7 @@ s_principal_frame(const char *id, const char *name, const char *role, const char
     char *service_items[PRINCIPAL_SERVICES_MAX];
     size_t n_services = 0;
     *why = NULL;
-    if (!s_key_valid(key)) {
+    if (!th_check_z85_key(key)) {
         *why = "public key is not a 40-character Z85 CURVE key";
         goto cleanup;
     }
@@ -152,7 +125,7 @@ s_principal_frame(const char *id, const char *name, const char *role, const char
     }
     if (state == NULL)
         state = "";
-    if (state[0] != '\0' && !s_digits(state, 2)) {
+    if (state[0] != '\0' && !th_check_digits(state, 2)) {
         *why = "state is not a 2-digit Land code";
         goto cleanup;
     }
@@ -173,7 +146,7 @@ s_principal_frame(const char *id, const char *name, const char *role, const char
     char *save = NULL;
     for (char *tok = strtok_r(list, "{},\" ", &save); tok != NULL;
          tok = strtok_r(NULL, "{},\" ", &save)) {
-        if (!s_digits(tok, 5)) {
+        if (!th_check_ags(tok)) {
             *why = "districts is not a comma list of 5-digit AGS";
             goto cleanup;
         }

@@ -10,6 +10,7 @@
  */
 #include "keys.h"
 
+#include "th_check.h"
 #include "th_error.h"
 #include "th_wire.h"
 
@@ -22,9 +23,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static const char *const s_roles[] = {"admin",   "ministry", "manager",
-                                      "analyst", "service",  "worker"};
 
 /* Writes a message into errbuf (which may be NULL) and returns err. */
 static int
@@ -54,15 +52,6 @@ s_exists(const char *path)
 {
     struct stat st;
     return lstat(path, &st) == 0;
-}
-
-static bool
-s_is_digits(const char *text, size_t count)
-{
-    for (size_t i = 0; i < count; i++)
-        if (text[i] < '0' || text[i] > '9')
-            return false;
-    return text[count] == '\0';
 }
 
 /* Creates a directory with mode unless it exists as a directory. */
@@ -124,9 +113,9 @@ keys_check_role(const char *role, char *errbuf, size_t errlen)
         return s_fail(errbuf, errlen, TH_EINVAL,
                       "role is missing (one of admin, ministry, manager, analyst, service, "
                       "worker)");
-    for (size_t i = 0; i < sizeof s_roles / sizeof s_roles[0]; i++)
-        if (strcmp(role, s_roles[i]) == 0)
-            return 0;
+    /* The user roles, and "worker" for the keys of services. */
+    if (th_check_role(role) || strcmp(role, "worker") == 0)
+        return 0;
     return s_fail(errbuf, errlen, TH_EINVAL,
                   "unknown role \"%s\" (one of admin, ministry, manager, analyst, service, "
                   "worker)",
@@ -138,11 +127,10 @@ keys_check_state(const char *state, char *errbuf, size_t errlen)
 {
     if (state == NULL || state[0] == '\0')
         return 0;
-    if (strlen(state) != 2 || !s_is_digits(state, 2))
+    if (!th_check_digits(state, 2))
         return s_fail(errbuf, errlen, TH_EINVAL,
                       "state \"%s\" is not a 2-digit Land code (01 to 16)", state);
-    const int code = (state[0] - '0') * 10 + (state[1] - '0');
-    if (code < 1 || code > 16)
+    if (!th_check_land(state))
         return s_fail(errbuf, errlen, TH_EINVAL,
                       "state \"%s\" is not a Land code (01 Schleswig-Holstein to 16 "
                       "Thüringen)",
@@ -153,7 +141,7 @@ keys_check_state(const char *state, char *errbuf, size_t errlen)
 int
 keys_check_ags(const char *ags, const char *state, char *errbuf, size_t errlen)
 {
-    if (ags == NULL || strlen(ags) != 5 || !s_is_digits(ags, 5))
+    if (!th_check_ags(ags))
         return s_fail(errbuf, errlen, TH_EINVAL,
                       "district \"%s\" is not a 5-digit AGS (Kreisschlüssel)",
                       ags != NULL ? ags : "");
@@ -445,9 +433,7 @@ keys_show(const char *path, FILE *out, char *errbuf, size_t errlen)
     int rc = 0;
     const char *public_txt = zconfig_get(root, "/curve/public-key", NULL);
     const char *secret_txt = zconfig_get(root, "/curve/secret-key", NULL);
-    uint8_t key[32];
-    if (public_txt == NULL || strlen(public_txt) != 40 ||
-        zmq_z85_decode(key, public_txt) == NULL) {
+    if (!th_check_z85_key(public_txt)) {
         rc = s_fail(errbuf, errlen, TH_EINVAL,
                     "could not read certificate file \"%s\": no valid CURVE public key",
                     path);
