@@ -2,12 +2,14 @@
  * th_worker.h: the worker runtime every teilhabe service runs on.
  *
  * A service registers its protobuf services (protoc-c ProtobufCServiceDescriptor)
- * with one handler per method; the runtime connects to the broker, sends
- * READY, heartbeats, dispatches REQUESTs by method name to a pool of handler
- * threads (each with its own database connection), packs the replies, and
- * re-registers when the broker restarts or stops answering, with a new
- * socket each time (also after the broker refused its key). Nothing in it
- * blocks on the broker. On SIGTERM/SIGINT it stops taking work, finishes
+ * with one handler per method; the runtime starts `capacity` handler
+ * threads, each with its own connection to the broker (READY with capacity
+ * 1, so the broker counts `capacity` worker connections) and its own
+ * database connection, and each handles the calls that arrive on its
+ * connection itself: dispatch by method name, the handler, the reply. A
+ * thread re-registers when the broker restarts or stops answering, with a
+ * new socket each time (also after the broker refused its key). Nothing in
+ * it blocks on the broker. On SIGTERM/SIGINT it stops taking work, finishes
  * the calls in flight, says DISCONNECT and returns 0: at once when none is
  * in flight, also while the broker is gone or refuses it.
  *
@@ -48,7 +50,7 @@ typedef struct {
     const char *broker_public_key; /* Z85, NULL/"" = no CURVE (insecure broker) */
     const char *cert_path;         /* this worker's secret certificate (with CURVE) */
     const char *db_url;            /* libpq conninfo; NULL = no database */
-    int capacity;                  /* handler threads (default 4) */
+    int capacity;                  /* handler threads = broker connections (default 4) */
     int heartbeat_ms;              /* default 1000 */
     int liveness;                  /* missed heartbeats before reconnect (default 3) */
     size_t max_message_size;       /* soft limit of a request body (default 1 MiB) */
