@@ -5,8 +5,8 @@
  * header's accessors, the handler thread's database connection with the
  * call's deadline handed to PostgreSQL, and the write transaction: BEGIN
  * with the deadline as statement_timeout, the idempotency key locked and
- * looked up, audit row and outbox event, and at the end the reply stored
- * under the key in the same COMMIT.
+ * looked up (one round trip), audit row and outbox event, and at the end
+ * the reply stored under the key and COMMIT (one round trip).
  * ---------------------------------------------------------------------------
  */
 #include "th_call.h"
@@ -155,8 +155,9 @@ th_call_state(const th_call_t *call)
 }
 
 /* The thread's connection with the call's deadline handed to PostgreSQL:
- * outside a transaction as the session's statement_timeout (th_db keeps
- * this to one SET now and then), inside one by th_db_begin's SET LOCAL. */
+ * outside a transaction as the session's statement_timeout (th_db sends a
+ * new value now and then, in the round trip of the next statement), inside
+ * one by th_db_write_begin's SET LOCAL. */
 static th_db_t *
 s_call_db_with_deadline(th_call_t *call)
 {
@@ -246,23 +247,17 @@ th_call_begin_write(th_call_t *call)
     if (remaining <= 0)
         return th_call_error(call, TH_DEADLINE_EXCEEDED,
                              "the deadline passed before the write could start");
-    if (th_db_begin(db, remaining) != 0) {
-        int code = th_db_status(db);
-        return th_call_error(call, code == TH_OK ? TH_INTERNAL : code,
-                             "could not start the write transaction: %s", th_db_error(db));
-    }
-    call->in_write = true;
+    /* BEGIN, the deadline, and the key's lock and lookup: one round trip */
     const char *key = th_call_idempotency_key(call);
-    if (key[0] == '\0')
-        return TH_OK;
     char hash[64];
-    s_request_hash(call, hash);
+    th_db_idem_t idem = {th_call_principal(call)->id, key, call->header->method, hash};
+    if (key[0] != '\0')
+        s_request_hash(call, hash);
     bool found = false;
-    int rc = th_db_idem_lookup(db, th_call_principal(call)->id, key, call->header->method, hash,
-                               &found, &call->replay_reply, &call->replay_len);
+    int rc = th_db_write_begin(db, remaining, key[0] != '\0' ? &idem : NULL, &found,
+                               &call->replay_reply, &call->replay_len);
     if (rc == TH_EINVAL) {
         s_rollback(call);
-        call->in_write = false;
         th_call_violation(call, "idempotency_key", "was used before for a different request");
         return th_call_error(call, TH_INVALID_ARGUMENT,
                              "idempotency key \"%s\" was already used for a different request; "
@@ -271,12 +266,11 @@ th_call_begin_write(th_call_t *call)
     }
     if (rc != 0) {
         int code = th_db_status(db);
-        th_call_error(call, code == TH_OK ? TH_INTERNAL : code,
-                      "could not look up idempotency key \"%s\": %s", key, th_db_error(db));
         s_rollback(call);
-        call->in_write = false;
-        return code == TH_OK ? TH_INTERNAL : code;
+        return th_call_error(call, code == TH_OK ? TH_INTERNAL : code,
+                             "could not start the write transaction: %s", th_db_error(db));
     }
+    call->in_write = true;
     if (found) {
         call->replay = true;
         return TH_CALL_REPLAY;
@@ -327,21 +321,14 @@ th_call__finish_write(th_call_t *call, int code, const zframe_t *reply)
         s_rollback(call);
         return code;
     }
+    /* The reply stored under the key and COMMIT: one round trip */
     const char *key = th_call_idempotency_key(call);
-    if (key[0] != '\0') {
-        char hash[64];
+    char hash[64];
+    th_db_idem_t idem = {th_call_principal(call)->id, key, call->header->method, hash};
+    if (key[0] != '\0')
         s_request_hash(call, hash);
-        if (th_db_idem_store(db, th_call_principal(call)->id, key, call->header->method, hash,
-                             zframe_data((zframe_t *) reply),
-                             zframe_size((zframe_t *) reply)) != 0) {
-            int status = th_db_status(db);
-            th_call_error(call, status == TH_OK ? TH_INTERNAL : status,
-                          "could not record the idempotency key: %s", th_db_error(db));
-            s_rollback(call);
-            return status == TH_OK ? TH_INTERNAL : status;
-        }
-    }
-    if (th_db_commit(db) != 0) {
+    if (th_db_write_commit(db, key[0] != '\0' ? &idem : NULL, zframe_data((zframe_t *) reply),
+                           zframe_size((zframe_t *) reply)) != 0) {
         int status = th_db_status(db);
         th_call_error(call, status == TH_OK ? TH_INTERNAL : status,
                       "could not commit the write: %s", th_db_error(db));
