@@ -15,6 +15,7 @@
 
 #include "th_error.h"
 #include "th_log.h"
+#include "th_pbjson.h"
 #include "th_status.h"
 
 #include <czmq.h>
@@ -295,6 +296,85 @@ th_call_audit(th_call_t *call, const char *resource, const char *before_json,
         .after_json = after_json,
     };
     return th_db_audit(call->thread->db, &entry);
+}
+
+/* The service's own schema: the second part of its package
+ * ("teilhabe.registry.v1" -> "registry"). */
+static bool
+s_schema(const th_call_t *call, char *out, size_t size)
+{
+    const char *package = call->service != NULL ? call->service->desc->package : NULL;
+    const char *start = package != NULL ? strchr(package, '.') : NULL;
+    if (start == NULL)
+        return false;
+    start++;
+    const char *end = strchr(start, '.');
+    size_t len = end != NULL ? (size_t) (end - start) : strlen(start);
+    if (len == 0 || len >= size)
+        return false;
+    memcpy(out, start, len);
+    out[len] = '\0';
+    return true;
+}
+
+int
+th_call_record(th_call_t *call, const char *resource, const ProtobufCMessage *before,
+               const ProtobufCMessage *after, const char *topic, const ProtobufCMessage *event)
+{
+    const char *method = call->header->method;
+    char schema[64];
+    if (!call->in_write || call->replay || resource == NULL ||
+        (topic != NULL && !s_schema(call, schema, sizeof schema))) {
+        th_log_error(th_call_id(call), "a change was recorded outside a write, or without a "
+                     "resource or schema", "method=%s", method);
+        return th_call_error(call, TH_INTERNAL, "%s failed inside the service", method);
+    }
+    int code = TH_OK;
+    char *before_json = th_pbjson_text(before);
+    char *after_json = th_pbjson_text(after);
+    uint8_t *payload = NULL;
+    size_t len = 0;
+    if ((before != NULL && before_json == NULL) || (after != NULL && after_json == NULL)) {
+        code = th_call_error(call, TH_INTERNAL, "out of memory writing the audit row of %s",
+                             resource);
+        goto cleanup;
+    }
+    if (topic != NULL && event != NULL) {
+        len = protobuf_c_message_get_packed_size(event);
+        payload = th_call_alloc(call, len);
+        if (len > 0)
+            protobuf_c_message_pack(event, payload);
+    }
+    const th_principal_t *principal = th_call_principal(call);
+    const th_audit_entry_t entry = {
+        .principal_id = principal->id,
+        .principal_role = principal->role,
+        .call_id = th_call_id(call),
+        .method = method,
+        .resource = resource,
+        .before_json = before_json,
+        .after_json = after_json,
+    };
+    th_db_t *db = call->thread->db;
+    if (th_db_write_record(db, &entry, topic != NULL ? schema : NULL, topic, resource, payload,
+                           len, NULL) != 0) {
+        code = th_db_status(db);
+        if (code == TH_OK)
+            code = TH_INTERNAL;
+        /* A deadline that passed is the caller's budget running out: not a
+         * failure of this service, so not logged as an error. */
+        th_log(code == TH_DEADLINE_EXCEEDED ? TH_LOG_INFO : TH_LOG_ERROR, th_call_id(call),
+               "could not record a change", "resource=%s sqlstate=%s code=%s", resource,
+               th_db_sqlstate(db), th_status_name(code));
+        th_call_error(call, code, "could not write the audit row and event of %s: %s", resource,
+                      code == TH_UNAVAILABLE          ? "the database is unavailable, try again"
+                      : code == TH_DEADLINE_EXCEEDED ? "the deadline passed"
+                                                     : "a database error occurred");
+    }
+cleanup:
+    free(before_json);
+    free(after_json);
+    return code;
 }
 
 int

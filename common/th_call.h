@@ -57,13 +57,28 @@ void th_call_violation(th_call_t *call, const char *field, const char *fmt, ...)
 
 /* --- writes: one transaction with audit, outbox and idempotency ---------- */
 
+/* Every write of every service goes the same way:
+ *
+ *   TH_CALL_BEGIN_WRITE(call);        BEGIN, deadline, idempotency key
+ *   ... authorize, read, change, with th_call_db(call) ...
+ *   rc = th_call_record(call, "districts/16068", &before->base, &after->base,
+ *                       "district.changed", &after->base);
+ *   if (rc != TH_OK)
+ *       return rc;
+ *   *response = &after->base;
+ *   return TH_OK;                     the runtime stores the reply, COMMITs
+ *
+ * Any other status rolls the whole write back, audit row and event with it.
+ * A replayed key returns at TH_CALL_BEGIN_WRITE with the first reply, and
+ * nothing is changed twice. */
+
 /* Returned by th_call_begin_write when the idempotency key was used before. */
 #define TH_CALL_REPLAY 100
 
 /* Starts the call's write transaction on th_call_db(call): BEGIN, SET LOCAL
  * statement_timeout to the remaining deadline, and, when the call carries an
  * idempotency key, locks that key (pg_advisory_xact_lock) and looks it up in
- * audit.idempotency. Returns:
+ * audit.idempotency, all in one round trip. Returns:
  *   TH_OK           go on and write; after the handler returns TH_OK the
  *                   runtime stores the packed reply under the key and
  *                   commits; after any other status it rolls back;
@@ -74,20 +89,46 @@ void th_call_violation(th_call_t *call, const char *field, const char *fmt, ...)
  *                   (UNAVAILABLE without a database, DEADLINE_EXCEEDED,
  *                   INVALID_ARGUMENT when the key was used for a different
  *                   request): the handler returns it.
- * Usage:
- *   int rc = th_call_begin_write(call);
- *   if (rc == TH_CALL_REPLAY) return TH_OK;
- *   if (rc != TH_OK) return rc;
- */
+ * TH_CALL_BEGIN_WRITE below is the usual way to call it. */
 int th_call_begin_write(th_call_t *call);
 
+/* th_call_begin_write in a handler: returns from the handler on a replay
+ * (TH_OK) or a failure (its status), else goes on. */
+#define TH_CALL_BEGIN_WRITE(call)                                                          \
+    do {                                                                                   \
+        const int th_begin_rc_ = th_call_begin_write(call);                                \
+        if (th_begin_rc_ == TH_CALL_REPLAY)                                                \
+            return TH_OK;                                                                  \
+        if (th_begin_rc_ != TH_OK)                                                         \
+            return th_begin_rc_;                                                           \
+    } while (0)
+
+/* Records a change in the call's write transaction, in one round trip: the
+ * audit row (who, on whose behalf, when, method, resource, before and after
+ * as JSON made from the messages' descriptors, th_pbjson.h; before NULL for
+ * a creation, after NULL for a deletion) and, when topic is not NULL, the
+ * event topic with payload event (packed; NULL = empty) in the outbox of
+ * the service's own schema: the second part of its package name
+ * ("teilhabe.registry.v1" -> registry.events). Returns TH_OK, or a status
+ * already recorded with th_call_error (the database's: UNAVAILABLE,
+ * DEADLINE_EXCEEDED, ...; INTERNAL outside a write) for the handler to
+ * return. */
+int th_call_record(th_call_t *call, const char *resource, const ProtobufCMessage *before,
+                   const ProtobufCMessage *after, const char *topic,
+                   const ProtobufCMessage *event);
+
+/* The two halves of th_call_record on their own, for a second event of one
+ * change or a schema of another name. */
+
 /* Writes the audit row (who, when, method, resource, before, after) in the
- * call's write transaction. before_json / after_json may be NULL. */
+ * call's write transaction. before_json / after_json may be NULL. 0 or a
+ * negative error (th_db_status of th_call_db(call) says more). */
 int th_call_audit(th_call_t *call, const char *resource, const char *before_json,
                   const char *after_json);
 
 /* Appends an event to <schema>.events in the call's write transaction.
- * schema is a fixed identifier from the service's code, never input. */
+ * schema is a fixed identifier from the service's code, never input. 0 or
+ * a negative error. */
 int th_call_emit(th_call_t *call, const char *schema, const char *topic,
                  const char *resource, const ProtobufCMessage *payload);
 

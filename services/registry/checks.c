@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "handlers.h"
-#include "pbjson.h"
 #include "th_auth.h"
 #include "th_error.h"
 #include "th_log.h"
@@ -287,20 +286,6 @@ registry_district_on(th_call_t *call, const char *field, const char *ags, const 
             ags, d->name, date, d->valid_to, d->successor_ags, succ_name);
     }
     *out = d;
-    return TH_OK;
-}
-
-/* Audit row and outbox event of a write (same transaction). */
-int
-registry_record(th_call_t *call, const char *resource, const ProtobufCMessage *before,
-                const ProtobufCMessage *after, const char *topic,
-                const ProtobufCMessage *event)
-{
-    if (th_call_audit(call, resource, registry_pbjson(call, before),
-                      registry_pbjson(call, after)) != 0)
-        return registry_db_fail(call, "write the audit row");
-    if (th_call_emit(call, REGISTRY_SCHEMA, topic, resource, event) != 0)
-        return registry_db_fail(call, "write the event");
     return TH_OK;
 }
 

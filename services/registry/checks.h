@@ -99,23 +99,4 @@ int registry_check_mask(th_call_t *call, char *const *mask, size_t n,
 /* [a-z0-9][a-z0-9._-]{0,63} */
 bool registry_principal_id_valid(const char *id);
 
-/* --- writes ------------------------------------------------------------- */
-
-/* Begins the write; returns TH_OK to go on, or what the handler returns. */
-#define REGISTRY_BEGIN_WRITE(call)                                                         \
-    do {                                                                                   \
-        const int begin_rc_ = th_call_begin_write(call);                                   \
-        if (begin_rc_ == TH_CALL_REPLAY)                                                   \
-            return TH_OK;                                                                  \
-        if (begin_rc_ != TH_OK)                                                            \
-            return begin_rc_;                                                              \
-    } while (0)
-
-/* The audit row (before and after, whole) and the outbox event of a write,
- * in its transaction. event is the event's payload: after itself, or a copy
- * without personal data (events carry ids, not contacts). */
-int registry_record(th_call_t *call, const char *resource, const ProtobufCMessage *before,
-                    const ProtobufCMessage *after, const char *topic,
-                    const ProtobufCMessage *event);
-
 #endif /* REGISTRY_CHECKS_H */

@@ -238,7 +238,7 @@ s_record_change(th_call_t *call, const ProtobufCMessage *request,
         return registry_invalid(call, "effective", "%s has no day before it in range",
                                 req->effective);
 
-    REGISTRY_BEGIN_WRITE(call);
+    TH_CALL_BEGIN_WRITE(call);
     rc = registry_store_lock_districts(call, req->ags, req->successor_ags);
     if (rc == TH_EDB)
         return registry_db_fail(call, "lock the districts");
@@ -293,16 +293,16 @@ s_record_change(th_call_t *call, const ProtobufCMessage *request,
                                     &succ_after) != 0)
         return registry_db_fail(call, "read the districts");
     const char *resource = th_call_printf(call, "districts/%s", req->ags);
-    if ((rc = registry_record(call, resource, &before->base, &after->base,
-                              "district.changed", &after->base)) != TH_OK)
+    if ((rc = th_call_record(call, resource, &before->base, &after->base,
+                             "district.changed", &after->base)) != TH_OK)
         return rc;
     if (th_call_emit(call, REGISTRY_SCHEMA, "territorial_change.recorded", resource,
                      &change->base) != 0)
         return registry_db_fail(call, "write the event");
     /* The successor's area and population from effective on. */
-    if ((rc = registry_record(call, th_call_printf(call, "districts/%s", succ->ags),
-                              &succ->base, &succ_after->base, "district.changed",
-                              &succ_after->base)) != TH_OK)
+    if ((rc = th_call_record(call, th_call_printf(call, "districts/%s", succ->ags),
+                             &succ->base, &succ_after->base, "district.changed",
+                             &succ_after->base)) != TH_OK)
         return rc;
     th_log_info(th_call_id(call), "territorial change recorded",
                 "ags=%s successor=%s effective=%s", req->ags, req->successor_ags,
@@ -425,7 +425,7 @@ s_set_concept(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessage
     char today[TH_DATE_LEN + 1];
     th_date_today(today);
 
-    REGISTRY_BEGIN_WRITE(call);
+    TH_CALL_BEGIN_WRITE(call);
     registry_district_t *d = NULL;
     if ((rc = registry_district_on(call, "concept.ags", in->ags, today, &d)) != TH_OK ||
         (rc = s_authorize_concept(call, d, today)) != TH_OK)
@@ -492,8 +492,8 @@ s_set_concept(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessage
     if (rc != 0)
         return registry_db_fail(call, "store the concept");
     const char *resource = th_call_printf(call, "concepts/%s", in->ags);
-    if ((rc = registry_record(call, resource, current != NULL ? &current->base : NULL,
-                              &stored->base, "concept.set", &stored->base)) != TH_OK)
+    if ((rc = th_call_record(call, resource, current != NULL ? &current->base : NULL,
+                             &stored->base, "concept.set", &stored->base)) != TH_OK)
         return rc;
     *response = &stored->base;
     return TH_OK;

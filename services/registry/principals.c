@@ -130,7 +130,7 @@ registry_principals_create(th_call_t *call, const ProtobufCMessage *request,
     if (!s_z85_key(p->public_key))
         return registry_invalid(call, "principal.public_key",
                                 "must be a Z85-encoded CURVE public key of 40 characters");
-    REGISTRY_BEGIN_WRITE(call);
+    TH_CALL_BEGIN_WRITE(call);
     const char *conflict = NULL;
     if (registry_store_principal_conflict(call, p->id, p->public_key, &conflict) != 0)
         return registry_db_fail(call, "read the principals");
@@ -148,8 +148,8 @@ registry_principals_create(th_call_t *call, const ProtobufCMessage *request,
     if (registry_store_create_principal(call, p, &created) != 0)
         return registry_db_fail(call, "create the principal");
     const char *resource = th_call_printf(call, "principals/%s", created->id);
-    if ((rc = registry_record(call, resource, NULL, &created->base, "principal.created",
-                              &created->base)) != TH_OK)
+    if ((rc = th_call_record(call, resource, NULL, &created->base, "principal.created",
+                             &created->base)) != TH_OK)
         return rc;
     th_log_info(th_call_id(call), "principal created", "id=%s role=%s", created->id,
                 created->role);
@@ -200,7 +200,7 @@ registry_principals_revoke(th_call_t *call, const ProtobufCMessage *request,
         return rc;
     if (!registry_principal_id_valid(req->id))
         return registry_invalid(call, "id", "\"%.64s\" is not a principal id", req->id);
-    REGISTRY_BEGIN_WRITE(call);
+    TH_CALL_BEGIN_WRITE(call);
     registry_principal_t *p = NULL;
     rc = registry_store_revoke_principal(call, req->id, &p);
     if (rc == TH_ENOTFOUND)
@@ -213,8 +213,8 @@ registry_principals_revoke(th_call_t *call, const ProtobufCMessage *request,
     registry_principal_t before = *p;
     before.revoke_time = "";
     const char *resource = th_call_printf(call, "principals/%s", p->id);
-    if ((rc = registry_record(call, resource, &before.base, &p->base, "principal.revoked",
-                              &p->base)) != TH_OK)
+    if ((rc = th_call_record(call, resource, &before.base, &p->base, "principal.revoked",
+                             &p->base)) != TH_OK)
         return rc;
     th_log_info(th_call_id(call), "principal revoked", "id=%s", p->id);
     *response = &p->base;

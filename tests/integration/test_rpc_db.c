@@ -36,8 +36,10 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#define ECHO "teilhabe.testing.v1.Echo/Echo"
-#define SLEEP "teilhabe.testing.v1.Echo/Sleep"
+#define STORE "teilhabe.testing.v1.Store"
+#define WRITE STORE "/Write"
+#define SLEEP STORE "/Sleep"
+#define SLEEP_WRITE STORE "/SleepWrite"
 
 typedef struct {
     atomic_int executions;     /* write handler bodies that ran (not replays) */
@@ -62,11 +64,12 @@ typedef struct {
 /* --- handlers ------------------------------------------------------------ */
 
 static int
-s_write_echo(th_call_t *call, const ProtobufCMessage *message, ProtobufCMessage **response)
+s_write(th_call_t *call, const ProtobufCMessage *message, ProtobufCMessage **response)
 {
     const Teilhabe__Testing__V1__EchoRequest *request =
         (const Teilhabe__Testing__V1__EchoRequest *) message;
     handler_state_t *state = th_call_state(call);
+    /* the runtime's write API, as every service uses it (th_call.h) */
     int rc = th_call_begin_write(call);
     if (rc == TH_CALL_REPLAY) {
         atomic_fetch_add(&state->replays, 1);
@@ -80,40 +83,28 @@ s_write_echo(th_call_t *call, const ProtobufCMessage *message, ProtobufCMessage 
     /* sleep_ms: a write that takes its time inside its transaction */
     if (request->sleep_ms > 0)
         zclock_sleep((int) request->sleep_ms);
-    const char *resource = th_call_printf(call, "echo/%s", request->text);
-    json_t *after = json_pack("{s:s, s:i}", "text", request->text, "n", n);
-    char *after_text = json_dumps(after, JSON_COMPACT);
-    json_decref(after);
-    rc = th_call_audit(call, resource, NULL, after_text);
-    free(after_text);
-    if (rc != 0)
-        return th_call_error(call, TH_INTERNAL, "could not write the audit row");
-    if (th_call_emit(call, "rpctest", "echo.written", resource, message) != 0)
-        return th_call_error(call, TH_INTERNAL, "could not append the event");
-    if (request->fail_code > 0)
-        return th_call_error(call, request->fail_code, "failing after the writes, as asked");
     Teilhabe__Testing__V1__EchoResponse *reply = th_call_alloc(call, sizeof *reply);
     teilhabe__testing__v1__echo_response__init(reply);
     reply->text = th_call_printf(call, "%s#%d", request->text, n);
     reply->idempotency_key = th_call_strdup(call, th_call_idempotency_key(call));
+    const char *resource = th_call_printf(call, "echo/%s", request->text);
+    if ((rc = th_call_record(call, resource, NULL, &reply->base, "echo.written", message)) !=
+        TH_OK)
+        return rc;
+    if (request->fail_code > 0)
+        return th_call_error(call, request->fail_code, "failing after the writes, as asked");
     *response = &reply->base;
     return TH_OK;
 }
 
+/* pg_sleep(sleep_ms) in the database, in a write transaction or not */
 static int
-s_db_sleep(th_call_t *call, const ProtobufCMessage *message, ProtobufCMessage **response)
+s_db_sleep(th_call_t *call, const Teilhabe__Testing__V1__EchoRequest *request, bool write,
+           ProtobufCMessage **response)
 {
-    const Teilhabe__Testing__V1__EchoRequest *request =
-        (const Teilhabe__Testing__V1__EchoRequest *) message;
     handler_state_t *state = th_call_state(call);
-    /* text "read..." sleeps outside any transaction, as a plain read does */
-    if (strncmp(request->text, "read", 4) != 0) {
-        int rc = th_call_begin_write(call);
-        if (rc == TH_CALL_REPLAY)
-            return TH_OK;
-        if (rc != TH_OK)
-            return rc;
-    }
+    if (write)
+        TH_CALL_BEGIN_WRITE(call);
     th_db_t *db = th_call_db(call);
     if (db == NULL)
         return th_call_error(call, TH_UNAVAILABLE, "no database");
@@ -132,6 +123,20 @@ s_db_sleep(th_call_t *call, const ProtobufCMessage *message, ProtobufCMessage **
     reply->text = th_call_strdup(call, request->text);
     *response = &reply->base;
     return TH_OK;
+}
+
+static int
+s_sleep(th_call_t *call, const ProtobufCMessage *message, ProtobufCMessage **response)
+{
+    return s_db_sleep(call, (const Teilhabe__Testing__V1__EchoRequest *) message, false,
+                      response);
+}
+
+static int
+s_sleep_write(th_call_t *call, const ProtobufCMessage *message, ProtobufCMessage **response)
+{
+    return s_db_sleep(call, (const Teilhabe__Testing__V1__EchoRequest *) message, true,
+                      response);
 }
 
 /* --- fixture ------------------------------------------------------------- */
@@ -162,12 +167,12 @@ s_start_worker(env_t *env, const char *db_url)
     env->worker = th_worker_new(&config, errbuf, sizeof errbuf);
     if (env->worker == NULL)
         fail_msg("could not create the worker: %s", errbuf);
-    static const th_method_fn handlers[] = {s_write_echo, s_db_sleep};
-    assert_int_equal(th_worker_add_service(env->worker, &teilhabe__testing__v1__echo__descriptor,
+    static const th_method_fn handlers[] = {s_write, s_sleep, s_sleep_write};
+    assert_int_equal(th_worker_add_service(env->worker, &teilhabe__testing__v1__store__descriptor,
                                            handlers, &env->handlers),
                      0);
     /* the same service twice is a programmer error */
-    assert_int_equal(th_worker_add_service(env->worker, &teilhabe__testing__v1__echo__descriptor,
+    assert_int_equal(th_worker_add_service(env->worker, &teilhabe__testing__v1__store__descriptor,
                                            handlers, &env->handlers),
                      TH_EINVAL);
     assert_int_equal(pthread_create(&env->thread, NULL, s_worker_thread, env), 0);
@@ -203,7 +208,7 @@ s_client(env_t *env)
     for (int i = 0; i < 100; i++) {
         Teilhabe__Health__V1__HealthCheckRequest request =
             TEILHABE__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
-        request.service = "teilhabe.testing.v1.Echo";
+        request.service = STORE;
         th_result_t result;
         th_client_call(client, "teilhabe.health.v1.Health/Check", &request.base,
                        &teilhabe__health__v1__health_check_response__descriptor, 1000, NULL,
@@ -240,8 +245,8 @@ s_setup(void **state)
                       sizeof errbuf) != 0)
         fail_msg("could not apply the common migrations: %s", errbuf);
     static const char *const ddl[] = {
-        "CREATE SCHEMA IF NOT EXISTS rpctest",
-        "CREATE TABLE IF NOT EXISTS rpctest.events ("
+        "CREATE SCHEMA IF NOT EXISTS testing",
+        "CREATE TABLE IF NOT EXISTS testing.events ("
         " sequence bigserial PRIMARY KEY, topic text NOT NULL,"
         " resource text NOT NULL, payload bytea NOT NULL,"
         " created_at timestamptz DEFAULT now())",
@@ -249,7 +254,7 @@ s_setup(void **state)
     for (size_t i = 0; i < 2; i++) {
         PGresult *res = th_db_exec(env->db, ddl[i], 0, NULL);
         if (res == NULL)
-            fail_msg("could not create rpctest.events: %s", th_db_error(env->db));
+            fail_msg("could not create testing.events: %s", th_db_error(env->db));
         PQclear(res);
     }
 
@@ -325,7 +330,7 @@ test_write_commits_audit_outbox_idempotency(void **state)
     th_call_opts_t opts = {.idempotency_key = key};
 
     th_result_t result;
-    assert_int_equal(s_call(client, ECHO, text, 0, 0, 5000, &opts, &result), 0);
+    assert_int_equal(s_call(client, WRITE, text, 0, 0, 5000, &opts, &result), 0);
     if (result.code != TH_OK)
         fail_msg("write failed: %s: %s", th_status_name(result.code), result.message);
     char expected[80];
@@ -338,12 +343,17 @@ test_write_commits_audit_outbox_idempotency(void **state)
     assert_int_equal(s_count(env,
                              "SELECT count(*) FROM audit.log WHERE resource = $1 AND"
                              " principal_id = 'admin' AND principal_role = 'admin' AND"
-                             " method = 'teilhabe.testing.v1.Echo/Echo' AND before IS NULL AND"
-                             " (after->>'n')::int = 1",
+                             " method = 'teilhabe.testing.v1.Store/Write' AND before IS NULL AND"
+                             " after->>'text' = substr($1, 6) || '#1' AND"
+                             " after->>'idempotency_key' LIKE 'key-%'",
                              resource),
                      1);
     assert_int_equal(
-        s_count(env, "SELECT count(*) FROM rpctest.events WHERE resource = $1", resource), 1);
+        s_count(env,
+                "SELECT count(*) FROM testing.events WHERE resource = $1 AND"
+                " topic = 'echo.written'",
+                resource),
+        1);
     assert_int_equal(s_count(env,
                              "SELECT count(*) FROM audit.idempotency WHERE key = $1 AND"
                              " principal_id = 'admin'",
@@ -351,7 +361,7 @@ test_write_commits_audit_outbox_idempotency(void **state)
                      1);
 
     /* The same key and request again: the first reply, nothing written */
-    assert_int_equal(s_call(client, ECHO, text, 0, 0, 5000, &opts, &result), 0);
+    assert_int_equal(s_call(client, WRITE, text, 0, 0, 5000, &opts, &result), 0);
     assert_int_equal(result.code, TH_OK);
     reply = (const Teilhabe__Testing__V1__EchoResponse *) result.response;
     assert_string_equal(reply->text, expected);
@@ -362,10 +372,10 @@ test_write_commits_audit_outbox_idempotency(void **state)
     assert_int_equal(
         s_count(env, "SELECT count(*) FROM audit.log WHERE resource = $1", resource), 1);
     assert_int_equal(
-        s_count(env, "SELECT count(*) FROM rpctest.events WHERE resource = $1", resource), 1);
+        s_count(env, "SELECT count(*) FROM testing.events WHERE resource = $1", resource), 1);
 
     /* The same key for a different request is refused */
-    assert_int_equal(s_call(client, ECHO, "something else", 0, 0, 5000, &opts, &result), 0);
+    assert_int_equal(s_call(client, WRITE, "something else", 0, 0, 5000, &opts, &result), 0);
     assert_int_equal(result.code, TH_INVALID_ARGUMENT);
     assert_int_equal(result.n_violations, 1);
     assert_string_equal(result.violations[0].field, "idempotency_key");
@@ -399,7 +409,7 @@ test_write_committed_after_its_deadline_is_retried(void **state)
      * handler commits after 3.3 s */
     th_result_t result;
     int64_t start = zclock_mono();
-    assert_int_equal(s_call(client, ECHO, text, 0, 3300, 4000, &opts, &result), 0);
+    assert_int_equal(s_call(client, WRITE, text, 0, 3300, 4000, &opts, &result), 0);
     int64_t took = zclock_mono() - start;
     if (result.code != TH_OK)
         fail_msg("the write ended %s: %s", th_status_name(result.code), result.message);
@@ -420,7 +430,7 @@ test_write_committed_after_its_deadline_is_retried(void **state)
     assert_int_equal(
         s_count(env, "SELECT count(*) FROM audit.log WHERE resource = $1", resource), 1);
     assert_int_equal(
-        s_count(env, "SELECT count(*) FROM rpctest.events WHERE resource = $1", resource), 1);
+        s_count(env, "SELECT count(*) FROM testing.events WHERE resource = $1", resource), 1);
     assert_int_equal(s_count(env, "SELECT count(*) FROM audit.idempotency WHERE key = $1", key),
                      1);
     th_client_destroy(&client);
@@ -439,18 +449,18 @@ test_failure_rolls_everything_back(void **state)
     snprintf(key, sizeof key, "fkey-%s", env->suffix);
     th_call_opts_t opts = {.idempotency_key = key};
     th_result_t result;
-    assert_int_equal(s_call(client, ECHO, text, TH_ABORTED, 0, 5000, &opts, &result), 0);
+    assert_int_equal(s_call(client, WRITE, text, TH_ABORTED, 0, 5000, &opts, &result), 0);
     assert_int_equal(result.code, TH_ABORTED);
     th_result_clear(&result);
     assert_int_equal(atomic_load(&env->handlers.executions), 1); /* it did write */
     assert_int_equal(
         s_count(env, "SELECT count(*) FROM audit.log WHERE resource = $1", resource), 0);
     assert_int_equal(
-        s_count(env, "SELECT count(*) FROM rpctest.events WHERE resource = $1", resource), 0);
+        s_count(env, "SELECT count(*) FROM testing.events WHERE resource = $1", resource), 0);
     assert_int_equal(s_count(env, "SELECT count(*) FROM audit.idempotency WHERE key = $1", key),
                      0);
     /* The key was not used up: the corrected request may use it */
-    assert_int_equal(s_call(client, ECHO, text, 0, 0, 5000, &opts, &result), 0);
+    assert_int_equal(s_call(client, WRITE, text, 0, 0, 5000, &opts, &result), 0);
     assert_int_equal(result.code, TH_OK);
     th_result_clear(&result);
     assert_int_equal(
@@ -467,14 +477,14 @@ test_deadline_becomes_statement_timeout(void **state)
     th_client_t *client = s_client(env);
     th_result_t result;
     /* quick enough: commits */
-    assert_int_equal(s_call(client, SLEEP, "short", 0, 10, 5000, NULL, &result), 0);
+    assert_int_equal(s_call(client, SLEEP_WRITE, "short", 0, 10, 5000, NULL, &result), 0);
     assert_int_equal(result.code, TH_OK);
     th_result_clear(&result);
     assert_int_equal(atomic_load(&env->handlers.last_db_status), TH_OK);
 
     /* 5 s of pg_sleep under a 600 ms deadline: PostgreSQL cancels it */
     th_call_opts_t once = {.no_retry = true};
-    assert_int_equal(s_call(client, SLEEP, "long", 0, 5000, 600, &once, &result), 0);
+    assert_int_equal(s_call(client, SLEEP_WRITE, "long", 0, 5000, 600, &once, &result), 0);
     assert_int_equal(result.code, TH_DEADLINE_EXCEEDED);
     th_result_clear(&result);
     int64_t until = zclock_mono() + 3000;
@@ -520,7 +530,7 @@ test_without_database_unavailable(void **state)
     th_client_t *client = s_client(env);
     th_call_opts_t once = {.no_retry = true};
     th_result_t result;
-    assert_int_equal(s_call(client, ECHO, "no db", 0, 0, 3000, &once, &result), 0);
+    assert_int_equal(s_call(client, WRITE, "no db", 0, 0, 3000, &once, &result), 0);
     assert_int_equal(result.code, TH_UNAVAILABLE);
     assert_string_equal(result.message, "this service runs without a database");
     th_result_clear(&result);
@@ -542,7 +552,7 @@ test_database_down_unavailable(void **state)
     th_client_t *client = s_client(env);
     th_call_opts_t once = {.no_retry = true};
     th_result_t result;
-    assert_int_equal(s_call(client, ECHO, "db down", 0, 0, 3000, &once, &result), 0);
+    assert_int_equal(s_call(client, WRITE, "db down", 0, 0, 3000, &once, &result), 0);
     assert_int_equal(result.code, TH_UNAVAILABLE);
     assert_non_null(strstr(result.message, "database"));
     th_result_clear(&result);
