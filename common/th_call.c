@@ -15,6 +15,7 @@
 
 #include "th_error.h"
 #include "th_log.h"
+#include "th_methods.h"
 #include "th_pbjson.h"
 #include "th_status.h"
 
@@ -238,6 +239,14 @@ th_call_begin_write(th_call_t *call)
 {
     if (call->in_write)
         return th_call_error(call, TH_INTERNAL, "the write transaction was already started");
+    if (th_method_kind(call->header->method) != TH_METHOD_WRITE) {
+        /* Its clients send no idempotency key, so a retry would write twice:
+         * the .proto must say "// write" on the method's line. */
+        th_log_error(th_call_id(call), "a handler began a write in a method not declared a "
+                     "write in its .proto", "method=%s", call->header->method);
+        return th_call_error(call, TH_INTERNAL, "%s failed inside the service",
+                             call->header->method);
+    }
     if (call->thread->db_url == NULL)
         return th_call_error(call, TH_UNAVAILABLE, "this service runs without a database");
     th_db_t *db = th_call_db(call);

@@ -16,6 +16,7 @@
 
 #include "th_error.h"
 #include "th_log.h"
+#include "th_methods.h"
 #include "th_status.h"
 
 #include <czmq.h>
@@ -60,6 +61,15 @@ s_dispatch(th_call_t *call, zframe_t **reply_p)
     if (handler == NULL)
         return th_call_error(call, TH_UNIMPLEMENTED, "method %s is not implemented", method);
     call->method = mdesc;
+    /* A write without a key could not be retried safely: refused before
+     * anything runs (docs/PROTOCOL.md 5.3). A read's key is ignored. */
+    if (th_method_kind(method) == TH_METHOD_WRITE && th_call_idempotency_key(call)[0] == '\0') {
+        th_call_violation(call, "idempotency_key", "is required for a write");
+        return th_call_error(call, TH_INVALID_ARGUMENT,
+                             "%s writes and needs an idempotency key: a new unique key per "
+                             "change, the same key when the change is sent again",
+                             method);
+    }
 
     /* The one decode step the fuzzers run too (tests/fuzz/fuzz_requests.c) */
     ProtobufCMessage *request = NULL;
