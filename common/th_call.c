@@ -187,14 +187,14 @@ s_rollback(th_call_t *call)
         th_db_destroy(&thread->db);
 }
 
-th_db_t *
-th_call_db(th_call_t *call)
+/* The thread's connection, made on first use: a service starts even while
+ * the database is down, and a thread that failed tries again at most once a
+ * second. NULL without one. */
+static th_db_t *
+s_thread_db(th_worker_thread_t *thread, uint64_t call_id)
 {
-    th_worker_thread_t *thread = call->thread;
     if (thread->db != NULL || thread->db_url == NULL)
-        return s_call_db_with_deadline(call);
-    /* Connect lazily: a service starts even while the database is down,
-     * and a thread that failed tries again at most once a second. */
+        return thread->db;
     int64_t now = zclock_mono();
     if (now < thread->db_retry_at)
         return NULL;
@@ -203,10 +203,57 @@ th_call_db(th_call_t *call)
     if (thread->db == NULL) {
         thread->db_retry_at = now + 1000;
         char quoted[TH_LOG_QUOTE_SIZE];
-        th_log_warn(th_call_id(call), "could not connect to the database", "error=%s",
+        th_log_warn(call_id, "could not connect to the database", "error=%s",
                     th_log_quote(quoted, sizeof quoted, errbuf));
     }
+    return thread->db;
+}
+
+th_db_t *
+th_call_db(th_call_t *call)
+{
+    if (s_thread_db(call->thread, th_call_id(call)) == NULL)
+        return NULL;
     return s_call_db_with_deadline(call);
+}
+
+/* Statements per service and pass, each deleting at most S_PRUNE_BATCH keys
+ * within S_PRUNE_TIMEOUT_MS: a pass holds its thread briefly, and a backlog
+ * goes over several passes. */
+#define S_PRUNE_BATCH 1000
+#define S_PRUNE_ROUNDS 10
+#define S_PRUNE_TIMEOUT_MS 2000
+
+void
+th_call__prune_keys(th_worker_thread_t *thread)
+{
+    const th_worker_t *worker = thread->worker;
+    th_db_t *db = s_thread_db(thread, 0);
+    if (db == NULL || worker->idempotency_keep_ms <= 0)
+        return;
+    long total = 0;
+    for (size_t i = 0; i < worker->n_services; i++) {
+        char prefix[TH_WIRE_METHOD_MAX + 2];
+        snprintf(prefix, sizeof prefix, "%s/", worker->services[i].desc->name);
+        for (int round = 0; round < S_PRUNE_ROUNDS; round++) {
+            int deleted = 0;
+            th_db_set_statement_timeout(db, S_PRUNE_TIMEOUT_MS);
+            if (th_db_idem_prune(db, prefix, worker->idempotency_keep_ms, S_PRUNE_BATCH,
+                                 &deleted) != 0) {
+                char quoted[TH_LOG_QUOTE_SIZE];
+                th_log_warn(0, "could not prune idempotency keys; trying again later",
+                            "service=%s error=%s", worker->services[i].desc->name,
+                            th_log_quote(quoted, sizeof quoted, th_db_error(db)));
+                return;
+            }
+            total += deleted;
+            if (deleted < S_PRUNE_BATCH)
+                break;
+        }
+    }
+    th_log(total > 0 ? TH_LOG_INFO : TH_LOG_DEBUG, 0, "pruned idempotency keys",
+           "deleted=%ld older_than_hours=%lld", total,
+           (long long) (worker->idempotency_keep_ms / 3600000));
 }
 
 bool

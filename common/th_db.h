@@ -183,6 +183,14 @@ int th_db_idem_store(th_db_t *self, const char *principal_id, const char *key,
                      const char *method, const char *request_hash, const uint8_t *reply,
                      size_t reply_len);
 
+/* Deletes at most limit keys older than older_than_ms of methods starting
+ * with method_prefix (e.g. "teilhabe.registry.v1.Registry/"), outside a
+ * transaction; *deleted (may be NULL) says how many. The caller repeats it
+ * while it deletes limit, so no pass holds the connection long. 0 or
+ * TH_EDB. */
+int th_db_idem_prune(th_db_t *self, const char *method_prefix, int64_t older_than_ms, int limit,
+                     int *deleted);
+
 /* Inserts into <schema>.events (sequence bigserial, topic, resource, payload
  * bytea, created_at) and returns the new sequence in *sequence (may be
  * NULL). schema must be a fixed identifier from code. */

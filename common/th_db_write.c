@@ -58,6 +58,16 @@ static const th_db_stmt_t s_idem_insert = {
     "INSERT INTO audit.idempotency (principal_id, key, method, request_hash, reply)"
     " VALUES ($1, $2, $3, $4, $5)",
     5};
+/* At most `limit` rows a time, so one pass never holds a handler long; the
+ * index on created_at finds them. */
+static const th_db_stmt_t s_idem_prune = {
+    "th_idem_prune",
+    "DELETE FROM audit.idempotency WHERE ctid = ANY (ARRAY("
+    " SELECT ctid FROM audit.idempotency"
+    " WHERE created_at < now() - $1::bigint * interval '1 millisecond'"
+    " AND left(method, length($2)) = $2 LIMIT $3))",
+    3};
+
 int
 th_db__require_transaction(th_db_t *self, const char *what)
 {
@@ -464,4 +474,29 @@ th_db_write_commit(th_db_t *self, const th_db_idem_t *idem, const uint8_t *reply
     PQclear(results[0]);
     PQclear(results[1]);
     return rc;
+}
+
+int
+th_db_idem_prune(th_db_t *self, const char *method_prefix, int64_t older_than_ms, int limit,
+                 int *deleted)
+{
+    if (deleted != NULL)
+        *deleted = 0;
+    if (self == NULL || method_prefix == NULL || older_than_ms < 0 || limit < 1)
+        return TH_EINVAL;
+    if (self->in_tx) {
+        th_db__set_error(self, TH_INTERNAL, "", "pruning runs outside a transaction");
+        return TH_ESTATE;
+    }
+    char age[24], count[16];
+    snprintf(age, sizeof age, "%" PRId64, older_than_ms);
+    snprintf(count, sizeof count, "%d", limit);
+    const char *const params[] = {age, method_prefix, count};
+    PGresult *res = th_db_exec_stmt(self, &s_idem_prune, params, NULL, NULL, 0);
+    if (res == NULL)
+        return TH_EDB;
+    if (deleted != NULL)
+        *deleted = atoi(PQcmdTuples(res));
+    PQclear(res);
+    return 0;
 }

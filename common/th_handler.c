@@ -30,6 +30,10 @@
 
 /* Without a deadline in the header a call still ends some day. */
 #define S_NO_DEADLINE_MS (24LL * 3600 * 1000)
+/* Pruning of idempotency keys: the first pass this long after the start
+ * (once the start-up work is done), then one every so often. */
+#define S_PRUNE_FIRST_MS 1000
+#define S_PRUNE_EVERY_MS (10 * 60 * 1000)
 
 /* Decodes, checks and runs the call. Returns its status; *reply_p receives
  * the packed response on OK. */
@@ -353,11 +357,27 @@ th_worker__handler_thread(void *args)
         th_log_warn(0, "could not block signals in a handler thread", "error=\"%s\"",
                     strerror(err));
     th_worker_thread_t thread = {.worker = worker, .slot = slot, .db_url = worker->db_url};
+    /* The first thread prunes the idempotency keys now and then, between
+     * calls: first soon after the start, then every S_PRUNE_EVERY_MS. */
+    if (slot->index == 0 && worker->db_url != NULL && worker->idempotency_keep_ms > 0)
+        thread.prune_at = zclock_mono() + S_PRUNE_FIRST_MS;
     th_worker_link_t *link = &slot->link;
     pthread_mutex_lock(&slot->lock);
     /* Bounded by the stop pipe: th_worker_run makes it readable to end us */
     while (!atomic_load(&worker->draining)) {
-        int64_t timeout = th_worker__link_tick(link, zclock_mono());
+        int64_t now = zclock_mono();
+        if (thread.prune_at > 0 && now >= thread.prune_at) {
+            if (atomic_load(&worker->prepared)) { /* the tables exist only then */
+                th_call__prune_keys(&thread);
+                now = zclock_mono();
+                thread.prune_at = now + S_PRUNE_EVERY_MS;
+            } else {
+                thread.prune_at = now + S_PRUNE_FIRST_MS;
+            }
+        }
+        int64_t timeout = th_worker__link_tick(link, now);
+        if (thread.prune_at > 0 && thread.prune_at - now < timeout)
+            timeout = thread.prune_at > now ? thread.prune_at - now : 0;
         zmq_pollitem_t items[2] = {
             {NULL, worker->stop_fd, ZMQ_POLLIN, 0},
             {link->socket != NULL ? zsock_resolve(link->socket) : NULL, 0, ZMQ_POLLIN, 0},

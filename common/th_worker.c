@@ -83,6 +83,8 @@ th_worker_new(const th_worker_config_t *config, char *errbuf, size_t errlen)
     self->liveness = config->liveness > 0 ? config->liveness : 3;
     self->max_message_size =
         config->max_message_size > 0 ? config->max_message_size : TH_WIRE_SOFT_MAX_DEFAULT;
+    self->idempotency_keep_ms = config->idempotency_keep_ms != 0 ? config->idempotency_keep_ms
+                                                                 : TH_WORKER_IDEMPOTENCY_KEEP_MS;
     atomic_init(&self->stop_requested, false);
     atomic_init(&self->prepared, true);
     atomic_init(&self->prepare_failed, false);

@@ -55,7 +55,15 @@ typedef struct {
     int liveness;                  /* missed heartbeats before reconnect (default 3) */
     size_t max_message_size;       /* soft limit of a request body (default 1 MiB) */
     const char *instance;          /* name in logs; default host:pid */
+    /* Idempotency keys of this worker's methods are kept this long, then
+     * pruned by the worker itself, between calls (ms; 0 = the default of 7
+     * days, < 0 = never: then the operator prunes). */
+    int64_t idempotency_keep_ms;
 } th_worker_config_t;
+
+/* The default of th_worker_config_t.idempotency_keep_ms: a week, so a
+ * person may repeat a change without a verdict with its key days later. */
+#define TH_WORKER_IDEMPOTENCY_KEEP_MS (7LL * 24 * 3600 * 1000)
 
 /* Creates a worker. NULL on failure with a message in errbuf. */
 th_worker_t *th_worker_new(const th_worker_config_t *config, char *errbuf, size_t errlen);

@@ -53,6 +53,7 @@ struct th_worker_t {
      * stop_fd readable so that every handler thread wakes at once. */
     atomic_bool draining;
     int stop_fd;                 /* read end of the stop pipe; -1 outside run */
+    int64_t idempotency_keep_ms; /* < 0: never pruned here */
 };
 
 /* One connection to the broker's backend, owned by one handler thread (see
@@ -94,6 +95,7 @@ typedef struct {
     const char *db_url;  /* the worker's; NULL = no database */
     th_db_t *db;
     int64_t db_retry_at; /* no new connection attempt before this (mono ms) */
+    int64_t prune_at;    /* next pruning of idempotency keys (mono ms; 0 = never) */
 } th_worker_thread_t;
 
 /* Call-scoped memory: a chain of blocks freed after the reply. */
@@ -136,6 +138,11 @@ int th_call__finish_write(th_call_t *call, int code, const zframe_t *reply);
 
 /* Releases what the call holds (its memory, a replayed reply). */
 void th_call__release(th_call_t *call);
+
+/* Prunes the idempotency keys of the worker's methods that are older than
+ * its idempotency_keep_ms, on the thread's own connection, a bounded number
+ * per call of this. Logs what it did; failures are retried next time. */
+void th_call__prune_keys(th_worker_thread_t *thread);
 
 /* --- th_worker_link.c ------------------------------------------------------ */
 
