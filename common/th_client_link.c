@@ -56,7 +56,7 @@ th_client__socket_open(th_client_t *self)
     zsock_set_reconnect_ivl_max(sock, 1000);
     zsock_set_heartbeat_ivl(sock, S_ZMTP_HEARTBEAT_IVL_MS);
     zsock_set_heartbeat_timeout(sock, S_ZMTP_HEARTBEAT_TIMEOUT_MS);
-    size_t hard = TH_WIRE_HARD_MAX_DEFAULT;
+    size_t hard = TH_WIRE_HARD_MAX_DEFAULT + TH_WIRE_CURVE_OVERHEAD;
     if (self->max_message_size + TH_WIRE_HEADER_MAX + 64 > hard)
         hard = self->max_message_size + TH_WIRE_HEADER_MAX + 64;
     zsock_set_maxmsgsize(sock, hard > INT32_MAX ? INT32_MAX : (int) hard);

@@ -4,24 +4,19 @@
  */
 #include "th_curve.h"
 
+#include "th_check.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-bool
-th_curve_key_valid(const char *key)
-{
-    uint8_t decoded[32];
-    return key != NULL && strlen(key) == 40 && zmq_z85_decode(decoded, key) != NULL;
-}
-
 zcert_t *
 th_curve_load_identity(const char *broker_public_key, const char *cert_path, const char *who,
                        char *errbuf, size_t errlen)
 {
-    if (!th_curve_key_valid(broker_public_key)) {
+    if (!th_check_z85_key(broker_public_key)) {
         snprintf(errbuf, errlen,
                  "broker public key \"%s\" is not a 40-character Z85 CURVE key",
                  broker_public_key != NULL ? broker_public_key : "");

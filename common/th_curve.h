@@ -14,9 +14,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* True when key is a 40-character Z85 text that decodes to 32 bytes. */
-bool th_curve_key_valid(const char *key);
-
 /* Checks broker_public_key and loads the secret certificate at cert_path.
  * who names the peer in messages ("client", "worker"). Returns the
  * certificate (the caller destroys it with zcert_destroy), or NULL with a

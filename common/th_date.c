@@ -4,13 +4,17 @@
  */
 #include "th_date.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "th_error.h"
 
-#define TH_DATE_YEAR_MIN 1900
-#define TH_DATE_YEAR_MAX 2199
+/* The TZ value th_date_init sets: ':' makes glibc read the zone file. */
+#define S_TZ ":Europe/Berlin"
+#define S_ZONE "Europe/Berlin"
 
 static bool
 s_leap(int y)
@@ -18,10 +22,12 @@ s_leap(int y)
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-static int
-s_days_in_month(int y, int m)
+int
+th_date_days_in_month(int y, int m)
 {
     static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (m < 1 || m > 12)
+        return 0;
     return m == 2 && s_leap(y) ? 29 : days[m - 1];
 }
 
@@ -58,7 +64,7 @@ s_parse(const char *s, int *y, int *m, int *d)
     *d = (s[8] - '0') * 10 + (s[9] - '0');
     if (*y < TH_DATE_YEAR_MIN || *y > TH_DATE_YEAR_MAX || *m < 1 || *m > 12)
         return false;
-    return *d >= 1 && *d <= s_days_in_month(*y, *m);
+    return *d >= 1 && *d <= th_date_days_in_month(*y, *m);
 }
 
 bool
@@ -66,6 +72,18 @@ th_date_valid(const char *s)
 {
     int y, m, d;
     return s_parse(s, &y, &m, &d);
+}
+
+int
+th_date_parse(const char *s, int *year, int *month, int *day)
+{
+    return s_parse(s, year, month, day) ? 0 : TH_EINVAL;
+}
+
+void
+th_date_format(int year, int month, int day, char out[TH_DATE_LEN + 1])
+{
+    s_format(year, month, day, out);
 }
 
 /* Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm), so
@@ -108,27 +126,37 @@ th_date_add_days(const char *s, int days, char out[TH_DATE_LEN + 1])
     return 0;
 }
 
-/* Seconds since the epoch of 01:00 UTC on the last Sunday of month m
- * (1-12) of year y: when EU summer time starts (March) or ends (October). */
-static long long
-s_eu_switch(int y, int m)
+int
+th_date_init(void)
 {
-    const long last = s_to_days(y, m, s_days_in_month(y, m));
-    /* 1970-01-01 was a Thursday: (days + 4) % 7 is the weekday, 0 = Sunday. */
-    const long weekday = ((last + 4) % 7 + 7) % 7;
-    return (long long) (last - weekday) * 86400 + 3600;
+    /* glibc silently falls back to UTC for a zone it cannot read, so look
+     * for the file first. */
+    const char *dir = getenv("TZDIR");
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s",
+             dir != NULL && dir[0] != '\0' ? dir : "/usr/share/zoneinfo", S_ZONE);
+    if (access(path, R_OK) != 0)
+        return TH_ENOTFOUND;
+    if (setenv("TZ", S_TZ, 1) != 0)
+        return TH_ENOMEM;
+    tzset();
+    return 0;
 }
 
 void
 th_date_of_time(time_t t, char out[TH_DATE_LEN + 1])
 {
+    const char *tz = getenv("TZ");
+    if (tz == NULL || strcmp(tz, S_TZ) != 0) {
+        fprintf(stderr, "th_date_of_time: th_date_init was not called\n");
+        abort();
+    }
     struct tm tm;
-    gmtime_r(&t, &tm);
-    const int y = tm.tm_year + 1900;
-    const long long secs = (long long) t;
-    const bool summer = secs >= s_eu_switch(y, 3) && secs < s_eu_switch(y, 10);
-    const time_t local = (time_t) (secs + (summer ? 7200 : 3600));
-    gmtime_r(&local, &tm);
+    if (localtime_r(&t, &tm) == NULL) {
+        /* Only for times far outside the supported years. */
+        snprintf(out, TH_DATE_LEN + 1, "%s", "1900-01-01");
+        return;
+    }
     s_format(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, out);
 }
 

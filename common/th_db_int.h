@@ -1,7 +1,9 @@
 /* ---------------------------------------------------------------------------
  * th_db_int.h: what th_db.c (connection, statements, transactions,
- * pipelines, migrations) shares with th_db_write.c (the runtime's own SQL:
- * audit trail, idempotency store, outbox). Not for callers: they see th_db.h.
+ * pipelines) shares with th_db_write.c (the runtime's own SQL: audit trail,
+ * idempotency store, outbox) and th_db_migrate.c (the migrations runner):
+ * the handle's fields and the failure bookkeeping. Not for callers: they
+ * see th_db.h.
  * ---------------------------------------------------------------------------
  */
 #ifndef TH_DB_INT_H
@@ -70,6 +72,12 @@ void th_db__set_error(th_db_t *self, int status, const char *sqlstate, const cha
 /* TH_ESTATE (recorded as an INTERNAL failure naming what) outside a
  * transaction, else 0. */
 int th_db__require_transaction(th_db_t *self, const char *what);
+
+/* Records why res (NULL when libpq could not build a result) failed. */
+void th_db__record_failure(th_db_t *self, const PGresult *res);
+
+/* Leaves COPY mode, so the connection stays usable. */
+void th_db__leave_copy(PGconn *conn, ExecStatusType status);
 
 /* Ends the open transaction, if any, without touching the recorded error. */
 int th_db__rollback(th_db_t *self);

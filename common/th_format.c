@@ -3,13 +3,18 @@
  *
  * Everything goes through JSON first: a field becomes a json_t, and a table
  * or CSV cell is that value's text. One walk over the descriptors, three
- * outputs that never disagree.
+ * outputs that never disagree. Tables alone show enum values by their
+ * short labels (th_enum.h) and keep to a width; CSV fields are quoted by
+ * libcsv.
  * ---------------------------------------------------------------------------
  */
 #include "th_format.h"
 
+#include "th_enum.h"
 #include "th_error.h"
 #include "th_wire.h"
+
+#include <csv.h>
 
 #include <czmq.h>
 #include <stdbool.h>
@@ -313,20 +318,16 @@ cleanup:
 void
 th_format_csv_field(FILE *out, const char *s)
 {
+    /* Quoted only where RFC 4180 needs it, so plain values stay plain;
+     * the quoting itself is libcsv's. */
     if (strpbrk(s, ",\"\r\n") == NULL) {
         fputs(s, out);
         return;
     }
-    fputc('"', out);
-    for (const char *p = s; *p; p++) {
-        if (*p == '"')
-            fputc('"', out);
-        fputc(*p, out);
-    }
-    fputc('"', out);
+    csv_fwrite(out, s, strlen(s));
 }
 
-/* --- whole outputs ------------------------------------------------------- */
+/* --- tables --------------------------------------------------------------- */
 
 /* Display width of a UTF-8 string: code points, which is right for the
  * Latin scripts district names are written in. */
@@ -340,67 +341,158 @@ s_width(const char *s)
     return width;
 }
 
+/* A table cell: enum values by their label, the rest as in CSV with
+ * joiner between repeated values. Caller frees; NULL when out of memory. */
+static char *
+s_table_cell(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field)
+{
+    if (field->type != PROTOBUF_C_TYPE_ENUM || !s_field_present(msg, field))
+        return th_format_field_text(msg, field, ", ");
+    const char *base = (const char *) msg;
+    const ProtobufCEnumDescriptor *desc = field->descriptor;
+    char label[TH_ENUM_TEXT_SIZE];
+    if (field->label != PROTOBUF_C_LABEL_REPEATED) {
+        int32_t v;
+        memcpy(&v, base + field->offset, sizeof v);
+        return strdup(th_enum_label(desc, v, label, sizeof label));
+    }
+    size_t count;
+    const int32_t *items;
+    memcpy(&count, base + field->quantifier_offset, sizeof count);
+    memcpy(&items, base + field->offset, sizeof items);
+    if (count > SIZE_MAX / (TH_ENUM_TEXT_SIZE + 2) - 1)
+        return NULL;
+    char *text = malloc(count * (TH_ENUM_TEXT_SIZE + 2) + 1);
+    if (text == NULL)
+        return NULL;
+    size_t len = 0;
+    text[0] = '\0';
+    for (size_t i = 0; items != NULL && i < count; i++)
+        len += (size_t) sprintf(text + len, "%s%s", i > 0 ? ", " : "",
+                                th_enum_label(desc, items[i], label, sizeof label));
+    return text;
+}
+
+/* Writes text padded or cut to width code points: a cell longer than its
+ * column ends in "…". Control characters become spaces (one row per
+ * line). pad: fill up to width (not for the last column). */
+static void
+s_put_cell(FILE *out, const char *text, size_t width, bool pad)
+{
+    const size_t have = s_width(text);
+    const size_t keep = have > width ? (width > 0 ? width - 1 : 0) : have;
+    size_t points = 0;
+    for (const unsigned char *p = (const unsigned char *) text; *p; p++) {
+        if ((*p & 0xc0) != 0x80) {
+            if (points == keep)
+                break;
+            points++;
+        }
+        fputc(*p < 0x20 ? ' ' : *p, out);
+    }
+    if (have > width && width > 0)
+        fputs("\u2026", out);
+    if (pad && width > points + (have > width && width > 0 ? 1 : 0))
+        fprintf(out, "%*s", (int) (width - points - (have > width && width > 0 ? 1 : 0)), "");
+}
+
+/* The fields a table shows: view->columns that desc has, or all. n_out
+ * receives their number; NULL when out of memory. */
+static const ProtobufCFieldDescriptor **
+s_columns(const ProtobufCMessageDescriptor *desc, const th_format_view_t *view, size_t *n_out)
+{
+    const ProtobufCFieldDescriptor **cols = calloc(desc->n_fields + 1, sizeof *cols);
+    if (cols == NULL)
+        return NULL;
+    size_t n = 0;
+    if (view != NULL && view->columns != NULL) {
+        for (size_t i = 0; view->columns[i] != NULL && n < desc->n_fields; i++) {
+            const ProtobufCFieldDescriptor *f =
+                protobuf_c_message_descriptor_get_field_by_name(desc, view->columns[i]);
+            if (f != NULL)
+                cols[n++] = f;
+        }
+    } else {
+        for (unsigned i = 0; i < desc->n_fields; i++)
+            cols[n++] = &desc->fields[i];
+    }
+    *n_out = n;
+    return cols;
+}
+
+/* Shrinks the widest columns, one position at a time, until the line
+ * (columns and two spaces between them) fits max; no column below the
+ * width of a short word. */
+static void
+s_fit(size_t *widths, size_t columns, size_t max)
+{
+    enum { S_MIN = 6 };
+    if (max == 0 || columns == 0)
+        return;
+    for (;;) {
+        size_t total = 2 * (columns - 1);
+        size_t widest = 0;
+        for (size_t c = 0; c < columns; c++) {
+            total += widths[c];
+            if (widths[c] > widths[widest])
+                widest = c;
+        }
+        if (total <= max || widths[widest] <= S_MIN)
+            return;
+        widths[widest]--;
+    }
+}
+
 static int
 s_write_table(FILE *out, const ProtobufCMessageDescriptor *desc,
-              const ProtobufCMessage *const *msgs, size_t n, bool csv)
+              const ProtobufCMessage *const *msgs, size_t n, const th_format_view_t *view)
 {
-    size_t columns = desc->n_fields;
-    if (columns == 0)
-        return 0;
-    if (n > SIZE_MAX / columns / sizeof(char *))
-        return TH_ENOMEM;
+    size_t columns = 0;
     int rc = 0;
-    char **cells = calloc(n * columns + 1, sizeof *cells);
-    size_t *widths = calloc(columns, sizeof *widths);
+    char **cells = NULL;
+    size_t *widths = NULL;
+    const ProtobufCFieldDescriptor **cols = s_columns(desc, view, &columns);
+    if (cols == NULL)
+        return TH_ENOMEM;
+    if (columns == 0)
+        goto cleanup;
+    if (n > SIZE_MAX / columns / sizeof(char *) - 1) {
+        rc = TH_ENOMEM;
+        goto cleanup;
+    }
+    cells = calloc(n * columns + 1, sizeof *cells);
+    widths = calloc(columns, sizeof *widths);
     if (cells == NULL || widths == NULL) {
         rc = TH_ENOMEM;
         goto cleanup;
     }
     for (size_t c = 0; c < columns; c++)
-        widths[c] = s_width(desc->fields[c].name);
+        widths[c] = s_width(cols[c]->name);
     for (size_t r = 0; r < n; r++) {
         for (size_t c = 0; c < columns; c++) {
-            char *text = th_format_field_text(msgs[r], &desc->fields[c], csv ? ";" : ", ");
+            char *text = s_table_cell(msgs[r], cols[c]);
             if (text == NULL) {
                 rc = TH_ENOMEM;
                 goto cleanup;
             }
             cells[r * columns + c] = text;
-            size_t width = s_width(text);
+            const size_t width = s_width(text);
             if (width > widths[c])
                 widths[c] = width;
         }
     }
+    s_fit(widths, columns, view != NULL ? view->width : 0);
     for (size_t c = 0; c < columns; c++) {
-        const char *name = desc->fields[c].name;
-        if (csv) {
-            if (c > 0)
-                fputc(',', out);
-            th_format_csv_field(out, name);
-        } else {
-            fprintf(out, "%s%s", c > 0 ? "  " : "", name);
-            if (c + 1 < columns)
-                fprintf(out, "%*s", (int) (widths[c] - s_width(name)), "");
-        }
+        fputs(c > 0 ? "  " : "", out);
+        s_put_cell(out, cols[c]->name, widths[c], c + 1 < columns);
     }
-    fputs(csv ? "\r\n" : "\n", out);
+    fputc('\n', out);
     for (size_t r = 0; r < n; r++) {
         for (size_t c = 0; c < columns; c++) {
-            const char *text = cells[r * columns + c];
-            if (csv) {
-                if (c > 0)
-                    fputc(',', out);
-                th_format_csv_field(out, text);
-            } else {
-                /* One row per line: control characters would break it */
-                fputs(c > 0 ? "  " : "", out);
-                for (const char *p = text; *p; p++)
-                    fputc((unsigned char) *p < 0x20 ? ' ' : *p, out);
-                if (c + 1 < columns)
-                    fprintf(out, "%*s", (int) (widths[c] - s_width(text)), "");
-            }
+            fputs(c > 0 ? "  " : "", out);
+            s_put_cell(out, cells[r * columns + c], widths[c], c + 1 < columns);
         }
-        fputs(csv ? "\r\n" : "\n", out);
+        fputc('\n', out);
     }
     if (ferror(out))
         rc = TH_EIO;
@@ -410,15 +502,84 @@ cleanup:
             free(cells[i]);
     free(cells);
     free(widths);
+    free(cols);
+    return rc;
+}
+
+/* One message for a person: a line per field, "name  value", the values
+ * cut to the width. */
+static int
+s_write_record(FILE *out, const ProtobufCMessage *msg, const th_format_view_t *view)
+{
+    const ProtobufCMessageDescriptor *desc = msg->descriptor;
+    size_t name_width = 0;
+    for (unsigned i = 0; i < desc->n_fields; i++)
+        if (s_width(desc->fields[i].name) > name_width)
+            name_width = s_width(desc->fields[i].name);
+    const size_t max = view != NULL ? view->width : 0;
+    const size_t value_width = max > name_width + 8 ? max - name_width - 2 : 0;
+    for (unsigned i = 0; i < desc->n_fields; i++) {
+        char *text = s_table_cell(msg, &desc->fields[i]);
+        if (text == NULL)
+            return TH_ENOMEM;
+        s_put_cell(out, desc->fields[i].name, name_width, true);
+        fputs("  ", out);
+        s_put_cell(out, text, value_width > 0 ? value_width : s_width(text), false);
+        fputc('\n', out);
+        free(text);
+    }
+    return ferror(out) ? TH_EIO : 0;
+}
+
+/* --- CSV ------------------------------------------------------------------ */
+
+static int
+s_write_csv(FILE *out, const ProtobufCMessageDescriptor *desc,
+            const ProtobufCMessage *const *msgs, size_t n)
+{
+    for (unsigned c = 0; c < desc->n_fields; c++) {
+        if (c > 0)
+            fputc(',', out);
+        th_format_csv_field(out, desc->fields[c].name);
+    }
+    fputs("\r\n", out);
+    for (size_t r = 0; r < n; r++) {
+        for (unsigned c = 0; c < desc->n_fields; c++) {
+            char *text = th_format_field_text(msgs[r], &desc->fields[c], ";");
+            if (text == NULL)
+                return TH_ENOMEM;
+            if (c > 0)
+                fputc(',', out);
+            th_format_csv_field(out, text);
+            free(text);
+        }
+        fputs("\r\n", out);
+    }
+    return ferror(out) ? TH_EIO : 0;
+}
+
+/* --- whole outputs ------------------------------------------------------- */
+
+static int
+s_write_json(FILE *out, json_t *value)
+{
+    if (value == NULL)
+        return TH_ENOMEM;
+    int rc = json_dumpf(value, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 ? 0 : TH_EIO;
+    fputc('\n', out);
+    json_decref(value);
     return rc;
 }
 
 int
-th_format_write_list(FILE *out, th_format_t format, const ProtobufCMessageDescriptor *desc,
-                     const ProtobufCMessage *const *msgs, size_t n)
+th_format_write_list_view(FILE *out, th_format_t format, const ProtobufCMessageDescriptor *desc,
+                          const ProtobufCMessage *const *msgs, size_t n,
+                          const th_format_view_t *view)
 {
-    if (format != TH_FORMAT_JSON)
-        return s_write_table(out, desc, msgs, n, format == TH_FORMAT_CSV);
+    if (format == TH_FORMAT_TABLE)
+        return s_write_table(out, desc, msgs, n, view);
+    if (format == TH_FORMAT_CSV)
+        return s_write_csv(out, desc, msgs, n);
     json_t *array = json_array();
     if (array == NULL)
         return TH_ENOMEM;
@@ -429,22 +590,29 @@ th_format_write_list(FILE *out, th_format_t format, const ProtobufCMessageDescri
             return TH_ENOMEM;
         }
     }
-    int rc = json_dumpf(array, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 ? 0 : TH_EIO;
-    fputc('\n', out);
-    json_decref(array);
-    return rc;
+    return s_write_json(out, array);
+}
+
+int
+th_format_write_list(FILE *out, th_format_t format, const ProtobufCMessageDescriptor *desc,
+                     const ProtobufCMessage *const *msgs, size_t n)
+{
+    return th_format_write_list_view(out, format, desc, msgs, n, NULL);
+}
+
+int
+th_format_write_one_view(FILE *out, th_format_t format, const ProtobufCMessage *msg,
+                         const th_format_view_t *view)
+{
+    if (format == TH_FORMAT_TABLE)
+        return s_write_record(out, msg, view);
+    if (format == TH_FORMAT_CSV)
+        return s_write_csv(out, msg->descriptor, &msg, 1);
+    return s_write_json(out, th_format_message_json(msg));
 }
 
 int
 th_format_write_one(FILE *out, th_format_t format, const ProtobufCMessage *msg)
 {
-    if (format != TH_FORMAT_JSON)
-        return s_write_table(out, msg->descriptor, &msg, 1, format == TH_FORMAT_CSV);
-    json_t *object = th_format_message_json(msg);
-    if (object == NULL)
-        return TH_ENOMEM;
-    int rc = json_dumpf(object, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 ? 0 : TH_EIO;
-    fputc('\n', out);
-    json_decref(object);
-    return rc;
+    return th_format_write_one_view(out, format, msg, NULL);
 }

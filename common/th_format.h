@@ -10,8 +10,12 @@
  *          ends, fields quoted when they hold a comma, quote, CR or LF.
  *          Repeated scalars are joined with ";", nested messages are their
  *          compact JSON.
- *   table  the same cells as CSV, repeated values joined with ", ",
- *          left-aligned in columns under a header row, for people.
+ *   table  for people: the cells of CSV, but enum values by their short
+ *          label ("Landkreis", th_enum.h) and repeated values joined
+ *          with ", ", left-aligned in columns under a header row. A view
+ *          chooses the columns a person needs and a width the lines keep
+ *          to (cells that do not fit are cut, ending in "…"). One message
+ *          alone is a record: a line per field, "name  value".
  * ---------------------------------------------------------------------------
  */
 #ifndef TH_FORMAT_H
@@ -28,6 +32,12 @@ typedef enum {
     TH_FORMAT_CSV = 2,
 } th_format_t;
 
+/* What a table shows. */
+typedef struct {
+    const char *const *columns; /* field names, NULL-terminated; NULL = every field */
+    size_t width;               /* the widest a line may be; 0 = no limit */
+} th_format_view_t;
+
 /* Parses "table", "json" or "csv". 0 or TH_EINVAL. */
 int th_format_parse(const char *name, th_format_t *out);
 
@@ -40,7 +50,8 @@ json_t *th_format_message_json(const ProtobufCMessage *msg);
 char *th_format_field_text(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field,
                            const char *joiner);
 
-/* Appends s to out as one CSV field (quoted when needed). */
+/* Appends s to out as one CSV field (quoted by libcsv when it holds a
+ * comma, quote, CR or LF). */
 void th_format_csv_field(FILE *out, const char *s);
 
 /* Writes n messages of type desc to out: JSON as an array of objects, CSV
@@ -48,8 +59,20 @@ void th_format_csv_field(FILE *out, const char *s);
 int th_format_write_list(FILE *out, th_format_t format, const ProtobufCMessageDescriptor *desc,
                          const ProtobufCMessage *const *msgs, size_t n);
 
-/* Writes one message: JSON as an object, CSV and table as one row under the
- * header. 0 or TH_ENOMEM / TH_EIO. */
+/* The same; a table shows view (NULL: every field, no width limit). JSON
+ * and CSV always carry every field. */
+int th_format_write_list_view(FILE *out, th_format_t format,
+                              const ProtobufCMessageDescriptor *desc,
+                              const ProtobufCMessage *const *msgs, size_t n,
+                              const th_format_view_t *view);
+
+/* Writes one message: JSON as an object, CSV as one row under the header,
+ * table as a record (a line per field). 0 or TH_ENOMEM / TH_EIO. */
 int th_format_write_one(FILE *out, th_format_t format, const ProtobufCMessage *msg);
+
+/* The same; a record's values are cut to fit view->width (NULL: no
+ * limit). */
+int th_format_write_one_view(FILE *out, th_format_t format, const ProtobufCMessage *msg,
+                             const th_format_view_t *view);
 
 #endif /* TH_FORMAT_H */

@@ -119,8 +119,10 @@ th_text_length(const char *s)
     return count;
 }
 
-bool
-th_text_is_line(const char *s, size_t min, size_t max)
+/* Valid UTF-8 of min to max code points, without control characters but
+ * those allowed (newline and tab for paragraphs). */
+static bool
+s_is_text(const char *s, size_t min, size_t max, bool paragraphs)
 {
     if (s == NULL)
         return min == 0;
@@ -131,7 +133,8 @@ th_text_is_line(const char *s, size_t min, size_t max)
         const utf8proc_ssize_t used = utf8proc_iterate(p, -1, &cp);
         if (used <= 0 || cp < 0)
             return false;
-        if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0))
+        const bool allowed = paragraphs && (cp == '\n' || cp == '\t');
+        if (!allowed && (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0)))
             return false;
         count++;
         if (count > max)
@@ -139,4 +142,16 @@ th_text_is_line(const char *s, size_t min, size_t max)
         p += used;
     }
     return count >= min;
+}
+
+bool
+th_text_is_line(const char *s, size_t min, size_t max)
+{
+    return s_is_text(s, min, max, false);
+}
+
+bool
+th_text_is_paragraphs(const char *s, size_t min, size_t max)
+{
+    return s_is_text(s, min, max, true);
 }

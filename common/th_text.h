@@ -32,4 +32,8 @@ size_t th_text_length(const char *s);
  * titles, which are single lines. */
 bool th_text_is_line(const char *s, size_t min, size_t max);
 
+/* The same, but newlines and tabs are allowed: for descriptions and notes
+ * of several paragraphs. */
+bool th_text_is_paragraphs(const char *s, size_t min, size_t max);
+
 #endif /* TH_TEXT_H */

@@ -363,6 +363,17 @@ th_wire_split_method(const char *method, char *service, size_t service_size)
 }
 
 bool
+th_wire_service_name_valid(const char *name)
+{
+    char method[TH_WIRE_METHOD_MAX + 3];
+    char service[TH_WIRE_METHOD_MAX + 1];
+    if (name == NULL || strlen(name) + 2 > TH_WIRE_METHOD_MAX)
+        return false;
+    snprintf(method, sizeof method, "%s/M", name);
+    return th_wire_split_method(method, service, sizeof service) == 0;
+}
+
+bool
 th_wire_utf8_valid(const char *s, size_t len)
 {
     const utf8proc_uint8_t *p = (const utf8proc_uint8_t *) s;

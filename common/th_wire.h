@@ -52,6 +52,13 @@ typedef enum {
  * most TH_WIRE_HEADER_MAX) with the caller's principal written in, so a
  * header the broker accepted is never too large for the worker. */
 #define TH_WIRE_FORWARDED_HEADER_MAX (2 * TH_WIRE_HEADER_MAX)
+/* libzmq checks ZMQ_MAXMSGSIZE against a message part as it comes off the
+ * wire, which under CURVE is the encrypted MESSAGE command wrapping the
+ * part: "\x07MESSAGE" (8 bytes), the nonce (8), the MAC (16) and a flags
+ * byte, 33 bytes more than the part itself. A CURVE socket adds this to its
+ * ZMQ_MAXMSGSIZE, so that every part up to the documented hard cap arrives
+ * and can be answered. */
+#define TH_WIRE_CURVE_OVERHEAD 33
 #define TH_WIRE_METHOD_MAX 256
 #define TH_WIRE_METADATA_MAX 32
 #define TH_WIRE_METADATA_KEY_MAX 64
@@ -133,6 +140,11 @@ int th_wire_id_decode(const zframe_t *frame, uint64_t *id);
  * TH_WIRE_METHOD_MAX bytes, ASCII letters, digits, '_' and '.'), and copies
  * the service part into service (size service_size). 0 or TH_EINVAL. */
 int th_wire_split_method(const char *method, char *service, size_t service_size);
+
+/* True when name is a full service name "pkg.name.v1.Service": the service
+ * part of a method th_wire_split_method accepts. What a worker's READY and
+ * a worker key's services list name. */
+bool th_wire_service_name_valid(const char *name);
 
 /* True when s (len bytes) is well-formed UTF-8 (no overlongs, no surrogates,
  * nothing above U+10FFFF), as utf8proc decodes it. A NUL byte is valid

@@ -160,7 +160,7 @@ s_connect(th_worker_link_t *link)
     zsock_set_rcvtimeo(sock, 0);
     zsock_set_reconnect_ivl(sock, 100);
     zsock_set_reconnect_ivl_max(sock, 1000);
-    size_t hard = TH_WIRE_HARD_MAX_DEFAULT;
+    size_t hard = TH_WIRE_HARD_MAX_DEFAULT + TH_WIRE_CURVE_OVERHEAD;
     if (self->max_message_size + TH_WIRE_HEADER_MAX + 64 > hard)
         hard = self->max_message_size + TH_WIRE_HEADER_MAX + 64;
     zsock_set_maxmsgsize(sock, hard > INT32_MAX ? INT32_MAX : (int) hard);

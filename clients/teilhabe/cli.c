@@ -1,20 +1,42 @@
 /* ---------------------------------------------------------------------------
- * cli.c: the helpers every `teilhabe` command uses (client, calls, errors,
- * output)
+ * cli.c: the helpers every `teilhabe` command uses (options, client, calls,
+ * errors, every page of a list, output)
  * ---------------------------------------------------------------------------
  */
 #include "cli.h"
 
+#include "th_enum.h"
 #include "th_error.h"
 #include "th_log.h"
 #include "th_methods.h"
 #include "th_status.h"
 
 #include <czmq.h>
+#include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+const th_arg_t cli_global_options[] = {
+    {"config", TH_ARG_VALUE, NULL, 0},
+    {"endpoint", TH_ARG_VALUE, NULL, 0},
+    {"format", TH_ARG_VALUE, NULL, 0},
+    {"timeout", TH_ARG_VALUE, NULL, 0},
+    {"cert", TH_ARG_VALUE, NULL, 0},
+    {"broker-public-key", TH_ARG_VALUE, NULL, 0},
+    {"broker-cert-public", TH_ARG_VALUE, NULL, 0},
+    {"insecure", TH_ARG_BOOL, NULL, 0},
+    {"attempt-timeout", TH_ARG_VALUE, NULL, 0},
+    {"log-level", TH_ARG_VALUE, NULL, 0},
+    {"idempotency-key", TH_ARG_VALUE, NULL, 0},
+    {"wide", TH_ARG_SWITCH, NULL, 0},
+    {"page-size", TH_ARG_VALUE, NULL, 0},
+    {"help", TH_ARG_SWITCH, NULL, 'h'},
+    {"version", TH_ARG_SWITCH, NULL, 0},
+    {NULL, 0, NULL, 0},
+};
 
 int
 cli_usage_error(cli_t *cli, const char *fmt, ...)
@@ -27,29 +49,6 @@ cli_usage_error(cli_t *cli, const char *fmt, ...)
     fprintf(stderr, "\nTry \"%s --help\".\n", cli->prog);
     return CLI_EXIT_USAGE;
 }
-
-static bool
-s_in_list(const char *const *list, const char *key)
-{
-    for (; list != NULL && *list != NULL; list++)
-        if (strcmp(*list, key) == 0)
-            return true;
-    return false;
-}
-
-th_config_t *
-cli_parse_flags(cli_t *cli, int argc, char **argv, const char *const *allowed,
-                const char *const *bool_flags, int *first_arg)
-{
-    char who[80];
-    snprintf(who, sizeof who, "%s: ", argv[0]);
-    return cli_parse_flags_as(cli, who, argc, argv, allowed, bool_flags, first_arg);
-}
-
-const char *const cli_global_flags[] = {
-    "config", "endpoint", "format", "timeout", "cert", "broker_public_key",
-    "broker_cert_public", "insecure", "attempt_timeout", "log_level", "idempotency_key", NULL,
-};
 
 int
 cli_configure(cli_t *cli)
@@ -75,102 +74,97 @@ cli_configure(cli_t *cli)
     if (th_format_parse(th_config_get(config, "format", "table"), &cli->format) != 0)
         return cli_usage_error(cli, "format must be table, json or csv, not \"%s\"",
                                th_config_get(config, "format", ""));
-    long timeout = 0;
+    long timeout = 0, page_size = 0;
     if (th_config_get_long(config, "timeout", 5000, 1, 3600000, &timeout) != 0)
         return cli_usage_error(cli,
                                "timeout must be a number of milliseconds (1-3600000), not "
                                "\"%s\"",
                                th_config_get(config, "timeout", ""));
+    if (th_config_get_long(config, "page_size", 0, 0, 100000, &page_size) != 0)
+        return cli_usage_error(cli, "page_size must be a number of items (0 = the maximum)");
+    if (th_config_get_bool(config, "wide", false, &cli->wide) != 0)
+        return cli_usage_error(cli, "wide must be true or false");
     cli->timeout_ms = (int) timeout;
+    cli->page_size = (int) page_size;
     return 0;
 }
 
-/* The key of flag argument arg ("--log-level=x" -> "log_level"). */
-static void
-s_flag_key(const char *arg, char key[65])
+/* --- options -------------------------------------------------------------- */
+
+void
+cli_args_clear(cli_args_t *args)
 {
-    size_t len = strcspn(arg + 2, "=");
-    if (len >= 65)
-        len = 64;
-    for (size_t k = 0; k < len; k++)
-        key[k] = arg[2 + k] == '-' ? '_' : arg[2 + k];
-    key[len] = '\0';
+    free(args->pos);
+    args->pos = NULL;
+    args->n_pos = 0;
+    th_config_destroy(&args->flags);
 }
 
-th_config_t *
-cli_parse_flags_as(cli_t *cli, const char *who, int argc, char **argv,
-                   const char *const *allowed, const char *const *bool_flags, int *first_arg)
+int
+cli_parse(cli_t *cli, const char *who, int argc, char **argv, const th_arg_t *options,
+          int min_pos, int max_pos, cli_args_t *out)
 {
-    /* A command's parse also takes the global flags it does not have
-     * itself; its own flags win where names clash. */
-    bool take_globals = allowed != cli_global_flags && cli->global_flags != NULL;
-    /* Every flag given must be one this command knows; checked first, so
-     * an unknown flag is reported as such and not as a flag lacking a
-     * value. Global ones are moved to argv[1..n_global], keeping order. */
-    int n_global = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strcmp(arg, "--") == 0 || strncmp(arg, "--", 2) != 0 || arg[2] == '\0')
-            break;
-        char key[65];
-        s_flag_key(arg, key);
-        bool is_bool = s_in_list(bool_flags, key);
-        bool has_value = strchr(arg, '=') == NULL && !is_bool && i + 1 < argc;
-        if (!s_in_list(allowed, key) && !is_bool) {
-            if (!take_globals || !s_in_list(cli_global_flags, key)) {
-                cli_usage_error(cli, "%sunknown flag \"%s\"", who, arg);
-                return NULL;
-            }
-            /* Rotate the flag (and its value) down to the globals */
-            int width = has_value ? 2 : 1;
-            char *moved[2] = {argv[i], has_value ? argv[i + 1] : NULL};
-            memmove(&argv[n_global + 1 + width], &argv[n_global + 1],
-                    (size_t) (i - n_global - 1) * sizeof *argv);
-            for (int k = 0; k < width; k++)
-                argv[n_global + 1 + k] = moved[k];
-            n_global += width;
-            i += width - 1;
-            continue;
-        }
-        if (has_value)
-            i++; /* its value */
-    }
     char errbuf[256];
-    th_config_t *flags = th_config_new();
-    if (flags == NULL) {
+    memset(out, 0, sizeof *out);
+    out->flags = th_config_new();
+    if (out->flags == NULL) {
         fprintf(stderr, "%s: out of memory\n", cli->prog);
-        return NULL;
+        return CLI_EXIT_LOCAL;
     }
-    if (n_global > 0) {
-        th_config_t *globals = th_config_new();
-        int ignored = 0;
-        int rc = globals == NULL ? TH_ENOMEM
-                                 : th_config_load_args(globals, n_global + 1, argv, NULL,
-                                                       &ignored, errbuf, sizeof errbuf);
-        if (rc == 0)
-            rc = th_config_merge(cli->global_flags, globals);
-        th_config_destroy(&globals);
-        if (rc != 0) {
-            cli_usage_error(cli, "%s%s", who, rc == TH_EINVAL ? errbuf : "out of memory");
-            th_config_destroy(&flags);
-            return NULL;
-        }
-        if (cli_configure(cli) != 0) {
-            th_config_destroy(&flags);
-            return NULL;
-        }
+    const th_arg_group_t groups[] = {{options, out->flags},
+                                     {cli_global_options, cli->global_flags}};
+    const int rc = th_args_parse(argc, argv, groups, 2, false, &out->pos, &out->n_pos, errbuf,
+                                 sizeof errbuf);
+    if (rc != 0)
+        return rc == TH_EINVAL ? cli_usage_error(cli, "%s: %s", who, errbuf) : CLI_EXIT_LOCAL;
+    /* Global options after the command words count as if given before. */
+    int configured = cli_configure(cli);
+    if (configured != 0)
+        return configured;
+    bool help = false;
+    if (th_config_get_bool(cli->global_flags, "help", false, &help) == 0 && help) {
+        cli_help(stdout);
+        return CLI_DONE;
     }
-    /* The command's own flags follow the globals; argv[n_global] stands in
-     * for the program name th_config_load_args skips. */
-    int first = 0;
-    if (th_config_load_args(flags, argc - n_global, argv + n_global, bool_flags, &first,
-                            errbuf, sizeof errbuf) != 0) {
-        cli_usage_error(cli, "%s%s", who, errbuf);
-        th_config_destroy(&flags);
-        return NULL;
-    }
-    *first_arg = first + n_global;
-    return flags;
+    if (out->n_pos < min_pos)
+        return cli_usage_error(cli, "%s: missing argument (see teilhabe --help)", who);
+    if (out->n_pos > max_pos)
+        return cli_usage_error(cli, "%s: unexpected argument \"%s\"", who, out->pos[max_pos]);
+    return 0;
+}
+
+const char *
+cli_flag(const cli_args_t *args, const char *key)
+{
+    return th_config_get(args->flags, key, NULL);
+}
+
+int
+cli_int(cli_t *cli, const char *who, const char *flag, const char *text, int64_t min,
+        int64_t max, int64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    const long long v = strtoll(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || v < min || v > max)
+        return cli_usage_error(cli,
+                               "%s: --%s must be a whole number from %" PRId64 " to %" PRId64
+                               ", not \"%s\"",
+                               who, flag, min, max, text);
+    *out = v;
+    return 0;
+}
+
+int
+cli_enum(cli_t *cli, const char *who, const char *flag, const ProtobufCEnumDescriptor *desc,
+         const char *text, int *value)
+{
+    *value = th_enum_from_token(desc, text);
+    if (*value != 0)
+        return 0;
+    char tokens[512];
+    return cli_usage_error(cli, "%s: --%s \"%s\" is not one of: %s", who, flag, text,
+                           th_enum_tokens(desc, tokens, sizeof tokens));
 }
 
 th_client_t *
@@ -337,11 +331,123 @@ cli_call(cli_t *cli, const char *method, const ProtobufCMessage *request,
     return 0;
 }
 
+/* --- lists ---------------------------------------------------------------- */
+
+/* The field of desc called name if it has the type and label given. */
+static const ProtobufCFieldDescriptor *
+s_field(const ProtobufCMessageDescriptor *desc, const char *name, ProtobufCType type,
+        ProtobufCLabel label)
+{
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(desc, name);
+    return f != NULL && f->type == type && f->label == label ? f : NULL;
+}
+
+int
+cli_pages_add(cli_pages_t *pages, th_result_t *page, const char *items_field)
+{
+    const ProtobufCMessage *resp = page->response;
+    const ProtobufCFieldDescriptor *f =
+        s_field(resp->descriptor, items_field, PROTOBUF_C_TYPE_MESSAGE, PROTOBUF_C_LABEL_REPEATED);
+    if (f == NULL) {
+        fprintf(stderr, "error: %s has no list %s\n", resp->descriptor->name, items_field);
+        return CLI_EXIT_LOCAL;
+    }
+    size_t n;
+    ProtobufCMessage **items;
+    memcpy(&n, (const char *) resp + f->quantifier_offset, sizeof n);
+    memcpy(&items, (const char *) resp + f->offset, sizeof items);
+    th_result_t *grown_pages = realloc(pages->pages, (pages->n_pages + 1) * sizeof *grown_pages);
+    if (grown_pages == NULL)
+        return CLI_EXIT_LOCAL;
+    pages->pages = grown_pages;
+    const ProtobufCMessage **grown =
+        realloc(pages->items, (pages->n_items + n + 1) * sizeof *grown);
+    if (grown == NULL)
+        return CLI_EXIT_LOCAL;
+    pages->items = grown;
+    for (size_t i = 0; i < n; i++)
+        pages->items[pages->n_items++] = items[i];
+    pages->pages[pages->n_pages++] = *page;
+    memset(page, 0, sizeof *page);
+    return 0;
+}
+
+void
+cli_pages_clear(cli_pages_t *pages)
+{
+    for (size_t i = 0; i < pages->n_pages; i++)
+        th_result_clear(&pages->pages[i]);
+    free(pages->pages);
+    free(pages->items);
+    memset(pages, 0, sizeof *pages);
+}
+
+int
+cli_fetch_all(cli_t *cli, const char *method, ProtobufCMessage *request, int max_page_size,
+              const ProtobufCMessageDescriptor *response_desc, const char *items_field,
+              cli_pages_t *out)
+{
+    memset(out, 0, sizeof *out);
+    const ProtobufCFieldDescriptor *size_f = s_field(
+        request->descriptor, "page_size", PROTOBUF_C_TYPE_INT32, PROTOBUF_C_LABEL_NONE);
+    const ProtobufCFieldDescriptor *token_f = s_field(
+        request->descriptor, "page_token", PROTOBUF_C_TYPE_STRING, PROTOBUF_C_LABEL_NONE);
+    const ProtobufCFieldDescriptor *next_f = s_field(
+        response_desc, "next_page_token", PROTOBUF_C_TYPE_STRING, PROTOBUF_C_LABEL_NONE);
+    if (size_f == NULL || token_f == NULL || next_f == NULL) {
+        fprintf(stderr, "error: %s is not a paged list\n", method);
+        return CLI_EXIT_LOCAL;
+    }
+    const int32_t size = cli->page_size > 0 ? cli->page_size : max_page_size;
+    memcpy((char *) request + size_f->offset, &size, sizeof size);
+    char *token = strdup("");
+    int rc = token == NULL ? CLI_EXIT_LOCAL : 0;
+    while (rc == 0) {
+        memcpy((char *) request + token_f->offset, &token, sizeof token);
+        th_result_t page;
+        rc = cli_call(cli, method, request, response_desc, NULL, &page);
+        if (rc != 0) {
+            th_result_clear(&page);
+            break;
+        }
+        const char *next;
+        memcpy(&next, (const char *) page.response + next_f->offset, sizeof next);
+        char *copy = strdup(next != NULL ? next : "");
+        if (copy == NULL || (rc = cli_pages_add(out, &page, items_field)) != 0) {
+            free(copy);
+            th_result_clear(&page);
+            rc = CLI_EXIT_LOCAL;
+            break;
+        }
+        const bool same = copy[0] != '\0' && strcmp(copy, token) == 0;
+        free(token);
+        token = copy;
+        if (same) {
+            fprintf(stderr, "error: %s returned the same page token twice; the list stops "
+                            "here\n",
+                    method);
+            rc = th_status_exit_code(TH_INTERNAL);
+        }
+        if (token[0] == '\0')
+            break;
+    }
+    /* The request must not keep a pointer to the token freed here. */
+    char *none = (char *) "";
+    memcpy((char *) request + token_f->offset, &none, sizeof none);
+    free(token);
+    return rc;
+}
+
+/* --- output --------------------------------------------------------------- */
+
 int
 cli_print_list(cli_t *cli, const ProtobufCMessageDescriptor *desc,
-               const ProtobufCMessage *const *msgs, size_t n)
+               const ProtobufCMessage *const *msgs, size_t n, const char *const *columns)
 {
-    if (th_format_write_list(stdout, cli->format, desc, msgs, n) != 0 || fflush(stdout) != 0) {
+    const th_format_view_t view = {.columns = cli->wide ? NULL : columns,
+                                   .width = cli->wide ? 0 : CLI_TABLE_WIDTH};
+    if (th_format_write_list_view(stdout, cli->format, desc, msgs, n, &view) != 0 ||
+        fflush(stdout) != 0) {
         fprintf(stderr, "error: could not write the output\n");
         return CLI_EXIT_LOCAL;
     }
@@ -351,7 +457,9 @@ cli_print_list(cli_t *cli, const ProtobufCMessageDescriptor *desc,
 int
 cli_print_one(cli_t *cli, const ProtobufCMessage *msg)
 {
-    if (th_format_write_one(stdout, cli->format, msg) != 0 || fflush(stdout) != 0) {
+    const th_format_view_t view = {.columns = NULL, .width = cli->wide ? 0 : CLI_TABLE_WIDTH};
+    if (th_format_write_one_view(stdout, cli->format, msg, &view) != 0 ||
+        fflush(stdout) != 0) {
         fprintf(stderr, "error: could not write the output\n");
         return CLI_EXIT_LOCAL;
     }

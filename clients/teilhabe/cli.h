@@ -8,6 +8,12 @@
  * CLI_COMMAND_TABLES there), so adding a file of commands is a one-line
  * change.
  *
+ * Options are parsed by getopt_long (th_args.h): a command's own options and
+ * the global ones, anywhere among its positional arguments; "--" ends them.
+ * A list command fetches every page (cli_fetch_all) and prints one table;
+ * tables keep to 120 columns with the columns a person needs (--wide: every
+ * field, no width limit); JSON and CSV always carry every field.
+ *
  * Exit codes: 0 success, 1 a local failure that never reached the network,
  * 2 a usage error, 10 + status code for a call that failed with that status
  * (th_status_exit_code).
@@ -16,23 +22,31 @@
 #ifndef TH_CLI_H
 #define TH_CLI_H
 
+#include "th_args.h"
 #include "th_client.h"
 #include "th_config.h"
 #include "th_format.h"
 
 #include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 
 #define CLI_EXIT_LOCAL 1
 #define CLI_EXIT_USAGE 2
+/* How wide a table is unless --wide: fits a 120-column terminal. */
+#define CLI_TABLE_WIDTH 120
 
 typedef struct cli_t {
-    const char *prog;     /* "teilhabe" */
-    th_config_t *config;  /* file < env < flags; read-only for commands */
+    const char *prog;          /* "teilhabe" */
+    th_config_t *config;       /* file < env < flags; read-only for commands */
     th_config_t *global_flags; /* the global flags, before or after the command */
     th_format_t format;
     int timeout_ms;
-    th_client_t *client;  /* made by cli_client on first use */
-    int client_exit;      /* exit code when cli_client failed */
+    bool wide;                 /* tables: every field, no width limit */
+    int page_size;             /* asked of list methods; 0 = each list's maximum */
+    th_client_t *client;       /* made by cli_client on first use */
+    int client_exit;           /* exit code when cli_client failed */
 } cli_t;
 
 typedef struct {
@@ -42,32 +56,54 @@ typedef struct {
     int (*run)(cli_t *cli, int argc, char **argv);
 } cli_command_t;
 
+/* The global options (each also a config key). */
+extern const th_arg_t cli_global_options[];
+
+/* A command that printed the help instead of running: the process ends
+ * with 0 (main maps it). */
+#define CLI_DONE (-1)
+
+/* Prints the help of the tool (main.c). */
+void cli_help(FILE *out);
+
 /* Prints "teilhabe: <message>" and a pointer to --help on stderr; returns
  * CLI_EXIT_USAGE. */
 int cli_usage_error(cli_t *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* The global flags that take a value (NULL-terminated). */
-extern const char *const cli_global_flags[];
-
 /* (Re)builds cli->config from file < environment < cli->global_flags and
- * sets the format, timeout and log level from it. 0, or the exit code after
- * printing why. */
+ * sets the format, timeout, page size and log level from it. 0, or the
+ * exit code after printing why. */
 int cli_configure(cli_t *cli);
 
-/* Parses a command's flags (--key value / --key=value) into a new config;
- * allowed is the NULL-terminated list of keys it takes, bool_flags those
- * without a value. A global flag the command does not take itself is
- * accepted among them too: it is moved to the front of argv (right after
- * argv[0], as getopt permutes) and applied as if given before the command.
- * Returns NULL after printing a usage error; *first_arg gets the index of
- * the first positional argument. */
-th_config_t *cli_parse_flags(cli_t *cli, int argc, char **argv, const char *const *allowed,
-                             const char *const *bool_flags, int *first_arg);
+/* The parsed arguments of one command. */
+typedef struct {
+    th_config_t *flags; /* the command's own options */
+    char **pos;         /* positional arguments (argv's strings) */
+    int n_pos;
+} cli_args_t;
 
-/* The same with who ("" for the global flags) in front of error messages. */
-th_config_t *cli_parse_flags_as(cli_t *cli, const char *who, int argc, char **argv,
-                                const char *const *allowed, const char *const *bool_flags,
-                                int *first_arg);
+/* Parses a command's argv (argv[0] its name, used as who in messages)
+ * against its options (ends with {NULL}) and the global ones, which may
+ * stand among them and are applied as if given before the command. Checks
+ * that min_pos to max_pos positional arguments were given. 0, or the exit
+ * code after printing a usage error; clear out with cli_args_clear either
+ * way. CLI_DONE after --help (printed). */
+int cli_parse(cli_t *cli, const char *who, int argc, char **argv, const th_arg_t *options,
+              int min_pos, int max_pos, cli_args_t *out);
+void cli_args_clear(cli_args_t *args);
+
+/* The value of a command option, or NULL. */
+const char *cli_flag(const cli_args_t *args, const char *key);
+
+/* Parses an option's whole number in [min, max] into *out; a usage error
+ * naming flag otherwise. */
+int cli_int(cli_t *cli, const char *who, const char *flag, const char *text, int64_t min,
+            int64_t max, int64_t *out);
+
+/* Parses an enum token ("landkreis") into *value; a usage error naming the
+ * tokens allowed otherwise. */
+int cli_enum(cli_t *cli, const char *who, const char *flag, const ProtobufCEnumDescriptor *desc,
+             const char *text, int *value);
 
 /* The client, connected per configuration. NULL after printing why, with
  * the exit code in cli->client_exit (2 for a configuration mistake, 1 for
@@ -85,9 +121,38 @@ int cli_call(cli_t *cli, const char *method, const ProtobufCMessage *request,
  * stderr. Returns th_status_exit_code(result->code). */
 int cli_print_status(cli_t *cli, const char *method, const th_result_t *result);
 
-/* Writes messages in the chosen --format. Returns 0 or CLI_EXIT_LOCAL. */
+/* --- lists ---------------------------------------------------------------- */
+
+/* The items of every page of a list, and the replies that hold them. */
+typedef struct {
+    th_result_t *pages;
+    size_t n_pages;
+    const ProtobufCMessage **items;
+    size_t n_items;
+} cli_pages_t;
+
+/* Takes the reply in *page (zeroed afterwards) and appends the messages of
+ * its repeated field items_field. 0 or CLI_EXIT_LOCAL. */
+int cli_pages_add(cli_pages_t *pages, th_result_t *page, const char *items_field);
+void cli_pages_clear(cli_pages_t *pages);
+
+/* Fetches every page of a list method: request must have page_size and
+ * page_token fields (page_size is set to cli->page_size, or max_page_size),
+ * the response a repeated field items_field and next_page_token. Stops at
+ * the last page (an empty token); a token repeated by a faulty service is
+ * an error, never an endless loop. Returns the exit code (0: every item in
+ * out; clear it either way). */
+int cli_fetch_all(cli_t *cli, const char *method, ProtobufCMessage *request,
+                  int max_page_size, const ProtobufCMessageDescriptor *response_desc,
+                  const char *items_field, cli_pages_t *out);
+
+/* --- output --------------------------------------------------------------- */
+
+/* Writes messages in the chosen --format: a table shows columns
+ * (NULL-terminated field names; NULL = all) within CLI_TABLE_WIDTH unless
+ * --wide. Returns 0 or CLI_EXIT_LOCAL. */
 int cli_print_list(cli_t *cli, const ProtobufCMessageDescriptor *desc,
-                   const ProtobufCMessage *const *msgs, size_t n);
+                   const ProtobufCMessage *const *msgs, size_t n, const char *const *columns);
 int cli_print_one(cli_t *cli, const ProtobufCMessage *msg);
 
 #endif /* TH_CLI_H */

@@ -11,28 +11,28 @@
 #include "teilhabe/v1/health.pb-c.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define S_HEALTH_CHECK "teilhabe.health.v1.Health/Check"
 #define S_LIST_SERVICES "teilhabe.broker.v1.Broker/ListServices"
+#define S_SERVICES_PAGE_MAX 500 /* ListServices page_size limit (broker.proto) */
 
 static int
 s_health(cli_t *cli, int argc, char **argv)
 {
-    static const char *const allowed[] = {"service", NULL};
-    int first_arg = 0;
-    th_config_t *flags = cli_parse_flags(cli, argc, argv, allowed, NULL, &first_arg);
-    if (flags == NULL)
-        return CLI_EXIT_USAGE;
-    if (first_arg < argc) {
-        th_config_destroy(&flags);
-        return cli_usage_error(cli, "health: unexpected argument \"%s\"", argv[first_arg]);
+    static const th_arg_t options[] = {{"service", TH_ARG_VALUE, NULL, 0}, {NULL, 0, NULL, 0}};
+    cli_args_t a;
+    int rc = cli_parse(cli, "health", argc, argv, options, 0, 0, &a);
+    if (rc != 0) {
+        cli_args_clear(&a);
+        return rc;
     }
     Teilhabe__Health__V1__HealthCheckRequest request =
         TEILHABE__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
-    request.service = (char *) th_config_get(flags, "service", "");
+    request.service = (char *) th_config_get(a.flags, "service", "");
     th_result_t result;
-    int rc = cli_call(cli, S_HEALTH_CHECK, &request.base,
+    rc = cli_call(cli, S_HEALTH_CHECK, &request.base,
                       &teilhabe__health__v1__health_check_response__descriptor, NULL, &result);
     if (rc == 0) {
         const Teilhabe__Health__V1__HealthCheckResponse *response =
@@ -61,33 +61,31 @@ s_health(cli_t *cli, int argc, char **argv)
         }
     }
     th_result_clear(&result);
-    th_config_destroy(&flags);
+    cli_args_clear(&a);
     return rc;
 }
 
+/* The broker lists its services in pages (of its default size, 100); the
+ * output is one table of all of them, so every page is fetched. */
 static int
 s_services(cli_t *cli, int argc, char **argv)
 {
-    int first_arg = 0;
-    th_config_t *flags = cli_parse_flags(cli, argc, argv, NULL, NULL, &first_arg);
-    if (flags == NULL)
-        return CLI_EXIT_USAGE;
-    th_config_destroy(&flags);
-    if (first_arg < argc)
-        return cli_usage_error(cli, "services: unexpected argument \"%s\"", argv[first_arg]);
+    static const th_arg_t options[] = {{NULL, 0, NULL, 0}};
+    cli_args_t a;
+    int rc = cli_parse(cli, "services", argc, argv, options, 0, 0, &a);
+    cli_args_clear(&a);
+    if (rc != 0)
+        return rc;
     Teilhabe__Broker__V1__ListServicesRequest request =
         TEILHABE__BROKER__V1__LIST_SERVICES_REQUEST__INIT;
-    th_result_t result;
-    int rc = cli_call(cli, S_LIST_SERVICES, &request.base,
-                      &teilhabe__broker__v1__list_services_response__descriptor, NULL, &result);
-    if (rc == 0) {
-        const Teilhabe__Broker__V1__ListServicesResponse *response =
-            (const Teilhabe__Broker__V1__ListServicesResponse *) result.response;
-        rc = cli_print_list(cli, &teilhabe__broker__v1__service_info__descriptor,
-                            (const ProtobufCMessage *const *) response->services,
-                            response->n_services);
-    }
-    th_result_clear(&result);
+    cli_pages_t all = {0};
+    rc = cli_fetch_all(cli, S_LIST_SERVICES, &request.base, S_SERVICES_PAGE_MAX,
+                       &teilhabe__broker__v1__list_services_response__descriptor, "services",
+                       &all);
+    if (rc == 0)
+        rc = cli_print_list(cli, &teilhabe__broker__v1__service_info__descriptor, all.items,
+                            all.n_items, NULL);
+    cli_pages_clear(&all);
     return rc;
 }
 

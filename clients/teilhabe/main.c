@@ -3,7 +3,8 @@
  *
  *   teilhabe [GLOBAL FLAGS] COMMAND [COMMAND FLAGS] [ARGS]
  *
- * Global flags may also stand among the command's flags (cli_parse_flags).
+ * Global flags may also stand among the command's flags (cli_parse), all
+ * parsed by getopt_long (th_args.h).
  *
  * Configuration comes from a file (--config FILE or TEILHABE_CONFIG), the
  * environment (TEILHABE_<KEY>) and the global flags, later ones winning.
@@ -24,7 +25,11 @@
 /* The command tables, one line per cmd_*.c file. */
 #define CLI_COMMAND_TABLES(X) \
     X(cli_core_commands) \
-    X(cli_registry_commands)
+    X(cli_district_commands) \
+    X(cli_concept_commands) \
+    X(cli_manager_commands) \
+    X(cli_principal_commands) \
+    X(cli_events_commands)
 
 #define X(table) extern const cli_command_t table[];
 CLI_COMMAND_TABLES(X)
@@ -34,17 +39,16 @@ CLI_COMMAND_TABLES(X)
 static const cli_command_t *const s_tables[] = {CLI_COMMAND_TABLES(X) NULL};
 #undef X
 
-static const char *const s_bool_flags[] = {"help", "version", NULL};
-
-static void
-s_help(FILE *out)
+void
+cli_help(FILE *out)
 {
     fprintf(out,
             "teilhabe: the command-line client of the teilhabe network\n"
             "\n"
             "usage: teilhabe [GLOBAL FLAGS] COMMAND [COMMAND FLAGS] [ARGS]\n"
             "Global flags may also follow the command, among its own flags (where a\n"
-            "command has a flag of the same name, that one is the command's).\n"
+            "command has a flag of the same name, that one is the command's); \"--\" ends\n"
+            "the flags. Unambiguous abbreviations of long flags work (getopt_long).\n"
             "\n"
             "Global flags (each also a config key, or TEILHABE_<KEY> in the environment):\n"
             "  --config FILE              config file of key = value lines (also TEILHABE_CONFIG)\n"
@@ -57,14 +61,22 @@ s_help(FILE *out)
             "  --broker-cert-public FILE  the broker's public certificate, or\n"
             "  --broker-public-key Z85    the broker's public key itself\n"
             "  --cert FILE                this client's secret certificate\n"
-            "  --insecure true            no CURVE (only against a broker run --insecure)\n"
+            "  --insecure [true]          no CURVE (only against a broker run --insecure)\n"
             "  --attempt-timeout MS       wait per broker before failing over (default 2000)\n"
             "  --idempotency-key KEY      repeat a change that ended DEADLINE_EXCEEDED or\n"
             "                             UNAVAILABLE with the key printed then: it is made\n"
             "                             at most once\n"
             "  --log-level LEVEL          debug|info|warn|error (default warn)\n"
+            "  --wide                     tables with every field and no width limit\n"
+            "                             (default: the columns a person needs, within\n"
+            "                             120 characters; json and csv always have all)\n"
+            "  --page-size N              items per page the list commands ask for\n"
+            "                             (default: the most a list allows); every page\n"
+            "                             is fetched either way\n"
             "  --help, --version\n"
-            "Precedence: config file < environment < flags.\n"
+            "Precedence: config file < environment < flags. The config file has one\n"
+            "\"key = value\" per line (keys as the flags, with _ for -; # starts a\n"
+            "comment): docs/PROTOCOL.md, section 3.6.\n"
             "\n"
             "Commands:\n");
     for (size_t t = 0; s_tables[t] != NULL; t++)
@@ -105,53 +117,58 @@ main(int argc, char **argv)
     zsys_handler_set(NULL);
     cli_t cli = {.prog = "teilhabe", .format = TH_FORMAT_TABLE, .timeout_ms = 5000};
     int rc = CLI_EXIT_USAGE;
-    th_config_t *flags = NULL;
+    char **pos = NULL;
+    int n_pos = 0;
+    char errbuf[256];
     cli.config = th_config_new();
-    if (cli.config == NULL) {
+    cli.global_flags = th_config_new();
+    if (cli.config == NULL || cli.global_flags == NULL) {
         fprintf(stderr, "teilhabe: out of memory\n");
-        return CLI_EXIT_LOCAL;
-    }
-    int first_arg = 0;
-    flags = cli_parse_flags_as(&cli, "", argc, argv, cli_global_flags, s_bool_flags, &first_arg);
-    if (flags == NULL)
+        rc = CLI_EXIT_LOCAL;
         goto cleanup;
+    }
+    /* The global flags up to the command word; the command parses the rest. */
+    const th_arg_group_t global = {cli_global_options, cli.global_flags};
+    if (th_args_parse(argc, argv, &global, 1, true, &pos, &n_pos, errbuf, sizeof errbuf) != 0) {
+        rc = cli_usage_error(&cli, "%s", errbuf);
+        goto cleanup;
+    }
     bool flag = false;
-    if (th_config_get_bool(flags, "help", false, &flag) == 0 && flag) {
-        s_help(stdout);
+    if (th_config_get_bool(cli.global_flags, "help", false, &flag) == 0 && flag) {
+        cli_help(stdout);
         rc = 0;
         goto cleanup;
     }
-    if (th_config_get_bool(flags, "version", false, &flag) == 0 && flag) {
+    if (th_config_get_bool(cli.global_flags, "version", false, &flag) == 0 && flag) {
         printf("teilhabe %s\n", TH_VERSION);
         rc = 0;
         goto cleanup;
     }
-    cli.global_flags = flags;
-    flags = NULL;
     rc = cli_configure(&cli);
     if (rc != 0)
         goto cleanup;
     rc = CLI_EXIT_USAGE;
-
-    if (first_arg >= argc) {
-        s_help(stderr);
+    if (n_pos == 0) {
+        cli_help(stderr);
         goto cleanup;
     }
-    if (strcmp(argv[first_arg], "help") == 0) {
-        s_help(stdout);
+    if (strcmp(pos[0], "help") == 0) {
+        cli_help(stdout);
         rc = 0;
         goto cleanup;
     }
-    const cli_command_t *command = s_find(argv[first_arg]);
+    const cli_command_t *command = s_find(pos[0]);
     if (command == NULL) {
-        rc = cli_usage_error(&cli, "unknown command \"%s\"", argv[first_arg]);
+        rc = cli_usage_error(&cli, "unknown command \"%s\"", pos[0]);
         goto cleanup;
     }
-    rc = command->run(&cli, argc - first_arg, argv + first_arg);
+    rc = command->run(&cli, n_pos, pos);
+    if (rc == CLI_DONE)
+        rc = 0;
 
 cleanup:
+    free(pos);
     th_client_destroy(&cli.client);
-    th_config_destroy(&flags);
     th_config_destroy(&cli.global_flags);
     th_config_destroy(&cli.config);
     if (rc == th_status_exit_code(TH_UNAUTHENTICATED)) {

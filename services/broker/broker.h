@@ -28,9 +28,23 @@ typedef struct {
     int default_timeout_ms;
     int grace_ms;
     int max_timeout_ms; /* larger timeouts (also default_timeout_ms) are cut to it */
-    size_t queue_max;       /* queued calls per service */
-    size_t queue_max_bytes; /* header + body bytes of all queued calls together */
+    size_t queue_max;   /* queued calls per service */
+    size_t queue_max_per_principal; /* queued calls of one principal per service */
+    size_t queue_max_bytes;         /* header + body bytes of all queued calls together */
+    int handshake_timeout_ms;       /* ZMQ_HANDSHAKE_IVL on both sockets */
+    size_t max_connections;         /* frontend connections at once; 0 = no cap */
+    size_t max_worker_connections;  /* backend connections at once; 0 = no cap */
+    uint32_t worker_capacity_max;   /* larger capacities announced are capped */
+    int service_forget_ms;          /* a service without workers is forgotten after */
+    size_t max_services;            /* registered services at once */
+    size_t max_methods_per_service; /* methods the live workers of a service announce */
 } broker_config_t;
+
+/* Descriptors the broker keeps for itself when it derives its connection
+ * caps from the open file limit: its sockets' internal signals and
+ * listeners, the database connection, the certificate files it reads, and
+ * connections accepted in the moment before they are shut down. */
+#define BROKER_FD_RESERVE 64
 
 typedef struct broker_t broker_t;
 

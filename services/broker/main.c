@@ -14,6 +14,7 @@
 #include "th_config.h"
 #include "th_error.h"
 #include "th_log.h"
+#include "th_sys.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,9 +45,26 @@ static const char *const s_usage =
     "                         (or default_timeout_ms) is cut to it (300000)\n"
     "  grace_ms               wait for a worker of a service with none (2000)\n"
     "  queue_max              calls waiting per service (10000)\n"
+    "  queue_max_per_principal  calls one principal may have waiting per service;\n"
+    "                         more get RESOURCE_EXHAUSTED with a retry hint (100)\n"
     "  queue_max_bytes        bytes of requests (header + body) waiting in all\n"
     "                         queues together; a call that would exceed it gets\n"
     "                         RESOURCE_EXHAUSTED with a retry hint (268435456)\n"
+    "  handshake_timeout_ms   a connection that has not finished its CURVE\n"
+    "                         handshake after this long is closed (5000)\n"
+    "  max_connections        client connections open at once; each one\n"
+    "                         accepted beyond it is closed at once (0 = derived\n"
+    "                         from the open file limit, see OPERATIONS.md)\n"
+    "  max_worker_connections the same for worker connections (0 = derived)\n"
+    "  worker_capacity_max    the most calls one worker is given at once; a\n"
+    "                         larger capacity in its READY is capped (256)\n"
+    "  service_forget_ms      a service without a live worker for this long is\n"
+    "                         forgotten: no longer listed, no longer counted by\n"
+    "                         Health (600000)\n"
+    "  max_services           services registered at once; a READY that would\n"
+    "                         add more is refused (1024)\n"
+    "  max_methods_per_service  methods the live workers of one service may\n"
+    "                         announce together; a READY beyond is refused (1024)\n"
     "  log_level              debug | info | warn | error (info)\n"
     "\n"
     "Without --insecure, broker_cert and at least one of certs_dir or db_url are\n"
@@ -88,6 +106,34 @@ s_get_int(const th_config_t *config, const char *key, long fallback, long min, l
         return TH_EINVAL;
     }
     return 0;
+}
+
+/* Fills in the connection caps left at 0 from the open file limit: of the
+ * descriptors beyond BROKER_FD_RESERVE, an eighth for workers (a few per
+ * service instance are plenty) and the rest for clients. Caps given
+ * explicitly are kept, with a warning when together they exceed what the
+ * limit allows: then libzmq fails to accept before the cap is reached. */
+static void
+s_derive_connection_caps(broker_config_t *bc, uint64_t nofile)
+{
+    if (nofile == 0)
+        nofile = 1024; /* unknown: assume the usual soft limit */
+    size_t budget =
+        nofile > BROKER_FD_RESERVE + 16 ? (size_t) nofile - BROKER_FD_RESERVE : 16;
+    if (bc->max_worker_connections == 0)
+        bc->max_worker_connections = budget / 8 > 8 ? budget / 8 : 8;
+    if (bc->max_connections == 0)
+        bc->max_connections = budget > bc->max_worker_connections + 8
+                                  ? budget - bc->max_worker_connections
+                                  : 8;
+    if (bc->max_connections + bc->max_worker_connections > budget)
+        th_log_warn(0,
+                    "the connection caps exceed what the open file limit allows; beyond it "
+                    "connections wait in the kernel's backlog",
+                    "max_connections=%zu max_worker_connections=%zu open_file_limit=%llu "
+                    "reserve=%d",
+                    bc->max_connections, bc->max_worker_connections,
+                    (unsigned long long) nofile, BROKER_FD_RESERVE);
 }
 
 int
@@ -134,6 +180,9 @@ main(int argc, char **argv)
         goto cleanup;
     }
     th_log_init("broker", level);
+    /* Every connection is a descriptor: take all the process may have. */
+    uint64_t nofile = 0;
+    th_sys_raise_nofile(&nofile);
 
     broker_config_t bc = {0};
     bc.frontend_endpoint =
@@ -156,7 +205,8 @@ main(int argc, char **argv)
         goto cleanup;
     }
     long heartbeat, liveness, soft, hard, timeout, max_timeout, grace, queue_max,
-        queue_max_bytes;
+        queue_max_bytes, handshake, max_connections, max_worker_connections, capacity_max,
+        forget, max_services, max_methods, queue_max_per_principal;
     if (s_get_int(config, "heartbeat_ms", 1000, 10, 600000, &heartbeat) != 0 ||
         s_get_int(config, "liveness", 3, 1, 1000, &liveness) != 0 ||
         s_get_int(config, "hard_max_message_size", 16777216, 4096, 1L << 30, &hard) != 0 ||
@@ -166,7 +216,17 @@ main(int argc, char **argv)
         s_get_int(config, "grace_ms", 2000, 0, 3600000, &grace) != 0 ||
         s_get_int(config, "queue_max", 10000, 1, 10000000, &queue_max) != 0 ||
         s_get_int(config, "queue_max_bytes", 268435456, 1024, 1L << 40, &queue_max_bytes) !=
-            0)
+            0 ||
+        s_get_int(config, "handshake_timeout_ms", 5000, 100, 600000, &handshake) != 0 ||
+        s_get_int(config, "max_connections", 0, 0, 10000000, &max_connections) != 0 ||
+        s_get_int(config, "max_worker_connections", 0, 0, 10000000,
+                  &max_worker_connections) != 0 ||
+        s_get_int(config, "worker_capacity_max", 256, 1, 10000, &capacity_max) != 0 ||
+        s_get_int(config, "service_forget_ms", 600000, 0, 86400000, &forget) != 0 ||
+        s_get_int(config, "max_services", 1024, 1, 100000, &max_services) != 0 ||
+        s_get_int(config, "max_methods_per_service", 1024, 1, 100000, &max_methods) != 0 ||
+        s_get_int(config, "queue_max_per_principal", 100, 1, 10000000,
+                  &queue_max_per_principal) != 0)
         goto cleanup;
     bc.heartbeat_ms = (int) heartbeat;
     bc.liveness = (int) liveness;
@@ -177,6 +237,15 @@ main(int argc, char **argv)
     bc.max_timeout_ms = (int) max_timeout;
     bc.queue_max = (size_t) queue_max;
     bc.queue_max_bytes = (size_t) queue_max_bytes;
+    bc.handshake_timeout_ms = (int) handshake;
+    bc.max_connections = (size_t) max_connections;
+    bc.max_worker_connections = (size_t) max_worker_connections;
+    bc.worker_capacity_max = (uint32_t) capacity_max;
+    bc.service_forget_ms = (int) forget;
+    bc.max_services = (size_t) max_services;
+    bc.max_methods_per_service = (size_t) max_methods;
+    bc.queue_max_per_principal = (size_t) queue_max_per_principal;
+    s_derive_connection_caps(&bc, nofile);
 
     if (!bc.insecure) {
         if (bc.broker_cert == NULL || (bc.certs_dir == NULL && bc.db_url == NULL)) {

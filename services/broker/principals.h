@@ -2,13 +2,15 @@
  * principals.h: the broker's in-memory map from CURVE public key to principal.
  *
  * Two sources feed it: the public certificate files in certs_dir (metadata
- * id, name, role, state, districts) and, when a database URL is given, the
- * rows of registry.principals that are not revoked. A background thread
+ * id, name, role, state, districts, and services for a worker key) and,
+ * when a database URL is given, the rows of registry.principals that are
+ * not revoked. A background thread
  * (a CZMQ actor) polls both (the directory about every second, the database
  * every two seconds) and sends the merged set to the broker's thread whenever
  * it changes; the broker's thread owns the map and only ever reads memory on
  * the request path. When the same key is in both sources, the database row
- * wins.
+ * wins; a key revoked in the database is refused even when a certificate
+ * file for it is still in certs_dir.
  * ---------------------------------------------------------------------------
  */
 #ifndef TH_PRINCIPALS_H

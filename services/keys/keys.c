@@ -10,7 +10,9 @@
  */
 #include "keys.h"
 
+#include "th_check.h"
 #include "th_error.h"
+#include "th_wire.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -21,9 +23,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static const char *const s_roles[] = {"admin",   "ministry", "manager",
-                                      "analyst", "service",  "worker"};
 
 /* Writes a message into errbuf (which may be NULL) and returns err. */
 static int
@@ -53,15 +52,6 @@ s_exists(const char *path)
 {
     struct stat st;
     return lstat(path, &st) == 0;
-}
-
-static bool
-s_is_digits(const char *text, size_t count)
-{
-    for (size_t i = 0; i < count; i++)
-        if (text[i] < '0' || text[i] > '9')
-            return false;
-    return text[count] == '\0';
 }
 
 /* Creates a directory with mode unless it exists as a directory. */
@@ -123,9 +113,9 @@ keys_check_role(const char *role, char *errbuf, size_t errlen)
         return s_fail(errbuf, errlen, TH_EINVAL,
                       "role is missing (one of admin, ministry, manager, analyst, service, "
                       "worker)");
-    for (size_t i = 0; i < sizeof s_roles / sizeof s_roles[0]; i++)
-        if (strcmp(role, s_roles[i]) == 0)
-            return 0;
+    /* The user roles, and "worker" for the keys of services. */
+    if (th_check_role(role) || strcmp(role, "worker") == 0)
+        return 0;
     return s_fail(errbuf, errlen, TH_EINVAL,
                   "unknown role \"%s\" (one of admin, ministry, manager, analyst, service, "
                   "worker)",
@@ -137,11 +127,10 @@ keys_check_state(const char *state, char *errbuf, size_t errlen)
 {
     if (state == NULL || state[0] == '\0')
         return 0;
-    if (strlen(state) != 2 || !s_is_digits(state, 2))
+    if (!th_check_digits(state, 2))
         return s_fail(errbuf, errlen, TH_EINVAL,
                       "state \"%s\" is not a 2-digit Land code (01 to 16)", state);
-    const int code = (state[0] - '0') * 10 + (state[1] - '0');
-    if (code < 1 || code > 16)
+    if (!th_check_land(state))
         return s_fail(errbuf, errlen, TH_EINVAL,
                       "state \"%s\" is not a Land code (01 Schleswig-Holstein to 16 "
                       "Thüringen)",
@@ -152,7 +141,7 @@ keys_check_state(const char *state, char *errbuf, size_t errlen)
 int
 keys_check_ags(const char *ags, const char *state, char *errbuf, size_t errlen)
 {
-    if (ags == NULL || strlen(ags) != 5 || !s_is_digits(ags, 5))
+    if (!th_check_ags(ags))
         return s_fail(errbuf, errlen, TH_EINVAL,
                       "district \"%s\" is not a 5-digit AGS (Kreisschlüssel)",
                       ags != NULL ? ags : "");
@@ -167,33 +156,44 @@ keys_check_ags(const char *ags, const char *state, char *errbuf, size_t errlen)
     return 0;
 }
 
-/* A comma list of full service names: letters, digits, "." and "_", each
- * entry non-empty and at most KEYS_SERVICE_MAX characters. */
-static int
-s_check_services(const char *list, char *errbuf, size_t errlen)
+/* True when name (len bytes, not terminated) is a full service name, the
+ * broker's way. */
+static bool
+s_service_name_valid(const char *name, size_t len)
 {
-    const char *p = list;
+    char copy[TH_WIRE_METHOD_MAX + 1];
+    if (len == 0 || len >= sizeof copy)
+        return false;
+    memcpy(copy, name, len);
+    copy[len] = '\0';
+    return th_wire_service_name_valid(copy);
+}
+
+int
+keys_check_services(const char *services, char *errbuf, size_t errlen)
+{
+    if (services == NULL || services[0] == '\0')
+        return s_fail(
+            errbuf, errlen, TH_EINVAL,
+            "a worker key needs the services it may serve (--services NAME[,NAME])");
+    size_t count = 0;
+    const char *p = services;
     while (true) {
-        const size_t len = strcspn(p, ",");
-        if (len == 0 || len > KEYS_SERVICE_MAX)
+        const char *comma = strchr(p, ',');
+        const size_t len = comma != NULL ? (size_t) (comma - p) : strlen(p);
+        if (!s_service_name_valid(p, len))
             return s_fail(errbuf, errlen, TH_EINVAL,
-                          "services \"%.80s\" must be a comma list of full service names "
-                          "(e.g. teilhabe.registry.v1.Registry)",
-                          list);
-        for (size_t i = 0; i < len; i++) {
-            const char c = p[i];
-            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                  (c >= '0' && c <= '9') || c == '.' || c == '_'))
-                return s_fail(
-                    errbuf, errlen, TH_EINVAL,
-                    "service name \"%.*s\" may contain only letters, digits, \".\" "
-                    "and \"_\"",
-                    (int) len, p);
-        }
-        if (p[len] == '\0')
-            return 0;
-        p += len + 1;
+                          "service \"%.*s\" is not a full service name such as "
+                          "teilhabe.registry.v1.Registry",
+                          (int) (len < 80 ? len : 80), p);
+        if (++count > KEYS_SERVICES_MAX)
+            return s_fail(errbuf, errlen, TH_EINVAL, "more than %d services",
+                          KEYS_SERVICES_MAX);
+        if (comma == NULL)
+            break;
+        p = comma + 1;
     }
+    return 0;
 }
 
 int
@@ -212,13 +212,14 @@ keys_check_principal(const keys_principal_t *principal, char *errbuf, size_t err
     if (strcmp(principal->role, "ministry") == 0 && !has_state)
         return s_fail(errbuf, errlen, TH_EINVAL,
                       "a ministry principal needs its Land (--state CC)");
-    if (principal->services != NULL && principal->services[0] != '\0') {
-        if (strcmp(principal->role, "worker") != 0)
-            return s_fail(errbuf, errlen, TH_EINVAL,
-                          "only a worker names services (--services needs --role worker)");
-        rc = s_check_services(principal->services, errbuf, errlen);
+    /* A worker key serves only the services it names (none named: none). */
+    if (strcmp(principal->role, "worker") == 0) {
+        rc = keys_check_services(principal->services, errbuf, errlen);
         if (rc != 0)
             return rc;
+    } else if (principal->services != NULL && principal->services[0] != '\0') {
+        return s_fail(errbuf, errlen, TH_EINVAL,
+                      "only a worker key serves services (--services needs --role worker)");
     }
 
     const char *list = principal->districts;
@@ -400,7 +401,7 @@ keys_client(const char *dir, const keys_principal_t *principal, bool force, char
     zcert_set_meta(cert, "state", "%s", principal->state != NULL ? principal->state : "");
     zcert_set_meta(cert, "districts", "%s",
                    principal->districts != NULL ? principal->districts : "");
-    if (principal->services != NULL && principal->services[0] != '\0')
+    if (strcmp(principal->role, "worker") == 0)
         zcert_set_meta(cert, "services", "%s", principal->services);
     rc = s_save(cert, dir, public_path, secret_path, errbuf, errlen);
     zcert_destroy(&cert);
@@ -432,9 +433,7 @@ keys_show(const char *path, FILE *out, char *errbuf, size_t errlen)
     int rc = 0;
     const char *public_txt = zconfig_get(root, "/curve/public-key", NULL);
     const char *secret_txt = zconfig_get(root, "/curve/secret-key", NULL);
-    uint8_t key[32];
-    if (public_txt == NULL || strlen(public_txt) != 40 ||
-        zmq_z85_decode(key, public_txt) == NULL) {
+    if (!th_check_z85_key(public_txt)) {
         rc = s_fail(errbuf, errlen, TH_EINVAL,
                     "could not read certificate file \"%s\": no valid CURVE public key",
                     path);

@@ -10,8 +10,8 @@
  *   DIR/private/NAME.cert_secret
  *                            the secret certificate of each principal (0600)
  * Files are CZMQ zcert files. A principal's certificate carries the metadata
- * id, name, role, state and districts, which the broker maps to a principal,
- * and a worker's also services, the services it may serve.
+ * id, name, role, state and districts (and, for a worker key, services: the
+ * services it may serve), which the broker maps to a principal.
  *
  * Every function returns 0 or a negative th error (th_error.h); errbuf then
  * holds a message for the operator (PostgreSQL style, lowercase).
@@ -32,6 +32,9 @@
 /* Most districts one certificate may name (a Land has at most 96 Kreise). */
 #define KEYS_DISTRICTS_MAX 128
 
+/* Most services one worker key may serve (as many as one READY names). */
+#define KEYS_SERVICES_MAX 64
+
 /* Certificates are a few hundred bytes; anything much larger is not one. */
 #define KEYS_CERT_FILE_MAX 65536
 
@@ -42,8 +45,8 @@ typedef struct {
     const char *role;      /* admin|ministry|manager|analyst|service|worker */
     const char *state;     /* 2-digit Land code, NULL or "" for federal scope */
     const char *districts; /* comma-separated 5-digit AGS, NULL or "" for none */
-    const char *services;  /* worker only: comma-separated full service names
-                              ("teilhabe.registry.v1.Registry") it may serve */
+    const char *services;  /* role worker only, and required there: comma-separated
+                              full service names it may serve */
 } keys_principal_t;
 
 /* Validators for what an operator types. Each returns 0 or TH_EINVAL with a
@@ -53,9 +56,14 @@ int keys_check_role(const char *role, char *errbuf, size_t errlen);
 int keys_check_state(const char *state, char *errbuf, size_t errlen);
 int keys_check_ags(const char *ags, const char *state, char *errbuf, size_t errlen);
 
+/* Checks a comma list of full service names ("teilhabe.registry.v1.Registry")
+ * as a worker key's services. */
+int keys_check_services(const char *services, char *errbuf, size_t errlen);
+
 /* Validates a whole principal: name, id, role, state, every district, the
  * services, and the rules between them (a ministry needs a Land; districts
- * must lie in the Land given; only a worker names services). */
+ * must lie in the Land given; a worker key names its services, no other key
+ * does). */
 int keys_check_principal(const keys_principal_t *principal, char *errbuf, size_t errlen);
 
 /* Creates DIR, DIR/public, DIR/private and the broker's key pair unless they

@@ -7,11 +7,14 @@
  */
 #include "keys.h"
 
+#include "th_args.h"
+#include "th_config.h"
 #include "th_error.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define EXIT_FAILED 1
@@ -20,7 +23,7 @@
 static const char s_usage[] =
     "usage: teilhabe-keys init DIR\n"
     "       teilhabe-keys client DIR NAME --role ROLE [--state CC] [--district AGS]...\n"
-    "                            [--id ID] [--services NAME[,NAME]] [--force]\n"
+    "                            [--services NAME[,NAME]] [--id ID] [--force]\n"
     "       teilhabe-keys show FILE\n"
     "       teilhabe-keys config DIR NAME --endpoint ENDPOINT --out FILE\n"
     "\n"
@@ -31,10 +34,10 @@ static const char s_usage[] =
     "        ROLE is admin, ministry, manager, analyst, service or worker (worker keys\n"
     "        may only connect to the broker's backend). --state is a 2-digit Land code\n"
     "        (01-16; none = federal), --district a 5-digit AGS (repeatable, or a\n"
-    "        comma list), --id the principal id (default NAME). --services (role\n"
-    "        worker only) names the services the worker may serve, as full names\n"
-    "        (teilhabe.registry.v1.Registry). --force replaces an existing key of\n"
-    "        that name.\n"
+    "        comma list), --id the principal id (default NAME). --force replaces an\n"
+    "        existing key of that name. A worker key must name the services it may\n"
+    "        serve with --services (full names, e.g. teilhabe.registry.v1.Registry);\n"
+    "        the broker refuses its READY for any other service.\n"
     "show    prints a certificate's public key and metadata (never a secret).\n"
     "config  writes a configuration file for the teilhabe CLI that uses NAME's key.\n"
     "\n"
@@ -63,8 +66,9 @@ s_failed(const char *message)
 
 /* The options of all commands; a command rejects the ones it does not take. */
 typedef struct {
-    const char *positional[3];
+    char **positional; /* malloc'ed array of argv's strings */
     int positional_count;
+    th_config_t *flags;
     const char *role;
     const char *state;
     const char *id;
@@ -72,75 +76,56 @@ typedef struct {
     const char *out;
     const char *services;
     bool force;
-    char districts[KEYS_DISTRICTS_MAX * 6 + 1];
+    const char *districts; /* every --district value, joined with ',' */
 } s_args_t;
 
-/* Appends one --district value (itself possibly a comma list). */
-static int
-s_add_districts(s_args_t *args, const char *value)
+static const th_arg_t s_options[] = {
+    {"role", TH_ARG_VALUE, NULL, 0},
+    {"state", TH_ARG_VALUE, NULL, 0},
+    {"id", TH_ARG_VALUE, NULL, 0},
+    {"endpoint", TH_ARG_VALUE, NULL, 0},
+    {"out", TH_ARG_VALUE, NULL, 0},
+    {"services", TH_ARG_VALUE, NULL, 0},
+    /* repeatable, each also a comma list */
+    {"district", TH_ARG_LIST, "district", 0},
+    {"districts", TH_ARG_LIST, "district", 0},
+    {"force", TH_ARG_SWITCH, NULL, 0},
+    {NULL, 0, NULL, 0},
+};
+
+static void
+s_args_clear(s_args_t *args)
 {
-    const size_t used = strlen(args->districts);
-    const size_t extra = strlen(value) + (used > 0 ? 1 : 0);
-    if (used + extra >= sizeof args->districts)
-        return s_usage_error("too many districts (at most %d)", KEYS_DISTRICTS_MAX);
-    if (used > 0)
-        strcat(args->districts, ",");
-    strcat(args->districts, value);
-    return 0;
+    free(args->positional);
+    th_config_destroy(&args->flags);
 }
 
-/* Parses argv[2..]; returns 0 or an exit status. */
+/* Parses argv[2..] (getopt_long, th_args.h); returns 0 or an exit status. */
 static int
 s_parse(int argc, char *argv[], s_args_t *args)
 {
     memset(args, 0, sizeof *args);
-    for (int i = 2; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strncmp(arg, "--", 2) != 0) {
-            if (args->positional_count == 3)
-                return s_usage_error("unexpected argument \"%s\"", arg);
-            args->positional[args->positional_count++] = arg;
-            continue;
-        }
-        if (strcmp(arg, "--force") == 0) {
-            args->force = true;
-            continue;
-        }
-        /* Every other option takes a value: --name VALUE or --name=VALUE. */
-        char name[32];
-        const char *value = NULL;
-        const char *eq = strchr(arg, '=');
-        const size_t len = eq != NULL ? (size_t) (eq - arg) : strlen(arg);
-        if (len >= sizeof name)
-            return s_usage_error("unknown option \"%s\"", arg);
-        memcpy(name, arg, len);
-        name[len] = '\0';
-        if (eq != NULL)
-            value = eq + 1;
-        else if (i + 1 < argc)
-            value = argv[++i];
-        else
-            return s_usage_error("option %s needs a value", name);
-
-        if (strcmp(name, "--role") == 0)
-            args->role = value;
-        else if (strcmp(name, "--state") == 0)
-            args->state = value;
-        else if (strcmp(name, "--id") == 0)
-            args->id = value;
-        else if (strcmp(name, "--endpoint") == 0)
-            args->endpoint = value;
-        else if (strcmp(name, "--out") == 0)
-            args->out = value;
-        else if (strcmp(name, "--services") == 0)
-            args->services = value;
-        else if (strcmp(name, "--district") == 0 || strcmp(name, "--districts") == 0) {
-            const int rc = s_add_districts(args, value);
-            if (rc != 0)
-                return rc;
-        } else
-            return s_usage_error("unknown option \"%s\"", name);
-    }
+    char errbuf[256];
+    args->flags = th_config_new();
+    if (args->flags == NULL)
+        return s_failed("out of memory");
+    const th_arg_group_t group = {.args = s_options, .into = args->flags};
+    /* argv[1] (the command) stands in for the program name. */
+    if (th_args_parse(argc - 1, argv + 1, &group, 1, false, &args->positional,
+                      &args->positional_count, errbuf, sizeof errbuf) != 0)
+        return s_usage_error("%s", errbuf);
+    if (args->positional_count > 3)
+        return s_usage_error("unexpected argument \"%s\"", args->positional[3]);
+    args->role = th_config_get(args->flags, "role", NULL);
+    args->state = th_config_get(args->flags, "state", NULL);
+    args->id = th_config_get(args->flags, "id", NULL);
+    args->endpoint = th_config_get(args->flags, "endpoint", NULL);
+    args->out = th_config_get(args->flags, "out", NULL);
+    args->services = th_config_get(args->flags, "services", NULL);
+    args->districts = th_config_get(args->flags, "district", "");
+    th_config_get_bool(args->flags, "force", false, &args->force);
+    if (strlen(args->districts) > KEYS_DISTRICTS_MAX * 6)
+        return s_usage_error("too many districts (at most %d)", KEYS_DISTRICTS_MAX);
     return 0;
 }
 
@@ -158,12 +143,13 @@ s_only(const s_args_t *args, const char *command, int positional, bool principal
     if (!principal && (args->role || args->state || args->id || args->districts[0] ||
                        args->services || args->force))
         return s_usage_error(
-            "%s takes no --role, --state, --district, --id, --services or --force",
-            command);
+            "%s takes no --role, --state, --district, --services, --id or --force", command);
     if (!config && (args->endpoint || args->out))
         return s_usage_error("%s takes no --endpoint or --out", command);
     return 0;
 }
+
+static int s_command(const char *command, const s_args_t *args, char *err, size_t errlen);
 
 int
 main(int argc, char *argv[])
@@ -180,15 +166,25 @@ main(int argc, char *argv[])
         return 0;
     }
     int rc = s_parse(argc, argv, &args);
-    if (rc != 0)
-        return rc;
+    if (rc == 0)
+        rc = s_command(command, &args, err, sizeof err);
+    s_args_clear(&args);
+    return rc;
+}
+
+/* Runs command with its parsed arguments; returns the exit status. */
+static int
+s_command(const char *command, const s_args_t *args_p, char *err, size_t errlen)
+{
+    const s_args_t args = *args_p;
+    int rc = 0;
 
     if (strcmp(command, "init") == 0) {
         rc = s_only(&args, command, 1, false, false);
         if (rc != 0)
             return rc;
         bool created = false;
-        if (keys_init(args.positional[0], &created, err, sizeof err) != 0)
+        if (keys_init(args.positional[0], &created, err, errlen) != 0)
             return s_failed(err);
         if (created)
             printf("created broker key in %s\n", args.positional[0]);
@@ -208,7 +204,7 @@ main(int argc, char *argv[])
             .districts = args.districts,
             .services = args.services,
         };
-        if (keys_client(args.positional[0], &principal, args.force, err, sizeof err) != 0)
+        if (keys_client(args.positional[0], &principal, args.force, err, errlen) != 0)
             return s_failed(err);
         printf("created principal %s (role %s) in %s\n", principal.name, principal.role,
                args.positional[0]);
@@ -218,7 +214,7 @@ main(int argc, char *argv[])
         rc = s_only(&args, command, 1, false, false);
         if (rc != 0)
             return rc;
-        if (keys_show(args.positional[0], stdout, err, sizeof err) != 0)
+        if (keys_show(args.positional[0], stdout, err, errlen) != 0)
             return s_failed(err);
         return 0;
     }
@@ -231,7 +227,7 @@ main(int argc, char *argv[])
         if (args.out == NULL)
             return s_usage_error("%s needs --out FILE", command);
         if (keys_config(args.positional[0], args.positional[1], args.endpoint, args.out,
-                        err, sizeof err) != 0)
+                        err, errlen) != 0)
             return s_failed(err);
         printf("wrote %s\n", args.out);
         return 0;

@@ -1,10 +1,11 @@
 /* ---------------------------------------------------------------------------
- * events.c: ListEvents, the outbox read by consumers that keep their
- * checkpoint (last_sequence) themselves.
+ * events.c: ListEvents, the registry's outbox as each caller may read it
+ * (th_events.h does the reading; this file says what the registry's events
+ * are and who reads which).
  *
  * A caller reads the events of what it may read (docs/registry.md, "Who
  * reads what"): principal.* the admin only; manager.* those who may read
- * that Land's manager records (the read rule in managers.c); district,
+ * that Land's manager records (th_auth_reads_personal); district,
  * territorial change and concept events everyone. Events carry ids, not
  * contacts: a Manager payload never holds a name, e-mail, phone or
  * principal id on the way out, also when it was written into the outbox
@@ -13,22 +14,17 @@
  * protobuf bytes).
  * ---------------------------------------------------------------------------
  */
-#include "events.h"
+#include "registry.h"
 
 #include <inttypes.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "checks.h"
-#include "managers.h"
-#include "store.h"
 #include "teilhabe/v1/registry.pb-c.h"
 #include "th_auth.h"
+#include "th_events.h"
 #include "th_log.h"
 #include "th_status.h"
-
-#define S_EVENTS_DEFAULT 100
-#define S_EVENTS_MAX 1000
 
 static const char *
 s_payload_type(const char *topic)
@@ -51,28 +47,27 @@ s_payload_type(const char *topic)
 }
 
 /* Which events the caller may read, from the same rules as the reads. */
-static registry_event_filter_t
-s_filter(const th_principal_t *p)
+static int
+s_filter(th_call_t *call, void *arg, th_events_filter_t *out)
 {
-    registry_event_filter_t filter = {
-        .principals = th_auth_has_role(p, "admin"),
-        .managers_all = false,
-        .managers_land = NULL,
-    };
-    const char *scope = p->state_scope != NULL ? p->state_scope : "";
-    if (registry_managers_read(p, NULL, NULL) != REGISTRY_MANAGER_DENIED)
-        filter.managers_all = true;
-    else if (scope[0] != '\0' &&
-             registry_managers_read(p, scope, NULL) != REGISTRY_MANAGER_DENIED)
-        filter.managers_land = scope;
-    return filter;
+    (void) arg;
+    const th_principal_t *p = th_call_principal(call);
+    const char *land = th_auth_land(p);
+    const bool all = th_auth_reads_personal(p, NULL, NULL) != TH_AUTH_DENIED;
+    const bool own = !all && land[0] != '\0' &&
+                     th_auth_reads_personal(p, land, NULL) != TH_AUTH_DENIED;
+    registry_store_event_filter(th_auth_has_role(p, "admin"), all, own ? land : NULL, out);
+    return TH_OK;
 }
 
 /* Rewrites the Manager payload of e without personal data (call memory). A
  * payload that does not parse cannot be vouched for and goes out empty. */
 static void
-s_withhold_payload(th_call_t *call, registry_event_t *e)
+s_rewrite(th_call_t *call, void *arg, th_event_t *e)
 {
+    (void) arg;
+    if (strcmp(e->topic, "manager.created") != 0 && strcmp(e->topic, "manager.updated") != 0)
+        return;
     Teilhabe__Registry__V1__Manager *m =
         teilhabe__registry__v1__manager__unpack(NULL, e->payload.len, e->payload.data);
     e->payload.data = NULL;
@@ -97,34 +92,15 @@ s_withhold_payload(th_call_t *call, registry_event_t *e)
     teilhabe__registry__v1__manager__free_unpacked(m, NULL);
 }
 
-int
-registry_events_list(th_call_t *call, const ProtobufCMessage *request,
-                     ProtobufCMessage **response)
+static const th_events_source_t s_source = {
+    .schema = REGISTRY_SCHEMA,
+    .filter = s_filter,
+    .payload_type = s_payload_type,
+    .rewrite = s_rewrite,
+    .arg = NULL,
+};
+
+REGISTRY_HANDLER(registry_events_list)
 {
-    const Teilhabe__Registry__V1__ListEventsRequest *req = (const void *) request;
-    int limit = 0, rc;
-    if ((rc = registry_need_principal(call)) != TH_OK)
-        return rc;
-    if (req->after_sequence < 0)
-        return registry_invalid(call, "after_sequence", "must be 0 or a sequence number");
-    if ((rc = registry_page_size(call, "limit", req->limit, S_EVENTS_DEFAULT, S_EVENTS_MAX,
-                                 &limit)) != TH_OK)
-        return rc;
-    const registry_event_filter_t filter = s_filter(th_call_principal(call));
-    Teilhabe__Registry__V1__ListEventsResponse *resp = th_call_alloc(call, sizeof *resp);
-    teilhabe__registry__v1__list_events_response__init(resp);
-    if (registry_store_list_events(call, req->after_sequence, limit, &filter, &resp->events,
-                                   &resp->n_events) != 0)
-        return registry_db_fail(call, "list the events");
-    resp->last_sequence = req->after_sequence;
-    for (size_t i = 0; i < resp->n_events; i++) {
-        registry_event_t *e = resp->events[i];
-        e->payload_type = (char *) s_payload_type(e->topic);
-        if (strcmp(e->topic, "manager.created") == 0 ||
-            strcmp(e->topic, "manager.updated") == 0)
-            s_withhold_payload(call, e);
-        resp->last_sequence = e->sequence;
-    }
-    *response = &resp->base;
-    return TH_OK;
+    return th_events_list(call, &s_source, request, response);
 }

@@ -1,7 +1,9 @@
 /* ---------------------------------------------------------------------------
- * managers.c: integration managers: who reads their records (the read rule,
- * see managers.h), and the methods that create, change, assign and list
- * them.
+ * managers.c: integration managers: the methods that create, change,
+ * assign and list them. Their names and contacts are personal data: who
+ * reads them is the rule th_auth_reads_personal (DESIGN.md, "Who reads
+ * what"; the table is in docs/registry.md), asked by every read of a
+ * manager record (GetManager, ListManagers) and by ListEvents (events.c).
  *
  * The writes authorize on an unlocked read before their transaction starts,
  * so a caller without the right never takes, nor waits for, a lock on
@@ -10,21 +12,23 @@
  * depends on).
  * ---------------------------------------------------------------------------
  */
-#include "managers.h"
+#include "registry.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "checks.h"
 #include "teilhabe/v1/registry.pb-c.h"
+#include "th_answer.h"
 #include "th_auth.h"
+#include "th_check.h"
 #include "th_date.h"
 #include "th_error.h"
+#include "th_field.h"
 #include "th_log.h"
+#include "th_page.h"
 #include "th_status.h"
-
 #define S_EMAIL_MAX 254
 #define S_PHONE_MAX 64
 #define S_ORGANISATION_MAX 200
@@ -38,41 +42,7 @@ static const char *const s_manager_mask_fields[] = {
 static const char *
 s_scope(const th_principal_t *p)
 {
-    return p->state_scope != NULL ? p->state_scope : "";
-}
-
-bool
-registry_managers_readable(const th_principal_t *p)
-{
-    /* Analysts read aggregates only, and a manager record is one person's,
-     * even without the name. */
-    return th_auth_authenticated(p) && !th_auth_has_role(p, "analyst");
-}
-
-registry_manager_read_t
-registry_managers_read(const th_principal_t *p, const char *state_code,
-                       const char *principal_id)
-{
-    if (!registry_managers_readable(p))
-        return REGISTRY_MANAGER_DENIED;
-    if (th_auth_has_role(p, "admin"))
-        return REGISTRY_MANAGER_FULL;
-    /* The person itself sees its own record whole, whatever its key's
-     * role and Land say. */
-    if (principal_id != NULL && principal_id[0] != '\0' && p->id != NULL &&
-        strcmp(principal_id, p->id) == 0)
-        return REGISTRY_MANAGER_FULL;
-    const char *scope = s_scope(p);
-    const bool own_land =
-        state_code != NULL && scope[0] != '\0' && strcmp(scope, state_code) == 0;
-    if (th_auth_has_role(p, "ministry"))
-        return own_land ? REGISTRY_MANAGER_FULL : REGISTRY_MANAGER_DENIED;
-    if (th_auth_has_role(p, "manager"))
-        return own_land ? REGISTRY_MANAGER_WITHHELD : REGISTRY_MANAGER_DENIED;
-    if (th_auth_has_role(p, "service"))
-        return scope[0] == '\0' || own_land ? REGISTRY_MANAGER_WITHHELD
-                                            : REGISTRY_MANAGER_DENIED;
-    return REGISTRY_MANAGER_DENIED;
+    return th_auth_land(p);
 }
 
 void
@@ -132,28 +102,20 @@ static int
 s_check_manager(th_call_t *call, const registry_manager_t *m)
 {
     int rc;
-    if ((rc = registry_check_line(call, "manager.name", m->name, 1, REGISTRY_NAME_MAX)) !=
+    if ((rc = th_field_line(call, "manager.name", m->name, 1, REGISTRY_NAME_MAX)) !=
             TH_OK ||
-        (rc = registry_check_line(call, "manager.email", m->email, 0, S_EMAIL_MAX)) !=
+        (rc = th_field_line(call, "manager.email", m->email, 0, S_EMAIL_MAX)) !=
             TH_OK ||
-        (rc = registry_check_line(call, "manager.phone", m->phone, 0, S_PHONE_MAX)) !=
+        (rc = th_field_line(call, "manager.phone", m->phone, 0, S_PHONE_MAX)) !=
             TH_OK ||
-        (rc = registry_check_line(call, "manager.organisation", m->organisation, 0,
+        (rc = th_field_line(call, "manager.organisation", m->organisation, 0,
                                   S_ORGANISATION_MAX)) != TH_OK ||
-        (rc = registry_check_line(call, "manager.funding_programme", m->funding_programme,
+        (rc = th_field_line(call, "manager.funding_programme", m->funding_programme,
                                   0, S_PROGRAMME_MAX)) != TH_OK)
         return rc;
-    if (m->email[0] != '\0') {
-        const char *at = strchr(m->email, '@');
-        if (at == NULL || at == m->email || at[1] == '\0' || strchr(at + 1, '@') != NULL ||
-            strchr(m->email, ' ') != NULL || strlen(m->email) > S_EMAIL_MAX)
-            return registry_invalid(call, "manager.email",
-                                    "\"%.64s\" is not an e-mail address", m->email);
-    }
-    if (m->principal_id[0] != '\0' && !registry_principal_id_valid(m->principal_id))
-        return registry_invalid(call, "manager.principal_id",
-                                "\"%.64s\" is not a principal id", m->principal_id);
-    return TH_OK;
+    if ((rc = th_field_email(call, "manager.email", m->email, S_EMAIL_MAX)) != TH_OK)
+        return rc;
+    return th_field_principal_id(call, "manager.principal_id", m->principal_id, true);
 }
 
 /* Loads the manager (locked for writes); NOT_FOUND names the id. */
@@ -162,15 +124,15 @@ s_manager(th_call_t *call, const char *field, const char *id, bool for_update,
           registry_manager_t **out)
 {
     if (id == NULL || id[0] == '\0')
-        return registry_invalid(call, field, "a manager id is required");
+        return th_answer_invalid(call, field, "a manager id is required");
     if (strlen(id) > 64)
-        return registry_invalid(call, field, "is longer than 64 characters");
+        return th_answer_invalid(call, field, "is longer than 64 characters");
     int rc = registry_store_get_manager(call, id, for_update, out);
     if (rc == TH_ENOTFOUND)
         return th_call_error(call, TH_NOT_FOUND, "no integration manager has the id \"%s\"",
                              id);
     if (rc != 0)
-        return registry_db_fail(call, "read the manager");
+        return th_answer_db_failure(call, "read the manager");
     return TH_OK;
 }
 
@@ -185,7 +147,7 @@ s_manager_to_write(th_call_t *call, const char *field, const char *id, bool for_
     int rc = s_manager(call, field, id, for_update, out);
     if (rc != TH_OK)
         return rc;
-    return registry_need_ministry_of(call, (*out)->state_code, right);
+    return th_auth_need_ministry_of(call, (*out)->state_code, right);
 }
 
 /* --- writes ------------------------------------------------------------- */
@@ -196,21 +158,21 @@ registry_managers_create(th_call_t *call, const ProtobufCMessage *request,
 {
     const Teilhabe__Registry__V1__CreateManagerRequest *req = (const void *) request;
     int rc;
-    if ((rc = registry_need_principal(call)) != TH_OK)
+    if ((rc = th_auth_need_principal(call)) != TH_OK)
         return rc;
     if (req->manager == NULL)
-        return registry_invalid(call, "manager", "is required");
+        return th_answer_invalid(call, "manager", "is required");
     const registry_manager_t *m = req->manager;
     if ((rc = registry_check_state(call, "manager.state_code", m->state_code, false)) !=
             TH_OK ||
-        (rc = registry_need_ministry_of(call, m->state_code,
+        (rc = th_auth_need_ministry_of(call, m->state_code,
                                         "creating an integration manager")) != TH_OK ||
         (rc = s_check_manager(call, m)) != TH_OK)
         return rc;
     TH_CALL_BEGIN_WRITE(call);
     registry_manager_t *created = NULL;
     if (registry_store_create_manager(call, m, &created) != 0)
-        return registry_db_fail(call, "create the manager");
+        return th_answer_db_failure(call, "create the manager");
     const char *resource = th_call_printf(call, "managers/%s", created->id);
     if ((rc = th_call_record(call, resource, NULL, &created->base, "manager.created",
                              &s_withheld_copy(call, created)->base)) != TH_OK)
@@ -226,17 +188,17 @@ registry_managers_update(th_call_t *call, const ProtobufCMessage *request,
     static const char right[] = "updating an integration manager";
     const Teilhabe__Registry__V1__UpdateManagerRequest *req = (const void *) request;
     int rc;
-    if ((rc = registry_need_principal(call)) != TH_OK)
+    if ((rc = th_auth_need_principal(call)) != TH_OK)
         return rc;
     if (req->manager == NULL)
-        return registry_invalid(call, "manager", "is required");
+        return th_answer_invalid(call, "manager", "is required");
     const registry_manager_t *in = req->manager;
-    if ((rc = registry_check_mask(
+    if ((rc = th_field_mask(
              call, req->update_mask, req->n_update_mask, s_manager_mask_fields,
              sizeof s_manager_mask_fields / sizeof s_manager_mask_fields[0])) != TH_OK)
         return rc;
     if (req->version < 1)
-        return registry_invalid(call, "version",
+        return th_answer_invalid(call, "version",
                                 "must be the version last read (1 or more)");
     registry_manager_t *current = NULL;
     if ((rc = s_manager_to_write(call, "manager.id", in->id, false, right, &current)) !=
@@ -255,17 +217,17 @@ registry_managers_update(th_call_t *call, const ProtobufCMessage *request,
     *merged = *current;
     char *const *mask = req->update_mask;
     const size_t n = req->n_update_mask;
-    if (registry_in_mask(mask, n, "name"))
+    if (th_check_mask_has(mask, n, "name"))
         merged->name = in->name;
-    if (registry_in_mask(mask, n, "email"))
+    if (th_check_mask_has(mask, n, "email"))
         merged->email = in->email;
-    if (registry_in_mask(mask, n, "phone"))
+    if (th_check_mask_has(mask, n, "phone"))
         merged->phone = in->phone;
-    if (registry_in_mask(mask, n, "organisation"))
+    if (th_check_mask_has(mask, n, "organisation"))
         merged->organisation = in->organisation;
-    if (registry_in_mask(mask, n, "funding_programme"))
+    if (th_check_mask_has(mask, n, "funding_programme"))
         merged->funding_programme = in->funding_programme;
-    if (registry_in_mask(mask, n, "principal_id"))
+    if (th_check_mask_has(mask, n, "principal_id"))
         merged->principal_id = in->principal_id;
     if ((rc = s_check_manager(call, merged)) != TH_OK)
         return rc;
@@ -276,7 +238,7 @@ registry_managers_update(th_call_t *call, const ProtobufCMessage *request,
                              "manager %s changed meanwhile; read it again and retry",
                              current->id);
     if (rc != 0)
-        return registry_db_fail(call, "update the manager");
+        return th_answer_db_failure(call, "update the manager");
     const char *resource = th_call_printf(call, "managers/%s", updated->id);
     if ((rc = th_call_record(call, resource, &current->base, &updated->base,
                              "manager.updated", &s_withheld_copy(call, updated)->base)) !=
@@ -293,14 +255,14 @@ registry_managers_assign(th_call_t *call, const ProtobufCMessage *request,
     static const char right[] = "assigning an integration manager";
     const Teilhabe__Registry__V1__AssignManagerRequest *req = (const void *) request;
     int rc;
-    if ((rc = registry_need_principal(call)) != TH_OK ||
-        (rc = registry_check_ags(call, "ags", req->ags)) != TH_OK ||
-        (rc = registry_check_date(call, "valid_from", req->valid_from, false)) != TH_OK ||
-        (rc = registry_check_date(call, "valid_to", req->valid_to, true)) != TH_OK)
+    if ((rc = th_auth_need_principal(call)) != TH_OK ||
+        (rc = th_field_ags(call, "ags", req->ags)) != TH_OK ||
+        (rc = th_field_date(call, "valid_from", req->valid_from, false)) != TH_OK ||
+        (rc = th_field_date(call, "valid_to", req->valid_to, true)) != TH_OK)
         return rc;
-    if (req->valid_to[0] != '\0' && strcmp(req->valid_to, req->valid_from) < 0)
-        return registry_invalid(call, "valid_to", "%s is before valid_from %s",
-                                req->valid_to, req->valid_from);
+    if ((rc = th_field_date_order(call, "valid_to", req->valid_from, req->valid_to)) !=
+        TH_OK)
+        return rc;
     registry_manager_t *m = NULL;
     if ((rc = s_manager_to_write(call, "manager_id", req->manager_id, false, right, &m)) !=
         TH_OK)
@@ -317,19 +279,19 @@ registry_managers_assign(th_call_t *call, const ProtobufCMessage *request,
         (rc = registry_district_on(call, "ags", req->ags, as_of, &d)) != TH_OK)
         return rc;
     if (strcmp(d->state_code, m->state_code) != 0)
-        return registry_invalid(call, "ags",
+        return th_answer_invalid(call, "ags",
                                 "district %s is in Land %s, the manager works for Land %s",
                                 d->ags, d->state_code, m->state_code);
     if (d->valid_to[0] != '\0' &&
         (req->valid_to[0] == '\0' || strcmp(req->valid_to, d->valid_to) > 0))
-        return registry_invalid(call, "valid_to",
+        return th_answer_invalid(call, "valid_to",
                                 "district %s ends on %s; an assignment must end by then",
                                 d->ags, d->valid_to);
     bool overlaps = false;
     if (registry_store_assignment_overlaps(call, m->id, d->ags, req->valid_from,
                                            req->valid_to[0] ? req->valid_to : NULL,
                                            &overlaps) != 0)
-        return registry_db_fail(call, "read the assignments");
+        return th_answer_db_failure(call, "read the assignments");
     if (overlaps)
         return th_call_error(call, TH_ALREADY_EXISTS,
                              "manager %s is already assigned to %s for part of that period",
@@ -337,7 +299,7 @@ registry_managers_assign(th_call_t *call, const ProtobufCMessage *request,
     registry_assignment_t *a = NULL;
     if (registry_store_insert_assignment(call, m->id, d->ags, req->valid_from,
                                          req->valid_to[0] ? req->valid_to : NULL, &a) != 0)
-        return registry_db_fail(call, "store the assignment");
+        return th_answer_db_failure(call, "store the assignment");
     const char *resource = th_call_printf(call, "managers/%s", m->id);
     if ((rc = th_call_record(call, resource, NULL, &a->base, "manager.assigned",
                              &a->base)) != TH_OK)
@@ -353,9 +315,9 @@ registry_managers_unassign(th_call_t *call, const ProtobufCMessage *request,
     static const char right[] = "unassigning an integration manager";
     const Teilhabe__Registry__V1__UnassignManagerRequest *req = (const void *) request;
     int rc;
-    if ((rc = registry_need_principal(call)) != TH_OK ||
-        (rc = registry_check_ags(call, "ags", req->ags)) != TH_OK ||
-        (rc = registry_check_date(call, "end_date", req->end_date, true)) != TH_OK)
+    if ((rc = th_auth_need_principal(call)) != TH_OK ||
+        (rc = th_field_ags(call, "ags", req->ags)) != TH_OK ||
+        (rc = th_field_date(call, "end_date", req->end_date, true)) != TH_OK)
         return rc;
     char end_date[TH_DATE_LEN + 1];
     if (req->end_date[0] == '\0')
@@ -377,9 +339,9 @@ registry_managers_unassign(th_call_t *call, const ProtobufCMessage *request,
                              "manager %s has no assignment to %s active on %s", m->id,
                              req->ags, end_date);
     if (rc != 0)
-        return registry_db_fail(call, "read the assignment");
+        return th_answer_db_failure(call, "read the assignment");
     if (registry_store_end_assignment(call, before->id, end_date, &after) != 0)
-        return registry_db_fail(call, "end the assignment");
+        return th_answer_db_failure(call, "end the assignment");
     const char *resource = th_call_printf(call, "managers/%s", m->id);
     if ((rc = th_call_record(call, resource, &before->base, &after->base,
                              "manager.unassigned", &after->base)) != TH_OK)
@@ -397,21 +359,21 @@ registry_managers_get(th_call_t *call, const ProtobufCMessage *request,
     const Teilhabe__Registry__V1__GetManagerRequest *req = (const void *) request;
     const th_principal_t *p = th_call_principal(call);
     int rc;
-    if ((rc = registry_need_principal(call)) != TH_OK)
+    if ((rc = th_auth_need_principal(call)) != TH_OK)
         return rc;
-    if (!registry_managers_readable(p))
+    if (!th_auth_reads_any_personal(p))
         return s_read_denied(call, NULL);
     registry_manager_t *m = NULL;
     if ((rc = s_manager(call, "id", req->id, false, &m)) != TH_OK)
         return rc;
-    const registry_manager_read_t access =
-        registry_managers_read(p, m->state_code, m->principal_id);
-    if (access == REGISTRY_MANAGER_DENIED)
+    const th_auth_read_t access =
+        th_auth_reads_personal(p, m->state_code, m->principal_id);
+    if (access == TH_AUTH_DENIED)
         return s_read_denied(call, m->state_code);
     if (registry_store_list_assignments(call, m->id, NULL, &m->assignments,
                                         &m->n_assignments) != 0)
-        return registry_db_fail(call, "read the assignments");
-    if (access != REGISTRY_MANAGER_FULL)
+        return th_answer_db_failure(call, "read the assignments");
+    if (access != TH_AUTH_FULL)
         registry_managers_withhold(m);
     *response = &m->base;
     return TH_OK;
@@ -427,59 +389,66 @@ registry_managers_list(th_call_t *call, const ProtobufCMessage *request,
      * managers with their assignments is one query, however long. */
     const uint64_t statements = th_db_statements(th_call_db(call));
     char as_of[TH_DATE_LEN + 1];
-    int limit = 0, rc;
-    char *offset_text = NULL;
-    if ((rc = registry_need_principal(call)) != TH_OK)
+    int rc;
+    if ((rc = th_auth_need_principal(call)) != TH_OK)
         return rc;
-    if (!registry_managers_readable(p))
+    if (!th_auth_reads_any_personal(p))
         return s_read_denied(call, NULL);
     if ((rc = registry_check_state(call, "state_code", req->state_code, true)) != TH_OK)
         return rc;
-    if (req->ags[0] != '\0' && (rc = registry_check_ags(call, "ags", req->ags)) != TH_OK)
+    if (req->ags[0] != '\0' && (rc = th_field_ags(call, "ags", req->ags)) != TH_OK)
         return rc;
-    if ((rc = registry_page_size(call, "page_size", req->page_size, REGISTRY_PAGE_DEFAULT,
-                                 REGISTRY_PAGE_MAX, &limit)) != TH_OK ||
-        (rc = registry_token_decode(call, req->page_token, 'o', &offset_text)) != TH_OK ||
+    /* Ordered by name, then id. The key of a page is the last manager's
+     * id alone (the store finds its name): a token is readable base64,
+     * and a caller the name is withheld from must not find it there. */
+    const char *filters[] = {req->state_code, req->ags, req->as_of};
+    const th_page_request_t pr = {.list = "ListManagers",
+                                  .page_size = req->page_size,
+                                  .default_size = REGISTRY_PAGE_DEFAULT,
+                                  .max_size = REGISTRY_PAGE_MAX,
+                                  .page_token = req->page_token,
+                                  .filters = filters,
+                                  .n_filters = 3,
+                                  .n_keys = 1};
+    th_page_t page;
+    if ((rc = th_page_begin(call, &pr, &page)) != TH_OK ||
         (rc = registry_as_of(call, "as_of", req->as_of, as_of)) != TH_OK)
         return rc;
-    int64_t offset = 0;
-    if (offset_text != NULL) {
-        char *end = NULL;
-        offset = strtoll(offset_text, &end, 10);
-        if (end == offset_text || *end != '\0' || offset < 1)
-            return registry_invalid(call, "page_token", "not a token this method returned");
-    }
+    if (page.after[0] != NULL && (page.after[0][0] == '\0' || strlen(page.after[0]) > 64))
+        return th_page_invalid(call);
     /* The Land whose records are asked for: the district's (assignments
      * stay in the manager's Land), the one named, or every Land. */
     const char *land = req->state_code[0] != '\0' ? req->state_code : NULL;
     if (req->ags[0] != '\0') {
         registry_district_t *d = NULL;
-        rc = registry_store_get_district(call, req->ags, NULL, &d);
-        if (rc == TH_ENOTFOUND)
-            return registry_invalid(call, "ags", "no district with AGS %s is known",
-                                    req->ags);
-        if (rc != 0)
-            return registry_db_fail(call, "read the district");
+        if ((rc = registry_district_known(call, "ags", req->ags, &d)) != TH_OK)
+            return rc;
         land = d->state_code;
     }
-    if (registry_managers_read(p, land, NULL) == REGISTRY_MANAGER_DENIED)
+    if (th_auth_reads_personal(p, land, NULL) == TH_AUTH_DENIED)
         return s_read_denied(call, land);
     Teilhabe__Registry__V1__ListManagersResponse *resp = th_call_alloc(call, sizeof *resp);
     teilhabe__registry__v1__list_managers_response__init(resp);
-    if (registry_store_list_managers(call, req->state_code[0] ? req->state_code : NULL,
-                                     req->ags[0] ? req->ags : NULL, as_of, offset,
-                                     limit + 1, &resp->managers, &resp->n_managers) != 0)
-        return registry_db_fail(call, "list the managers");
-    if (resp->n_managers > (size_t) limit) {
-        resp->n_managers = (size_t) limit;
-        resp->next_page_token = th_call_printf(call, "o:%" PRId64, offset + limit);
+    const registry_manager_filter_t filter = {
+        .state_code = req->state_code[0] ? req->state_code : NULL,
+        .ags = req->ags[0] ? req->ags : NULL,
+        .as_of = as_of,
+        .after_id = page.after[0],
+        .limit = page.size + 1,
+    };
+    if (registry_store_list_managers(call, &filter, &resp->managers, &resp->n_managers) != 0)
+        return th_answer_db_failure(call, "list the managers");
+    if (resp->n_managers > (size_t) page.size) {
+        resp->n_managers = (size_t) page.size;
+        const registry_manager_t *last = resp->managers[page.size - 1];
+        const char *key[] = {last->id};
+        resp->next_page_token = th_page_token(call, &page, key);
     }
     for (size_t i = 0; i < resp->n_managers; i++) {
         registry_manager_t *m = resp->managers[i];
         /* Whole only for those who see this person (its own record among
          * others it may list); never DENIED here, since the Land was. */
-        if (registry_managers_read(p, m->state_code, m->principal_id) !=
-            REGISTRY_MANAGER_FULL)
+        if (th_auth_reads_personal(p, m->state_code, m->principal_id) != TH_AUTH_FULL)
             registry_managers_withhold(m);
     }
     th_log_debug(th_call_id(call), "managers listed", "managers=%zu statements=%" PRIu64,

@@ -12,11 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checks.h"
 #include "model.h"
+#include "registry.h"
 #include "th_pbjson.h"
 #include "store.h"
+#include "teilhabe/v1/registry.pb-c.h"
+#include "th_check.h"
 #include "th_date.h"
+#include "th_enum.h"
 #include "th_error.h"
 #include "th_text.h"
 #include "th_wire.h"
@@ -211,29 +214,6 @@ s_check_shape(const char *path, const s_table_t *t, const char *const *header, s
     return 0;
 }
 
-static bool
-s_digits(const char *s, size_t n)
-{
-    if (strlen(s) != n)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-    }
-    return true;
-}
-
-/* A non-negative decimal integer of at most 12 digits. */
-static bool
-s_count(const char *s, int64_t *out)
-{
-    const size_t len = strlen(s);
-    if (len == 0 || len > 12 || !s_digits(s, len))
-        return false;
-    *out = strtoll(s, NULL, 10);
-    return true;
-}
-
 /* A positive decimal with at most two places ("806.86"). */
 static bool
 s_area(const char *s)
@@ -340,7 +320,7 @@ s_load_states(th_db_t *db, const char *path, const s_table_t *t, int *inserted_c
     for (size_t r = 1; r < t->n_rows; r++) {
         const s_row_t *row = &t->rows[r];
         const char *code = row->fields[0], *name = row->fields[1];
-        if (!s_digits(code, 2) || strcmp(code, "01") < 0 || strcmp(code, "16") > 0)
+        if (!th_check_land(code))
             S_BAD("%s:%d: Land code \"%s\" is not two digits from 01 to 16", path,
                   row->line, code);
         if (!th_text_is_line(name, 1, 100))
@@ -379,7 +359,7 @@ s_load_districts(th_db_t *db, const char *path, const s_table_t *t, const s_tabl
         const s_row_t *row = &t->rows[r];
         char *const *f = row->fields;
         const char *ags = f[0], *official = f[1], *name = f[2], *nuts3 = f[3], *area = f[4];
-        if (!s_digits(ags, 5))
+        if (!th_check_ags(ags))
             S_BAD("%s:%d: AGS \"%s\" is not 5 digits", path, row->line, ags);
         for (size_t p = 1; p < r; p++) {
             if (strcmp(t->rows[p].fields[0], ags) == 0)
@@ -405,18 +385,18 @@ s_load_districts(th_db_t *db, const char *path, const s_table_t *t, const s_tabl
             S_BAD("%s:%d: area_km2 \"%s\" is not a positive number with at most 2 decimals",
                   path, row->line, area);
         int64_t pop, male, female, density;
-        if (!s_count(f[5], &pop))
+        if (!th_check_count(f[5], 12, &pop))
             S_BAD("%s:%d: population \"%s\" is not a whole number", path, row->line, f[5]);
-        if (!s_count(f[6], &male))
+        if (!th_check_count(f[6], 12, &male))
             S_BAD("%s:%d: population_male \"%s\" is not a whole number", path, row->line,
                   f[6]);
-        if (!s_count(f[7], &female))
+        if (!th_check_count(f[7], 12, &female))
             S_BAD("%s:%d: population_female \"%s\" is not a whole number", path, row->line,
                   f[7]);
         if (male + female != pop)
             S_BAD("%s:%d: population %s is not population_male + population_female", path,
                   row->line, f[5]);
-        if (!s_count(f[8], &density))
+        if (!th_check_count(f[8], 12, &density))
             S_BAD("%s:%d: population_per_km2 \"%s\" is not a whole number", path, row->line,
                   f[8]);
         free(key);
@@ -570,11 +550,11 @@ s_load_changes(th_db_t *db, const char *path, const s_table_t *t, int *inserted_
             strcmp(effective, REGISTRY_SEED_REFERENCE_DATE) <= 0)
             S_BAD("%s:%d: effective \"%s\" is not a date YYYY-MM-DD after %s", path,
                   row->line, effective, REGISTRY_SEED_REFERENCE_DATE);
-        if (registry_change_kind_from_text(kind) == 0)
+        if (th_enum_from_token(&teilhabe__registry__v1__territorial_change_kind__descriptor, kind) == 0)
             S_BAD("%s:%d: kind \"%s\" is not \"merge\"", path, row->line, kind);
-        if (!s_digits(ags, 5))
+        if (!th_check_ags(ags))
             S_BAD("%s:%d: ags \"%s\" is not 5 digits", path, row->line, ags);
-        if (!s_digits(successor, 5) || strcmp(successor, ags) == 0)
+        if (!th_check_ags(successor) || strcmp(successor, ags) == 0)
             S_BAD("%s:%d: successor_ags \"%s\" is not 5 digits different from ags", path,
                   row->line, successor);
         if (!th_text_is_line(note, 0, 1000))

@@ -2,10 +2,15 @@
  * store.h: every SQL statement of the registry, in one place.
  *
  * The handlers validate and authorize; the store reads and writes the
- * registry schema with parameterized statements only. Functions that build
- * messages for a reply take the call and allocate from its memory
- * (th_call_alloc), so nothing they return needs freeing. Seeding runs before
- * any call exists and takes the connection instead.
+ * registry schema with parameterized statements only. Its columns are named
+ * after the fields of the messages they fill (th_row.h maps them). Functions
+ * that build messages for a reply take the call and allocate from its
+ * memory (th_call_alloc), so nothing they return needs freeing. Seeding
+ * runs before any call exists and takes the connection instead.
+ *
+ * Files: store.c (what they share, the counts, the event filter),
+ * store_districts.c (districts, Länder, territorial changes, seeding),
+ * store_concepts.c, store_managers.c, store_principals.c.
  *
  * Returns: 0; TH_ENOTFOUND when the row does not exist; TH_ESTATE when a
  * conditional write found the row changed (stale version, already ended,
@@ -22,6 +27,7 @@
 
 #include "teilhabe/v1/registry.pb-c.h"
 #include "th_db.h"
+#include "th_events.h"
 #include "th_worker.h"
 
 typedef Teilhabe__Registry__V1__State registry_state_t;
@@ -31,7 +37,6 @@ typedef Teilhabe__Registry__V1__Concept registry_concept_t;
 typedef Teilhabe__Registry__V1__Manager registry_manager_t;
 typedef Teilhabe__Registry__V1__Assignment registry_assignment_t;
 typedef Teilhabe__Registry__V1__Principal registry_principal_t;
-typedef Teilhabe__Registry__V1__Event registry_event_t;
 
 /* --- seeding (before any call; caller holds the transaction) ------------ */
 
@@ -185,12 +190,19 @@ int registry_store_active_assignment(th_call_t *call, const char *manager_id,
                                      registry_assignment_t **out);
 int registry_store_end_assignment(th_call_t *call, int64_t id, const char *end_date,
                                   registry_assignment_t **out);
+typedef struct {
+    const char *state_code; /* NULL = every Land */
+    const char *ags;        /* NULL = any; else managers assigned to ags on as_of */
+    const char *as_of;      /* required */
+    const char *after_id;   /* NULL = from the start; else after this manager (page key) */
+    int limit;
+} registry_manager_filter_t;
+
 /* ags != NULL: managers assigned to ags on as_of; else managers of
- * state_code (NULL = all). Ordered by name, id; offset for paging. Each
- * with its assignments active on as_of (by AGS, from), all read in one
- * statement. */
-int registry_store_list_managers(th_call_t *call, const char *state_code, const char *ags,
-                                 const char *as_of, int64_t offset, int limit,
+ * state_code (NULL = all). Ordered by name, id, after the manager after_id
+ * (by its name and id now). Each with its assignments active on as_of (by
+ * AGS, from), all read in one statement. */
+int registry_store_list_managers(th_call_t *call, const registry_manager_filter_t *filter,
                                  registry_manager_t ***out, size_t *n);
 /* True when a manager linked to principal_id is assigned to ags on date. */
 int registry_store_principal_covers(th_call_t *call, const char *principal_id,
@@ -214,16 +226,10 @@ int registry_store_revoke_principal(th_call_t *call, const char *id,
 
 /* --- events ------------------------------------------------------------- */
 
-/* Which events a caller may read (the handlers decide, docs/registry.md). */
-typedef struct {
-    bool principals;           /* the principal.* topics */
-    bool managers_all;         /* the manager.* topics of every Land */
-    const char *managers_land; /* else those of this Land only; NULL = none */
-} registry_event_filter_t;
-
-/* Events after after_sequence that filter lets through, by sequence. */
-int registry_store_list_events(th_call_t *call, int64_t after_sequence, int limit,
-                               const registry_event_filter_t *filter,
-                               registry_event_t ***out, size_t *n);
+/* The condition ListEvents reads the outbox with (th_events.h): the
+ * principal.* topics only when principals; the manager.* topics of every
+ * Land when managers_all, else those of managers_land (NULL = none). */
+void registry_store_event_filter(bool principals, bool managers_all,
+                                 const char *managers_land, th_events_filter_t *out);
 
 #endif /* REGISTRY_STORE_H */

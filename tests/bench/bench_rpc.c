@@ -12,12 +12,19 @@
  * reporting calls/s, p50 and p99 latency, and the ratio to raw. CURVE is on
  * for all three unless --plain is given, so the comparison is like for like.
  *
+ * Then fairness (issue 6): a victim client's sequential Echo latency alone,
+ * and again while another principal floods the same worker (its own key,
+ * 64 calls always outstanding, ignoring every RESOURCE_EXHAUSTED): p50 and
+ * p99 of both and their ratio. With fair queueing the victim waits for a
+ * turn, not for the flooder's whole queue.
+ *
  * Usage: bench_rpc [--calls N] [--plain] [--echo-only]
  * (--echo-only runs just the sequential echo line, for a profiler.)
  * ---------------------------------------------------------------------------
  */
 #include <czmq.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +38,7 @@
 #include "th_wire.h"
 
 #define TH_BENCH_THREADS 8
+#define TH_BENCH_FLOOD_WINDOW 64 /* calls the flooder keeps outstanding */
 
 typedef struct {
     const char *name;
@@ -129,7 +137,8 @@ s_run_job(void *arg)
         job->failures = job->calls;
         return NULL;
     }
-    Teilhabe__Health__V1__HealthCheckRequest health = TEILHABE__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+    Teilhabe__Health__V1__HealthCheckRequest health =
+        TEILHABE__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
     Teilhabe__Testing__V1__EchoRequest echo = TEILHABE__TESTING__V1__ECHO_REQUEST__INIT;
     echo.text = "bench";
     for (int i = 0; i < job->calls; i++) {
@@ -138,18 +147,91 @@ s_run_job(void *arg)
         int rc;
         if (job->kind == 1)
             rc = th_client_call(client, "teilhabe.health.v1.Health/Check", &health.base,
-                                &teilhabe__health__v1__health_check_response__descriptor, 5000,
-                                NULL, &result);
+                                &teilhabe__health__v1__health_check_response__descriptor,
+                                5000, NULL, &result);
         else
             rc = th_client_call(client, "teilhabe.testing.v1.Echo/Echo", &echo.base,
-                                &teilhabe__testing__v1__echo_response__descriptor, 5000, NULL,
-                                &result);
+                                &teilhabe__testing__v1__echo_response__descriptor, 5000,
+                                NULL, &result);
         job->latencies_us[i] = zclock_usecs() - start;
         if (rc != 0 || result.code != TH_OK)
             job->failures++;
         th_result_clear(&result);
     }
     th_client_destroy(&client);
+    return NULL;
+}
+
+/* The flooder: a raw DEALER with its own key keeping TH_BENCH_FLOOD_WINDOW
+ * Echo calls outstanding until told to stop, whatever the answers. */
+typedef struct {
+    const char *endpoint;
+    const char *broker_public;
+    const char *cert; /* NULL = plain */
+    atomic_bool stop;
+    long ok;
+    long exhausted;
+} bench_flood_t;
+
+static void *
+s_flood(void *arg)
+{
+    bench_flood_t *flood = arg;
+    zsock_t *dealer = zsock_new(ZMQ_DEALER);
+    zcert_t *cert = flood->cert != NULL ? zcert_load(flood->cert) : NULL;
+    if (dealer == NULL || (flood->cert != NULL && cert == NULL)) {
+        zcert_destroy(&cert);
+        zsock_destroy(&dealer);
+        return NULL;
+    }
+    if (cert != NULL) {
+        zcert_apply(cert, dealer);
+        zsock_set_curve_serverkey(dealer, flood->broker_public);
+    }
+    zsock_set_linger(dealer, 0);
+    zsock_connect(dealer, "%s", flood->endpoint);
+    Teilhabe__Testing__V1__EchoRequest echo = TEILHABE__TESTING__V1__ECHO_REQUEST__INIT;
+    echo.text = "flood";
+    zframe_t *body = th_wire_pack(&echo.base);
+    th_request_header_t header = TEILHABE__RPC__V1__REQUEST_HEADER__INIT;
+    header.method = "teilhabe.testing.v1.Echo/Echo";
+    header.timeout_ms = 5000;
+    int outstanding = 0;
+    while (!atomic_load(&flood->stop)) {
+        while (outstanding < TH_BENCH_FLOOD_WINDOW) {
+            header.call_id++;
+            zmsg_t *msg = zmsg_new();
+            zmsg_addstr(msg, TH_WIRE_CLIENT_SIG);
+            zframe_t *head = th_wire_pack(&header.base);
+            zmsg_append(msg, &head);
+            zmsg_addmem(msg, zframe_data(body), zframe_size(body));
+            if (zmsg_send(&msg, dealer) != 0) {
+                zmsg_destroy(&msg);
+                break;
+            }
+            outstanding++;
+        }
+        zmq_pollitem_t item = {zsock_resolve(dealer), 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, 10) <= 0)
+            continue;
+        zmsg_t *reply;
+        while ((zsock_events(dealer) & ZMQ_POLLIN) && (reply = zmsg_recv(dealer)) != NULL) {
+            outstanding--;
+            zmsg_first(reply);
+            ProtobufCMessage *unpacked = NULL;
+            if (th_wire_unpack(&teilhabe__rpc__v1__response_header__descriptor,
+                               zmsg_next(reply), 65536, &unpacked) == 0) {
+                int code = ((th_response_header_t *) unpacked)->code;
+                flood->ok += code == TH_OK;
+                flood->exhausted += code == TH_RESOURCE_EXHAUSTED;
+                protobuf_c_message_free_unpacked(unpacked, NULL);
+            }
+            zmsg_destroy(&reply);
+        }
+    }
+    zframe_destroy(&body);
+    zcert_destroy(&cert);
+    zsock_destroy(&dealer);
     return NULL;
 }
 
@@ -201,8 +283,8 @@ s_verdict(const char *path, const bench_result_t *r, const bench_result_t *raw)
 {
     double ratio = raw->calls_per_s > 0 ? r->calls_per_s / raw->calls_per_s : 0;
     printf("goal, %s: >= 45%% of raw %s (%.1f%%); p99 < 1 ms %s (%.1f us)\n", path,
-           ratio >= 0.45 ? "met" : "NOT met", 100 * ratio, r->p99_us < 1000 ? "met" : "NOT met",
-           r->p99_us);
+           ratio >= 0.45 ? "met" : "NOT met", 100 * ratio,
+           r->p99_us < 1000 ? "met" : "NOT met", r->p99_us);
 }
 
 int
@@ -234,20 +316,24 @@ main(int argc, char **argv)
     th_proc_t *worker = NULL;
     zactor_t *echo = NULL;
     char broker_public[41] = "";
-    char client_cert[1024], worker_cert[1024], broker_secret[1024];
+    char client_cert[1024], worker_cert[1024], broker_secret[1024], flood_cert[1024];
     snprintf(client_cert, sizeof client_cert, "%s/private/bench.cert_secret", dir);
+    snprintf(flood_cert, sizeof flood_cert, "%s/private/flooder.cert_secret", dir);
     snprintf(worker_cert, sizeof worker_cert, "%s/private/worker.cert_secret", dir);
     snprintf(broker_secret, sizeof broker_secret, "%s/broker.cert_secret", dir);
     if (th_test_keys_init(dir) != 0 ||
         th_test_keys_client(dir, "bench", "analyst", "", "") != 0 ||
-        th_test_keys_client(dir, "worker", "worker", "", "") != 0 ||
+        th_test_keys_client(dir, "flooder", "analyst", "", "") != 0 ||
+        th_test_keys_worker(dir, "worker", "teilhabe.testing.v1.Echo") != 0 ||
         th_test_keys_broker_public(dir, broker_public) != 0) {
         fprintf(stderr, "bench: could not create certificates in %s\n", dir);
         goto cleanup;
     }
-    th_test_broker_opts_t opts = {.keys_dir = plain ? NULL : dir, .heartbeat_ms = 1000,
+    th_test_broker_opts_t opts = {.keys_dir = plain ? NULL : dir,
+                                  .heartbeat_ms = 1000,
                                   .grace_ms = 2000,
-                                  .extra_args = (const char *const[]){"--log-level", "warn", NULL}};
+                                  .extra_args =
+                                      (const char *const[]){"--log-level", "warn", NULL}};
     if (th_test_broker_start(&opts, dir, &broker) != 0) {
         fprintf(stderr, "bench: the broker did not start; see %s\n", broker.log_path);
         goto cleanup;
@@ -318,10 +404,12 @@ main(int argc, char **argv)
     bench_result_t raw1 = s_measure("raw echo, 1 client", 0, 1, calls, &raw_tmpl);
     bench_result_t health1 = s_measure("health via broker, 1 client", 1, 1, calls, &tmpl);
     bench_result_t echo1 = s_measure("echo via worker, 1 client", 2, 1, calls, &tmpl);
-    bench_result_t raw8 = s_measure("raw echo, 8 clients", 0, TH_BENCH_THREADS, calls, &raw_tmpl);
+    bench_result_t raw8 =
+        s_measure("raw echo, 8 clients", 0, TH_BENCH_THREADS, calls, &raw_tmpl);
     bench_result_t health8 =
         s_measure("health via broker, 8 clients", 1, TH_BENCH_THREADS, calls, &tmpl);
-    bench_result_t echo8 = s_measure("echo via worker, 8 clients", 2, TH_BENCH_THREADS, calls, &tmpl);
+    bench_result_t echo8 =
+        s_measure("echo via worker, 8 clients", 2, TH_BENCH_THREADS, calls, &tmpl);
     s_print(&raw1, NULL);
     s_print(&health1, &raw1);
     s_print(&echo1, &raw1);
@@ -333,8 +421,31 @@ main(int argc, char **argv)
      * hop); Echo goes through a worker (two hops), the path the goal names. */
     s_verdict("health (broker-answered, one hop)", &health1, &raw1);
     s_verdict("echo (two hops through a worker; the goal's path)", &echo1, &raw1);
+
+    /* Fairness: the victim alone, then next to a flooding principal. */
+    int victim_calls = calls / 4 > 1000 ? calls / 4 : 1000;
+    bench_result_t alone = s_measure("victim alone", 2, 1, victim_calls, &tmpl);
+    bench_flood_t flood = {.endpoint = broker.frontend,
+                           .broker_public = plain ? NULL : broker_public,
+                           .cert = plain ? NULL : flood_cert};
+    atomic_init(&flood.stop, false);
+    pthread_t flooder;
+    pthread_create(&flooder, NULL, s_flood, &flood);
+    zclock_sleep(300); /* until the flood has filled the queue */
+    bench_result_t flooded = s_measure("victim with a flooder", 2, 1, victim_calls, &tmpl);
+    atomic_store(&flood.stop, true);
+    pthread_join(flooder, NULL);
+    printf("fairness, victim alone:        p50 %7.1f us  p99 %7.1f us%s\n", alone.p50_us,
+           alone.p99_us, alone.failures > 0 ? "  (FAILURES)" : "");
+    printf("fairness, victim with flooder: p50 %7.1f us  p99 %7.1f us%s  (flooder: %ld "
+           "served, %ld told RESOURCE_EXHAUSTED)\n",
+           flooded.p50_us, flooded.p99_us, flooded.failures > 0 ? "  (FAILURES)" : "",
+           flood.ok, flood.exhausted);
+    printf("fairness, ratio with/alone:    p50 %.2fx  p99 %.2fx\n",
+           alone.p50_us > 0 ? flooded.p50_us / alone.p50_us : 0,
+           alone.p99_us > 0 ? flooded.p99_us / alone.p99_us : 0);
     rc = (raw1.failures + health1.failures + echo1.failures + raw8.failures +
-          health8.failures + echo8.failures) > 0;
+          health8.failures + echo8.failures + alone.failures + flooded.failures) > 0;
 
 cleanup_frames:
     for (int f = 0; f < 3; f++)

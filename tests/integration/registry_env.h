@@ -245,7 +245,7 @@ reg_make_keys(registry_env_t *env)
 {
     snprintf(env->keys, sizeof env->keys, "%s/keys", env->tmp);
     if (mkdir(env->keys, 0700) != 0 || th_test_keys_init(env->keys) != 0 ||
-        th_test_keys_client(env->keys, "registry", "worker", NULL, NULL) != 0 ||
+        th_test_keys_worker(env->keys, "registry", "teilhabe.registry.v1.Registry") != 0 ||
         th_test_keys_client(env->keys, "admin", "admin", NULL, NULL) != 0 ||
         th_test_keys_client(env->keys, "ministry-th", "ministry", "16", NULL) != 0 ||
         th_test_keys_client(env->keys, "ministry-by", "ministry", "09", NULL) != 0 ||

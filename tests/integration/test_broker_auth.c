@@ -41,7 +41,11 @@ s_setup(void **state)
         th_test_keys_client(fx->dir, "admin", "admin", "", "") != 0 ||
         th_test_keys_client(fx->dir, "analyst", "analyst", "16", "") != 0 ||
         th_test_keys_client(fx->dir, "leaver", "ministry", "16", "") != 0 ||
-        th_test_keys_client(fx->dir, "worker1", "worker", "", "") != 0 ||
+        th_test_keys_worker(fx->dir, "worker1", "teilhabe.real.v1.Real") != 0 ||
+        th_test_keys_worker(fx->dir, "echoworker", ECHO_SERVICE) != 0 ||
+        th_test_keys_worker(fx->dir, "noservices", NULL) != 0 ||
+        th_test_keys_worker(fx->dir, "mover",
+                            "teilhabe.real.v1.Real,teilhabe.move.v1.Move") != 0 ||
         th_test_keys_client(fx->dir, "badrole", "emperor", "", "") != 0)
         return -1;
     th_test_broker_opts_t opts = {.keys_dir = fx->dir};
@@ -198,6 +202,166 @@ test_revoked_key_refused_while_connected(void **state)
     assert_int_equal(status, s_serving);
 }
 
+/* --- worker keys and their services ------------------------------------------ */
+
+static const int s_unknown =
+    TEILHABE__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVICE_UNKNOWN;
+static const int s_not_serving =
+    TEILHABE__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
+
+/* ListServices: the capacity listed for service, or -1 when not listed. */
+static int
+s_listed_capacity(zsock_t *client, uint64_t call_id, const char *service)
+{
+    Teilhabe__Broker__V1__ListServicesRequest request =
+        TEILHABE__BROKER__V1__LIST_SERVICES_REQUEST__INIT;
+    assert_int_equal(client_send(client, call_id, "teilhabe.broker.v1.Broker/ListServices",
+                                 2000, &request.base, NULL, 0, NULL, NULL),
+                     0);
+    peer_reply_t reply;
+    client_recv(client, 2000, &reply);
+    assert_int_equal(reply.code, TH_OK);
+    ProtobufCMessage *unpacked = NULL;
+    assert_int_equal(
+        th_wire_unpack(&teilhabe__broker__v1__list_services_response__descriptor,
+                       reply.body, 1 << 20, &unpacked),
+        0);
+    const Teilhabe__Broker__V1__ListServicesResponse *list =
+        (const Teilhabe__Broker__V1__ListServicesResponse *) unpacked;
+    int capacity = -1;
+    for (size_t i = 0; i < list->n_services; i++)
+        if (strcmp(list->services[i]->name, service) == 0)
+            capacity = (int) list->services[i]->capacity;
+    protobuf_c_message_free_unpacked(unpacked, NULL);
+    reply_clear(&reply);
+    return capacity;
+}
+
+/* Issue 6, failure 4: one worker key ruled every service. Now the test
+ * service's key announcing the registry is refused (DISCONNECT, logged
+ * once for the key however often it tries), the registry never registers
+ * and no call ever reaches that worker; the key still serves its own
+ * service, with its announced capacity capped (worker_capacity_max). */
+static void
+test_worker_key_serves_only_its_services(void **state)
+{
+    fixture_t *fx = *state;
+    zsock_t *client = peer_connect(fx->broker.frontend, fx->dir, "admin", NULL);
+    assert_non_null(client);
+    const char *registry = "teilhabe.registry.v1.Registry";
+    for (int attempt = 0; attempt < 3; attempt++) {
+        peer_worker_t thief;
+        assert_int_equal(worker_start(&thief, fx->broker.backend, fx->dir, "echoworker",
+                                      registry, "GetDistrict,RevokePrincipal", 10000),
+                         0);
+        worker_idle(&thief, 300);
+        assert_true(thief.disconnects >= 1);
+        worker_stop(&thief, false);
+    }
+    /* Its own service next to the registry: the whole READY is refused. */
+    peer_worker_t thief;
+    assert_int_equal(worker_start(&thief, fx->broker.backend, fx->dir, "echoworker",
+                                  ECHO_SERVICE ","
+                                               "teilhabe.registry.v1.Registry",
+                                  "", 1),
+                     0);
+    worker_idle(&thief, 300);
+    assert_true(thief.disconnects >= 1);
+    assert_int_equal(client_health(client, 20, registry, 2000), s_unknown);
+    assert_int_equal(client_health(client, 21, ECHO_SERVICE, 2000), s_unknown);
+    /* A registry call waits out the grace period and fails: the worker
+     * that asked for it never sees it. */
+    Teilhabe__Testing__V1__EchoRequest body = TEILHABE__TESTING__V1__ECHO_REQUEST__INIT;
+    assert_int_equal(client_send(client, 22, "teilhabe.registry.v1.Registry/GetDistrict",
+                                 3000, &body.base, NULL, 0, NULL, NULL),
+                     0);
+    assert_int_equal(worker_idle(&thief, 1000), 0);
+    peer_reply_t reply;
+    client_recv(client, 2000, &reply);
+    assert_int_equal(reply.call_id, 22);
+    assert_int_equal(reply.code, TH_UNIMPLEMENTED);
+    reply_clear(&reply);
+    worker_stop(&thief, false);
+    assert_int_equal(
+        th_test_count_in_file(fx->broker.log_path, "may not serve this service\" key="), 1);
+
+    /* The key's own service registers and serves, capacity capped. */
+    peer_worker_t worker;
+    assert_int_equal(worker_start(&worker, fx->broker.backend, fx->dir, "echoworker",
+                                  ECHO_SERVICE, "Echo", 10000),
+                     0);
+    worker_idle(&worker, 300);
+    assert_int_equal(worker.disconnects, 0);
+    assert_int_equal(client_health(client, 23, ECHO_SERVICE, 2000), s_serving);
+    assert_int_equal(s_listed_capacity(client, 24, ECHO_SERVICE), 256);
+    assert_int_equal(
+        client_send(client, 25, ECHO_METHOD, 3000, &body.base, NULL, 0, NULL, NULL), 0);
+    peer_request_t got;
+    assert_true(worker_recv_request(&worker, 3000, &got));
+    assert_int_equal(worker_echo(&worker, &got, "echo"), 0);
+    request_clear(&got);
+    client_recv(client, 2000, &reply);
+    assert_int_equal(reply.code, TH_OK);
+    reply_clear(&reply);
+    worker_stop(&worker, true);
+    zsock_destroy(&client);
+}
+
+/* A worker key without a services list serves nothing (the secure
+ * default): its READY is refused. */
+static void
+test_worker_key_without_services_serves_nothing(void **state)
+{
+    fixture_t *fx = *state;
+    peer_worker_t worker;
+    assert_int_equal(worker_start(&worker, fx->broker.backend, fx->dir, "noservices",
+                                  "teilhabe.real.v1.Real", "Do", 1),
+                     0);
+    worker_idle(&worker, 300);
+    assert_true(worker.disconnects >= 1);
+    worker_stop(&worker, false);
+    assert_int_equal(
+        th_test_count_in_file(fx->broker.log_path, "the worker key names no services"), 1);
+}
+
+/* The services of a connected worker's key shrink: the worker is told
+ * DISCONNECT and its service has no worker any more, within seconds. */
+static void
+test_worker_key_loses_a_service(void **state)
+{
+    fixture_t *fx = *state;
+    zsock_t *client = peer_connect(fx->broker.frontend, fx->dir, "admin", NULL);
+    assert_non_null(client);
+    peer_worker_t worker;
+    assert_int_equal(worker_start(&worker, fx->broker.backend, fx->dir, "mover",
+                                  "teilhabe.move.v1.Move", "Do", 1),
+                     0);
+    worker_idle(&worker, 300);
+    assert_int_equal(client_health(client, 30, "teilhabe.move.v1.Move", 2000), s_serving);
+    /* The same key, now naming only the other service. */
+    char path[1024];
+    snprintf(path, sizeof path, "%s/private/mover.cert_secret", fx->dir);
+    zcert_t *old = zcert_load(path);
+    assert_non_null(old);
+    zcert_t *cert = zcert_new_from(zcert_public_key(old), zcert_secret_key(old));
+    assert_non_null(cert);
+    zcert_set_meta(cert, "id", "%s", "mover");
+    zcert_set_meta(cert, "role", "%s", "worker");
+    zcert_set_meta(cert, "services", "%s", "teilhabe.real.v1.Real");
+    snprintf(path, sizeof path, "%s/public/mover.cert", fx->dir);
+    assert_int_equal(zcert_save_public(cert, path), 0);
+    zcert_destroy(&cert);
+    zcert_destroy(&old);
+    int64_t until = zclock_mono() + 5000;
+    while (zclock_mono() < until && worker.disconnects == 0)
+        worker_idle(&worker, 100);
+    assert_true(worker.disconnects >= 1);
+    assert_int_equal(client_health(client, 31, "teilhabe.move.v1.Move", 2000),
+                     s_not_serving);
+    worker_stop(&worker, false);
+    zsock_destroy(&client);
+}
+
 /* --- start-up --------------------------------------------------------------- */
 
 static int
@@ -307,6 +471,9 @@ main(void)
         cmocka_unit_test(test_unknown_key_refused),
         cmocka_unit_test(test_keys_on_the_wrong_socket),
         cmocka_unit_test(test_revoked_key_refused_while_connected),
+        cmocka_unit_test(test_worker_key_serves_only_its_services),
+        cmocka_unit_test(test_worker_key_without_services_serves_nothing),
+        cmocka_unit_test(test_worker_key_loses_a_service),
         cmocka_unit_test(test_refuses_to_start_without_auth),
         cmocka_unit_test(test_insecure_mode),
     };

@@ -197,7 +197,7 @@ test_principals_from_database(void **state)
     assert_int_equal(th_test_keys_init(dir), 0);
     assert_int_equal(th_test_keys_client(dir, "dbuser", "manager", "", ""), 0);
     assert_int_equal(th_test_keys_client(dir, "keeper", "analyst", "", ""), 0);
-    assert_int_equal(th_test_keys_client(dir, "dbworker", "worker", "", ""), 0);
+    assert_int_equal(th_test_keys_worker(dir, "dbworker", ECHO_SERVICE), 0);
     fx->dbuser_key = s_public_key(dir, "dbuser");
     fx->keeper_key = s_public_key(dir, "keeper");
     const char *dbuser_key = fx->dbuser_key;
@@ -408,12 +408,105 @@ test_stable_signature_and_hung_database(void **state)
     s_exec(fx->locker, "ROLLBACK", NULL, 0);
 }
 
+/* Issue 6, section 9: a principal revoked in registry.principals whose key
+ * also has a certificate file in certs_dir kept the file's role. The
+ * revocation wins: the open connection is refused within seconds and a
+ * new one is refused outright, although the file stays where it was. */
+static void
+test_revoked_in_database_beats_file(void **state)
+{
+    fixture_t *fx = *state;
+    const char *url = th_test_require_db_url();
+    if (strncmp(url, "postgres", 8) == 0)
+        fail_msg("TEILHABE_TEST_DB_URL must be in keyword form (host=... dbname=...) for "
+                 "this test: it appends its own dbname");
+    fx->admin = PQconnectdb(url);
+    assert_int_equal(PQstatus(fx->admin), CONNECTION_OK);
+    char sql[256];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", fx->dbname);
+    s_exec(fx->admin, sql, NULL, 0);
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", fx->dbname);
+    s_exec(fx->admin, sql, NULL, 0);
+    char db_url[1024];
+    snprintf(db_url, sizeof db_url, "%s dbname=%s", url, fx->dbname);
+    fx->conn = PQconnectdb(db_url);
+    PGconn *conn = fx->conn;
+    assert_int_equal(PQstatus(conn), CONNECTION_OK);
+    s_exec(conn, "CREATE SCHEMA registry", NULL, 0);
+    s_exec(
+        conn,
+        "CREATE TABLE registry.principals (id text PRIMARY KEY, "
+        "name text NOT NULL, role text NOT NULL, state_scope text, district_scope text[], "
+        "public_key text NOT NULL, revoked_at timestamptz)",
+        NULL, 0);
+
+    fx->dir = th_test_tmpdir("th-broker-db3");
+    const char *dir = fx->dir;
+    assert_non_null(dir);
+    assert_int_equal(th_test_keys_init(dir), 0);
+    assert_int_equal(th_test_keys_client(dir, "filed", "analyst", "", ""), 0);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/private/filed.cert_secret", dir);
+    zcert_t *cert = zcert_load(path);
+    assert_non_null(cert);
+    fx->keeper_key = strdup(zcert_public_txt(cert));
+    zcert_destroy(&cert);
+
+    th_test_broker_t *broker = &fx->broker;
+    th_test_broker_opts_t opts = {.keys_dir = dir, .db_url = db_url};
+    assert_int_equal(th_test_broker_start(&opts, dir, broker), 0);
+    /* From the file alone, then with a row of its own in the table. */
+    assert_int_equal(s_wait_health(broker->frontend, dir, "filed", s_serving, 5000),
+                     s_serving);
+    const char *row[] = {"db-filed", "Analyst", "analyst", fx->keeper_key};
+    s_exec(conn,
+           "INSERT INTO registry.principals (id, name, role, public_key) "
+           "VALUES ($1, $2, $3, $4)",
+           row, 4);
+    zsock_t *client = peer_connect(broker->frontend, dir, "filed", NULL);
+    assert_non_null(client);
+    assert_int_equal(client_health(client, 1, "teilhabe.health.v1.Health", 3000),
+                     s_serving);
+
+    const char *revoke[] = {"db-filed"};
+    s_exec(conn, "UPDATE registry.principals SET revoked_at = now() WHERE id = $1", revoke,
+           1);
+    int code = -1;
+    int64_t until = zclock_mono() + 6000;
+    for (uint64_t id = 10; zclock_mono() < until && code != TH_UNAUTHENTICATED; id++) {
+        Teilhabe__Health__V1__HealthCheckRequest health =
+            TEILHABE__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+        assert_int_equal(client_send(client, id, "teilhabe.health.v1.Health/Check", 1000,
+                                     &health.base, NULL, 0, NULL, NULL),
+                         0);
+        peer_reply_t reply;
+        client_recv(client, 1000, &reply);
+        code = reply.code;
+        reply_clear(&reply);
+        if (code != TH_UNAUTHENTICATED)
+            zclock_sleep(200);
+    }
+    assert_int_equal(code, TH_UNAUTHENTICATED);
+    zsock_destroy(&client);
+    /* The file is still there, and counts for nothing. */
+    snprintf(path, sizeof path, "%s/public/filed.cert", dir);
+    assert_int_equal(access(path, F_OK), 0);
+    assert_int_equal(s_wait_health(broker->frontend, dir, "filed", s_serving, 1500), -1);
+    assert_true(s_count_in_file(broker->log_path,
+                                "its key is revoked in registry.principals") >= 1);
+    int status = th_test_broker_stop(broker);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_principals_from_database, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_stable_signature_and_hung_database, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_revoked_in_database_beats_file, s_setup,
                                         s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -238,8 +238,9 @@ worker_send_command(peer_worker_t *worker, byte command, zframe_t **payload_p)
     return peer_send(&msg, worker->sock);
 }
 
-/* Connects and sends READY for the given services (each with the given
- * method names, comma-separated, "" = none listed). */
+/* Connects and sends READY for the given services (comma-separated, at
+ * most 64), each with the given method names (comma-separated, "" = none
+ * listed). */
 static inline int
 worker_start(peer_worker_t *worker, const char *endpoint, const char *keys_dir,
              const char *name, const char *services, const char *methods, uint32_t capacity)
@@ -250,8 +251,8 @@ worker_start(peer_worker_t *worker, const char *endpoint, const char *keys_dir,
     if (worker->sock == NULL)
         return -1;
     Teilhabe__Broker__V1__WorkerReady ready = TEILHABE__BROKER__V1__WORKER_READY__INIT;
-    Teilhabe__Broker__V1__ServiceInfo infos[4];
-    Teilhabe__Broker__V1__ServiceInfo *info_ptrs[4];
+    Teilhabe__Broker__V1__ServiceInfo infos[64];
+    Teilhabe__Broker__V1__ServiceInfo *info_ptrs[64];
     char *method_list[16];
     size_t n_methods = 0;
     char methods_copy[512];
@@ -260,11 +261,11 @@ worker_start(peer_worker_t *worker, const char *endpoint, const char *keys_dir,
     for (char *tok = strtok_r(methods_copy, ",", &save); tok != NULL && n_methods < 16;
          tok = strtok_r(NULL, ",", &save))
         method_list[n_methods++] = tok;
-    char services_copy[512];
+    char services_copy[4096];
     snprintf(services_copy, sizeof services_copy, "%s", services);
     size_t n = 0;
     save = NULL;
-    for (char *tok = strtok_r(services_copy, ",", &save); tok != NULL && n < 4;
+    for (char *tok = strtok_r(services_copy, ",", &save); tok != NULL && n < 64;
          tok = strtok_r(NULL, ",", &save)) {
         teilhabe__broker__v1__service_info__init(&infos[n]);
         infos[n].name = tok;

@@ -188,13 +188,25 @@ test_client_writes_public_and_secret_with_metadata(void **state)
     assert_string_equal(zcert_meta(public_cert, "districts"), "16051,16052,16053");
     assert_string_equal(zcert_meta(secret_cert, "role"), "manager");
 
-    /* A principal without --id gets its name as id; federal scope is empty. */
-    assert_int_equal(s_run(f, "client '%s' ops-worker --role worker", f->store), 0);
+    /* A principal without --id gets its name as id; federal scope is empty.
+     * A worker key names the services it may serve. */
+    assert_int_equal(s_run(f,
+                           "client '%s' ops-worker --role worker --services "
+                           "teilhabe.registry.v1.Registry,teilhabe.testing.v1.Echo",
+                           f->store),
+                     0);
     zcert_t *worker = zcert_load(s_path(f, "public/ops-worker.cert"));
     assert_non_null(worker);
     assert_string_equal(zcert_meta(worker, "id"), "ops-worker");
     assert_string_equal(zcert_meta(worker, "state"), "");
     assert_string_equal(zcert_meta(worker, "districts"), "");
+    assert_string_equal(zcert_meta(worker, "services"),
+                        "teilhabe.registry.v1.Registry,teilhabe.testing.v1.Echo");
+    assert_int_equal(s_run(f, "show '%s'", s_path(f, "public/ops-worker.cert")), 0);
+    assert_non_null(strstr(
+        f->output, "services = teilhabe.registry.v1.Registry,teilhabe.testing.v1.Echo\n"));
+    /* Other keys carry no services line at all. */
+    assert_null(zcert_meta(public_cert, "services"));
 
     /* show prints the public key and the metadata, never the secret. */
     assert_int_equal(s_run(f, "show '%s'", s_path(f, "private/thm-1.cert_secret")), 0);
@@ -263,6 +275,17 @@ test_client_rejects_bad_input(void **state)
         {"../evil --role admin", "must start with a letter or a digit"},
         {"a/b --role admin", "may contain only letters"},
         {"x --role admin --id 'a b'", "id \"a b\" may contain only letters"},
+        /* A worker key without services would serve nothing: refused. */
+        {"x --role worker", "a worker key needs the services it may serve"},
+        {"x --role worker --services ''", "a worker key needs the services it may serve"},
+        {"x --role worker --services Registry",
+         "service \"Registry\" is not a full service name"},
+        {"x --role worker --services teilhabe.registry.v1.Registry,",
+         "service \"\" is not a full service name"},
+        {"x --role worker --services 'teilhabe.registry.v1.Registry/Get'",
+         "is not a full service name"},
+        {"x --role admin --services teilhabe.registry.v1.Registry",
+         "only a worker key serves services"},
     };
     assert_int_equal(s_run(f, "init '%s'", f->store), 0);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -285,6 +308,7 @@ test_usage_errors_and_uninitialised_store(void **state)
     assert_int_equal(s_run(f, "frobnicate"), 2);
     assert_int_equal(s_run(f, "init"), 2);
     assert_int_equal(s_run(f, "init '%s' --role admin", f->store), 2);
+    assert_int_equal(s_run(f, "init '%s' --services teilhabe.x.v1.Y", f->store), 2);
     assert_int_equal(s_run(f, "client '%s' x --colour blue", f->store), 2);
     assert_int_equal(s_run(f, "client '%s' x --role", f->store), 2);
     assert_int_equal(s_run(f, "--help"), 0);
@@ -373,7 +397,7 @@ test_client_worker_services(void **state)
         s_run(f, "client '%s' x1 --role admin --services teilhabe.registry.v1.Registry",
               f->store),
         1);
-    assert_non_null(strstr(f->output, "only a worker names services"));
+    assert_non_null(strstr(f->output, "only a worker key serves services"));
     assert_int_equal(s_run(f, "client '%s' x2 --role worker --services 'a,,b'", f->store),
                      1);
     assert_int_equal(s_run(f, "client '%s' x3 --role worker --services 'a/b'", f->store),

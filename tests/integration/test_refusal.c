@@ -57,7 +57,7 @@ s_setup(void **state)
     assert_int_equal(th_test_keys_init(env->dir), 0);
     assert_int_equal(th_test_keys_client(env->dir, "admin", "admin", "", ""), 0);
     assert_int_equal(th_test_keys_client(env->dir, "analyst", "analyst", "", ""), 0);
-    assert_int_equal(th_test_keys_client(env->dir, "worker", "worker", "", ""), 0);
+    assert_int_equal(th_test_keys_worker(env->dir, "worker", "teilhabe.testing.v1.Echo"), 0);
     assert_int_equal(th_test_keys_broker_public(env->dir, env->broker_key), 0);
     th_test_broker_opts_t opts = {.keys_dir = env->dir, .heartbeat_ms = 250, .grace_ms = 500};
     if (th_test_broker_start(&opts, env->dir, &env->broker) != 0)

@@ -270,8 +270,8 @@ test_page_size_above_maximum(void **state)
     Teilhabe__Registry__V1__ListPrincipalsRequest principals =
         TEILHABE__REGISTRY__V1__LIST_PRINCIPALS_REQUEST__INIT;
     principals.page_size = 501;
-    Teilhabe__Registry__V1__ListEventsRequest events =
-        TEILHABE__REGISTRY__V1__LIST_EVENTS_REQUEST__INIT;
+    Teilhabe__Events__V1__ListEventsRequest events =
+        TEILHABE__EVENTS__V1__LIST_EVENTS_REQUEST__INIT;
     events.limit = 1001;
     const struct {
         const char *method;
@@ -292,7 +292,7 @@ test_page_size_above_maximum(void **state)
         {REG_METHOD("ListPrincipals"), &principals.base,
          &teilhabe__registry__v1__list_principals_response__descriptor, "page_size"},
         {REG_METHOD("ListEvents"), &events.base,
-         &teilhabe__registry__v1__list_events_response__descriptor, "limit"},
+         &teilhabe__events__v1__list_events_response__descriptor, "limit"},
     };
     for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
         th_result_t r;

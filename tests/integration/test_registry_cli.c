@@ -288,6 +288,95 @@ test_cli_walk_through(void **state)
     free(out);
 }
 
+/* Lines of text (CSV rows end in CRLF, tables in LF). */
+static size_t
+s_lines(const char *text)
+{
+    size_t n = 0;
+    for (const char *p = text; *p != '\0'; p++)
+        n += *p == '\n';
+    return n;
+}
+
+/* The widest line of text, in characters (code points). */
+static size_t
+s_widest(const char *text)
+{
+    size_t widest = 0, width = 0;
+    for (const unsigned char *p = (const unsigned char *) text; *p != '\0'; p++) {
+        if (*p == '\n') {
+            widest = width > widest ? width : widest;
+            width = 0;
+        } else if ((*p & 0xc0) != 0x80) {
+            width++;
+        }
+    }
+    return width > widest ? width : widest;
+}
+
+/* The list commands fetch every page: all 401 districts in pages of 7
+ * (58 pages; the CLI used to stop after 8), every event of the outbox in
+ * pages of 100 (it used to print one page). */
+static void
+test_cli_fetches_every_page(void **state)
+{
+    s_fixture_t *f = *state;
+    char *out = NULL;
+    assert_int_equal(
+        s_cli(f, false, &out, "--format csv --page-size 7 district list --as-of 2021-06-30"),
+        0);
+    assert_int_equal(s_lines(out), 1 + 401);
+    assert_non_null(strstr(out, "\r\n16056,"));
+    free(out);
+    /* --page-size among the command's flags, table: every row too */
+    assert_int_equal(s_cli(f, false, &out, "district list --page-size 50"), 0);
+    assert_int_equal(s_lines(out), 1 + 400);
+    free(out);
+
+    const long long events =
+        reg_sql_count(f->env.db_url, "SELECT count(*) FROM registry.events");
+    assert_true(events >= 420);
+    assert_int_equal(s_cli(f, false, &out, "--format csv --page-size 100 events"), 0);
+    assert_int_equal((long long) s_lines(out), 1 + events);
+    free(out);
+    assert_int_equal(s_cli(f, false, &out, "--format csv events --after 400 --limit 7"), 0);
+    assert_int_equal(s_lines(out), 1 + 7);
+    assert_non_null(strstr(out, "\r\n401,"));
+    free(out);
+}
+
+/* Tables fit 120 columns, with short labels; --wide has every field;
+ * JSON keeps the proto's value names. */
+static void
+test_cli_tables_fit(void **state)
+{
+    s_fixture_t *f = *state;
+    char *out = NULL;
+    const char *const commands[] = {"district list", "district show 16068", "state list",
+                                    "district history 16056", "events --limit 30",
+                                    "principal list", "services"};
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        assert_int_equal(s_cli(f, false, &out, "%s", commands[i]), 0);
+        if (s_widest(out) > 120)
+            fail_msg("\"%s\" is %zu columns wide:\n%s", commands[i], s_widest(out), out);
+        free(out);
+    }
+    assert_int_equal(s_cli(f, false, &out, "district list --state 16"), 0);
+    assert_non_null(strstr(out, "Landkreis"));
+    assert_non_null(strstr(out, "Kreisfreie stadt"));
+    assert_null(strstr(out, "DISTRICT_KIND_"));
+    assert_null(strstr(out, "nuts3")); /* not a column a person needs */
+    free(out);
+    assert_int_equal(s_cli(f, false, &out, "--wide district list --state 16"), 0);
+    assert_non_null(strstr(out, "nuts3"));
+    assert_non_null(strstr(out, "figures_valid_from"));
+    assert_true(s_widest(out) > 120);
+    free(out);
+    assert_int_equal(s_cli(f, false, &out, "--format json district show 16068"), 0);
+    assert_non_null(strstr(out, "DISTRICT_KIND_LANDKREIS"));
+    free(out);
+}
+
 /* A change that ended without a verdict (DEADLINE_EXCEEDED, UNAVAILABLE)
  * is repeated with the key the CLI printed: --idempotency-key makes the
  * second run answer the first one's reply, and the change is made once. */
@@ -331,6 +420,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cli_walk_through),
         cmocka_unit_test(test_cli_repeats_a_change_with_its_key),
+        cmocka_unit_test(test_cli_fetches_every_page),
+        cmocka_unit_test(test_cli_tables_fit),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

@@ -299,10 +299,10 @@ test_revoked_principal_refused_at_broker(void **state)
     th_client_t *client = reg_client_cert(&f->env, path);
     assert_non_null(client);
     /* The registry saw it as the principal from the registry row. */
-    Teilhabe__Registry__V1__ListEventsRequest ev =
-        TEILHABE__REGISTRY__V1__LIST_EVENTS_REQUEST__INIT;
+    Teilhabe__Events__V1__ListEventsRequest ev =
+        TEILHABE__EVENTS__V1__LIST_EVENTS_REQUEST__INIT;
     reg_call(client, REG_METHOD("ListEvents"), &ev.base,
-             &teilhabe__registry__v1__list_events_response__descriptor, &r);
+             &teilhabe__events__v1__list_events_response__descriptor, &r);
     assert_int_equal(r.code, TH_OK);
     th_result_clear(&r);
     /* An analyst may not revoke, or create. */

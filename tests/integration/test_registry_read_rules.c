@@ -484,17 +484,17 @@ test_events_per_role(void **state)
         [S_MANAGER_TH] = "16", [S_MANAGER_SCOPED] = "16", [S_MANAGER_BY] = "09",
         [S_ANALYST] = "",      [S_ANALYST_TH] = "",       [S_SERVICE] = "*"};
     for (int role = 0; role < S_ROLES; role++) {
-        Teilhabe__Registry__V1__ListEventsRequest req =
-            TEILHABE__REGISTRY__V1__LIST_EVENTS_REQUEST__INIT;
+        Teilhabe__Events__V1__ListEventsRequest req =
+            TEILHABE__EVENTS__V1__LIST_EVENTS_REQUEST__INIT;
         req.limit = 1000;
         th_result_t r;
         reg_call(f->c[role], REG_METHOD("ListEvents"), &req.base,
-                 &teilhabe__registry__v1__list_events_response__descriptor, &r);
+                 &teilhabe__events__v1__list_events_response__descriptor, &r);
         assert_int_equal(r.code, TH_OK);
-        const Teilhabe__Registry__V1__ListEventsResponse *ev = (const void *) r.response;
+        const Teilhabe__Events__V1__ListEventsResponse *ev = (const void *) r.response;
         int principals = 0, concepts = 0, th = 0, by = 0, legacy = 0;
         for (size_t i = 0; i < ev->n_events; i++) {
-            const Teilhabe__Registry__V1__Event *e = ev->events[i];
+            const Teilhabe__Events__V1__Event *e = ev->events[i];
             char what[128];
             snprintf(what, sizeof what, "event %s read by %s", e->topic, s_keys[role]);
             s_assert_no_personal(e->payload.data, e->payload.len, what);

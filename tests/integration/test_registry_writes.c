@@ -719,18 +719,18 @@ test_events_carry_every_change(void **state)
 {
     s_fixture_t *f = *state;
     th_result_t r;
-    Teilhabe__Registry__V1__ListEventsRequest req =
-        TEILHABE__REGISTRY__V1__LIST_EVENTS_REQUEST__INIT;
+    Teilhabe__Events__V1__ListEventsRequest req =
+        TEILHABE__EVENTS__V1__LIST_EVENTS_REQUEST__INIT;
     req.limit = 1000;
     reg_call(f->admin, REG_METHOD("ListEvents"), &req.base,
-             &teilhabe__registry__v1__list_events_response__descriptor, &r);
+             &teilhabe__events__v1__list_events_response__descriptor, &r);
     assert_int_equal(r.code, TH_OK);
-    const Teilhabe__Registry__V1__ListEventsResponse *ev = (const void *) r.response;
+    const Teilhabe__Events__V1__ListEventsResponse *ev = (const void *) r.response;
     assert_true(ev->n_events > 5);
     bool concept = false, assigned = false, unassigned = false, created = false;
     int64_t previous = 0;
     for (size_t i = 0; i < ev->n_events; i++) {
-        const Teilhabe__Registry__V1__Event *e = ev->events[i];
+        const Teilhabe__Events__V1__Event *e = ev->events[i];
         assert_true(e->sequence > previous);
         previous = e->sequence;
         assert_true(strlen(e->create_time) > 10);
@@ -755,7 +755,7 @@ test_events_carry_every_change(void **state)
     /* After the last one: nothing, and the checkpoint stays. */
     req.after_sequence = previous;
     reg_call(f->admin, REG_METHOD("ListEvents"), &req.base,
-             &teilhabe__registry__v1__list_events_response__descriptor, &r);
+             &teilhabe__events__v1__list_events_response__descriptor, &r);
     assert_int_equal(r.code, TH_OK);
     ev = (const void *) r.response;
     assert_int_equal(ev->n_events, 0);
@@ -765,21 +765,21 @@ test_events_carry_every_change(void **state)
     req.after_sequence = 0;
     req.limit = 2;
     reg_call(f->admin, REG_METHOD("ListEvents"), &req.base,
-             &teilhabe__registry__v1__list_events_response__descriptor, &r);
+             &teilhabe__events__v1__list_events_response__descriptor, &r);
     assert_int_equal(r.code, TH_OK);
     assert_int_equal(
-        ((const Teilhabe__Registry__V1__ListEventsResponse *) r.response)->n_events, 2);
+        ((const Teilhabe__Events__V1__ListEventsResponse *) r.response)->n_events, 2);
     th_result_clear(&r);
     req.limit = 1001;
     reg_call(f->admin, REG_METHOD("ListEvents"), &req.base,
-             &teilhabe__registry__v1__list_events_response__descriptor, &r);
+             &teilhabe__events__v1__list_events_response__descriptor, &r);
     assert_int_equal(r.code, TH_INVALID_ARGUMENT);
     assert_true(reg_has_violation(&r, "limit"));
     th_result_clear(&r);
     req.limit = 0;
     req.after_sequence = -5;
     reg_call(f->admin, REG_METHOD("ListEvents"), &req.base,
-             &teilhabe__registry__v1__list_events_response__descriptor, &r);
+             &teilhabe__events__v1__list_events_response__descriptor, &r);
     assert_int_equal(r.code, TH_INVALID_ARGUMENT);
     th_result_clear(&r);
 }
@@ -787,6 +787,9 @@ test_events_carry_every_change(void **state)
 int
 main(void)
 {
+    /* German dates need the zone (as every program sets it up in main). */
+    if (th_date_init() != 0)
+        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_concept_versions_and_rights),
         cmocka_unit_test(test_concept_bad_input),

@@ -67,7 +67,8 @@ s_setup(void **state)
     assert_int_equal(th_test_keys_init(env->dir), 0);
     assert_int_equal(th_test_keys_client(env->dir, "admin", "admin", "", ""), 0);
     assert_int_equal(th_test_keys_client(env->dir, "manager1", "manager", "16", "16056"), 0);
-    assert_int_equal(th_test_keys_client(env->dir, "worker", "worker", "", ""), 0);
+    assert_int_equal(
+        th_test_keys_worker(env->dir, "worker", ECHO_SERVICE ",teilhabe.rpctest.v1.Nested"), 0);
     assert_int_equal(th_test_keys_broker_public(env->dir, env->broker_key), 0);
     s_start_broker(env);
     *state = env;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -139,6 +140,23 @@ th_test_rmtree(const char *path)
         nftw(path, s_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+size_t
+th_test_count_in_file(const char *path, const char *needle)
+{
+    FILE *file = fopen(path, "r");
+    if (file == NULL)
+        return 0;
+    size_t count = 0;
+    char *line = NULL;
+    size_t size = 0;
+    while (getline(&line, &size, file) >= 0)
+        if (strstr(line, needle) != NULL)
+            count++;
+    free(line);
+    fclose(file);
+    return count;
+}
+
 bool
 th_test_wait_port(int port, int timeout_ms)
 {
@@ -169,6 +187,13 @@ struct th_proc_t {
 th_proc_t *
 th_proc_start(const char *path, char *const argv[], const char *log_path)
 {
+    return th_proc_start_nofile(path, argv, log_path, 0);
+}
+
+th_proc_t *
+th_proc_start_nofile(const char *path, char *const argv[], const char *log_path,
+                     unsigned long nofile)
+{
     th_proc_t *self = calloc(1, sizeof *self);
     if (self == NULL)
         return NULL;
@@ -191,6 +216,14 @@ th_proc_start(const char *path, char *const argv[], const char *log_path)
                 dup2(fd, STDOUT_FILENO);
                 dup2(fd, STDERR_FILENO);
                 close(fd);
+            }
+        }
+        if (nofile > 0) {
+            struct rlimit limit = {.rlim_cur = nofile, .rlim_max = nofile};
+            if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+                fprintf(stderr, "could not set the open file limit to %lu: %s\n", nofile,
+                        strerror(errno));
+                _exit(127);
             }
         }
         /* A child must not inherit the test's sanitizer exit hooks for a
@@ -310,9 +343,9 @@ th_test_keys_init(const char *dir)
     return rc;
 }
 
-int
-th_test_keys_client(const char *dir, const char *name, const char *role, const char *state,
-                    const char *districts)
+static int
+s_keys_save(const char *dir, const char *name, const char *role, const char *state,
+            const char *districts, const char *services)
 {
     zcert_t *cert = zcert_new();
     if (cert == NULL)
@@ -322,6 +355,8 @@ th_test_keys_client(const char *dir, const char *name, const char *role, const c
     zcert_set_meta(cert, "role", "%s", role);
     zcert_set_meta(cert, "state", "%s", state != NULL ? state : "");
     zcert_set_meta(cert, "districts", "%s", districts != NULL ? districts : "");
+    if (services != NULL)
+        zcert_set_meta(cert, "services", "%s", services);
     char path[1024];
     int rc = 0;
     snprintf(path, sizeof path, "%s/public/%s.cert", dir, name);
@@ -332,6 +367,19 @@ th_test_keys_client(const char *dir, const char *name, const char *role, const c
         rc = TH_EIO;
     zcert_destroy(&cert);
     return rc;
+}
+
+int
+th_test_keys_client(const char *dir, const char *name, const char *role, const char *state,
+                    const char *districts)
+{
+    return s_keys_save(dir, name, role, state, districts, NULL);
+}
+
+int
+th_test_keys_worker(const char *dir, const char *name, const char *services)
+{
+    return s_keys_save(dir, name, "worker", "", "", services != NULL ? services : "");
 }
 
 int
@@ -397,7 +445,8 @@ th_test_broker_start(const th_test_broker_opts_t *opts, const char *log_dir,
     for (size_t i = 0; opts->extra_args != NULL && opts->extra_args[i] != NULL && n < 62; i++)
         argv[n++] = opts->extra_args[i];
     argv[n] = NULL;
-    out->proc = th_proc_start(TH_TEST_BROKER_BIN, (char *const *) argv, out->log_path);
+    out->proc = th_proc_start_nofile(TH_TEST_BROKER_BIN, (char *const *) argv, out->log_path,
+                                     opts->nofile);
     if (out->proc == NULL)
         return TH_EIO;
     if (!th_test_wait_port(out->frontend_port, 5000) ||

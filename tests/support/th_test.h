@@ -51,6 +51,10 @@ char *th_test_tmpdir(const char *prefix);
 /* Removes a directory tree (used on test temp dirs only). */
 void th_test_rmtree(const char *path);
 
+/* Lines of the file at path that contain needle (0 when it cannot be
+ * read). For checking what a process logged. */
+size_t th_test_count_in_file(const char *path, const char *needle);
+
 /* Waits until a TCP connect to 127.0.0.1:port succeeds; false on timeout. */
 bool th_test_wait_port(int port, int timeout_ms);
 
@@ -61,6 +65,12 @@ typedef struct th_proc_t th_proc_t;
 /* Starts path with argv (argv[0] included, NULL-terminated), stdout and
  * stderr appended to log_path (NULL = inherit). NULL when fork/exec fails. */
 th_proc_t *th_proc_start(const char *path, char *const argv[], const char *log_path);
+
+/* Like th_proc_start, with the child's open file limit (soft and hard, so
+ * the program cannot raise it again) set to nofile before exec; 0 = the
+ * test's own limit. */
+th_proc_t *th_proc_start_nofile(const char *path, char *const argv[], const char *log_path,
+                                unsigned long nofile);
 
 /* Sends sig and waits up to timeout_ms for the process to exit; then
  * SIGKILLs it. Returns the exit status as from waitpid (decode with
@@ -98,6 +108,12 @@ int th_test_keys_init(const char *dir);
 int th_test_keys_client(const char *dir, const char *name, const char *role,
                         const char *state, const char *districts);
 
+/* Creates a worker certificate NAME (role worker) that may serve the given
+ * services (comma-separated full names, e.g. "teilhabe.testing.v1.Echo";
+ * metadata "services", as teilhabe-keys client --services writes it). A
+ * worker key without services serves nothing. 0 or < 0. */
+int th_test_keys_worker(const char *dir, const char *name, const char *services);
+
 /* The Z85 public key of the broker in DIR (static buffer per call site is
  * not used: writes into out, 41 bytes). 0 or < 0. */
 int th_test_keys_broker_public(const char *dir, char out[41]);
@@ -110,6 +126,7 @@ typedef struct {
     int grace_ms;           /* 0 = 500 for tests */
     const char *db_url;     /* NULL = none */
     const char *const *extra_args; /* NULL-terminated "--key", "value" pairs */
+    unsigned long nofile;   /* open file limit of the broker; 0 = the test's */
 } th_test_broker_opts_t;
 
 typedef struct {

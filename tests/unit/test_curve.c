@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "th_check.h"
 #include "th_curve.h"
 #include "th_test.h"
 
@@ -21,14 +22,14 @@ static void
 test_key_validity(void **state)
 {
     zcert_t *cert = zcert_new();
-    assert_true(th_curve_key_valid(zcert_public_txt(cert)));
-    assert_false(th_curve_key_valid(NULL));
-    assert_false(th_curve_key_valid(""));
-    assert_false(th_curve_key_valid("short"));
+    assert_true(th_check_z85_key(zcert_public_txt(cert)));
+    assert_false(th_check_z85_key(NULL));
+    assert_false(th_check_z85_key(""));
+    assert_false(th_check_z85_key("short"));
     char bad[41];
     memcpy(bad, zcert_public_txt(cert), 41);
     bad[5] = '"'; /* not in the Z85 alphabet */
-    assert_false(th_curve_key_valid(bad));
+    assert_false(th_check_z85_key(bad));
     zcert_destroy(&cert);
 }
 

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -89,14 +90,44 @@ test_date_in_germany(void **state)
     assert_string_equal(out, "2024-10-27");
 }
 
+static void
+test_zone_must_exist(void **state)
+{
+    /* Without the zone file no German date can be told: said, not guessed. */
+    setenv("TZDIR", "/nonexistent-zoneinfo", 1);
+    assert_int_equal(th_date_init(), TH_ENOTFOUND);
+    unsetenv("TZDIR");
+    assert_int_equal(th_date_init(), 0);
+}
+
+static void
+test_parts(void **state)
+{
+    int y, m, d;
+    char out[TH_DATE_LEN + 1];
+    assert_int_equal(th_date_parse("2024-02-29", &y, &m, &d), 0);
+    assert_int_equal(y * 10000 + m * 100 + d, 20240229);
+    assert_int_equal(th_date_parse("2023-02-29", &y, &m, &d), TH_EINVAL);
+    th_date_format(2021, 7, 1, out);
+    assert_string_equal(out, "2021-07-01");
+    assert_int_equal(th_date_days_in_month(2024, 2), 29);
+    assert_int_equal(th_date_days_in_month(2100, 2), 28);
+    assert_int_equal(th_date_days_in_month(2024, 13), 0);
+}
+
 int
 main(void)
 {
+    /* German dates need the zone (as every program sets it up in main). */
+    if (th_date_init() != 0)
+        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid),
         cmocka_unit_test(test_add_days),
         cmocka_unit_test(test_today_is_a_date),
         cmocka_unit_test(test_date_in_germany),
+        cmocka_unit_test(test_zone_must_exist),
+        cmocka_unit_test(test_parts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,73 @@
+/* ---------------------------------------------------------------------------
+ * th_row.h: PostgreSQL rows into protobuf messages, by the message's
+ * descriptor.
+ *
+ * A store names its columns after the fields of the message it answers
+ * with (`SELECT d.ags, s.name AS state_name, ...`), and th_row puts each
+ * column into the field of that name, converting by the field's type:
+ *   string                  the text; SQL NULL = ""
+ *   int32/64, uint32/64...  decimal text; NULL = 0
+ *   float, double           decimal text (numeric, double precision)
+ *   bool                    PostgreSQL's t / f
+ *   enum                    the value's token ("landkreis", th_enum.h);
+ *                           NULL or an unknown token = 0 (UNSPECIFIED)
+ *   bytes                   bytea
+ *   repeated string, enum   a one-dimensional array ('{a,b,"c d"}')
+ * Columns that name no field are left to the store (it reads them itself,
+ * e.g. the columns of a joined row), and so are fields of message type.
+ *
+ * One mapping for every service, so a store's code is its SQL, and a
+ * column added to a query and a field added to the .proto meet by name.
+ * ---------------------------------------------------------------------------
+ */
+#ifndef TH_ROW_H
+#define TH_ROW_H
+
+#include <libpq-fe.h>
+#include <protobuf-c/protobuf-c.h>
+#include <stddef.h>
+
+#include "th_call.h"
+
+/* Fills msg (initialised by the caller) from row of r, from the n_cols
+ * columns starting at first_col (n_cols 0 = to the last column): a joined
+ * row fills one message from its first columns and another from the rest,
+ * even where both have a column "id". Strings,
+ * arrays and bytes are copied into call memory. With call NULL (seeding,
+ * before any call) strings point into r, valid until it is cleared, and
+ * repeated and bytes fields stay empty. */
+void th_row_fill(th_call_t *call, const PGresult *r, int row, int first_col, int n_cols,
+                 ProtobufCMessage *msg);
+
+/* A new message of desc from row of r (call memory). */
+void *th_row_new(th_call_t *call, const ProtobufCMessageDescriptor *desc, const PGresult *r,
+                 int row);
+
+/* Every row of r as a new message of desc: an array in call memory (NULL
+ * when r has no rows), *n its length. */
+void **th_row_all(th_call_t *call, const ProtobufCMessageDescriptor *desc, const PGresult *r,
+                  size_t *n);
+
+/* Splits the text form of a one-dimensional PostgreSQL array
+ * ('{a,"b c",NULL}'; NULL elements are skipped) into items (at most max),
+ * the strings written into buf (at least strlen(text) bytes). 0,
+ * TH_EINVAL when text is no such array, TH_ETOOBIG above max items. */
+int th_row_split_array(const char *text, char *buf, char **items, size_t max, size_t *n);
+
+/* The elements of a one-dimensional PostgreSQL array in its text form
+ * ('{a,"b c",NULL}'; NULL elements are skipped) as strings in call memory:
+ * an array (NULL when empty) and *n. TH_EINVAL when text is no such array. */
+int th_row_parse_array(th_call_t *call, const char *text, char ***items, size_t *n);
+
+/* strings as a PostgreSQL array literal ({"a","b"}, every item quoted and
+ * escaped), in call memory: to pass a list as one text parameter
+ * ($1::text[]). */
+char *th_row_array_literal(th_call_t *call, char *const *items, size_t n);
+
+/* The token of an enum value as a statement parameter ("landkreis"), in
+ * call memory; NULL (SQL NULL: "any" in a filter) for the zero value or a
+ * value desc does not know. */
+const char *th_row_enum_param(th_call_t *call, const ProtobufCEnumDescriptor *desc,
+                              int value);
+
+#endif /* TH_ROW_H */
