@@ -13,6 +13,7 @@
 
 #include "th_worker_int.h"
 
+#include "th_check.h"
 #include "th_error.h"
 #include "th_log.h"
 #include "th_methods.h"
@@ -142,6 +143,16 @@ th_call_metadata(const th_call_t *call, const char *key)
             return entry->value != NULL ? entry->value : "";
     }
     return NULL;
+}
+
+const char *
+th_call_on_behalf_of(const th_call_t *call)
+{
+    const th_principal_t *principal = th_call_principal(call);
+    if (principal->role == NULL || strcmp(principal->role, "service") != 0)
+        return NULL;
+    const char *id = th_call_metadata(call, TH_WIRE_ON_BEHALF_OF);
+    return id != NULL && th_check_principal_id(id) ? id : NULL;
 }
 
 int64_t
@@ -350,6 +361,7 @@ th_call_audit(th_call_t *call, const char *resource, const char *before_json,
         .resource = resource,
         .before_json = before_json,
         .after_json = after_json,
+        .on_behalf_of = th_call_on_behalf_of(call),
     };
     return th_db_audit(call->thread->db, &entry);
 }
@@ -410,6 +422,7 @@ th_call_record(th_call_t *call, const char *resource, const ProtobufCMessage *be
         .resource = resource,
         .before_json = before_json,
         .after_json = after_json,
+        .on_behalf_of = th_call_on_behalf_of(call),
     };
     th_db_t *db = call->thread->db;
     if (th_db_write_record(db, &entry, topic != NULL ? schema : NULL, topic, resource, payload,
@@ -479,6 +492,9 @@ th_call__release(th_call_t *call)
 {
     free(call->replay_reply);
     call->replay_reply = NULL;
+    for (th_call_result_t *held = call->results; held != NULL; held = held->next)
+        th_result_clear(&held->result);
+    call->results = NULL;
     while (call->arena != NULL) {
         th_call_block_t *next = call->arena->next;
         free(call->arena);

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "th_client.h"
 #include "th_db.h"
 #include "th_wire.h"
 
@@ -29,6 +30,13 @@ const char *th_call_method(const th_call_t *call);
 /* The caller as the broker authenticated it. Never NULL; fields are "" when
  * the broker runs insecure without a principal. */
 const th_principal_t *th_call_principal(const th_call_t *call);
+/* The principal id a service made this call for: the metadata
+ * teilhabe-on-behalf-of, taken only when the caller has role service (the
+ * broker passes it only from such callers, and the runtime ignores it from
+ * anyone else, an insecure broker's callers included). NULL when the call
+ * is made by its caller for itself. th_call_record writes it into the
+ * audit row (audit.log.on_behalf_of); authorization stays the caller's. */
+const char *th_call_on_behalf_of(const th_call_t *call);
 /* "" when the call carries none. */
 const char *th_call_idempotency_key(const th_call_t *call);
 /* Metadata value for key, or NULL. */
@@ -134,5 +142,58 @@ int th_call_emit(th_call_t *call, const char *schema, const char *topic,
 
 /* True after th_call_begin_write found a stored reply. */
 bool th_call_is_replay(const th_call_t *call);
+
+/* --- calls to other services (th_invoke.c) -------------------------------- */
+
+/* Calls method ("teilhabe.registry.v1.Registry/GetDistrict") of another
+ * service through the broker, from inside a handler, and waits for its
+ * answer:
+ *   - under this service's own client key (role service: th_worker_config_t
+ *     frontend_endpoint and client_cert_path), so the callee authorizes the
+ *     service, not the person behind it;
+ *   - naming that person in the metadata teilhabe-on-behalf-of (the
+ *     principal this call was made for: th_call_on_behalf_of, else the
+ *     caller), which the callee writes into its audit rows;
+ *   - with what is left of this call's deadline, less a reserve of a tenth
+ *     (5 to 200 ms) to answer in;
+ *   - a write with an idempotency key derived from this call's own key, so
+ *     a retry of this call repeats the inner write with the same key.
+ * *result (may be NULL) is the callee's answer (th_client.h), owned by the
+ * call: valid until the call ends, then released by the runtime. On TH_OK
+ * result->response is the unpacked reply of type response_desc (a handler
+ * may return it, or part of it, as its own response). Returns TH_OK, or a
+ * status already recorded on call with th_call_error, ready to be returned
+ * by the handler:
+ *   UNAVAILABLE, DEADLINE_EXCEEDED  the callee's own status and message
+ *                                   (it is down, starting, or time ran out);
+ *   UNAVAILABLE                     the callee never registered or lacks the
+ *                                   method (result->code UNIMPLEMENTED);
+ *   INTERNAL                        this service cannot call (no client
+ *                                   key, its key refused, the callee failed
+ *                                   INTERNAL): logged for the operator;
+ *   anything else                   the callee's verdict on the request
+ *                                   (NOT_FOUND, INVALID_ARGUMENT,
+ *                                   PERMISSION_DENIED, ...), as "<method>:
+ *                                   <its message>"; result->code and
+ *                                   result->message let the handler answer
+ *                                   in its own words instead (th_call_error
+ *                                   again replaces the message).
+ * Example, in a handler of the measures service (does district ags exist
+ * on date?):
+ *     Teilhabe__Registry__V1__GetDistrictRequest q =
+ *         TEILHABE__REGISTRY__V1__GET_DISTRICT_REQUEST__INIT;
+ *     q.ags = (char *) ags;
+ *     q.date = (char *) date;
+ *     const th_result_t *r;
+ *     int rc = th_call_invoke(call, "teilhabe.registry.v1.Registry/GetDistrict", &q.base,
+ *                             &teilhabe__registry__v1__district__descriptor, &r);
+ *     if (rc == TH_NOT_FOUND)
+ *         return th_answer_invalid(call, "measure.ags", "no district %s on %s", ags, date);
+ *     if (rc != TH_OK)
+ *         return rc;
+ *     const Teilhabe__Registry__V1__District *d = (const void *) r->response; */
+int th_call_invoke(th_call_t *call, const char *method, const ProtobufCMessage *request,
+                   const ProtobufCMessageDescriptor *response_desc,
+                   const th_result_t **result);
 
 #endif /* TH_CALL_H */

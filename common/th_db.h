@@ -132,6 +132,9 @@ typedef struct {
     const char *resource;    /* e.g. "districts/16056" */
     const char *before_json; /* NULL when created */
     const char *after_json;  /* NULL when deleted */
+    /* The principal a service made this call for (its caller's caller,
+     * th_call_on_behalf_of); NULL or "" = none */
+    const char *on_behalf_of;
 } th_audit_entry_t;
 
 /* Inserts one row into audit.log. Requires an open transaction (TH_ESTATE). */

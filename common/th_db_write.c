@@ -37,9 +37,9 @@ static const th_db_stmt_t s_commit = {NULL, "COMMIT", 0};
 static const th_db_stmt_t s_audit_insert = {
     "th_audit_insert",
     "INSERT INTO audit.log (principal_id, principal_role, call_id, method, resource, before,"
-    " after)"
-    " VALUES ($1, $2, $3::numeric, $4, $5, $6::jsonb, $7::jsonb)",
-    7};
+    " after, on_behalf_of)"
+    " VALUES ($1, $2, $3::numeric, $4, $5, $6::jsonb, $7::jsonb, $8)",
+    8};
 /* Serialises concurrent retries of one key until the first commits, so
  * exactly one of them does the work. Two-key form: its key space is apart
  * from the one-key locks (e.g. the migrations lock). */
@@ -82,7 +82,7 @@ th_db__require_transaction(th_db_t *self, const char *what)
 /* The audit row's parameters; call_id is the caller's buffer. */
 static int
 s_audit_params(th_db_t *self, const th_audit_entry_t *entry, char call_id[24],
-               const char *params[7])
+               const char *params[8])
 {
     if (entry == NULL || entry->principal_id == NULL || entry->method == NULL ||
         entry->resource == NULL) {
@@ -97,6 +97,9 @@ s_audit_params(th_db_t *self, const th_audit_entry_t *entry, char call_id[24],
     params[4] = entry->resource;
     params[5] = entry->before_json;
     params[6] = entry->after_json;
+    params[7] = entry->on_behalf_of != NULL && entry->on_behalf_of[0] != '\0'
+                    ? entry->on_behalf_of
+                    : NULL;
     return 0;
 }
 
@@ -191,7 +194,7 @@ th_db_write_record(th_db_t *self, const th_audit_entry_t *audit, const char *sch
     th_db__item_t items[2];
     size_t n = 0;
     char call_id[24];
-    const char *audit_params[7];
+    const char *audit_params[8];
     if (audit != NULL) {
         int rc = s_audit_params(self, audit, call_id, audit_params);
         if (rc != 0)

@@ -401,6 +401,7 @@ th_worker__handler_thread(void *args)
     s_drain(slot, &thread);
     pthread_mutex_unlock(&slot->lock);
     th_db_destroy(&thread.db);
+    th_client_destroy(&thread.client);
     atomic_store(&slot->done, true);
     return NULL;
 }

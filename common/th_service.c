@@ -31,6 +31,9 @@ static const th_service_key_t s_common_keys[] = {
     {"broker_public_key", "Z85 public key of the broker, or"},
     {"broker_cert_public", "path of the broker's public certificate"},
     {"cert", "path of this worker's secret certificate"},
+    {"frontend_endpoint", "the broker's frontend, for calls to other services (none = the\n"
+                          "service calls none)"},
+    {"client_cert", "path of this service's client key (role service) for those calls"},
     {"insecure", "true = no CURVE (local experiments only)"},
     {"capacity", "handler threads, each with its own database connection (default 4)"},
     {"heartbeat_ms", "heartbeat interval towards the broker (default 1000)"},
@@ -310,6 +313,8 @@ th_service_main(const th_service_t *svc, int argc, char **argv)
         .liveness = 3,
         .max_message_size = 0,
         .instance = NULL,
+        .frontend_endpoint = th_config_get(config, "frontend_endpoint", NULL),
+        .client_cert_path = insecure ? NULL : th_config_get(config, "client_cert", NULL),
     };
     worker = th_worker_new(&wc, err, sizeof err);
     if (worker == NULL) {

@@ -125,6 +125,31 @@ th_worker_new(const th_worker_config_t *config, char *errbuf, size_t errlen)
             goto failed;
         }
     }
+    if (config->frontend_endpoint != NULL && config->frontend_endpoint[0] != '\0') {
+        /* The client key is checked now, so a wrong path stops the start
+         * instead of failing the first call that needs it. */
+        if (self->broker_public_key != NULL) {
+            if (config->client_cert_path == NULL || config->client_cert_path[0] == '\0') {
+                snprintf(errbuf, errlen,
+                         "frontend_endpoint is set but client_cert is not: calls to other "
+                         "services need this service's own client key (role service)");
+                goto failed;
+            }
+            zcert_t *client = th_curve_load_identity(self->broker_public_key,
+                                                     config->client_cert_path, "client",
+                                                     errbuf, errlen);
+            if (client == NULL)
+                goto failed;
+            zcert_destroy(&client);
+            self->client_cert = strdup(config->client_cert_path);
+        }
+        self->frontend = strdup(config->frontend_endpoint);
+        if (self->frontend == NULL ||
+            (self->broker_public_key != NULL && self->client_cert == NULL)) {
+            snprintf(errbuf, errlen, "out of memory");
+            goto failed;
+        }
+    }
     return self;
 
 failed:
@@ -144,6 +169,8 @@ th_worker_destroy(th_worker_t **self_p)
     free(self->broker_public_key);
     free(self->db_url);
     free(self->instance);
+    free(self->frontend);
+    free(self->client_cert);
     zcert_destroy(&self->cert);
     free(self);
     *self_p = NULL;

@@ -59,6 +59,13 @@ typedef struct {
      * pruned by the worker itself, between calls (ms; 0 = the default of 7
      * days, < 0 = never: then the operator prunes). */
     int64_t idempotency_keep_ms;
+    /* Calls to other services from inside handlers (th_call_invoke): the
+     * broker's frontend ("tcp://127.0.0.1:5555"; a comma list fails over)
+     * and this service's client certificate, a key of role service (not
+     * the worker key: the frontend refuses those). NULL = the service
+     * calls no other; with CURVE both are needed. */
+    const char *frontend_endpoint;
+    const char *client_cert_path;
 } th_worker_config_t;
 
 /* The default of th_worker_config_t.idempotency_keep_ms: a week, so a

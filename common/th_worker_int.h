@@ -10,6 +10,7 @@
 #define TH_WORKER_INT_H
 
 #include "th_call.h"
+#include "th_client.h"
 #include "th_worker.h"
 
 #include <czmq.h>
@@ -54,6 +55,8 @@ struct th_worker_t {
     atomic_bool draining;
     int stop_fd;                 /* read end of the stop pipe; -1 outside run */
     int64_t idempotency_keep_ms; /* < 0: never pruned here */
+    char *frontend;              /* for th_call_invoke; NULL = calls no other service */
+    char *client_cert;           /* this service's client key (role service) */
 };
 
 /* One connection to the broker's backend, owned by one handler thread (see
@@ -96,6 +99,7 @@ typedef struct {
     th_db_t *db;
     int64_t db_retry_at; /* no new connection attempt before this (mono ms) */
     int64_t prune_at;    /* next pruning of idempotency keys (mono ms; 0 = never) */
+    th_client_t *client; /* calls to other services (th_invoke.c); NULL until the first */
 } th_worker_thread_t;
 
 /* Call-scoped memory: a chain of blocks freed after the reply. */
@@ -109,6 +113,12 @@ typedef struct th_call_violation_t {
     char *field;
     char *description;
 } th_call_violation_t;
+
+/* A result of th_call_invoke, kept until the call ends. */
+typedef struct th_call_result_t {
+    struct th_call_result_t *next;
+    th_result_t result;
+} th_call_result_t;
 
 struct th_call_t {
     th_worker_thread_t *thread;
@@ -126,6 +136,8 @@ struct th_call_t {
     bool replay;
     uint8_t *replay_reply; /* malloc'ed by th_db */
     size_t replay_len;
+    unsigned n_invoked;          /* calls made to other services (th_invoke.c) */
+    th_call_result_t *results;   /* their results (arena), cleared at the end */
 };
 
 /* --- th_call.c ------------------------------------------------------------ */

@@ -84,8 +84,9 @@ s_authorize_concept(th_call_t *call, const registry_district_t *d, const char *t
     if (th_auth_writes_district(p, d->state_code, d->ags, assigned))
         return TH_OK;
     char who[160];
-    snprintf(who, sizeof who, "role ministry of Land %s or a manager assigned to %s on %s",
-             d->state_code, d->ags, today);
+    snprintf(who, sizeof who,
+             "role ministry of Land %s, a service of Land %s or a manager assigned to %s on %s",
+             d->state_code, d->state_code, d->ags, today);
     char right[64];
     snprintf(right, sizeof right, "writing the concept of district %s", d->ags);
     return th_auth_deny(call, right, who);
@@ -98,8 +99,9 @@ REGISTRY_HANDLER(registry_set_concept)
     if ((rc = th_auth_need_principal(call)) != TH_OK)
         return rc;
     const th_principal_t *p = th_call_principal(call);
-    if (!th_auth_has_role(p, "ministry") && !th_auth_has_role(p, "manager"))
-        return th_auth_deny(call, "writing concepts", "role ministry or manager");
+    if (!th_auth_has_role(p, "ministry") && !th_auth_has_role(p, "manager") &&
+        !th_auth_has_role(p, "service"))
+        return th_auth_deny(call, "writing concepts", "role ministry, manager or service");
     if (req->concept == NULL)
         return th_answer_invalid(call, "concept", "is required");
     const registry_concept_t *in = req->concept;
