@@ -23,6 +23,8 @@
 #include "th_test.h"
 #include "th_worker.h"
 
+#include "test_broker_peers.h"
+
 #include "teilhabe/v1/health.pb-c.h"
 #include "teilhabe/v1/testing.pb-c.h"
 
@@ -56,6 +58,7 @@ typedef struct {
     char suffix[32];        /* makes this run's rows unique */
     handler_state_t handlers;
     th_worker_t *worker;
+    int64_t keep_ms;        /* the worker's idempotency_keep_ms (0 = its default) */
     pthread_t thread;
     bool running;
     int run_rc;
@@ -163,6 +166,7 @@ s_start_worker(env_t *env, const char *db_url)
         .capacity = 2,
         .heartbeat_ms = 250,
         .instance = "in-process",
+        .idempotency_keep_ms = env->keep_ms,
     };
     env->worker = th_worker_new(&config, errbuf, sizeof errbuf);
     if (env->worker == NULL)
@@ -459,6 +463,13 @@ test_failure_rolls_everything_back(void **state)
         s_count(env, "SELECT count(*) FROM testing.events WHERE resource = $1", resource), 0);
     assert_int_equal(s_count(env, "SELECT count(*) FROM audit.idempotency WHERE key = $1", key),
                      0);
+    /* A failed write's reply is not stored: the same request with the same
+     * key runs again (and fails again), it is not answered from a record */
+    assert_int_equal(s_call(client, WRITE, text, TH_ABORTED, 0, 5000, &opts, &result), 0);
+    assert_int_equal(result.code, TH_ABORTED);
+    th_result_clear(&result);
+    assert_int_equal(atomic_load(&env->handlers.executions), 2);
+    assert_int_equal(atomic_load(&env->handlers.replays), 0);
     /* The key was not used up: the corrected request may use it */
     assert_int_equal(s_call(client, WRITE, text, 0, 0, 5000, &opts, &result), 0);
     assert_int_equal(result.code, TH_OK);
@@ -467,6 +478,93 @@ test_failure_rolls_everything_back(void **state)
         s_count(env, "SELECT count(*) FROM audit.log WHERE resource = $1", resource), 1);
     th_client_destroy(&client);
     s_stop_worker(env);
+}
+
+/* A write that comes without an idempotency key is refused before its
+ * handler runs (INVALID_ARGUMENT naming the key: its retry could write
+ * twice); a read's key is ignored. Raw frames: the client library always
+ * sends a key with a write. */
+static void
+test_write_without_key_refused(void **state)
+{
+    env_t *env = *state;
+    s_start_worker(env, th_test_db_url());
+    th_client_t *client = s_client(env); /* waits until the worker serves */
+    th_client_destroy(&client);
+    zsock_t *raw = peer_connect(env->broker.frontend, env->dir, "admin", NULL);
+    assert_non_null(raw);
+    Teilhabe__Testing__V1__EchoRequest request = TEILHABE__TESTING__V1__ECHO_REQUEST__INIT;
+    request.text = "keyless";
+    peer_reply_t reply;
+    for (uint64_t id = 1; id <= 2; id++) {
+        /* no key, and an empty one: the same */
+        assert_int_equal(client_send(raw, id, WRITE, 5000, &request.base, NULL, 0, NULL,
+                                     id == 1 ? NULL : ""),
+                         0);
+        client_recv(raw, 5000, &reply);
+        assert_true(reply.well_formed);
+        assert_int_equal(reply.code, TH_INVALID_ARGUMENT);
+        assert_non_null(strstr(reply.message, "needs an idempotency key"));
+        reply_clear(&reply);
+    }
+    assert_int_equal(atomic_load(&env->handlers.executions), 0);
+
+    /* A read with a key: answered, and nothing stored under the key */
+    char key[64];
+    snprintf(key, sizeof key, "read-%s", env->suffix);
+    assert_int_equal(client_send(raw, 3, SLEEP, 5000, &request.base, NULL, 0, NULL, key), 0);
+    client_recv(raw, 5000, &reply);
+    assert_int_equal(reply.code, TH_OK);
+    reply_clear(&reply);
+    assert_int_equal(s_count(env, "SELECT count(*) FROM audit.idempotency WHERE key = $1", key),
+                     0);
+    zsock_destroy(&raw);
+    s_stop_worker(env);
+}
+
+/* Inserts a key of method, made age_s seconds ago. */
+static void
+s_old_key(env_t *env, const char *key, const char *method, int age_s)
+{
+    char age[16];
+    snprintf(age, sizeof age, "%d", age_s);
+    const char *const params[] = {key, method, age};
+    PGresult *res = th_db_exec(env->db,
+                               "INSERT INTO audit.idempotency (principal_id, key, method,"
+                               " request_hash, reply, created_at) VALUES ('admin', $1, $2, 'h',"
+                               " '', now() - $3::int * interval '1 second')",
+                               3, params);
+    if (res == NULL)
+        fail_msg("could not insert a key: %s", th_db_error(env->db));
+    PQclear(res);
+}
+
+/* The service prunes its own keys once they are older than its keep time
+ * (here an hour), soon after it starts: not younger ones, not those of
+ * another service's methods. */
+static void
+test_keys_pruned_by_the_service(void **state)
+{
+    env_t *env = *state;
+    char old_key[64], young_key[64], other_key[64];
+    snprintf(old_key, sizeof old_key, "old-%s", env->suffix);
+    snprintf(young_key, sizeof young_key, "young-%s", env->suffix);
+    snprintf(other_key, sizeof other_key, "other-%s", env->suffix);
+    s_old_key(env, old_key, WRITE, 2 * 3600);
+    s_old_key(env, young_key, WRITE, 1800);
+    s_old_key(env, other_key, "teilhabe.registry.v1.Registry/SetConcept", 2 * 3600);
+    env->keep_ms = 3600 * 1000;
+    s_start_worker(env, th_test_db_url());
+    const char *count = "SELECT count(*) FROM audit.idempotency WHERE key = $1";
+    for (int i = 0; i < 100 && s_count(env, count, old_key) != 0; i++)
+        zclock_sleep(50);
+    assert_int_equal(s_count(env, count, old_key), 0);
+    assert_int_equal(s_count(env, count, young_key), 1);
+    assert_int_equal(s_count(env, count, other_key), 1);
+    s_stop_worker(env);
+    const char *const params[] = {other_key};
+    PGresult *res = th_db_exec(env->db, "DELETE FROM audit.idempotency WHERE key = $1", 1, params);
+    PQclear(res);
 }
 
 static void
@@ -570,6 +668,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_write_committed_after_its_deadline_is_retried,
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_failure_rolls_everything_back, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_write_without_key_refused, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_keys_pruned_by_the_service, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_deadline_becomes_statement_timeout, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_deadline_reaches_plain_reads, s_setup, s_teardown),
