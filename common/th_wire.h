@@ -64,6 +64,13 @@ typedef enum {
 #define TH_WIRE_METADATA_KEY_MAX 64
 #define TH_WIRE_METADATA_VALUE_MAX 1024
 #define TH_WIRE_IDEMPOTENCY_KEY_MAX 128
+/* Metadata keys starting with this are teilhabe's own: the broker removes
+ * them from what clients send, but for TH_WIRE_ON_BEHALF_OF from a caller
+ * of role service (docs/PROTOCOL.md, section 6). */
+#define TH_WIRE_RESERVED_PREFIX "teilhabe-"
+/* The principal id a service calls for (th_call_invoke sends it; the
+ * callee's audit row records it) */
+#define TH_WIRE_ON_BEHALF_OF "teilhabe-on-behalf-of"
 #define TH_WIRE_DEPTH_MAX 32   /* messages nested in messages, at most */
 /* String, bytes and message values in one request, at most (a million
  * empty submessages fit in a few megabytes on the wire but decode into

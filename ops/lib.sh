@@ -446,6 +446,8 @@ EOF
 broker_endpoint = $backend
 broker_cert_public = $state/keys/broker.cert
 cert = $state/keys/private/$svc.cert_secret
+frontend_endpoint = $frontend
+client_cert = $state/keys/private/$svc-client.cert_secret
 db_url = "${owner_url/user=teilhabe_owner/user=teilhabe_$svc}"
 migrate_db_url = "$owner_url"
 log_level = $log_level

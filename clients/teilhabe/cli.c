@@ -8,6 +8,7 @@
 #include "th_enum.h"
 #include "th_error.h"
 #include "th_log.h"
+#include "th_methods.h"
 #include "th_status.h"
 
 #include <czmq.h>
@@ -309,10 +310,12 @@ cli_call(cli_t *cli, const char *method, const ProtobufCMessage *request,
         return cli->client_exit;
     /* --idempotency-key repeats an earlier write that ended without a
      * verdict (DEADLINE_EXCEEDED, UNAVAILABLE): the service answers the
-     * first reply if that write was made, and makes it once if not. */
+     * first reply if that write was made, and makes it once if not. Reads
+     * carry no key (the listing calls of a write command stay keyless). */
     th_call_opts_t with_key = {0};
     const char *key = th_config_get(cli->config, "idempotency_key", "");
-    if (key[0] != '\0' && (opts == NULL || opts->idempotency_key == NULL)) {
+    if (key[0] != '\0' && th_method_kind(method) == TH_METHOD_WRITE &&
+        (opts == NULL || opts->idempotency_key == NULL)) {
         if (opts != NULL)
             with_key = *opts;
         with_key.idempotency_key = key;

@@ -89,7 +89,7 @@ REGISTRY_HANDLER(registry_record_change)
         return th_answer_invalid(call, "effective", "%s has no day before it in range",
                                 req->effective);
 
-    REGISTRY_BEGIN_WRITE(call);
+    TH_CALL_BEGIN_WRITE(call);
     rc = registry_store_lock_districts(call, req->ags, req->successor_ags);
     if (rc == TH_EDB)
         return th_answer_db_failure(call, "lock the districts");
@@ -144,16 +144,16 @@ REGISTRY_HANDLER(registry_record_change)
                                     &succ_after) != 0)
         return th_answer_db_failure(call, "read the districts");
     const char *resource = th_call_printf(call, "districts/%s", req->ags);
-    if ((rc = registry_record(call, resource, &before->base, &after->base,
-                              "district.changed", &after->base)) != TH_OK)
+    if ((rc = th_call_record(call, resource, &before->base, &after->base,
+                             "district.changed", &after->base)) != TH_OK)
         return rc;
     if (th_call_emit(call, REGISTRY_SCHEMA, "territorial_change.recorded", resource,
                      &change->base) != 0)
         return th_answer_db_failure(call, "write the event");
     /* The successor's area and population from effective on. */
-    if ((rc = registry_record(call, th_call_printf(call, "districts/%s", succ->ags),
-                              &succ->base, &succ_after->base, "district.changed",
-                              &succ_after->base)) != TH_OK)
+    if ((rc = th_call_record(call, th_call_printf(call, "districts/%s", succ->ags),
+                             &succ->base, &succ_after->base, "district.changed",
+                             &succ_after->base)) != TH_OK)
         return rc;
     th_log_info(th_call_id(call), "territorial change recorded",
                 "ags=%s successor=%s effective=%s", req->ags, req->successor_ags,

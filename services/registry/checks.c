@@ -1,6 +1,5 @@
 /* ---------------------------------------------------------------------------
- * checks.c: the checks that need the registry's own data, and the audit-
- * and-event record of a write (see registry.h)
+ * checks.c: the checks that need the registry's own data (see registry.h)
  * ---------------------------------------------------------------------------
  */
 #include "registry.h"
@@ -8,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pbjson.h"
 #include "th_answer.h"
 #include "th_error.h"
 #include "th_field.h"
@@ -112,19 +110,5 @@ registry_district_on(th_call_t *call, const char *field, const char *ags, const 
                                ags, d->name, date, d->valid_to, d->successor_ags, succ_name);
     }
     *out = d;
-    return TH_OK;
-}
-
-/* Audit row and outbox event of a write (same transaction). */
-int
-registry_record(th_call_t *call, const char *resource, const ProtobufCMessage *before,
-                const ProtobufCMessage *after, const char *topic,
-                const ProtobufCMessage *event)
-{
-    if (th_call_audit(call, resource, registry_pbjson(call, before),
-                      registry_pbjson(call, after)) != 0)
-        return th_answer_db_failure(call, "write the audit row");
-    if (th_call_emit(call, REGISTRY_SCHEMA, topic, resource, event) != 0)
-        return th_answer_db_failure(call, "write the event");
     return TH_OK;
 }

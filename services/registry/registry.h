@@ -74,22 +74,10 @@ int registry_district_known(th_call_t *call, const char *field, const char *ags,
 
 /* --- writes ------------------------------------------------------------- */
 
-/* Begins the write; returns TH_OK to go on, or what the handler returns. */
-#define REGISTRY_BEGIN_WRITE(call)                                                         \
-    do {                                                                                   \
-        const int begin_rc_ = th_call_begin_write(call);                                   \
-        if (begin_rc_ == TH_CALL_REPLAY)                                                   \
-            return TH_OK;                                                                  \
-        if (begin_rc_ != TH_OK)                                                            \
-            return begin_rc_;                                                              \
-    } while (0)
-
-/* The audit row (before and after, whole) and the outbox event of a write,
- * in its transaction. event is the event's payload: after itself, or a copy
- * without personal data (events carry ids, not contacts). */
-int registry_record(th_call_t *call, const char *resource, const ProtobufCMessage *before,
-                    const ProtobufCMessage *after, const char *topic,
-                    const ProtobufCMessage *event);
+/* Writes go through th_call.h: TH_CALL_BEGIN_WRITE, then th_call_record
+ * for the audit row (before and after, whole) and the outbox event, whose
+ * payload is after itself or a copy without personal data (events carry
+ * ids, not contacts). */
 
 /* --- the handlers (th_method_fn) ------------------------------------------ */
 

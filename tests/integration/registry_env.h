@@ -254,7 +254,12 @@ reg_make_keys(registry_env_t *env)
         th_test_keys_client(env->keys, "service", "service", NULL, NULL) != 0 ||
         th_test_keys_client(env->keys, "manager-th", "manager", "16", NULL) != 0 ||
         th_test_keys_client(env->keys, "manager-by", "manager", "09", NULL) != 0 ||
-        th_test_keys_client(env->keys, "manager-scoped", "manager", "16", "16069") != 0)
+        th_test_keys_client(env->keys, "manager-scoped", "manager", "16", "16069") != 0 ||
+        /* the test worker that calls the registry (test_calls.c): its worker
+         * key, and its client key for those calls, a service of Thüringen */
+        th_test_keys_worker(env->keys, "relay",
+                            "teilhabe.testing.v1.Echo,teilhabe.testing.v1.Relay") != 0 ||
+        th_test_keys_client(env->keys, "relay-client", "service", "16", NULL) != 0)
         return -1;
     return th_test_keys_broker_public(env->keys, env->broker_key);
 }
