@@ -43,8 +43,9 @@
 #define S_THREADS 8
 /* The registry's district columns (store_districts.c), named after the
  * fields of District so th_row fills it. */
-#define S_DISTRICT_COLUMNS                                                                  \
-    "d.ags, d.name, d.official_kind, d.kind, d.state_code, s.name AS state_name, d.nuts3, " \
+#define S_DISTRICT_COLUMNS                                                                 \
+    "d.ags, d.name, d.official_kind, d.kind, d.state_code, s.name AS state_name, "         \
+    "d.nuts3, "                                                                            \
     "f.area_km2, f.population, f.population_male, f.population_female, "                   \
     "to_char(f.population_date, 'YYYY-MM-DD') AS population_date, f.population_per_km2, "  \
     "registry.settlement_type(d.kind, f.population, f.population_per_km2) AS "             \
@@ -52,18 +53,18 @@
     "to_char(d.valid_to, 'YYYY-MM-DD') AS valid_to, d.successor_ags, "                     \
     "to_char(f.valid_from, 'YYYY-MM-DD') AS figures_valid_from "
 /* GetDistrict: the district with its figures of the date asked for ($2). */
-#define S_GET_SQL                                                                           \
-    "SELECT " S_DISTRICT_COLUMNS                                                            \
-    "FROM registry.districts d JOIN registry.states s ON s.code = d.state_code "            \
-    "JOIN LATERAL (SELECT * FROM registry.district_figures x WHERE x.ags = d.ags AND "      \
-    "x.valid_from <= greatest(coalesce($2::date, 'infinity'), d.valid_from) "               \
+#define S_GET_SQL                                                                          \
+    "SELECT " S_DISTRICT_COLUMNS                                                           \
+    "FROM registry.districts d JOIN registry.states s ON s.code = d.state_code "           \
+    "JOIN LATERAL (SELECT * FROM registry.district_figures x WHERE x.ags = d.ags AND "     \
+    "x.valid_from <= greatest(coalesce($2::date, 'infinity'), d.valid_from) "              \
     "ORDER BY x.valid_from DESC LIMIT 1) f ON true WHERE d.ags = $1"
 /* ListDistricts: every district existing on $1 with its figures then. */
-#define S_LIST_SQL                                                                          \
-    "SELECT " S_DISTRICT_COLUMNS                                                            \
-    "FROM registry.districts d JOIN registry.states s ON s.code = d.state_code "            \
-    "JOIN registry.district_figures f ON f.ags = d.ags AND f.valid_from <= $1::date AND "   \
-    "(f.valid_to IS NULL OR f.valid_to >= $1::date) WHERE d.valid_from <= $1::date AND "    \
+#define S_LIST_SQL                                                                         \
+    "SELECT " S_DISTRICT_COLUMNS                                                           \
+    "FROM registry.districts d JOIN registry.states s ON s.code = d.state_code "           \
+    "JOIN registry.district_figures f ON f.ags = d.ags AND f.valid_from <= $1::date AND "  \
+    "(f.valid_to IS NULL OR f.valid_to >= $1::date) WHERE d.valid_from <= $1::date AND "   \
     "(d.valid_to IS NULL OR d.valid_to >= $1::date) ORDER BY d.ags LIMIT 500"
 
 /* --- the one-hop reference server ------------------------------------------ */
@@ -258,8 +259,8 @@ s_run(void *arg)
             th_client_call(client, REG_METHOD("GetDistrict"), &req.base,
                            &teilhabe__registry__v1__district__descriptor, 5000, NULL, &r);
             ok = r.code == TH_OK &&
-                 strcmp(((const Teilhabe__Registry__V1__District *) r.response)->ags, ags) ==
-                     0;
+                 strcmp(((const Teilhabe__Registry__V1__District *) r.response)->ags,
+                        ags) == 0;
         } else {
             Teilhabe__Registry__V1__ListDistrictsRequest req =
                 TEILHABE__REGISTRY__V1__LIST_DISTRICTS_REQUEST__INIT;
@@ -282,8 +283,8 @@ s_run(void *arg)
 
 /* Runs threads clients of calls each against endpoint; fills *out. */
 static int
-s_measure(registry_env_t *env, const char *name, const char *endpoint, bool list, int threads,
-          int calls, const char *const *ags, size_t n_ags, bench_line_t *out)
+s_measure(registry_env_t *env, const char *name, const char *endpoint, bool list,
+          int threads, int calls, const char *const *ags, size_t n_ags, bench_line_t *out)
 {
     s_job_t jobs[S_THREADS];
     pthread_t tids[S_THREADS];

@@ -42,8 +42,8 @@ bench_table_line(const bench_line_t *path, const bench_line_t *ref)
         printf(" | %-26s %8.0f %8.1f %8.1f | %5.1f%%", ref->name, ref->calls_per_s,
                ref->p50_us, ref->p99_us,
                ref->calls_per_s > 0 ? 100.0 * path->calls_per_s / ref->calls_per_s : 0.0);
-    printf("%s\n", path->failures > 0 || (ref != NULL && ref->failures > 0) ? "  FAILURES"
-                                                                            : "");
+    printf("%s\n",
+           path->failures > 0 || (ref != NULL && ref->failures > 0) ? "  FAILURES" : "");
 }
 
 /* The ratio of path to ref (0 without a reference). */
