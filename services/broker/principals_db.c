@@ -5,15 +5,14 @@
  * The connection LISTENs on registry_principals, which a trigger on the
  * table notifies in every transaction that changes it (the registry's
  * migration 0005), so the broker reads the table once at start, once per
- * change, and once after every reconnect, and otherwise waits: an idle
- * network costs the database nothing. A registry whose table has no such
- * trigger yet, and a table that does not exist yet, are read every
- * DB_POLL_MS as before. A database that hangs (host gone, server stopped,
- * table locked) must not stall the thread or the broker's shutdown that
- * waits for it: the server gives up on a statement after
- * DB_STATEMENT_TIMEOUT, the thread on a connection attempt after
- * DB_CONNECT_MS and on a query after DB_QUERY_MS, and every wait also
- * watches the pipe, so a stop request ends it at once.
+ * change, once after every reconnect and once a minute, and otherwise
+ * waits: an idle network costs the database one read a minute. A registry whose table has
+ * no such trigger yet, and a table that does not exist yet, are read every DB_POLL_MS as
+ * before. A database that hangs (host gone, server stopped, table locked) must not stall
+ * the thread or the broker's shutdown that waits for it: the server gives up on a statement
+ * after DB_STATEMENT_TIMEOUT, the thread on a connection attempt after DB_CONNECT_MS and on
+ * a query after DB_QUERY_MS, and every wait also watches the pipe, so a stop request ends
+ * it at once.
  * ---------------------------------------------------------------------------
  */
 #include "principals_int.h"
@@ -26,6 +25,10 @@
 #include "th_log.h"
 
 #define DB_POLL_MS 2000
+/* Read once a minute all the same: a trigger dropped by hand, or a
+ * notification lost in a way nobody foresaw, then costs at most a minute
+ * of a stale map, not the broker's lifetime. */
+#define DB_SAFETY_MS 60000
 #define DB_STATEMENT_TIMEOUT "-c statement_timeout=2000"
 #define DB_CONNECT_MS 3000
 #define DB_QUERY_MS 4000
@@ -274,8 +277,9 @@ principals__db_input(principals_poller_t *self)
 
 /* Reads registry.principals. True when the set changed. On errors the last
  * known set stays in force: a database restart must not lock everyone out.
- * Sets self->db_next: when told (the table announces its changes), or
- * DB_POLL_MS from now (no connection, no table yet, or no trigger). */
+ * Sets self->db_next: DB_SAFETY_MS from now, or sooner when told (the
+ * table announces its changes), or DB_POLL_MS from now (no connection, no
+ * table yet, or no trigger). */
 bool
 principals__poll_db(principals_poller_t *self)
 {
@@ -366,7 +370,8 @@ principals__poll_db(principals_poller_t *self)
     if (table && self->db_trigger) {
         /* Read again when PostgreSQL says the table changed; at once if it
          * did during this read (the change may have missed it). */
-        self->db_next = s_db_take_notifications(self->conn) ? zclock_mono() : INT64_MAX;
+        self->db_next =
+            zclock_mono() + (s_db_take_notifications(self->conn) ? 0 : DB_SAFETY_MS);
         self->db_polling_logged = false;
     } else if (table && !self->db_polling_logged) {
         th_log_warn(0,

@@ -35,7 +35,8 @@ typedef struct {
     zhashx_t *db_revoked; /* keys revoked in registry.principals (set) */
     PGconn *conn;
     bool db_trigger; /* the table announces its changes (migration 0005) */
-    int64_t db_next; /* when to read the table next (INT64_MAX: when told) */
+    int64_t db_next; /* when to read the table next (sooner when told; INT64_MAX: never, no
+                        db_url) */
     uint64_t db_signature;
     bool db_loaded;
     bool db_down_logged;
@@ -64,8 +65,8 @@ void principals__read_command(principals_poller_t *self);
 bool principals__poll_dir(principals_poller_t *self);
 
 /* Reads registry.principals (connecting and LISTENing first when needed)
- * and sets self->db_next: INT64_MAX when the table announces its changes,
- * else when to look again. True when the set changed. */
+ * and sets self->db_next, when to read it again unless told sooner. True
+ * when the set changed. */
 bool principals__poll_db(principals_poller_t *self);
 
 /* The database socket to wait on for notifications, or -1. */
