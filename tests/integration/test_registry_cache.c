@@ -14,6 +14,11 @@
  * - B's cache recovers after its listening connection is killed
  *   (pg_terminate_backend): a change made meanwhile reaches B, B answers
  *   from memory again once it listens again, and later changes reach it.
+ * - The cache answers exactly what the database does: instance C runs
+ *   without it (territory_cache = false, behind broker C), and every
+ *   territorial read, over dates around the mergers, filters, pages and
+ *   searches, gets byte for byte the same reply (status, message, body)
+ *   from B and from C.
  * ---------------------------------------------------------------------------
  */
 #include <setjmp.h>
@@ -25,6 +30,7 @@
 #include <czmq.h>
 
 #include "registry_env.h"
+#include "th_wire.h"
 
 #define S_MERGE                                                                            \
     TEILHABE__REGISTRY__V1__TERRITORIAL_CHANGE_KIND__TERRITORIAL_CHANGE_KIND_MERGE
@@ -37,11 +43,14 @@ typedef struct {
     registry_env_t env;        /* broker A and instance A */
     th_test_broker_t broker_b; /* broker B */
     th_proc_t *registry_b;     /* instance B */
-    char dir_b[1100];
     char log_b[1200];
+    th_test_broker_t broker_c; /* broker C */
+    th_proc_t *registry_c;     /* instance C: without the cache */
+    char log_c[1200];
     th_client_t *admin_a; /* through broker A */
     th_client_t *analyst_a;
     th_client_t *analyst_b; /* through broker B */
+    th_client_t *analyst_c; /* through broker C */
 } s_fixture_t;
 
 static th_client_t *
@@ -60,39 +69,46 @@ s_client(s_fixture_t *f, const char *frontend, const char *name)
     return client;
 }
 
-/* Starts broker B and instance B (registry flags as A's). */
+/* Starts a broker and a registry instance behind it in dir (below the
+ * test's directory), with the flags extra (NULL-ended) besides A's. */
 static int
-s_start_b(s_fixture_t *f)
+s_start_instance(s_fixture_t *f, const char *dir, const char *const *extra,
+                 th_test_broker_t *broker, th_proc_t **registry, char *log, size_t log_size)
 {
-    snprintf(f->dir_b, sizeof f->dir_b, "%s/b", f->env.tmp);
-    if (mkdir(f->dir_b, 0700) != 0)
+    char path[1100];
+    snprintf(path, sizeof path, "%s/%s", f->env.tmp, dir);
+    if (mkdir(path, 0700) != 0)
         return -1;
     const th_test_broker_opts_t opts = {.keys_dir = f->env.keys,
                                         .db_url = f->env.broker_db_url};
-    if (th_test_broker_start(&opts, f->dir_b, &f->broker_b) != 0)
+    if (th_test_broker_start(&opts, path, broker) != 0)
         return -1;
     char cert[1100], broker_cert[1100];
     snprintf(cert, sizeof cert, "%s/private/registry.cert_secret", f->env.keys);
     snprintf(broker_cert, sizeof broker_cert, "%s/broker.cert", f->env.keys);
-    snprintf(f->log_b, sizeof f->log_b, "%s/registry.log", f->dir_b);
-    const char *argv[] = {"teilhabe-registry",
-                          "--db-url",
-                          f->env.registry_db_url,
-                          "--migrate-db-url",
-                          f->env.db_url,
-                          "--broker-endpoint",
-                          f->broker_b.backend,
-                          "--broker-cert-public",
-                          broker_cert,
-                          "--cert",
-                          cert,
-                          "--heartbeat-ms",
-                          "250",
-                          "--log-level",
-                          "info",
-                          NULL};
-    f->registry_b = th_proc_start(TH_TEST_REGISTRY_BIN, (char *const *) argv, f->log_b);
-    return f->registry_b != NULL ? 0 : -1;
+    snprintf(log, log_size, "%s/registry.log", path);
+    const char *argv[24] = {"teilhabe-registry",
+                            "--db-url",
+                            f->env.registry_db_url,
+                            "--migrate-db-url",
+                            f->env.db_url,
+                            "--broker-endpoint",
+                            broker->backend,
+                            "--broker-cert-public",
+                            broker_cert,
+                            "--cert",
+                            cert,
+                            "--heartbeat-ms",
+                            "250",
+                            "--log-level",
+                            "info",
+                            NULL};
+    size_t argc = 15;
+    for (size_t i = 0; extra != NULL && extra[i] != NULL && argc + 1 < 24; i++)
+        argv[argc++] = extra[i];
+    argv[argc] = NULL;
+    *registry = th_proc_start(TH_TEST_REGISTRY_BIN, (char *const *) argv, log);
+    return *registry != NULL ? 0 : -1;
 }
 
 /* GetDistrict of ags as of date through client; the status code. */
@@ -234,13 +250,24 @@ s_setup(void **state)
     if (f == NULL)
         return -1;
     *state = f;
-    if (registry_env_start(&f->env, "regcache") != 0 || s_start_b(f) != 0)
+    static const char *const no_cache[] = {"--territory-cache", "false", NULL};
+    if (registry_env_start(&f->env, "regcache") != 0 ||
+        s_start_instance(f, "b", NULL, &f->broker_b, &f->registry_b, f->log_b,
+                         sizeof f->log_b) != 0 ||
+        s_start_instance(f, "c", no_cache, &f->broker_c, &f->registry_c, f->log_c,
+                         sizeof f->log_c) != 0)
         return -1;
     f->admin_a = s_client(f, f->env.broker.frontend, "admin");
     f->analyst_a = s_client(f, f->env.broker.frontend, "analyst");
     f->analyst_b = s_client(f, f->broker_b.frontend, "analyst");
-    if (f->admin_a == NULL || f->analyst_a == NULL || f->analyst_b == NULL)
+    f->analyst_c = s_client(f, f->broker_c.frontend, "analyst");
+    if (f->admin_a == NULL || f->analyst_a == NULL || f->analyst_b == NULL ||
+        f->analyst_c == NULL)
         return -1;
+    if (!reg_wait_ready(&f->env, f->analyst_c)) {
+        fprintf(stderr, "instance C did not come up, see %s\n", f->log_c);
+        return -1;
+    }
     /* B is up, and its cache loaded (its log says so). */
     for (int i = 0; i < 100; i++) {
         if (s_get(f->analyst_b, "16068", "", 2000) == TH_OK &&
@@ -261,10 +288,15 @@ s_teardown(void **state)
     th_client_destroy(&f->admin_a);
     th_client_destroy(&f->analyst_a);
     th_client_destroy(&f->analyst_b);
+    th_client_destroy(&f->analyst_c);
     if (f->registry_b != NULL)
         th_proc_stop(&f->registry_b, SIGTERM, 5000);
+    if (f->registry_c != NULL)
+        th_proc_stop(&f->registry_c, SIGTERM, 5000);
     if (f->broker_b.proc != NULL)
         th_test_broker_stop(&f->broker_b);
+    if (f->broker_c.proc != NULL)
+        th_test_broker_stop(&f->broker_c);
     registry_env_stop(&f->env);
     free(f);
     return 0;
@@ -369,6 +401,162 @@ test_cache_recovers_after_its_connection_is_killed(void **state)
     assert_int_equal(s_get_while_locked(f, f->analyst_b, "16068", 3000), TH_OK);
 }
 
+/* One call's outcome: code, message and the packed reply. */
+typedef struct {
+    int code;
+    char *message;
+    zframe_t *body;
+} s_outcome_t;
+
+static s_outcome_t
+s_ask(th_client_t *client, const char *method, const ProtobufCMessage *req,
+      const ProtobufCMessageDescriptor *desc)
+{
+    th_result_t r;
+    reg_call(client, method, req, desc, &r);
+    s_outcome_t o = {r.code, strdup(r.message != NULL ? r.message : ""),
+                     r.response != NULL ? th_wire_pack(r.response) : zframe_new_empty()};
+    th_result_clear(&r);
+    return o;
+}
+
+static void
+s_outcome_clear(s_outcome_t *o)
+{
+    free(o->message);
+    zframe_destroy(&o->body);
+}
+
+/* Asks B (cache) and C (database) the same; fails unless both answer
+ * alike. Returns B's outcome (the caller clears it). */
+static s_outcome_t
+s_same(s_fixture_t *f, const char *what, const char *method, const ProtobufCMessage *req,
+       const ProtobufCMessageDescriptor *desc)
+{
+    s_outcome_t b = s_ask(f->analyst_b, method, req, desc);
+    s_outcome_t c = s_ask(f->analyst_c, method, req, desc);
+    if (b.code != c.code || strcmp(b.message, c.message) != 0 || !zframe_eq(b.body, c.body))
+        fail_msg("%s: the cache answered %s \"%s\" (%zu bytes), the database %s \"%s\" "
+                 "(%zu bytes)",
+                 what, th_status_name(b.code), b.message, zframe_size(b.body),
+                 th_status_name(c.code), c.message, zframe_size(c.body));
+    s_outcome_clear(&c);
+    return b;
+}
+
+static void
+test_cache_answers_as_the_database(void **state)
+{
+    s_fixture_t *f = *state;
+    static const char *const dates[] = {"",           "2018-12-30", "2018-12-31",
+                                        "2021-06-30", "2021-07-01", "2029-12-31",
+                                        "2030-01-01", "bad"};
+    const size_t n_dates = sizeof dates / sizeof *dates;
+    char what[160];
+    /* GetDistrict and the history: Thüringen (every merger is there), and a
+     * sample of the rest. */
+    PGconn *conn = s_connect(f->env.db_url);
+    PGresult *all = PQexec(conn, "SELECT ags FROM registry.districts WHERE ags LIKE '16%' "
+                                 "OR ags::int % 13 = 0 ORDER BY ags");
+    assert_int_equal(PQresultStatus(all), PGRES_TUPLES_OK);
+    assert_true(PQntuples(all) > 40);
+    for (int i = 0; i <= PQntuples(all); i++) {
+        const char *ags = i < PQntuples(all) ? PQgetvalue(all, i, 0) : "99999";
+        for (size_t d = 0; d < n_dates; d++) {
+            Teilhabe__Registry__V1__GetDistrictRequest get =
+                TEILHABE__REGISTRY__V1__GET_DISTRICT_REQUEST__INIT;
+            get.ags = (char *) ags;
+            get.as_of = (char *) dates[d];
+            snprintf(what, sizeof what, "GetDistrict %s as of \"%s\"", ags, dates[d]);
+            s_outcome_t o = s_same(f, what, REG_METHOD("GetDistrict"), &get.base,
+                                   &teilhabe__registry__v1__district__descriptor);
+            s_outcome_clear(&o);
+        }
+        Teilhabe__Registry__V1__GetTerritorialHistoryRequest history =
+            TEILHABE__REGISTRY__V1__GET_TERRITORIAL_HISTORY_REQUEST__INIT;
+        history.ags = (char *) ags;
+        snprintf(what, sizeof what, "GetTerritorialHistory %s", ags);
+        s_outcome_t o =
+            s_same(f, what, REG_METHOD("GetTerritorialHistory"), &history.base,
+                   &teilhabe__registry__v1__get_territorial_history_response__descriptor);
+        s_outcome_clear(&o);
+    }
+    PQclear(all);
+    PQfinish(conn);
+    /* ListStates, and ListDistricts with each filter, page by page. */
+    static const char *const states[] = {"", "16", "09", "17"};
+    for (size_t d = 0; d < n_dates; d++) {
+        Teilhabe__Registry__V1__ListStatesRequest ls =
+            TEILHABE__REGISTRY__V1__LIST_STATES_REQUEST__INIT;
+        ls.as_of = (char *) dates[d];
+        snprintf(what, sizeof what, "ListStates as of \"%s\"", dates[d]);
+        s_outcome_t o = s_same(f, what, REG_METHOD("ListStates"), &ls.base,
+                               &teilhabe__registry__v1__list_states_response__descriptor);
+        s_outcome_clear(&o);
+        for (size_t st = 0; st < sizeof states / sizeof *states; st++) {
+            for (int kind = 0; kind <= 2; kind++) {
+                for (int type = 0; type <= 4; type += kind == 0 ? 1 : 4) {
+                    Teilhabe__Registry__V1__ListDistrictsRequest list =
+                        TEILHABE__REGISTRY__V1__LIST_DISTRICTS_REQUEST__INIT;
+                    list.as_of = (char *) dates[d];
+                    list.state_code = (char *) states[st];
+                    list.kind = kind;
+                    list.settlement_type = type;
+                    list.page_size = st == 0 ? 150 : 7;
+                    char token[512] = "";
+                    for (int page = 0; page < 10; page++) {
+                        list.page_token = token;
+                        snprintf(what, sizeof what,
+                                 "ListDistricts of \"%s\" kind %d type %d as of \"%s\" "
+                                 "page %d",
+                                 states[st], kind, type, dates[d], page);
+                        s_outcome_t p = s_same(
+                            f, what, REG_METHOD("ListDistricts"), &list.base,
+                            &teilhabe__registry__v1__list_districts_response__descriptor);
+                        ProtobufCMessage *unpacked = NULL;
+                        const char *next = "";
+                        if (p.code == TH_OK &&
+                            th_wire_unpack(
+                                &teilhabe__registry__v1__list_districts_response__descriptor,
+                                p.body, SIZE_MAX, &unpacked) == 0)
+                            next = ((const Teilhabe__Registry__V1__ListDistrictsResponse *)
+                                        unpacked)
+                                       ->next_page_token;
+                        snprintf(token, sizeof token, "%s", next);
+                        if (unpacked != NULL)
+                            protobuf_c_message_free_unpacked(unpacked, NULL);
+                        s_outcome_clear(&p);
+                        if (token[0] == '\0')
+                            break;
+                    }
+                }
+            }
+        }
+    }
+    /* SearchDistricts. */
+    static const char *const texts[] = {"soemmerda", "SÖMMERDA", "sommerda", "stadt",
+                                        "kreis",     "eisenach", "16",       "0916",
+                                        "a",         "greiz",    "zzz"};
+    for (size_t t = 0; t < sizeof texts / sizeof *texts; t++) {
+        for (size_t d = 0; d < n_dates; d++) {
+            for (int ended = 0; ended <= 1; ended++) {
+                Teilhabe__Registry__V1__SearchDistrictsRequest search =
+                    TEILHABE__REGISTRY__V1__SEARCH_DISTRICTS_REQUEST__INIT;
+                search.text = (char *) texts[t];
+                search.as_of = (char *) dates[d];
+                search.include_ended = ended;
+                search.page_size = ended ? 100 : 5;
+                snprintf(what, sizeof what, "SearchDistricts \"%s\" as of \"%s\" ended %d",
+                         texts[t], dates[d], ended);
+                s_outcome_t o =
+                    s_same(f, what, REG_METHOD("SearchDistricts"), &search.base,
+                           &teilhabe__registry__v1__search_districts_response__descriptor);
+                s_outcome_clear(&o);
+            }
+        }
+    }
+}
+
 int
 main(void)
 {
@@ -376,6 +564,7 @@ main(void)
         cmocka_unit_test(test_reads_come_from_memory),
         cmocka_unit_test(test_change_reaches_the_other_instance),
         cmocka_unit_test(test_cache_recovers_after_its_connection_is_killed),
+        cmocka_unit_test(test_cache_answers_as_the_database),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
