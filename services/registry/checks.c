@@ -19,7 +19,7 @@ registry_check_state(th_call_t *call, const char *field, const char *code, bool 
     if (rc != TH_OK || code == NULL || code[0] == '\0')
         return rc;
     bool exists = false;
-    if (registry_store_state_exists(call, code, &exists) != 0)
+    if (registry_read_state_exists(call, code, &exists) != 0)
         return th_answer_db_failure(call, "read the Länder");
     if (!exists)
         return th_answer_invalid(call, field, "no Land has the code %s (01 to 16)", code);
@@ -71,7 +71,7 @@ int
 registry_district_known(th_call_t *call, const char *field, const char *ags,
                         registry_district_t **out)
 {
-    const int rc = registry_store_get_district(call, ags, NULL, out);
+    const int rc = registry_read_district(call, ags, NULL, out);
     if (rc == TH_ENOTFOUND)
         return th_answer_invalid(call, field, "no district with AGS %s is known", ags);
     if (rc != 0)
@@ -84,7 +84,7 @@ registry_district_on(th_call_t *call, const char *field, const char *ags, const 
                      registry_district_t **out)
 {
     registry_district_t *d = NULL;
-    int rc = registry_store_get_district(call, ags, date, &d);
+    int rc = registry_read_district(call, ags, date, &d);
     if (rc == TH_ENOTFOUND)
         return th_answer_invalid(call, field, "no district with AGS %s is known", ags);
     if (rc != 0)
@@ -101,7 +101,7 @@ registry_district_on(th_call_t *call, const char *field, const char *ags, const 
         registry_district_t *succ = NULL;
         const char *succ_name = "";
         if (d->successor_ags[0] != '\0' &&
-            registry_store_get_district(call, d->successor_ags, NULL, &succ) == 0)
+            registry_read_district(call, d->successor_ags, NULL, &succ) == 0)
             succ_name = succ->name;
         snprintf(why, sizeof why, "ended on %s; successor %s", d->valid_to, d->successor_ags);
         return th_answer_field(call, TH_NOT_FOUND, field, why,

@@ -201,7 +201,7 @@ REGISTRY_HANDLER(registry_get_concept)
     if (req->version < 0)
         return th_answer_invalid(call, "version", "must be 0 (current) or a version number");
     registry_district_t *d = NULL;
-    rc = registry_store_get_district(call, req->ags, NULL, &d);
+    rc = registry_read_district(call, req->ags, NULL, &d);
     if (rc == TH_ENOTFOUND)
         return th_answer_invalid(call, "ags", "no district with AGS %s is known", req->ags);
     if (rc != 0)

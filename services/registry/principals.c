@@ -98,7 +98,7 @@ registry_principals_create(th_call_t *call, const ProtobufCMessage *request,
                                         "%s is named twice", ags);
         }
         registry_district_t *d = NULL;
-        rc = registry_store_get_district(call, ags, NULL, &d);
+        rc = registry_read_district(call, ags, NULL, &d);
         if (rc == TH_ENOTFOUND)
             return th_answer_invalid(call, "principal.district_scope",
                                     "no district with AGS %s is known", ags);
