@@ -9,6 +9,12 @@
 #include "th_service.h"
 
 static const th_service_method_t s_methods[] = {
+    {"CreateMeasure", measures_create},
+    {"GetMeasure", measures_get},
+    {"ListMeasures", measures_list},
+    {"UpdateMeasure", measures_update},
+    {"TransitionMeasure", measures_transition},
+    {"DeleteMeasure", measures_delete},
     {"ListEvents", measures_events_list},
     {NULL, NULL},
 };

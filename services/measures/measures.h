@@ -1,15 +1,26 @@
 /* ---------------------------------------------------------------------------
  * measures.h: what the handler files of the Measures service share: its
- * limits, the audit-and-event record of a write, and every method's
- * handler.
+ * limits, the check of who may write for a district (asking the registry
+ * what only it knows), the audit-and-event record of a write, and every
+ * method's handler.
  *
  * Everything else a handler needs is the service kit in common/: the field
  * checks (th_field.h), the answers (th_answer.h), the rights and read rules
  * (th_auth.h), paging (th_page.h), ListEvents (th_events.h), the write
  * transaction (th_call.h).
  *
- * One file per resource: events.c (ListEvents); main.c holds the table of
- * every method.
+ * Order inside a handler (as in the registry): who is calling
+ * (UNAUTHENTICATED / PERMISSION_DENIED for rights that need no data), what
+ * was asked (INVALID_ARGUMENT), then the data (NOT_FOUND, rights that
+ * depend on the data, FAILED_PRECONDITION). A write asks the registry and
+ * checks the rights on an unlocked read before its transaction begins, so
+ * a caller without the right never takes a lock and no lock is held while
+ * another service is asked; inside the transaction it locks the row and
+ * checks the version again.
+ *
+ * One file per resource: measures.c (create, get, list), measures_write.c
+ * (update, transition, delete), events.c (ListEvents), checks.c (what they
+ * share); main.c holds the table of every method.
  * ---------------------------------------------------------------------------
  */
 #ifndef MEASURES_H
@@ -17,18 +28,82 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "store.h"
 #include "th_call.h"
 #include "th_worker.h"
 
 /* The schema of the service's outbox (a fixed identifier, never input). */
 #define MEASURES_SCHEMA "measures"
 
+/* Limits (measures.proto, docs/measures.md). */
+#define MEASURES_TITLE_MAX 200
+#define MEASURES_DESCRIPTION_MAX 10000
+#define MEASURES_MUNICIPALITY_MAX 200
+#define MEASURES_GROUP_NAME_MAX 100
+#define MEASURES_FUNDING_MAX 200
+#define MEASURES_PAGE_DEFAULT 100
+#define MEASURES_PAGE_MAX 500
+
+/* --- checks ---------------------------------------------------------------- */
+
+/* A measure id (a UUID as the service makes them); INVALID_ARGUMENT naming
+ * field otherwise. */
+int measures_check_id(th_call_t *call, const char *field, const char *id);
+
+/* PERMISSION_DENIED unless the caller's role may write measures at all
+ * (ministry or manager): the part of the right that needs no data. */
+int measures_need_writer(th_call_t *call, const char *right);
+
+/* The right to write for district ags (field names it in the request),
+ * and, when exists_on is not NULL, that the district exists on that date.
+ * The ministry of the district's Land may; a manager of that Land may when
+ * its key's district scope names ags or the registry says it is assigned
+ * to ags today. What only the registry knows is asked of it in one go
+ * (registry_ask.h): UNAVAILABLE when it cannot be asked. TH_OK, or the
+ * status recorded on the call. */
+int measures_check_write(th_call_t *call, const char *field, const char *ags,
+                         const char *exists_on, const char *right);
+
+/* --- writes ------------------------------------------------------------- */
+
+/* Begins the write; returns TH_OK to go on, or what the handler returns. */
+#define MEASURES_BEGIN_WRITE(call)                                                         \
+    do {                                                                                   \
+        const int begin_rc_ = th_call_begin_write(call);                                   \
+        if (begin_rc_ == TH_CALL_REPLAY)                                                   \
+            return TH_OK;                                                                  \
+        if (begin_rc_ != TH_OK)                                                            \
+            return begin_rc_;                                                              \
+    } while (0)
+
+/* The audit row (before and after as JSON, th_pbjson.h) and the outbox
+ * event (topic, payload event) of a write, in its transaction. TH_OK, or
+ * the database's status recorded on the call. */
+int measures_record(th_call_t *call, const char *resource, const ProtobufCMessage *before,
+                    const ProtobufCMessage *after, const char *topic,
+                    const ProtobufCMessage *event);
+
 /* --- the handlers (th_method_fn) ------------------------------------------ */
 
 #define MEASURES_HANDLER(name)                                                             \
     int name(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **response)
 
+/* measures.c */
+MEASURES_HANDLER(measures_create);
+MEASURES_HANDLER(measures_get);
+MEASURES_HANDLER(measures_list);
+/* measures_write.c */
+MEASURES_HANDLER(measures_update);
+MEASURES_HANDLER(measures_transition);
+MEASURES_HANDLER(measures_delete);
 /* events.c */
 MEASURES_HANDLER(measures_events_list);
+
+/* measures.c: checks every field of m a client writes (INVALID_ARGUMENT
+ * naming "measure.<field>"). */
+int measures_check_measure(th_call_t *call, const measure_t *m);
+
+/* measures.c: the resource name of a measure ("districts/16068/measures/<id>"). */
+const char *measures_resource(th_call_t *call, const measure_t *m);
 
 #endif /* MEASURES_H */

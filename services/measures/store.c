@@ -7,6 +7,17 @@
 /* clang-format off */
 #include "store.h"
 
+#include "store_int.h"
+
+PGresult *
+measures_store__exec(th_call_t *call, const char *sql, int nparams, const char *const *params)
+{
+    th_db_t *db = th_call_db(call);
+    if (db == NULL)
+        return NULL;
+    return th_db_exec(db, sql, nparams, params);
+}
+
 void
 measures_store_event_filter(bool records_all, const char *records_land, bool aggregates_all,
                             const char *aggregates_land, th_events_filter_t *out)

@@ -139,4 +139,54 @@ meas_client(measures_env_t *env, const char *name)
     return reg_client(&env->reg, name);
 }
 
+/* One call with its own timeout (a write the registry must answer gets
+ * UNAVAILABLE, which the client library retries until the deadline: a
+ * short one keeps such a test quick). */
+static inline int
+meas_call(th_client_t *client, const char *method, const ProtobufCMessage *req,
+          const ProtobufCMessageDescriptor *resp_desc, int timeout_ms, th_result_t *out)
+{
+    memset(out, 0, sizeof *out);
+    th_client_call(client, method, req, resp_desc, timeout_ms, NULL, out);
+    return out->code;
+}
+
+/* A measure as the test's own fixture, inserted as the owner: what
+ * CreateMeasure would store, for the tests of the methods after it while
+ * CreateMeasure cannot succeed (it needs the registry's answer, which the
+ * service cannot ask yet: services/measures/registry_ask.h). field and
+ * status are tokens. The new id into id (37 bytes); 0 or -1. */
+static inline int
+meas_seed_measure(measures_env_t *env, const char *ags, const char *title, const char *field,
+                  const char *status, char id[37])
+{
+    PGconn *conn = PQconnectdb(env->reg.db_url);
+    int rc = -1;
+    if (PQstatus(conn) == CONNECTION_OK) {
+        const char *params[] = {ags, title, field, status};
+        PGresult *r = PQexecParams(
+            conn,
+            "INSERT INTO measures.measures (ags, title, field, target_group, status, "
+            "start_date, created_by, updated_by) VALUES ($1, $2, $3, 'all_residents', $4, "
+            "'2024-01-01', 'fixture', 'fixture') RETURNING id",
+            4, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+            snprintf(id, 37, "%s", PQgetvalue(r, 0, 0));
+            rc = 0;
+        } else {
+            fprintf(stderr, "seeding a measure: %s", PQerrorMessage(conn));
+        }
+        PQclear(r);
+    }
+    PQfinish(conn);
+    return rc;
+}
+
+/* The number of rows sql counts in the test's database (owner). */
+static inline long long
+meas_count(measures_env_t *env, const char *sql)
+{
+    return reg_sql_count(env->reg.db_url, sql);
+}
+
 #endif /* MEASURES_ENV_H */
