@@ -24,6 +24,10 @@ s_payload_type(const char *topic)
 {
     if (strncmp(topic, "measure.", 8) == 0)
         return "teilhabe.measures.v1.Measure";
+    if (strncmp(topic, "indicator.", 10) == 0)
+        return "teilhabe.measures.v1.Indicator";
+    if (strncmp(topic, "values.", 7) == 0)
+        return "teilhabe.measures.v1.DistrictValues";
     return "";
 }
 

@@ -19,14 +19,17 @@
  * checks the version again.
  *
  * One file per resource: measures.c (create, get, list), measures_write.c
- * (update, transition, delete), events.c (ListEvents), checks.c (what they
- * share); main.c holds the table of every method.
+ * (update, transition, delete), indicators.c (the catalogue and its
+ * starter set), values.c (indicator values), events.c (ListEvents),
+ * checks.c (what they share); main.c holds the table of every method.
  * ---------------------------------------------------------------------------
  */
 #ifndef MEASURES_H
 #define MEASURES_H
 
 #include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 #include "store.h"
 #include "th_call.h"
@@ -43,6 +46,8 @@
 #define MEASURES_FUNDING_MAX 200
 #define MEASURES_PAGE_DEFAULT 100
 #define MEASURES_PAGE_MAX 500
+/* Values in one PutValues, and the most one page of ListValues holds. */
+#define MEASURES_VALUES_MAX 1000
 
 /* --- checks ---------------------------------------------------------------- */
 
@@ -96,6 +101,13 @@ MEASURES_HANDLER(measures_list);
 MEASURES_HANDLER(measures_update);
 MEASURES_HANDLER(measures_transition);
 MEASURES_HANDLER(measures_delete);
+/* indicators.c */
+MEASURES_HANDLER(measures_indicators_list);
+MEASURES_HANDLER(measures_indicators_get);
+MEASURES_HANDLER(measures_indicators_create);
+/* values.c */
+MEASURES_HANDLER(measures_values_put);
+MEASURES_HANDLER(measures_values_list);
 /* events.c */
 MEASURES_HANDLER(measures_events_list);
 
@@ -105,5 +117,22 @@ int measures_check_measure(th_call_t *call, const measure_t *m);
 
 /* measures.c: the resource name of a measure ("districts/16068/measures/<id>"). */
 const char *measures_resource(th_call_t *call, const measure_t *m);
+
+/* indicators.c: an indicator code: [a-z][a-z0-9_]{1,63}. */
+bool measures_indicator_code_valid(const char *code);
+
+/* indicators.c: NULL when ind is a valid indicator of the catalogue, else
+ * why not (a phrase for a message) with *field the field at fault ("code",
+ * "factor", ...). One check for CreateIndicator and the starter set. */
+const char *measures_indicator_problem(const indicator_t *ind, const char **field);
+
+/* indicators.c: loads the starter set from the file path (indicators.csv)
+ * on db, the owner's connection at start-up: every row checked first (a
+ * bad file changes nothing, errbuf names its line), then in one
+ * transaction each indicator not yet in the catalogue inserted with its
+ * audit row and its indicator.created event, as principal "seed".
+ * *inserted: how many. 0 or a negative error. */
+int measures_seed_indicators(th_db_t *db, const char *path, int *inserted, char *errbuf,
+                             size_t errlen);
 
 #endif /* MEASURES_H */

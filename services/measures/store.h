@@ -7,7 +7,8 @@
  * Functions that build messages for a reply take the call and allocate from
  * its memory (th_call_alloc), so nothing they return needs freeing.
  *
- * Files: store.c (what they share, the event filter), store_measures.c.
+ * Files: store.c (what they share, the event filter), store_measures.c,
+ * store_indicators.c (the catalogue and the values).
  *
  * Returns: 0; TH_ENOTFOUND when the row does not exist; TH_ESTATE when a
  * conditional write found the row changed (stale version); TH_EDB when the
@@ -26,6 +27,8 @@
 #include "th_events.h"
 
 typedef Teilhabe__Measures__V1__Measure measure_t;
+typedef Teilhabe__Measures__V1__Indicator indicator_t;
+typedef Teilhabe__Measures__V1__IndicatorValue value_t;
 
 /* --- measures ----------------------------------------------------------- */
 
@@ -64,6 +67,80 @@ int measures_store_set_status(th_call_t *call, const char *id, int64_t version,
 /* Deletes the measure when it is at version and still planned. TH_ESTATE
  * when it is not. */
 int measures_store_delete(th_call_t *call, const char *id, int64_t version);
+
+/* --- indicators --------------------------------------------------------- */
+
+/* Seeding (before any call; the caller holds the transaction): inserts
+ * ind as created by "seed" unless its code exists. *inserted says which;
+ * when it did, create_time (RFC 3339, 40 bytes) is the row's. */
+int measures_store_seed_indicator(th_db_t *db, const indicator_t *ind, bool *inserted,
+                                  char create_time[40]);
+
+/* Inserts ind as created by `by`. TH_ESTATE when its code exists. */
+int measures_store_create_indicator(th_call_t *call, const indicator_t *ind, const char *by,
+                                    indicator_t **out);
+
+/* TH_ENOTFOUND when no indicator has code. */
+int measures_store_get_indicator(th_call_t *call, const char *code, indicator_t **out);
+
+/* Indicators of field (token; NULL = any) after the code after (NULL = from
+ * the start), by code. */
+int measures_store_list_indicators(th_call_t *call, const char *field, const char *after,
+                                   int limit, indicator_t ***out, size_t *n);
+
+/* The indicators whose codes are among codes (n of them), in any order. */
+int measures_store_indicators_named(th_call_t *call, char *const *codes, size_t n,
+                                    indicator_t ***out, size_t *n_out);
+
+/* --- indicator values ------------------------------------------------------ */
+
+/* The keys of n values (district, indicator, period, disaggregation token)
+ * and what a write stores with them, as parallel arrays. */
+typedef struct {
+    char **ags;
+    char **code;
+    char **period;
+    char **period_start; /* first day of the period */
+    char **period_end;   /* last day */
+    char **disaggregation;
+    char **numerator;    /* decimal text */
+    char **denominator;
+    char **source;
+    char **note;
+    size_t n;
+} measures_value_rows_t;
+
+/* The stored values with the keys of rows that exist, locked (FOR UPDATE),
+ * by key. */
+int measures_store_lock_values(th_call_t *call, const measures_value_rows_t *rows,
+                               value_t ***out, size_t *n);
+
+/* Inserts the values of rows, and replaces those that exist and differ,
+ * as written by `by`. changed[i] is 1 for a value inserted, 2 for one
+ * replaced, 0 for one that was stored as it is (call memory). */
+int measures_store_put_values(th_call_t *call, const measures_value_rows_t *rows,
+                              const char *by, int **changed);
+
+/* The stored values with the keys of rows, in the order of rows. */
+int measures_store_read_values(th_call_t *call, const measures_value_rows_t *rows,
+                               value_t ***out, size_t *n);
+
+typedef struct {
+    const char *ags;            /* NULL = any */
+    const char *state_code;     /* NULL = any */
+    const char *code;           /* NULL = any */
+    const char *disaggregation; /* token; NULL = any */
+    const char *from_day;       /* the first day of the first period; NULL = open */
+    const char *to_day;         /* the last day of the last period; NULL = open */
+    /* The page key: the last value's ags, code, period start and end,
+     * disaggregation; NULL = from the start. */
+    const char *after_ags, *after_code, *after_start, *after_end, *after_disaggregation;
+    int limit;
+} measures_value_filter_t;
+
+/* The values that pass filter, in the order of ListValues. */
+int measures_store_list_values(th_call_t *call, const measures_value_filter_t *filter,
+                               value_t ***out, size_t *n);
 
 /* --- events ------------------------------------------------------------- */
 

@@ -189,4 +189,15 @@ meas_count(measures_env_t *env, const char *sql)
     return reg_sql_count(env->reg.db_url, sql);
 }
 
+/* True when a write was refused only because the service cannot ask the
+ * registry yet (registry_ask.h): a test of what such a write does once it
+ * can then skips itself (cmocka reports it SKIPPED), and runs as soon as
+ * the registry check is wired. */
+static inline bool
+meas_registry_not_wired(const th_result_t *r)
+{
+    return r->code == TH_UNAVAILABLE && r->message != NULL &&
+           strstr(r->message, "registry check not wired yet") != NULL;
+}
+
 #endif /* MEASURES_ENV_H */

@@ -76,7 +76,7 @@ test_migrations_and_roles(void **state)
     const char *owner = f->env.reg.db_url;
     assert_int_equal(reg_sql_count(owner, "SELECT max(version) FROM public.teilhabe_migrations "
                                           "WHERE service = 'measures'"),
-                     2);
+                     3);
     char *schema_owner = reg_sql_value(
         owner, "SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'measures'");
     assert_non_null(schema_owner);
@@ -119,10 +119,23 @@ test_migrations_and_roles(void **state)
     PQfinish(registry);
 }
 
+/* The catalogue's starter set was loaded at start-up, each indicator with
+ * its audit row and event as principal "seed"; everyone reads those
+ * events. A second start loads nothing again. */
 static void
-test_list_events_empty(void **state)
+test_starter_set_and_its_events(void **state)
 {
     s_fixture_t *f = *state;
+    const long long indicators =
+        meas_count(&f->env, "SELECT count(*) FROM measures.indicators");
+    assert_int_equal(indicators, 8);
+    assert_int_equal(meas_count(&f->env, "SELECT count(*) FROM measures.indicators WHERE "
+                                         "created_by = 'seed' AND illustrative"),
+                     8);
+    assert_int_equal(meas_count(&f->env, "SELECT count(*) FROM audit.log WHERE principal_id = "
+                                         "'seed' AND resource LIKE 'indicators/%' AND after "
+                                         "IS NOT NULL AND before IS NULL"),
+                     8);
     th_client_t *callers[] = {f->admin, f->analyst};
     for (size_t i = 0; i < 2; i++) {
         Teilhabe__Events__V1__ListEventsRequest req =
@@ -132,10 +145,31 @@ test_list_events_empty(void **state)
                  &teilhabe__events__v1__list_events_response__descriptor, &r);
         assert_int_equal(r.code, TH_OK);
         const Teilhabe__Events__V1__ListEventsResponse *resp = (const void *) r.response;
-        assert_int_equal(resp->n_events, 0);
-        assert_int_equal(resp->last_sequence, 0);
+        assert_int_equal(resp->n_events, 8);
+        for (size_t e = 0; e < resp->n_events; e++) {
+            assert_string_equal(resp->events[e]->topic, "indicator.created");
+            assert_string_equal(resp->events[e]->payload_type, "teilhabe.measures.v1.Indicator");
+            Teilhabe__Measures__V1__Indicator *ind = teilhabe__measures__v1__indicator__unpack(
+                NULL, resp->events[e]->payload.len, resp->events[e]->payload.data);
+            assert_non_null(ind);
+            assert_string_equal(ind->created_by, "seed");
+            teilhabe__measures__v1__indicator__free_unpacked(ind, NULL);
+        }
         th_result_clear(&r);
     }
+    /* Loading again (what every start does) adds nothing. */
+    char log[1100];
+    snprintf(log, sizeof log, "%s/seed-again.log", f->env.reg.tmp);
+    const char *argv[] = {"teilhabe-measures", "--db-url", f->env.reg.db_url, "--seed-only",
+                          NULL};
+    th_proc_t *again = th_proc_start(TH_TEST_MEASURES_BIN, (char *const *) argv, log);
+    assert_non_null(again);
+    const int status = th_proc_wait(again, 30000);
+    th_proc_stop(&again, SIGKILL, 1000);
+    assert_true(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(th_test_count_in_file(log, "inserted=0"), 1);
+    assert_int_equal(meas_count(&f->env, "SELECT count(*) FROM measures.events"), 8);
+
     /* Bad input is answered, not swallowed. */
     Teilhabe__Events__V1__ListEventsRequest req = TEILHABE__EVENTS__V1__LIST_EVENTS_REQUEST__INIT;
     req.limit = 1001;
@@ -183,7 +217,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_health_serving),
         cmocka_unit_test(test_migrations_and_roles),
-        cmocka_unit_test(test_list_events_empty),
+        cmocka_unit_test(test_starter_set_and_its_events),
         cmocka_unit_test(test_worker_key_serves_its_service_only),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
