@@ -133,7 +133,7 @@ th_auth_writes_district(const th_principal_t *p, const char *state_code, const c
 {
     if (!th_auth_authenticated(p))
         return false;
-    if (th_auth_has_role(p, "ministry"))
+    if (th_auth_has_role(p, "ministry") || th_auth_has_role(p, "service"))
         return th_auth_of_land(p, state_code);
     if (th_auth_has_role(p, "manager"))
         return th_auth_has_district(p, ags) || assigned;

@@ -102,8 +102,11 @@ th_auth_read_t th_auth_reads_personal(const th_principal_t *p, const char *state
 bool th_auth_reads_any_personal(const th_principal_t *p);
 
 /* Writes for district ags of Land state_code: the ministry of the Land,
- * or a manager whose key names ags or who is assigned to it on the date
- * of the write (assigned: the caller asked its data, or the registry). */
+ * a service of the Land (an automated job of that Land, such as an import
+ * from its own records, or a service writing on behalf of one of its
+ * people: th_call_invoke; a federal service writes none), or a manager
+ * whose key names ags or who is assigned to it on the date of the write
+ * (assigned: the caller asked its data, or the registry). */
 bool th_auth_writes_district(const th_principal_t *p, const char *state_code,
                              const char *ags, bool assigned);
 

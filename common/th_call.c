@@ -5,16 +5,19 @@
  * header's accessors, the handler thread's database connection with the
  * call's deadline handed to PostgreSQL, and the write transaction: BEGIN
  * with the deadline as statement_timeout, the idempotency key locked and
- * looked up, audit row and outbox event, and at the end the reply stored
- * under the key in the same COMMIT.
+ * looked up (one round trip), audit row and outbox event, and at the end
+ * the reply stored under the key and COMMIT (one round trip).
  * ---------------------------------------------------------------------------
  */
 #include "th_call.h"
 
 #include "th_worker_int.h"
 
+#include "th_check.h"
 #include "th_error.h"
 #include "th_log.h"
+#include "th_methods.h"
+#include "th_pbjson.h"
 #include "th_status.h"
 
 #include <czmq.h>
@@ -142,6 +145,16 @@ th_call_metadata(const th_call_t *call, const char *key)
     return NULL;
 }
 
+const char *
+th_call_on_behalf_of(const th_call_t *call)
+{
+    const th_principal_t *principal = th_call_principal(call);
+    if (principal->role == NULL || strcmp(principal->role, "service") != 0)
+        return NULL;
+    const char *id = th_call_metadata(call, TH_WIRE_ON_BEHALF_OF);
+    return id != NULL && th_check_principal_id(id) ? id : NULL;
+}
+
 int64_t
 th_call_remaining_ms(const th_call_t *call)
 {
@@ -155,8 +168,9 @@ th_call_state(const th_call_t *call)
 }
 
 /* The thread's connection with the call's deadline handed to PostgreSQL:
- * outside a transaction as the session's statement_timeout (th_db keeps
- * this to one SET now and then), inside one by th_db_begin's SET LOCAL. */
+ * outside a transaction as the session's statement_timeout (th_db sends a
+ * new value now and then, in the round trip of the next statement), inside
+ * one by th_db_write_begin's SET LOCAL. */
 static th_db_t *
 s_call_db_with_deadline(th_call_t *call)
 {
@@ -184,14 +198,14 @@ s_rollback(th_call_t *call)
         th_db_destroy(&thread->db);
 }
 
-th_db_t *
-th_call_db(th_call_t *call)
+/* The thread's connection, made on first use: a service starts even while
+ * the database is down, and a thread that failed tries again at most once a
+ * second. NULL without one. */
+static th_db_t *
+s_thread_db(th_worker_thread_t *thread, uint64_t call_id)
 {
-    th_worker_thread_t *thread = call->thread;
     if (thread->db != NULL || thread->db_url == NULL)
-        return s_call_db_with_deadline(call);
-    /* Connect lazily: a service starts even while the database is down,
-     * and a thread that failed tries again at most once a second. */
+        return thread->db;
     int64_t now = zclock_mono();
     if (now < thread->db_retry_at)
         return NULL;
@@ -200,10 +214,57 @@ th_call_db(th_call_t *call)
     if (thread->db == NULL) {
         thread->db_retry_at = now + 1000;
         char quoted[TH_LOG_QUOTE_SIZE];
-        th_log_warn(th_call_id(call), "could not connect to the database", "error=%s",
+        th_log_warn(call_id, "could not connect to the database", "error=%s",
                     th_log_quote(quoted, sizeof quoted, errbuf));
     }
+    return thread->db;
+}
+
+th_db_t *
+th_call_db(th_call_t *call)
+{
+    if (s_thread_db(call->thread, th_call_id(call)) == NULL)
+        return NULL;
     return s_call_db_with_deadline(call);
+}
+
+/* Statements per service and pass, each deleting at most S_PRUNE_BATCH keys
+ * within S_PRUNE_TIMEOUT_MS: a pass holds its thread briefly, and a backlog
+ * goes over several passes. */
+#define S_PRUNE_BATCH 1000
+#define S_PRUNE_ROUNDS 10
+#define S_PRUNE_TIMEOUT_MS 2000
+
+void
+th_call__prune_keys(th_worker_thread_t *thread)
+{
+    const th_worker_t *worker = thread->worker;
+    th_db_t *db = s_thread_db(thread, 0);
+    if (db == NULL || worker->idempotency_keep_ms <= 0)
+        return;
+    long total = 0;
+    for (size_t i = 0; i < worker->n_services; i++) {
+        char prefix[TH_WIRE_METHOD_MAX + 2];
+        snprintf(prefix, sizeof prefix, "%s/", worker->services[i].desc->name);
+        for (int round = 0; round < S_PRUNE_ROUNDS; round++) {
+            int deleted = 0;
+            th_db_set_statement_timeout(db, S_PRUNE_TIMEOUT_MS);
+            if (th_db_idem_prune(db, prefix, worker->idempotency_keep_ms, S_PRUNE_BATCH,
+                                 &deleted) != 0) {
+                char quoted[TH_LOG_QUOTE_SIZE];
+                th_log_warn(0, "could not prune idempotency keys; trying again later",
+                            "service=%s error=%s", worker->services[i].desc->name,
+                            th_log_quote(quoted, sizeof quoted, th_db_error(db)));
+                return;
+            }
+            total += deleted;
+            if (deleted < S_PRUNE_BATCH)
+                break;
+        }
+    }
+    th_log(total > 0 ? TH_LOG_INFO : TH_LOG_DEBUG, 0, "pruned idempotency keys",
+           "deleted=%ld older_than_hours=%lld", total,
+           (long long) (worker->idempotency_keep_ms / 3600000));
 }
 
 bool
@@ -236,6 +297,14 @@ th_call_begin_write(th_call_t *call)
 {
     if (call->in_write)
         return th_call_error(call, TH_INTERNAL, "the write transaction was already started");
+    if (th_method_kind(call->header->method) != TH_METHOD_WRITE) {
+        /* Its clients send no idempotency key, so a retry would write twice:
+         * the .proto must say "// write" on the method's line. */
+        th_log_error(th_call_id(call), "a handler began a write in a method not declared a "
+                     "write in its .proto", "method=%s", call->header->method);
+        return th_call_error(call, TH_INTERNAL, "%s failed inside the service",
+                             call->header->method);
+    }
     if (call->thread->db_url == NULL)
         return th_call_error(call, TH_UNAVAILABLE, "this service runs without a database");
     th_db_t *db = th_call_db(call);
@@ -246,23 +315,17 @@ th_call_begin_write(th_call_t *call)
     if (remaining <= 0)
         return th_call_error(call, TH_DEADLINE_EXCEEDED,
                              "the deadline passed before the write could start");
-    if (th_db_begin(db, remaining) != 0) {
-        int code = th_db_status(db);
-        return th_call_error(call, code == TH_OK ? TH_INTERNAL : code,
-                             "could not start the write transaction: %s", th_db_error(db));
-    }
-    call->in_write = true;
+    /* BEGIN, the deadline, and the key's lock and lookup: one round trip */
     const char *key = th_call_idempotency_key(call);
-    if (key[0] == '\0')
-        return TH_OK;
     char hash[64];
-    s_request_hash(call, hash);
+    th_db_idem_t idem = {th_call_principal(call)->id, key, call->header->method, hash};
+    if (key[0] != '\0')
+        s_request_hash(call, hash);
     bool found = false;
-    int rc = th_db_idem_lookup(db, th_call_principal(call)->id, key, call->header->method, hash,
-                               &found, &call->replay_reply, &call->replay_len);
+    int rc = th_db_write_begin(db, remaining, key[0] != '\0' ? &idem : NULL, &found,
+                               &call->replay_reply, &call->replay_len);
     if (rc == TH_EINVAL) {
         s_rollback(call);
-        call->in_write = false;
         th_call_violation(call, "idempotency_key", "was used before for a different request");
         return th_call_error(call, TH_INVALID_ARGUMENT,
                              "idempotency key \"%s\" was already used for a different request; "
@@ -271,12 +334,11 @@ th_call_begin_write(th_call_t *call)
     }
     if (rc != 0) {
         int code = th_db_status(db);
-        th_call_error(call, code == TH_OK ? TH_INTERNAL : code,
-                      "could not look up idempotency key \"%s\": %s", key, th_db_error(db));
         s_rollback(call);
-        call->in_write = false;
-        return code == TH_OK ? TH_INTERNAL : code;
+        return th_call_error(call, code == TH_OK ? TH_INTERNAL : code,
+                             "could not start the write transaction: %s", th_db_error(db));
     }
+    call->in_write = true;
     if (found) {
         call->replay = true;
         return TH_CALL_REPLAY;
@@ -299,8 +361,89 @@ th_call_audit(th_call_t *call, const char *resource, const char *before_json,
         .resource = resource,
         .before_json = before_json,
         .after_json = after_json,
+        .on_behalf_of = th_call_on_behalf_of(call),
     };
     return th_db_audit(call->thread->db, &entry);
+}
+
+/* The service's own schema: the second part of its package
+ * ("teilhabe.registry.v1" -> "registry"). */
+static bool
+s_schema(const th_call_t *call, char *out, size_t size)
+{
+    const char *package = call->service != NULL ? call->service->desc->package : NULL;
+    const char *start = package != NULL ? strchr(package, '.') : NULL;
+    if (start == NULL)
+        return false;
+    start++;
+    const char *end = strchr(start, '.');
+    size_t len = end != NULL ? (size_t) (end - start) : strlen(start);
+    if (len == 0 || len >= size)
+        return false;
+    memcpy(out, start, len);
+    out[len] = '\0';
+    return true;
+}
+
+int
+th_call_record(th_call_t *call, const char *resource, const ProtobufCMessage *before,
+               const ProtobufCMessage *after, const char *topic, const ProtobufCMessage *event)
+{
+    const char *method = call->header->method;
+    char schema[64];
+    if (!call->in_write || call->replay || resource == NULL ||
+        (topic != NULL && !s_schema(call, schema, sizeof schema))) {
+        th_log_error(th_call_id(call), "a change was recorded outside a write, or without a "
+                     "resource or schema", "method=%s", method);
+        return th_call_error(call, TH_INTERNAL, "%s failed inside the service", method);
+    }
+    int code = TH_OK;
+    char *before_json = th_pbjson_text(before);
+    char *after_json = th_pbjson_text(after);
+    uint8_t *payload = NULL;
+    size_t len = 0;
+    if ((before != NULL && before_json == NULL) || (after != NULL && after_json == NULL)) {
+        code = th_call_error(call, TH_INTERNAL, "out of memory writing the audit row of %s",
+                             resource);
+        goto cleanup;
+    }
+    if (topic != NULL && event != NULL) {
+        len = protobuf_c_message_get_packed_size(event);
+        payload = th_call_alloc(call, len);
+        if (len > 0)
+            protobuf_c_message_pack(event, payload);
+    }
+    const th_principal_t *principal = th_call_principal(call);
+    const th_audit_entry_t entry = {
+        .principal_id = principal->id,
+        .principal_role = principal->role,
+        .call_id = th_call_id(call),
+        .method = method,
+        .resource = resource,
+        .before_json = before_json,
+        .after_json = after_json,
+        .on_behalf_of = th_call_on_behalf_of(call),
+    };
+    th_db_t *db = call->thread->db;
+    if (th_db_write_record(db, &entry, topic != NULL ? schema : NULL, topic, resource, payload,
+                           len, NULL) != 0) {
+        code = th_db_status(db);
+        if (code == TH_OK)
+            code = TH_INTERNAL;
+        /* A deadline that passed is the caller's budget running out: not a
+         * failure of this service, so not logged as an error. */
+        th_log(code == TH_DEADLINE_EXCEEDED ? TH_LOG_INFO : TH_LOG_ERROR, th_call_id(call),
+               "could not record a change", "resource=%s sqlstate=%s code=%s", resource,
+               th_db_sqlstate(db), th_status_name(code));
+        th_call_error(call, code, "could not write the audit row and event of %s: %s", resource,
+                      code == TH_UNAVAILABLE          ? "the database is unavailable, try again"
+                      : code == TH_DEADLINE_EXCEEDED ? "the deadline passed"
+                                                     : "a database error occurred");
+    }
+cleanup:
+    free(before_json);
+    free(after_json);
+    return code;
 }
 
 int
@@ -327,21 +470,14 @@ th_call__finish_write(th_call_t *call, int code, const zframe_t *reply)
         s_rollback(call);
         return code;
     }
+    /* The reply stored under the key and COMMIT: one round trip */
     const char *key = th_call_idempotency_key(call);
-    if (key[0] != '\0') {
-        char hash[64];
+    char hash[64];
+    th_db_idem_t idem = {th_call_principal(call)->id, key, call->header->method, hash};
+    if (key[0] != '\0')
         s_request_hash(call, hash);
-        if (th_db_idem_store(db, th_call_principal(call)->id, key, call->header->method, hash,
-                             zframe_data((zframe_t *) reply),
-                             zframe_size((zframe_t *) reply)) != 0) {
-            int status = th_db_status(db);
-            th_call_error(call, status == TH_OK ? TH_INTERNAL : status,
-                          "could not record the idempotency key: %s", th_db_error(db));
-            s_rollback(call);
-            return status == TH_OK ? TH_INTERNAL : status;
-        }
-    }
-    if (th_db_commit(db) != 0) {
+    if (th_db_write_commit(db, key[0] != '\0' ? &idem : NULL, zframe_data((zframe_t *) reply),
+                           zframe_size((zframe_t *) reply)) != 0) {
         int status = th_db_status(db);
         th_call_error(call, status == TH_OK ? TH_INTERNAL : status,
                       "could not commit the write: %s", th_db_error(db));
@@ -356,6 +492,9 @@ th_call__release(th_call_t *call)
 {
     free(call->replay_reply);
     call->replay_reply = NULL;
+    for (th_call_result_t *held = call->results; held != NULL; held = held->next)
+        th_result_clear(&held->result);
+    call->results = NULL;
     while (call->arena != NULL) {
         th_call_block_t *next = call->arena->next;
         free(call->arena);

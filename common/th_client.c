@@ -20,7 +20,8 @@
  * call was sent) moves to the next endpoint: the socket is destroyed, a new
  * one connects to the next endpoint, and every unanswered call is sent again
  * there. The call id and the idempotency key stay the same across attempts,
- * so the service applies a retried write once.
+ * so the service applies a retried write once. Only writes carry a key
+ * (th_methods.h): a read is retried as it is.
  *
  * The connection state comes from a libzmq socket monitor (handshake
  * succeeded / disconnected) plus ZMTP heartbeats, which turn a broker that
@@ -38,6 +39,8 @@
  * ---------------------------------------------------------------------------
  */
 #include "th_client.h"
+
+#include "th_methods.h"
 
 #include "th_client_int.h"
 #include "th_curve.h"
@@ -191,7 +194,7 @@ s_send(th_client_t *self, th_client_call_t *call)
     header.call_id = call->id;
     header.method = call->method;
     header.timeout_ms = (uint32_t) (attempt_ms > UINT32_MAX ? UINT32_MAX : attempt_ms);
-    header.idempotency_key = call->idempotency_key;
+    header.idempotency_key = call->idempotency_key != NULL ? call->idempotency_key : (char *) "";
     Teilhabe__Rpc__V1__MetadataEntry entries[TH_WIRE_METADATA_MAX];
     Teilhabe__Rpc__V1__MetadataEntry *entry_ptrs[TH_WIRE_METADATA_MAX];
     for (size_t i = 0; i < call->n_metadata; i++) {
@@ -418,8 +421,15 @@ th_client_send(th_client_t *self, const char *method, const ProtobufCMessage *re
     call->timeout_ms = timeout_ms > 0 ? timeout_ms : self->default_timeout_ms;
     call->deadline = zclock_mono() + call->timeout_ms;
     call->no_retry = opts != NULL && opts->no_retry;
+    /* A write gets a key (the caller's, or a new one) that every attempt
+     * carries; a read gets none: its retries are harmless as they are, and
+     * the service would ignore a key (docs/PROTOCOL.md 5.3). Which methods
+     * write, the .proto files say (th_methods.h). */
+    bool keyed = true;
     if (opts != NULL && opts->idempotency_key != NULL && opts->idempotency_key[0] != '\0') {
         call->idempotency_key = strdup(opts->idempotency_key);
+    } else if (th_method_kind(method) != TH_METHOD_WRITE) {
+        keyed = false;
     } else {
         /* A version-4 UUID: the client's random base with a counter mixed
          * into its last bytes. Unique within the client by the counter and
@@ -436,7 +446,7 @@ th_client_send(th_client_t *self, const char *method, const ProtobufCMessage *re
         uuid_unparse_lower(uuid, text);
         call->idempotency_key = strdup(text);
     }
-    if (call->method == NULL || call->body == NULL || call->idempotency_key == NULL)
+    if (call->method == NULL || call->body == NULL || (keyed && call->idempotency_key == NULL))
         goto failed;
     if (opts != NULL && opts->metadata != NULL) {
         size_t n = 0;

@@ -8,10 +8,12 @@
  * endpoint. A call's timeout is its whole budget: each attempt is sent with
  * a deadline that keeps some of it back, so an attempt that ends
  * DEADLINE_EXCEEDED (a write that may have committed all the same) is sent
- * once more inside the budget. Every call carries an idempotency key
- * (generated unless the caller gives one) that stays the same across
- * retries, so retried writes are applied once: a retry of a write that did
- * commit gets the first reply back. A key the broker refused at the
+ * once more inside the budget. Every write (the .proto says which methods
+ * write: th_methods.h) carries an idempotency key (generated unless the
+ * caller gives one) that stays the same across retries, so retried writes
+ * are applied once: a retry of a write that did commit gets the first
+ * reply back. A read carries none (unless the caller gives one): sending it
+ * again is harmless. A key the broker refused at the
  * handshake ends the call UNAUTHENTICATED at once; the next call tries again
  * on a new connection. Nothing in it blocks longer than a call's deadline.
  *
@@ -65,14 +67,15 @@ typedef struct {
     uint32_t retry_after_ms;
     ProtobufCMessage *response;   /* unpacked reply when code == TH_OK, else NULL */
     int attempts;                 /* how many times the call was sent */
-    char *idempotency_key;        /* the key every attempt carried; send it again
-                                   * (th_call_opts_t) to repeat a write that ended
-                                   * DEADLINE_EXCEEDED or UNAVAILABLE at most once */
+    char *idempotency_key;        /* the key every attempt carried ("" for a read);
+                                   * send it again (th_call_opts_t) to repeat a
+                                   * write that ended DEADLINE_EXCEEDED or
+                                   * UNAVAILABLE at most once */
 } th_result_t;
 
 /* Per-call options; pass NULL for the defaults. */
 typedef struct {
-    const char *idempotency_key; /* NULL = generate a UUID */
+    const char *idempotency_key; /* NULL = a new UUID for a write, none for a read */
     const char *const *metadata; /* NULL-terminated key, value, key, value ... */
     bool no_retry;               /* send once with the whole budget, never retry */
 } th_call_opts_t;

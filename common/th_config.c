@@ -102,6 +102,14 @@ th_config_load_file(th_config_t *self, const char *path, char *errbuf, size_t er
     int lineno = 0;
     while (fgets(line, sizeof line, file) != NULL) {
         lineno++;
+        if (strchr(line, '\n') == NULL && !feof(file)) {
+            /* Its rest would be read as a line of its own */
+            if (errbuf != NULL)
+                snprintf(errbuf, errlen, "config file \"%s\" line %d is longer than %zu bytes",
+                         path, lineno, sizeof line - 2);
+            rc = TH_EINVAL;
+            break;
+        }
         char *text = s_trim(line);
         if (*text == '\0' || *text == '#')
             continue;

@@ -1,8 +1,8 @@
 /* ---------------------------------------------------------------------------
  * th_db.c: PostgreSQL access (connection and reconnection, transactions with
- * deadlines, parameterized statements, SQLSTATE to status mapping, the
- * audit trail, the idempotency store, the outbox; the migrations runner is
- * th_db_migrate.c)
+ * deadlines, parameterized statements and pipelines, SQLSTATE to status
+ * mapping; the migrations runner is th_db_migrate.c, the audit trail, the
+ * idempotency store and the outbox th_db_write.c)
  *
  * Errors: every function that talks to the server records the failure in the
  * handle (status, SQLSTATE, message) so that a handler can answer the client
@@ -21,19 +21,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-
-#include <dirent.h>
 
 #include "th_error.h"
 #include "th_log.h"
 #include "th_status.h"
-
-/* The schema is escaped with PQescapeIdentifier before it is put in. */
-#define S_OUTBOX_INSERT                                                                   \
-    "INSERT INTO %s.events (topic, resource, payload) VALUES ($1, $2, $3) RETURNING sequence"
-
 
 /* --- errors -------------------------------------------------------------- */
 
@@ -61,13 +53,10 @@ s_copy_line(char *out, size_t size, const char *text)
         out[--len] = '\0';
 }
 
-static void s_set_error(th_db_t *self, int status, const char *sqlstate, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void
-s_set_error(th_db_t *self, int status, const char *sqlstate, const char *fmt, ...)
+void
+th_db__set_error(th_db_t *self, int status, const char *sqlstate, const char *fmt, ...)
 {
-    char text[S_ERROR_MAX];
+    char text[TH_DB_ERROR_MAX];
     va_list args;
     va_start(args, fmt);
     vsnprintf(text, sizeof text, fmt, args);
@@ -132,15 +121,15 @@ s_record_failure(th_db_t *self, const PGresult *res)
     const ExecStatusType result_status = PQresultStatus(res);
 
     if (primary != NULL && *primary != '\0')
-        s_set_error(self, status, state, "%s", primary);
+        th_db__set_error(self, status, state, "%s", primary);
     else if (res != NULL && result_status != PGRES_FATAL_ERROR &&
              result_status != PGRES_NONFATAL_ERROR)
-        s_set_error(self, status, state, "unexpected result from database: %s",
+        th_db__set_error(self, status, state, "unexpected result from database: %s",
                     PQresStatus(result_status));
     else if (self->conn != NULL && *PQerrorMessage(self->conn) != '\0')
-        s_set_error(self, status, state, "%s", PQerrorMessage(self->conn));
+        th_db__set_error(self, status, state, "%s", PQerrorMessage(self->conn));
     else
-        s_set_error(self, status, state, "database statement failed");
+        th_db__set_error(self, status, state, "database statement failed");
 }
 
 /* Leaves COPY mode, which th_db_exec does not support, so the connection
@@ -199,11 +188,11 @@ s_connect(th_db_t *self)
     const char *const values[] = {"10", "teilhabe", "UTF8", self->conninfo, NULL};
     PGconn *conn = PQconnectdbParams(keywords, values, 1);
     if (conn == NULL) {
-        s_set_error(self, TH_UNAVAILABLE, "", "could not connect to database: out of memory");
+        th_db__set_error(self, TH_UNAVAILABLE, "", "could not connect to database: out of memory");
         return TH_ENOMEM;
     }
     if (PQstatus(conn) != CONNECTION_OK) {
-        s_set_error(self, TH_UNAVAILABLE, "08001", "could not connect to database: %s",
+        th_db__set_error(self, TH_UNAVAILABLE, "08001", "could not connect to database: %s",
                     PQerrorMessage(conn));
         PQfinish(conn);
         return TH_EDB;
@@ -212,6 +201,7 @@ s_connect(th_db_t *self)
     self->conn = conn;
     self->closing = false;
     self->session_timeout_ms = -1;
+    self->n_prepared = 0; /* prepared statements live and die with a connection */
     return 0;
 }
 
@@ -227,31 +217,17 @@ th_db_set_statement_timeout(th_db_t *self, int64_t timeout_ms)
     if (timeout_ms > INT_MAX)
         timeout_ms = INT_MAX;
     /* Calls arrive with a little less time each; setting a value a bit
-     * below the remaining time lets the next few calls keep it without a
-     * round trip, while no statement outlives its call's deadline. */
+     * below the remaining time lets the next few calls keep it without
+     * sending it again, while no statement outlives its call's deadline. */
     int64_t slack = timeout_ms / 20 > 25 ? timeout_ms / 20 : 25;
     int64_t current = self->session_timeout_ms;
-    if (current > 0 && current <= timeout_ms && current >= timeout_ms - 2 * slack)
+    if (current > 0 && current <= timeout_ms && current >= timeout_ms - 2 * slack) {
+        self->pending_timeout_ms = 0;
         return 0;
-    int64_t wanted = timeout_ms - slack > 0 ? timeout_ms - slack : timeout_ms;
-    PGconn *conn = th_db_conn(self);
-    if (conn == NULL)
-        return TH_EDB;
-    char sql[64];
-    snprintf(sql, sizeof sql, "SET statement_timeout = %" PRId64, wanted);
-    self->statements++;
-    PGresult *res = PQexec(conn, sql);
-    int rc = 0;
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        s_set_error(self, TH_UNAVAILABLE, "", "could not set the statement timeout: %s",
-                    PQerrorMessage(conn));
-        self->session_timeout_ms = -1;
-        rc = TH_EDB;
-    } else {
-        self->session_timeout_ms = wanted;
     }
-    PQclear(res);
-    return rc;
+    /* Sent with the next statement, in the same round trip (th_db_exec) */
+    self->pending_timeout_ms = timeout_ms - slack > 0 ? timeout_ms - slack : timeout_ms;
+    return 0;
 }
 
 th_db_t *
@@ -283,8 +259,8 @@ th_db_new(const char *conninfo, char *errbuf, size_t errlen)
 
 /* Ends the open transaction, if any, without touching the recorded error:
  * that error is what the caller is about to report. */
-static int
-s_rollback(th_db_t *self)
+int
+th_db__rollback(th_db_t *self)
 {
     if (!self->in_tx)
         return 0;
@@ -314,7 +290,7 @@ th_db_destroy(th_db_t **self_p)
     if (self_p == NULL || *self_p == NULL)
         return;
     th_db_t *self = *self_p;
-    s_rollback(self);
+    th_db__rollback(self);
     if (self->conn != NULL)
         PQfinish(self->conn);
     free(self->conninfo);
@@ -341,7 +317,7 @@ th_db_conn(th_db_t *self)
         return self->conn;
     if (self->in_tx) {
         /* Never reconnect inside a transaction: its work is already gone. */
-        s_set_error(self, TH_UNAVAILABLE, "08003",
+        th_db__set_error(self, TH_UNAVAILABLE, "08003",
                     "connection to database was lost during the transaction");
         return NULL;
     }
@@ -360,12 +336,12 @@ th_db_begin(th_db_t *self, int64_t timeout_ms)
     if (self == NULL)
         return TH_EINVAL;
     if (self->in_tx) {
-        s_set_error(self, TH_INTERNAL, "", "a transaction is already open");
+        th_db__set_error(self, TH_INTERNAL, "", "a transaction is already open");
         return TH_ESTATE;
     }
     s_clear_error(self);
     if (timeout_ms < 0) {
-        s_set_error(self, TH_DEADLINE_EXCEEDED, "57014",
+        th_db__set_error(self, TH_DEADLINE_EXCEEDED, "57014",
                     "deadline passed before the transaction began");
         return TH_EDB;
     }
@@ -398,7 +374,7 @@ th_db_begin(th_db_t *self, int64_t timeout_ms)
         if (!lost) {
             if (PQtransactionStatus(conn) != PQTRANS_IDLE) {
                 self->in_tx = true;
-                s_rollback(self);
+                th_db__rollback(self);
             }
             return TH_EDB;
         }
@@ -412,21 +388,21 @@ th_db_commit(th_db_t *self)
     if (self == NULL)
         return TH_EINVAL;
     if (!self->in_tx) {
-        s_set_error(self, TH_INTERNAL, "", "no transaction is open to commit");
+        th_db__set_error(self, TH_INTERNAL, "", "no transaction is open to commit");
         return TH_ESTATE;
     }
     if (self->conn == NULL || PQstatus(self->conn) != CONNECTION_OK) {
         self->in_tx = false;
-        s_set_error(self, TH_UNAVAILABLE, "08003",
+        th_db__set_error(self, TH_UNAVAILABLE, "08003",
                     "connection to database was lost before commit");
         return TH_EDB;
     }
     if (PQtransactionStatus(self->conn) == PQTRANS_INERROR) {
         /* COMMIT of a failed transaction "succeeds" as ROLLBACK. Keep the
          * error that failed it: that is what the caller must report. */
-        s_rollback(self);
+        th_db__rollback(self);
         if (self->status == TH_OK)
-            s_set_error(self, TH_ABORTED, "25P02",
+            th_db__set_error(self, TH_ABORTED, "25P02",
                         "transaction was rolled back after an earlier error");
         return TH_EDB;
     }
@@ -441,7 +417,7 @@ th_db_commit(th_db_t *self)
         s_record_failure(self, res);
         rc = TH_EDB;
     } else if (strcmp(PQcmdStatus(res), "COMMIT") != 0) {
-        s_set_error(self, TH_ABORTED, "25P02", "transaction was rolled back instead of committed");
+        th_db__set_error(self, TH_ABORTED, "25P02", "transaction was rolled back instead of committed");
         rc = TH_EDB;
     }
     PQclear(res);
@@ -453,7 +429,7 @@ th_db_rollback(th_db_t *self)
 {
     if (self == NULL)
         return TH_EINVAL;
-    return s_rollback(self);
+    return th_db__rollback(self);
 }
 
 bool
@@ -470,23 +446,52 @@ th_db_exec(th_db_t *self, const char *sql, int nparams, const char *const *param
     return th_db_exec_bin(self, sql, nparams, params, NULL, NULL, 0);
 }
 
-PGresult *
-th_db_exec_bin(th_db_t *self, const char *sql, int nparams, const char *const *values,
-               const int *lengths, const int *formats, int result_format)
+/* The session's statement_timeout, as one statement of a pipeline */
+static const th_db_stmt_t s_set_timeout = {
+    "th_set_statement_timeout", "SELECT set_config('statement_timeout', $1, false)", 1};
+
+/* Runs one statement: with a pending statement_timeout outside a
+ * transaction, both in one pipeline (one round trip, SET first); else alone
+ * (unnamed statements through PQexecParams, which libpq sends as one
+ * message train too). */
+static PGresult *
+s_run(th_db_t *self, const th_db__item_t *item)
 {
-    if (self == NULL)
-        return NULL;
-    s_clear_error(self);
-    if (sql == NULL || nparams < 0 || (nparams > 0 && values == NULL)) {
-        s_set_error(self, TH_INTERNAL, "", "invalid statement or parameters");
+    th_db__set_error(self, TH_OK, "", "%s", "");
+    const th_db_stmt_t *stmt = item->stmt;
+    if (stmt == NULL || (stmt->sql == NULL && stmt->name == NULL) || stmt->nparams < 0 ||
+        (stmt->nparams > 0 && item->values == NULL)) {
+        th_db__set_error(self, TH_INTERNAL, "", "invalid statement or parameters");
         return NULL;
     }
     PGconn *conn = th_db_conn(self);
     if (conn == NULL)
         return NULL;
+    PGresult *results[2] = {NULL, NULL};
+    if (self->pending_timeout_ms > 0 && !self->in_tx) {
+        char value[24];
+        snprintf(value, sizeof value, "%" PRId64, self->pending_timeout_ms);
+        const char *const values[] = {value};
+        const th_db__item_t items[2] = {{.stmt = &s_set_timeout, .values = values}, *item};
+        if (th_db__pipeline(self, items, 2, results) != 0) {
+            /* The implicit transaction took the SET back with it */
+            self->session_timeout_ms = -1;
+            return NULL;
+        }
+        self->session_timeout_ms = self->pending_timeout_ms;
+        self->pending_timeout_ms = 0;
+        PQclear(results[0]);
+        return results[1];
+    }
+    if (stmt->name != NULL && stmt->sql != NULL)
+        return th_db__pipeline(self, item, 1, results) == 0 ? results[0] : NULL;
     self->statements++;
     PGresult *res =
-        PQexecParams(conn, sql, nparams, NULL, values, lengths, formats, result_format);
+        stmt->sql == NULL
+            ? PQexecPrepared(conn, stmt->name, stmt->nparams, item->values, item->lengths,
+                             item->formats, item->result_format)
+            : PQexecParams(conn, stmt->sql, stmt->nparams, NULL, item->values, item->lengths,
+                           item->formats, item->result_format);
     const ExecStatusType status = PQresultStatus(res);
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)
         return res;
@@ -497,27 +502,190 @@ th_db_exec_bin(th_db_t *self, const char *sql, int nparams, const char *const *v
 }
 
 PGresult *
+th_db_exec_bin(th_db_t *self, const char *sql, int nparams, const char *const *values,
+               const int *lengths, const int *formats, int result_format)
+{
+    if (self == NULL)
+        return NULL;
+    const th_db_stmt_t stmt = {NULL, sql, nparams};
+    const th_db__item_t item = {&stmt, values, lengths, formats, result_format};
+    return s_run(self, &item);
+}
+
+PGresult *
 th_db_exec_prepared(th_db_t *self, const char *name, int nparams, const char *const *params)
 {
     if (self == NULL)
         return NULL;
-    s_clear_error(self);
-    if (name == NULL || nparams < 0 || (nparams > 0 && params == NULL)) {
-        s_set_error(self, TH_INTERNAL, "", "invalid statement name or parameters");
+    /* No text: the caller prepared it (th_db_prepare) */
+    const th_db_stmt_t stmt = {name, NULL, nparams};
+    const th_db__item_t item = {&stmt, params, NULL, NULL, 0};
+    return s_run(self, &item);
+}
+
+PGresult *
+th_db_exec_stmt(th_db_t *self, const th_db_stmt_t *stmt, const char *const *values,
+                const int *lengths, const int *formats, int result_format)
+{
+    if (self == NULL)
         return NULL;
+    const th_db__item_t item = {stmt, values, lengths, formats, result_format};
+    return s_run(self, &item);
+}
+
+/* --- pipelines ------------------------------------------------------------ */
+
+static bool
+s_is_prepared(const th_db_t *self, const char *name)
+{
+    for (size_t i = 0; i < self->n_prepared; i++)
+        if (strcmp(self->prepared[i], name) == 0)
+            return true;
+    return false;
+}
+
+static void
+s_note_prepared(th_db_t *self, const char *name)
+{
+    if (self->n_prepared < TH_DB_PREPARED_MAX && strlen(name) < TH_DB_STMT_NAME_MAX)
+        snprintf(self->prepared[self->n_prepared++], TH_DB_STMT_NAME_MAX, "%s", name);
+}
+
+/* Whether a named statement is (to be) run prepared: a name that fits and
+ * a slot to remember it by; else it runs as unnamed text. */
+static bool
+s_preparable(const th_db_t *self, const th_db_stmt_t *stmt)
+{
+    return stmt->name != NULL && stmt->sql != NULL && strlen(stmt->name) < TH_DB_STMT_NAME_MAX &&
+           (self->n_prepared < TH_DB_PREPARED_MAX || s_is_prepared(self, stmt->name));
+}
+
+/* The connection is in an unknown state (a send failed, the server went
+ * away mid-pipeline): drop it. Inside a transaction that is the end of the
+ * transaction, as th_db_conn then says. */
+static void
+s_drop_connection(th_db_t *self, const char *what)
+{
+    th_db__set_error(self, TH_UNAVAILABLE, "08006", "%s: %s", what,
+                     self->conn != NULL ? PQerrorMessage(self->conn) : "no connection");
+    if (self->conn != NULL)
+        PQfinish(self->conn);
+    self->conn = NULL;
+    self->n_prepared = 0;
+}
+
+/* Reads what ends one query of a pipeline (libpq hands a NULL after each);
+ * false when something else comes. */
+static bool
+s_end_of_query(PGconn *conn)
+{
+    PGresult *extra = PQgetResult(conn);
+    if (extra == NULL)
+        return true;
+    PQclear(extra);
+    return false;
+}
+
+int
+th_db__pipeline(th_db_t *self, const th_db__item_t *items, size_t n, PGresult **results)
+{
+    for (size_t i = 0; i < n; i++)
+        results[i] = NULL;
+    th_db__set_error(self, TH_OK, "", "%s", "");
+    if (n == 0 || n > TH_DB_PIPELINE_MAX) {
+        th_db__set_error(self, TH_INTERNAL, "", "a pipeline holds 1 to %d statements",
+                         TH_DB_PIPELINE_MAX);
+        return TH_EDB;
     }
     PGconn *conn = th_db_conn(self);
     if (conn == NULL)
-        return NULL;
+        return TH_EDB;
+    if (PQenterPipelineMode(conn) != 1) {
+        th_db__set_error(self, TH_INTERNAL, "", "could not enter pipeline mode: %s",
+                         PQerrorMessage(conn));
+        return TH_EDB;
+    }
     self->statements++;
-    PGresult *res = PQexecPrepared(conn, name, nparams, params, NULL, NULL, 0);
-    const ExecStatusType status = PQresultStatus(res);
-    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)
-        return res;
-    s_record_failure(self, res);
-    PQclear(res);
-    s_leave_copy(conn, status);
-    return NULL;
+    bool prepare[TH_DB_PIPELINE_MAX] = {false};
+    bool named[TH_DB_PIPELINE_MAX] = {false};
+    bool sent = true;
+    for (size_t i = 0; i < n && sent; i++) {
+        const th_db_stmt_t *stmt = items[i].stmt;
+        named[i] = stmt->sql == NULL || s_preparable(self, stmt);
+        prepare[i] = stmt->sql != NULL && named[i] && !s_is_prepared(self, stmt->name);
+        /* Two items of one pipeline with the same new name: prepare once */
+        for (size_t k = 0; k < i && prepare[i]; k++)
+            if (prepare[k] && strcmp(items[k].stmt->name, stmt->name) == 0)
+                prepare[i] = false;
+        if (prepare[i] && !PQsendPrepare(conn, stmt->name, stmt->sql, stmt->nparams, NULL))
+            sent = false;
+        else if (named[i])
+            sent = PQsendQueryPrepared(conn, stmt->name, stmt->nparams, items[i].values,
+                                       items[i].lengths, items[i].formats,
+                                       items[i].result_format) == 1;
+        else
+            sent = PQsendQueryParams(conn, stmt->sql, stmt->nparams, NULL, items[i].values,
+                                     items[i].lengths, items[i].formats,
+                                     items[i].result_format) == 1;
+    }
+    if (!sent || !PQpipelineSync(conn)) {
+        s_drop_connection(self, "could not send to the database");
+        return TH_EDB;
+    }
+    int rc = 0;
+    bool broken = false;
+    for (size_t i = 0; i < n && !broken; i++) {
+        if (prepare[i]) {
+            PGresult *res = PQgetResult(conn);
+            if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+                s_note_prepared(self, items[i].stmt->name);
+            } else if (rc == 0) {
+                s_record_failure(self, res);
+                rc = TH_EDB;
+            }
+            broken = res == NULL;
+            PQclear(res);
+            if (broken || !s_end_of_query(conn))
+                break;
+        }
+        PGresult *res = PQgetResult(conn);
+        const ExecStatusType status = PQresultStatus(res);
+        if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+            results[i] = res;
+        } else {
+            if (rc == 0) {
+                s_record_failure(self, res);
+                rc = TH_EDB;
+            }
+            broken = res == NULL;
+            PQclear(res);
+        }
+        if (!broken && !s_end_of_query(conn))
+            broken = true;
+    }
+    PGresult *sync = broken ? NULL : PQgetResult(conn);
+    if (PQresultStatus(sync) != PGRES_PIPELINE_SYNC)
+        broken = true;
+    PQclear(sync);
+    if (broken || PQexitPipelineMode(conn) != 1) {
+        /* The connection is in no state to go on with. Keep the message of
+         * the first failure when there was one: it says more. */
+        if (rc == 0) {
+            s_drop_connection(self, "the database connection broke in a pipeline");
+        } else {
+            PQfinish(self->conn);
+            self->conn = NULL;
+            self->n_prepared = 0;
+            self->status = TH_UNAVAILABLE;
+        }
+        rc = TH_EDB;
+    }
+    if (rc != 0)
+        for (size_t i = 0; i < n; i++) {
+            PQclear(results[i]);
+            results[i] = NULL;
+        }
+    return rc;
 }
 
 int
@@ -527,7 +695,7 @@ th_db_prepare(th_db_t *self, const char *name, const char *sql, int nparams)
         return TH_EINVAL;
     s_clear_error(self);
     if (name == NULL || sql == NULL || nparams < 0) {
-        s_set_error(self, TH_INTERNAL, "", "invalid statement name or text");
+        th_db__set_error(self, TH_INTERNAL, "", "invalid statement name or text");
         return TH_EDB;
     }
     PGconn *conn = th_db_conn(self);
@@ -568,230 +736,6 @@ th_db_error(const th_db_t *self)
     return self != NULL ? self->error : "no database handle";
 }
 
-/* --- audit, idempotency, outbox ------------------------------------------ */
-
-static int
-s_require_transaction(th_db_t *self, const char *what)
-{
-    if (self->in_tx)
-        return 0;
-    s_set_error(self, TH_INTERNAL, "", "%s requires an open transaction", what);
-    return TH_ESTATE;
-}
-
-int
-th_db_audit(th_db_t *self, const th_audit_entry_t *entry)
-{
-    if (self == NULL)
-        return TH_EINVAL;
-    if (entry == NULL || entry->principal_id == NULL || entry->method == NULL ||
-        entry->resource == NULL) {
-        s_set_error(self, TH_INTERNAL, "", "audit entry lacks principal, method or resource");
-        return TH_EINVAL;
-    }
-    int rc = s_require_transaction(self, "audit row");
-    if (rc != 0)
-        return rc;
-    char call_id[24];
-    snprintf(call_id, sizeof call_id, "%" PRIu64, entry->call_id);
-    const char *const params[] = {entry->principal_id, entry->principal_role, call_id,
-                                  entry->method,       entry->resource,       entry->before_json,
-                                  entry->after_json};
-    PGresult *res = th_db_exec(self,
-                               "INSERT INTO audit.log (principal_id, principal_role, call_id,"
-                               " method, resource, before, after)"
-                               " VALUES ($1, $2, $3::numeric, $4, $5, $6::jsonb, $7::jsonb)",
-                               7, params);
-    if (res == NULL)
-        return TH_EDB;
-    PQclear(res);
-    return 0;
-}
-
-/* True when the binary (or text) value in column col of row 0 equals text. */
-static bool
-s_value_equals(const PGresult *res, int col, const char *text)
-{
-    const size_t len = (size_t) PQgetlength(res, 0, col);
-    return !PQgetisnull(res, 0, col) && strlen(text) == len &&
-           memcmp(PQgetvalue(res, 0, col), text, len) == 0;
-}
-
-int
-th_db_idem_lookup(th_db_t *self, const char *principal_id, const char *key, const char *method,
-                  const char *request_hash, bool *found, uint8_t **reply, size_t *reply_len)
-{
-    int rc = 0;
-    PGresult *res = NULL;
-    if (found != NULL)
-        *found = false;
-    if (reply != NULL)
-        *reply = NULL;
-    if (reply_len != NULL)
-        *reply_len = 0;
-    if (self == NULL)
-        return TH_EINVAL;
-    if (principal_id == NULL || key == NULL || method == NULL || request_hash == NULL ||
-        found == NULL || reply == NULL || reply_len == NULL) {
-        s_set_error(self, TH_INTERNAL, "", "idempotency lookup lacks an argument");
-        return TH_EINVAL;
-    }
-    rc = s_require_transaction(self, "idempotency lookup");
-    if (rc != 0)
-        return rc;
-    /* Serialise concurrent retries of one key until the first commits, so
-     * exactly one of them does the work. Two-key form: its key space is
-     * apart from the one-key locks (e.g. the migrations lock). */
-    const char *const params[] = {principal_id, key};
-    res = th_db_exec(self,
-                     "SELECT pg_advisory_xact_lock(hashtext('teilhabe.idempotency'),"
-                     " hashtext($1 || $2))",
-                     2, params);
-    if (res == NULL) {
-        rc = TH_EDB;
-        goto cleanup;
-    }
-    PQclear(res);
-    /* Binary results: the reply is bytea, and text columns come back as their
-     * bytes either way. */
-    res = th_db_exec_bin(self,
-                         "SELECT method, request_hash, reply FROM audit.idempotency"
-                         " WHERE principal_id = $1 AND key = $2",
-                         2, params, NULL, NULL, 1);
-    if (res == NULL) {
-        rc = TH_EDB;
-        goto cleanup;
-    }
-    if (PQntuples(res) == 0)
-        goto cleanup;
-    if (PQnfields(res) != 3 || PQgetisnull(res, 0, 2)) {
-        s_set_error(self, TH_INTERNAL, "", "unexpected idempotency record");
-        rc = TH_EDB;
-        goto cleanup;
-    }
-    if (!s_value_equals(res, 0, method) || !s_value_equals(res, 1, request_hash)) {
-        s_set_error(self, TH_INVALID_ARGUMENT, "",
-                    "idempotency key was already used for a different request");
-        rc = TH_EINVAL;
-        goto cleanup;
-    }
-    const size_t len = (size_t) PQgetlength(res, 0, 2);
-    uint8_t *copy = malloc(len > 0 ? len : 1);
-    if (copy == NULL) {
-        s_set_error(self, TH_RESOURCE_EXHAUSTED, "", "out of memory");
-        rc = TH_ENOMEM;
-        goto cleanup;
-    }
-    memcpy(copy, PQgetvalue(res, 0, 2), len);
-    *reply = copy;
-    *reply_len = len;
-    *found = true;
-cleanup:
-    PQclear(res);
-    return rc;
-}
-
-int
-th_db_idem_store(th_db_t *self, const char *principal_id, const char *key, const char *method,
-                 const char *request_hash, const uint8_t *reply, size_t reply_len)
-{
-    if (self == NULL)
-        return TH_EINVAL;
-    if (principal_id == NULL || key == NULL || method == NULL || request_hash == NULL ||
-        (reply == NULL && reply_len > 0)) {
-        s_set_error(self, TH_INTERNAL, "", "idempotency record lacks an argument");
-        return TH_EINVAL;
-    }
-    if (reply_len > INT_MAX) {
-        s_set_error(self, TH_RESOURCE_EXHAUSTED, "", "reply too large for the idempotency store");
-        return TH_ETOOBIG;
-    }
-    int rc = s_require_transaction(self, "idempotency record");
-    if (rc != 0)
-        return rc;
-    const char *const values[] = {principal_id, key, method, request_hash,
-                                  reply != NULL ? (const char *) reply : ""};
-    const int lengths[] = {0, 0, 0, 0, (int) reply_len};
-    const int formats[] = {0, 0, 0, 0, 1};
-    PGresult *res = th_db_exec_bin(self,
-                                   "INSERT INTO audit.idempotency"
-                                   " (principal_id, key, method, request_hash, reply)"
-                                   " VALUES ($1, $2, $3, $4, $5)",
-                                   5, values, lengths, formats, 0);
-    if (res == NULL)
-        return TH_EDB;
-    PQclear(res);
-    return 0;
-}
-
-int
-th_db_outbox_append(th_db_t *self, const char *schema, const char *topic, const char *resource,
-                    const uint8_t *payload, size_t len, int64_t *sequence)
-{
-    int rc = 0;
-    char *ident = NULL;
-    char *sql = NULL;
-    PGresult *res = NULL;
-    if (sequence != NULL)
-        *sequence = 0;
-    if (self == NULL)
-        return TH_EINVAL;
-    if (schema == NULL || *schema == '\0' || topic == NULL || resource == NULL ||
-        (payload == NULL && len > 0)) {
-        s_set_error(self, TH_INTERNAL, "", "outbox event lacks schema, topic or resource");
-        return TH_EINVAL;
-    }
-    if (len > INT_MAX) {
-        s_set_error(self, TH_RESOURCE_EXHAUSTED, "", "outbox payload too large");
-        return TH_ETOOBIG;
-    }
-    rc = s_require_transaction(self, "outbox event");
-    if (rc != 0)
-        return rc;
-    PGconn *conn = th_db_conn(self);
-    if (conn == NULL)
-        return TH_EDB;
-    ident = PQescapeIdentifier(conn, schema, strlen(schema));
-    if (ident == NULL) {
-        s_set_error(self, TH_INTERNAL, "", "invalid outbox schema name: %s",
-                    PQerrorMessage(conn));
-        rc = TH_EINVAL;
-        goto cleanup;
-    }
-    const size_t size = strlen(ident) + sizeof S_OUTBOX_INSERT;
-    sql = malloc(size);
-    if (sql == NULL) {
-        s_set_error(self, TH_RESOURCE_EXHAUSTED, "", "out of memory");
-        rc = TH_ENOMEM;
-        goto cleanup;
-    }
-    snprintf(sql, size, S_OUTBOX_INSERT, ident);
-    const char *const values[] = {topic, resource, payload != NULL ? (const char *) payload : ""};
-    const int lengths[] = {0, 0, (int) len};
-    const int formats[] = {0, 0, 1};
-    res = th_db_exec_bin(self, sql, 3, values, lengths, formats, 0);
-    if (res == NULL) {
-        rc = TH_EDB;
-        goto cleanup;
-    }
-    char *end = NULL;
-    errno = 0;
-    const long long value =
-        PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), &end, 10) : 0;
-    if (PQntuples(res) != 1 || errno != 0 || end == NULL || *end != '\0' || value <= 0) {
-        s_set_error(self, TH_INTERNAL, "", "outbox insert returned no sequence");
-        rc = TH_EDB;
-        goto cleanup;
-    }
-    if (sequence != NULL)
-        *sequence = value;
-cleanup:
-    PQclear(res);
-    free(sql);
-    PQfreemem(ident);
-    return rc;
-}
-
 /* --- for th_db_migrate.c (th_db_int.h) ------------------------------------ */
 
 void
@@ -804,10 +748,4 @@ void
 th_db__leave_copy(PGconn *conn, ExecStatusType status)
 {
     s_leave_copy(conn, status);
-}
-
-int
-th_db__rollback(th_db_t *self)
-{
-    return s_rollback(self);
 }

@@ -1,21 +1,26 @@
 /* ---------------------------------------------------------------------------
  * th_handler.c: the worker runtime's handler threads
  *
- * Each of a worker's `capacity` handler threads owns a DEALER on the main
- * thread's inproc ROUTER and its own database connection. For every call it
- * is given it decodes the header and checks the body on the raw bytes (a
- * string with a NUL byte or bad UTF-8 is refused naming the field), finds
- * the method, unpacks, checks the deadline, runs the handler, finishes the
- * write transaction and hands back the finished REPLY frames.
+ * Each of a worker's `capacity` handler threads owns its own connection to
+ * the broker (th_worker_link.c, registered with capacity 1) and its own
+ * database connection, and handles every call where it arrives: no other
+ * thread relays it. For each call it decodes the header and checks the body
+ * on the raw bytes (a string with a NUL byte or bad UTF-8 is refused naming
+ * the field), finds the method, unpacks, checks the deadline, runs the
+ * handler, finishes the write transaction and sends the REPLY itself.
+ * While idle it heartbeats; while a handler runs, th_worker_run's thread
+ * does that on its behalf (th_worker_slot_t.lock).
  * ---------------------------------------------------------------------------
  */
 #include "th_worker_int.h"
 
 #include "th_error.h"
 #include "th_log.h"
+#include "th_methods.h"
 #include "th_status.h"
 
 #include <czmq.h>
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -25,6 +30,10 @@
 
 /* Without a deadline in the header a call still ends some day. */
 #define S_NO_DEADLINE_MS (24LL * 3600 * 1000)
+/* Pruning of idempotency keys: the first pass this long after the start
+ * (once the start-up work is done), then one every so often. */
+#define S_PRUNE_FIRST_MS 1000
+#define S_PRUNE_EVERY_MS (10 * 60 * 1000)
 
 /* Decodes, checks and runs the call. Returns its status; *reply_p receives
  * the packed response on OK. */
@@ -56,6 +65,15 @@ s_dispatch(th_call_t *call, zframe_t **reply_p)
     if (handler == NULL)
         return th_call_error(call, TH_UNIMPLEMENTED, "method %s is not implemented", method);
     call->method = mdesc;
+    /* A write without a key could not be retried safely: refused before
+     * anything runs (docs/PROTOCOL.md 5.3). A read's key is ignored. */
+    if (th_method_kind(method) == TH_METHOD_WRITE && th_call_idempotency_key(call)[0] == '\0') {
+        th_call_violation(call, "idempotency_key", "is required for a write");
+        return th_call_error(call, TH_INVALID_ARGUMENT,
+                             "%s writes and needs an idempotency key: a new unique key per "
+                             "change, the same key when the change is sent again",
+                             method);
+    }
 
     /* The one decode step the fuzzers run too (tests/fuzz/fuzz_requests.c) */
     ProtobufCMessage *request = NULL;
@@ -145,26 +163,16 @@ th_worker__reply_frames(zframe_t **id_p, uint64_t call_id, int code, const char 
     return msg;
 }
 
-static int64_t
-s_decode_i64(const zframe_t *frame)
-{
-    uint64_t value = 0;
-    if (th_wire_id_decode(frame, &value) != 0)
-        return zclock_mono();
-    return (int64_t) value;
-}
-
-/* Handles one request [id | header | body | arrival]. Consumes msg;
- * returns the reply frames (NULL only when out of memory). */
+/* Handles one request [id | header | body] that arrived at start. Consumes
+ * *msg_p; returns the reply frames (NULL only when out of memory). */
 static zmsg_t *
-s_handle(th_worker_thread_t *thread, zmsg_t **msg_p)
+s_handle(th_worker_thread_t *thread, zmsg_t **msg_p, int64_t start)
 {
     zmsg_t *msg = *msg_p;
     *msg_p = NULL;
     zframe_t *id = zmsg_pop(msg);
     zframe_t *head = zmsg_pop(msg);
     zframe_t *body = zmsg_pop(msg);
-    zframe_t *arrival = zmsg_pop(msg);
     zmsg_destroy(&msg);
     zmsg_t *reply = NULL;
     ProtobufCMessage *unpacked = NULL;
@@ -179,8 +187,8 @@ s_handle(th_worker_thread_t *thread, zmsg_t **msg_p)
                      fault.problem);
         else
             snprintf(message, sizeof message, "the request header could not be decoded");
-        reply = th_worker__reply_frames(&id, th_wire_peek_call_id(head), TH_INVALID_ARGUMENT, message,
-                               0, NULL, NULL);
+        reply = th_worker__reply_frames(&id, th_wire_peek_call_id(head), TH_INVALID_ARGUMENT,
+                                        message, 0, NULL, NULL);
         goto cleanup;
     }
     th_request_header_t *header = (th_request_header_t *) unpacked;
@@ -190,7 +198,6 @@ s_handle(th_worker_thread_t *thread, zmsg_t **msg_p)
         .body = body,
     };
     call.violations_tail = &call.violations;
-    int64_t start = s_decode_i64(arrival);
     call.deadline = start + (header->timeout_ms > 0 ? (int64_t) header->timeout_ms
                                                     : S_NO_DEADLINE_MS);
     zframe_t *response = NULL;
@@ -217,14 +224,130 @@ cleanup:
     zframe_destroy(&id);
     zframe_destroy(&head);
     zframe_destroy(&body);
-    zframe_destroy(&arrival);
     return reply;
+}
+
+/* Answers a request at once without running it (while starting or
+ * draining). A reply that cannot be sent leaves the call to the broker's
+ * deadline (and the failed send has planned a reconnect). */
+static void
+s_refuse(th_worker_link_t *link, zmsg_t *msg, int code, const char *message,
+         uint32_t retry_after_ms)
+{
+    zframe_t *id = zmsg_pop(msg);
+    uint64_t call_id = th_wire_peek_call_id(zmsg_first(msg));
+    zmsg_t *reply =
+        th_worker__reply_frames(&id, call_id, code, message, retry_after_ms, NULL, NULL);
+    if (reply != NULL)
+        (void) th_worker__link_send(link, TH_CMD_REPLY, &reply);
+}
+
+/* Runs a call. The link is the keeper's to heartbeat while the handler
+ * runs (th_worker_slot_t.lock), and the reply goes out on it afterwards,
+ * unless it broke meanwhile: then the broker has failed the call already. */
+static void
+s_run(th_worker_slot_t *slot, th_worker_thread_t *thread, zmsg_t **msg_p)
+{
+    int64_t start = zclock_mono();
+    atomic_store(&slot->busy, true);
+    pthread_mutex_unlock(&slot->lock);
+    zmsg_t *reply = s_handle(thread, msg_p, start);
+    pthread_mutex_lock(&slot->lock);
+    atomic_store(&slot->busy, false);
+    if (reply == NULL)
+        th_log_error(0, "out of memory building a reply", "slot=%u", (unsigned) slot->index);
+    else if (slot->link.socket == NULL)
+        zmsg_destroy(&reply);
+    else if (th_worker__link_send(&slot->link, TH_CMD_REPLY, &reply) != 0)
+        th_log_warn(0, "could not send a reply to the broker", "slot=%u",
+                    (unsigned) slot->index);
+}
+
+/* One message from the broker. */
+static void
+s_on_message(th_worker_slot_t *slot, th_worker_thread_t *thread)
+{
+    th_worker_link_t *link = &slot->link;
+    th_worker_t *worker = slot->worker;
+    zmsg_t *msg = zmsg_recv(link->socket);
+    if (msg == NULL)
+        return;
+    th_worker__link_heard(link);
+    zframe_t *sig = zmsg_pop(msg);
+    zframe_t *cmd = zmsg_pop(msg);
+    if (!th_wire_is_sig(sig, TH_WIRE_WORKER_SIG) || cmd == NULL || zframe_size(cmd) != 1) {
+        th_log_debug(0, "dropping a malformed message from the broker", NULL);
+        goto cleanup;
+    }
+    switch (zframe_data(cmd)[0]) {
+    case TH_CMD_REQUEST:
+        if (zmsg_size(msg) != 3 || zframe_size(zmsg_first(msg)) != 8) {
+            th_log_debug(0, "dropping a malformed REQUEST", "frames=%zu", zmsg_size(msg));
+            break;
+        }
+        if (atomic_load(&worker->draining)) {
+            s_refuse(link, msg, TH_UNAVAILABLE, "this worker is shutting down; try again", 0);
+            break;
+        }
+        if (!atomic_load(&worker->prepared)) {
+            /* Registered, but the start-up work (migrations, reference
+             * data) has not succeeded yet: the client retries in its budget */
+            int retry = atomic_load(&worker->prepare_retry_ms);
+            s_refuse(link, msg, TH_UNAVAILABLE,
+                     atomic_load(&worker->prepare_failed)
+                         ? "the service is starting: its database is not reachable yet; try "
+                           "again shortly"
+                         : "the service is starting: it is preparing its database; try again "
+                           "shortly",
+                     (uint32_t) (retry > 1000 ? 1000 : retry));
+            break;
+        }
+        s_run(slot, thread, &msg);
+        break;
+    case TH_CMD_HEARTBEAT:
+        break;
+    case TH_CMD_DISCONNECT:
+        if (!atomic_load(&worker->draining)) {
+            /* The broker does not know this connection (it restarted, or
+             * it dropped us): register again at once. */
+            th_log(slot->index == 0 ? TH_LOG_INFO : TH_LOG_DEBUG, 0,
+                   "the broker sent DISCONNECT; registering again", "slot=%u",
+                   (unsigned) slot->index);
+            zsock_destroy(&link->socket);
+            link->reconnect_at = zclock_mono();
+        }
+        break;
+    default:
+        th_log_debug(0, "dropping an unknown command from the broker", "command=%d",
+                     (int) zframe_data(cmd)[0]);
+        break;
+    }
+cleanup:
+    zframe_destroy(&sig);
+    zframe_destroy(&cmd);
+    zmsg_destroy(&msg);
+}
+
+/* Stopping: what already arrived is answered (UNAVAILABLE: the client
+ * retries elsewhere), then the broker hears DISCONNECT. A call the broker
+ * sends after that it fails itself, as never handled. */
+static void
+s_drain(th_worker_slot_t *slot, th_worker_thread_t *thread)
+{
+    th_worker_link_t *link = &slot->link;
+    /* Bounded: the broker sends a capacity-1 connection one call at a time */
+    for (int i = 0; i < 64 && link->socket != NULL &&
+                    (zsock_events(link->socket) & ZMQ_POLLIN);
+         i++)
+        s_on_message(slot, thread);
+    th_worker__link_close(link);
 }
 
 void *
 th_worker__handler_thread(void *args)
 {
     th_worker_slot_t *slot = args;
+    th_worker_t *worker = slot->worker;
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGINT);
@@ -233,44 +356,52 @@ th_worker__handler_thread(void *args)
     if (err != 0) /* then a signal may cut a handler's wait short: say so */
         th_log_warn(0, "could not block signals in a handler thread", "error=\"%s\"",
                     strerror(err));
-    th_worker_thread_t thread = {.worker = slot->worker, .db_url = slot->worker->db_url};
-    zsock_t *sock = zsock_new(ZMQ_DEALER);
-    if (sock == NULL)
-        return NULL;
-    byte routing_id[TH_WORKER_SLOT_ID_LEN] = {TH_WORKER_SLOT_TAG};
-    memcpy(routing_id + 1, &slot->index, sizeof slot->index);
-    /* Without its routing id the main thread cannot reach this thread: it
-     * then never says hello, and the worker does not start. */
-    if (zmq_setsockopt(zsock_resolve(sock), ZMQ_ROUTING_ID, routing_id, sizeof routing_id) != 0)
-        goto cleanup;
-    zsock_set_linger(sock, 0);
-    /* Bounded both ways: an idle thread looks at the stop flag every so
-     * often, so it ends even if the main thread could not reach it, and a
-     * reply never waits on the main thread (whose ROUTER queues without a
-     * limit) longer than that either. */
-    zsock_set_rcvtimeo(sock, TH_WORKER_HANDLER_IDLE_MS);
-    zsock_set_sndtimeo(sock, TH_WORKER_HANDLER_IDLE_MS);
-    if (zsock_connect(sock, "%s", slot->endpoint) != 0 || zstr_send(sock, "") != 0)
-        goto cleanup;
-    while (!atomic_load(slot->stop)) {
-        zmsg_t *msg = zmsg_recv(sock);
-        if (msg == NULL)
-            continue; /* idle: look at the stop flag */
-        if (zmsg_size(msg) != 4) {
-            zmsg_destroy(&msg); /* the stop nudge, or nothing we know */
+    th_worker_thread_t thread = {.worker = worker, .slot = slot, .db_url = worker->db_url};
+    /* The first thread prunes the idempotency keys now and then, between
+     * calls: first soon after the start, then every S_PRUNE_EVERY_MS. */
+    if (slot->index == 0 && worker->db_url != NULL && worker->idempotency_keep_ms > 0)
+        thread.prune_at = zclock_mono() + S_PRUNE_FIRST_MS;
+    th_worker_link_t *link = &slot->link;
+    pthread_mutex_lock(&slot->lock);
+    /* Bounded by the stop pipe: th_worker_run makes it readable to end us */
+    while (!atomic_load(&worker->draining)) {
+        int64_t now = zclock_mono();
+        if (thread.prune_at > 0 && now >= thread.prune_at) {
+            if (atomic_load(&worker->prepared)) { /* the tables exist only then */
+                th_call__prune_keys(&thread);
+                now = zclock_mono();
+                thread.prune_at = now + S_PRUNE_EVERY_MS;
+            } else {
+                thread.prune_at = now + S_PRUNE_FIRST_MS;
+            }
+        }
+        int64_t timeout = th_worker__link_tick(link, now);
+        if (thread.prune_at > 0 && thread.prune_at - now < timeout)
+            timeout = thread.prune_at > now ? thread.prune_at - now : 0;
+        zmq_pollitem_t items[2] = {
+            {NULL, worker->stop_fd, ZMQ_POLLIN, 0},
+            {link->socket != NULL ? zsock_resolve(link->socket) : NULL, 0, ZMQ_POLLIN, 0},
+        };
+        int n = link->socket != NULL ? 2 : 1;
+        int ready = zmq_poll(items, n, (long) timeout);
+        if (ready < 0) {
+            if (zmq_errno() == EINTR)
+                continue;
+            th_log_error(0, "polling failed in a handler thread", "slot=%u error=\"%s\"",
+                         (unsigned) slot->index, zmq_strerror(zmq_errno()));
+            zclock_sleep(100); /* then try again: the stop pipe still ends us */
             continue;
         }
-        zmsg_t *reply = s_handle(&thread, &msg);
-        /* The main thread counts this thread busy until it hears back, so
-         * it always hears something: an empty string when out of memory. */
-        if ((reply != NULL && zmsg_send(&reply, sock) == 0) || zstr_send(sock, "") == 0)
-            continue;
-        zmsg_destroy(&reply);
-        th_log_error(0, "a handler thread could not hand back its reply", "slot=%u",
-                     slot->index);
+        if (n == 2 && (items[1].revents & ZMQ_POLLIN))
+            s_on_message(slot, &thread);
+        else if (th_worker__link_overdue(link, zclock_mono()))
+            /* Also the way out after a refused handshake that broke no send */
+            th_worker__link_reconnect(link, "the broker stopped answering");
     }
-cleanup:
-    zsock_destroy(&sock);
+    s_drain(slot, &thread);
+    pthread_mutex_unlock(&slot->lock);
     th_db_destroy(&thread.db);
+    th_client_destroy(&thread.client);
+    atomic_store(&slot->done, true);
     return NULL;
 }

@@ -31,10 +31,15 @@ static const th_service_key_t s_common_keys[] = {
     {"broker_public_key", "Z85 public key of the broker, or"},
     {"broker_cert_public", "path of the broker's public certificate"},
     {"cert", "path of this worker's secret certificate"},
+    {"frontend_endpoint", "the broker's frontend, for calls to other services (none = the\n"
+                          "service calls none)"},
+    {"client_cert", "path of this service's client key (role service) for those calls"},
     {"insecure", "true = no CURVE (local experiments only)"},
     {"capacity", "handler threads, each with its own database connection (default 4)"},
     {"heartbeat_ms", "heartbeat interval towards the broker (default 1000)"},
     {"migrations_dir", "the service's migrations (default <source>/services/NAME/migrations)"},
+    {"idempotency_keep_hours", "how long the service keeps its idempotency keys before it\n"
+                               "prunes them itself (default 168 = 7 days; 0 = never)"},
     {"log_level", "debug | info | warn | error (default info)"},
     {"seed_only", "true = migrate, do the start-up work (reference data) and exit"},
     {NULL, NULL},
@@ -260,14 +265,15 @@ th_service_main(const th_service_t *svc, int argc, char **argv)
         goto cleanup;
     }
     th_log_init(svc->name, level);
-    long capacity = 4, heartbeat = 1000;
+    long capacity = 4, heartbeat = 1000, keep_hours = 168;
     if (th_config_get_bool(config, "seed_only", false, &seed_only) != 0 ||
         th_config_get_bool(config, "insecure", false, &insecure) != 0 ||
         th_config_get_long(config, "capacity", 4, 1, 256, &capacity) != 0 ||
-        th_config_get_long(config, "heartbeat_ms", 1000, 10, 60000, &heartbeat) != 0) {
+        th_config_get_long(config, "heartbeat_ms", 1000, 10, 60000, &heartbeat) != 0 ||
+        th_config_get_long(config, "idempotency_keep_hours", 168, 0, 87600, &keep_hours) != 0) {
         th_log_error(0,
                      "invalid configuration: seed_only and insecure are booleans, capacity "
-                     "1 to 256, heartbeat_ms 10 to 60000",
+                     "1 to 256, heartbeat_ms 10 to 60000, idempotency_keep_hours 0 to 87600",
                      NULL);
         goto cleanup;
     }
@@ -310,6 +316,10 @@ th_service_main(const th_service_t *svc, int argc, char **argv)
         .liveness = 3,
         .max_message_size = 0,
         .instance = NULL,
+        /* 0 hours: never pruned here (the operator prunes, or keeps all) */
+        .idempotency_keep_ms = keep_hours > 0 ? (int64_t) keep_hours * 3600 * 1000 : -1,
+        .frontend_endpoint = th_config_get(config, "frontend_endpoint", NULL),
+        .client_cert_path = insecure ? NULL : th_config_get(config, "client_cert", NULL),
     };
     worker = th_worker_new(&wc, err, sizeof err);
     if (worker == NULL) {

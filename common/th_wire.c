@@ -149,9 +149,13 @@ s_check_string(const uint8_t *value, size_t len, th_wire_fault_t *fault)
     return 0;
 }
 
+/* elements counts the string, bytes and message values met so far in the
+ * whole request: each costs protobuf-c a pointer and an allocation however
+ * short it is on the wire (an empty submessage is two bytes there and its
+ * whole C struct decoded), so a count, not the size, bounds the memory. */
 static int
 s_walk(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len, int depth,
-       th_wire_fault_t *fault)
+       size_t *elements, th_wire_fault_t *fault)
 {
     const uint8_t *p = data;
     const uint8_t *end = data + len;
@@ -166,11 +170,21 @@ s_walk(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len, 
                            "is not a valid protobuf encoding (truncated or malformed)");
         const ProtobufCFieldDescriptor *field =
             protobuf_c_message_descriptor_get_field(desc, number);
-        if (field == NULL ||
-            (field->type != PROTOBUF_C_TYPE_STRING && field->type != PROTOBUF_C_TYPE_MESSAGE))
-            continue; /* unknown fields, numbers and bytes hold no string */
+        if (field == NULL)
+            continue; /* protobuf-c skips unknown fields without keeping them */
+        const bool counted = field->type == PROTOBUF_C_TYPE_STRING ||
+                             field->type == PROTOBUF_C_TYPE_BYTES ||
+                             field->type == PROTOBUF_C_TYPE_MESSAGE;
+        if (!counted)
+            continue; /* numbers hold no string */
         int rc;
-        if (wire != S_WIRE_LENGTH)
+        if (++*elements > TH_WIRE_ELEMENTS_MAX)
+            rc = s_fault(fault, TH_ETOOBIG,
+                         "holds more than " S_STR(TH_WIRE_ELEMENTS_MAX)
+                         " strings, byte strings and messages");
+        else if (field->type == PROTOBUF_C_TYPE_BYTES)
+            rc = 0; /* bytes are any bytes */
+        else if (wire != S_WIRE_LENGTH)
             rc = s_fault(fault, TH_EPROTO, "has the wrong wire type for its declared type");
         else if (field->type == PROTOBUF_C_TYPE_STRING)
             rc = s_check_string(value, value_len, fault);
@@ -178,7 +192,7 @@ s_walk(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len, 
             rc = s_fault(fault, TH_EPROTO,
                          "nests messages more than " S_STR(TH_WIRE_DEPTH_MAX) " levels deep");
         else
-            rc = s_walk(field->descriptor, value, value_len, depth + 1, fault);
+            rc = s_walk(field->descriptor, value, value_len, depth + 1, elements, fault);
         if (rc != 0) {
             s_fault_prefix(fault, field, data, field_start);
             return rc;
@@ -198,7 +212,8 @@ th_wire_check_strings(const ProtobufCMessageDescriptor *desc, const uint8_t *dat
     fault->problem = "";
     if (desc == NULL || (data == NULL && len > 0))
         return s_fault(fault, TH_EPROTO, "is missing");
-    return s_walk(desc, data, len, 0, fault);
+    size_t elements = 0;
+    return s_walk(desc, data, len, 0, &elements, fault);
 }
 
 int
@@ -245,9 +260,16 @@ th_wire_decode_request(const ProtobufCMessageDescriptor *input, const zframe_t *
     int rc = th_wire_unpack_fault(input, body, max_size, out, fault);
     if (rc == 0)
         return TH_OK;
-    if (rc == TH_ETOOBIG) {
+    if (rc == TH_ETOOBIG && fault->path[0] == '\0' && size > max_size) {
         snprintf(errbuf, errlen, "request of %zu bytes exceeds the limit of %zu bytes", size,
                  max_size);
+        return TH_RESOURCE_EXHAUSTED;
+    }
+    if (rc == TH_ETOOBIG) {
+        /* Too many values: the walk stopped in the field where the count ran
+         * over (fault->path names it). */
+        snprintf(errbuf, errlen, "request %s (at field %s); send fewer per call", fault->problem,
+                 fault->path[0] != '\0' ? fault->path : "?");
         return TH_RESOURCE_EXHAUSTED;
     }
     if (rc == TH_EINVAL || (rc == TH_EPROTO && fault->path[0] != '\0')) {

@@ -64,7 +64,18 @@ typedef enum {
 #define TH_WIRE_METADATA_KEY_MAX 64
 #define TH_WIRE_METADATA_VALUE_MAX 1024
 #define TH_WIRE_IDEMPOTENCY_KEY_MAX 128
+/* Metadata keys starting with this are teilhabe's own: the broker removes
+ * them from what clients send, but for TH_WIRE_ON_BEHALF_OF from a caller
+ * of role service (docs/PROTOCOL.md, section 6). */
+#define TH_WIRE_RESERVED_PREFIX "teilhabe-"
+/* The principal id a service calls for (th_call_invoke sends it; the
+ * callee's audit row records it) */
+#define TH_WIRE_ON_BEHALF_OF "teilhabe-on-behalf-of"
 #define TH_WIRE_DEPTH_MAX 32   /* messages nested in messages, at most */
+/* String, bytes and message values in one request, at most (a million
+ * empty submessages fit in a few megabytes on the wire but decode into
+ * about a hundred times that). */
+#define TH_WIRE_ELEMENTS_MAX 100000
 #define TH_WIRE_PATH_MAX 256   /* a field path in a fault, longer ones are cut */
 
 typedef Teilhabe__Rpc__V1__RequestHeader th_request_header_t;
@@ -89,8 +100,10 @@ typedef struct {
  * without decoding it, guided by desc: varint, fixed and length-delimited
  * fields are stepped over, unknown fields skipped, string fields checked
  * (no NUL byte, valid UTF-8), and nested messages (also repeated ones and
- * oneof members) walked the same way, at most TH_WIRE_DEPTH_MAX deep.
- * Returns 0; TH_EINVAL when a string field is bad; TH_EPROTO when data is
+ * oneof members) walked the same way, at most TH_WIRE_DEPTH_MAX deep and
+ * with at most TH_WIRE_ELEMENTS_MAX string, bytes and message values in all.
+ * Returns 0; TH_EINVAL when a string field is bad; TH_ETOOBIG when there are
+ * too many values; TH_EPROTO when data is
  * not a valid encoding (truncated, a group or unknown wire type, a string
  * or message field with another wire type) or nests too deep. fault (may
  * be NULL) says where and what. */

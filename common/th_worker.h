@@ -2,12 +2,14 @@
  * th_worker.h: the worker runtime every teilhabe service runs on.
  *
  * A service registers its protobuf services (protoc-c ProtobufCServiceDescriptor)
- * with one handler per method; the runtime connects to the broker, sends
- * READY, heartbeats, dispatches REQUESTs by method name to a pool of handler
- * threads (each with its own database connection), packs the replies, and
- * re-registers when the broker restarts or stops answering, with a new
- * socket each time (also after the broker refused its key). Nothing in it
- * blocks on the broker. On SIGTERM/SIGINT it stops taking work, finishes
+ * with one handler per method; the runtime starts `capacity` handler
+ * threads, each with its own connection to the broker (READY with capacity
+ * 1, so the broker counts `capacity` worker connections) and its own
+ * database connection, and each handles the calls that arrive on its
+ * connection itself: dispatch by method name, the handler, the reply. A
+ * thread re-registers when the broker restarts or stops answering, with a
+ * new socket each time (also after the broker refused its key). Nothing in
+ * it blocks on the broker. On SIGTERM/SIGINT it stops taking work, finishes
  * the calls in flight, says DISCONNECT and returns 0: at once when none is
  * in flight, also while the broker is gone or refuses it.
  *
@@ -48,12 +50,27 @@ typedef struct {
     const char *broker_public_key; /* Z85, NULL/"" = no CURVE (insecure broker) */
     const char *cert_path;         /* this worker's secret certificate (with CURVE) */
     const char *db_url;            /* libpq conninfo; NULL = no database */
-    int capacity;                  /* handler threads (default 4) */
+    int capacity;                  /* handler threads = broker connections (default 4) */
     int heartbeat_ms;              /* default 1000 */
     int liveness;                  /* missed heartbeats before reconnect (default 3) */
     size_t max_message_size;       /* soft limit of a request body (default 1 MiB) */
     const char *instance;          /* name in logs; default host:pid */
+    /* Idempotency keys of this worker's methods are kept this long, then
+     * pruned by the worker itself, between calls (ms; 0 = the default of 7
+     * days, < 0 = never: then the operator prunes). */
+    int64_t idempotency_keep_ms;
+    /* Calls to other services from inside handlers (th_call_invoke): the
+     * broker's frontend ("tcp://127.0.0.1:5555"; a comma list fails over)
+     * and this service's client certificate, a key of role service (not
+     * the worker key: the frontend refuses those). NULL = the service
+     * calls no other; with CURVE both are needed. */
+    const char *frontend_endpoint;
+    const char *client_cert_path;
 } th_worker_config_t;
+
+/* The default of th_worker_config_t.idempotency_keep_ms: a week, so a
+ * person may repeat a change without a verdict with its key days later. */
+#define TH_WORKER_IDEMPOTENCY_KEEP_MS (7LL * 24 * 3600 * 1000)
 
 /* Creates a worker. NULL on failure with a message in errbuf. */
 th_worker_t *th_worker_new(const th_worker_config_t *config, char *errbuf, size_t errlen);

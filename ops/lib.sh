@@ -49,11 +49,18 @@ th_port_in_use() {
 
 # th_free_port: prints a port on 127.0.0.1 nothing listens on. Random, so two
 # runs side by side rarely pick the same one; still a race, as with any
-# port chosen before it is bound.
+# port chosen before it is bound. Taken from below the kernel's ephemeral
+# range (ip_local_port_range, 32768 by default): a port in that range may be
+# the local end of some outgoing connection, which a listener cannot bind
+# although nothing listens on it.
 th_free_port() {
-    local port tries=0
+    local port tries=0 low=32768 _high
+    if [ -r /proc/sys/net/ipv4/ip_local_port_range ]; then
+        read -r low _high </proc/sys/net/ipv4/ip_local_port_range || low=32768
+    fi
+    [ "$low" -gt 21024 ] 2>/dev/null || low=32768
     while [ "$tries" -lt 100 ]; do
-        port=$((20000 + RANDOM % 40000))
+        port=$((20000 + RANDOM % (low - 20000)))
         if ! th_port_in_use "$port"; then
             echo "$port"
             return 0
@@ -439,6 +446,8 @@ EOF
 broker_endpoint = $backend
 broker_cert_public = $state/keys/broker.cert
 cert = $state/keys/private/$svc.cert_secret
+frontend_endpoint = $frontend
+client_cert = $state/keys/private/$svc-client.cert_secret
 db_url = "${owner_url/user=teilhabe_owner/user=teilhabe_$svc}"
 migrate_db_url = "$owner_url"
 log_level = $log_level

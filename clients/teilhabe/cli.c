@@ -8,6 +8,7 @@
 #include "th_enum.h"
 #include "th_error.h"
 #include "th_log.h"
+#include "th_methods.h"
 #include "th_status.h"
 
 #include <czmq.h>
@@ -166,20 +167,18 @@ cli_enum(cli_t *cli, const char *who, const char *flag, const ProtobufCEnumDescr
                            th_enum_tokens(desc, tokens, sizeof tokens));
 }
 
-th_client_t *
-cli_client(cli_t *cli)
+/* The client configuration from cli's configuration into out (key holds
+ * the broker's key when it came from a certificate file). 0, or the exit
+ * code after saying what is wrong. */
+static int
+s_client_config(cli_t *cli, th_client_config_t *out, char key[41])
 {
-    if (cli->client != NULL)
-        return cli->client;
     const th_config_t *config = cli->config;
-    char key[41] = "";
     const char *public_key = th_config_get(config, "broker_public_key", "");
     const char *cert_public = th_config_get(config, "broker_cert_public", "");
     bool insecure = false;
-    if (th_config_get_bool(config, "insecure", false, &insecure) != 0) {
-        cli->client_exit = cli_usage_error(cli, "insecure must be true or false");
-        return NULL;
-    }
+    if (th_config_get_bool(config, "insecure", false, &insecure) != 0)
+        return cli_usage_error(cli, "insecure must be true or false");
     if (public_key[0] == '\0' && cert_public[0] != '\0') {
         zcert_t *cert = zcert_load(cert_public);
         if (cert == NULL) {
@@ -188,35 +187,44 @@ cli_client(cli_t *cli)
                     "hint: broker_cert_public must name the broker.cert file made by "
                     "ops/keys (var/keys/broker.cert)\n",
                     cert_public);
-            cli->client_exit = CLI_EXIT_LOCAL;
-            return NULL;
+            return CLI_EXIT_LOCAL;
         }
-        snprintf(key, sizeof key, "%s", zcert_public_txt(cert));
+        snprintf(key, 41, "%s", zcert_public_txt(cert));
         zcert_destroy(&cert);
         public_key = key;
     }
     if (public_key[0] == '\0' && !insecure) {
-        fprintf(stderr,
-                "error: no broker key configured, so the connection cannot be encrypted\n"
-                "hint: point TEILHABE_CONFIG (or --config) at a client config such as the "
-                "one ./ops/up prints (var/keys/admin.conf), or give --broker-cert-public FILE "
-                "and --cert FILE; --insecure true only works against a broker started with "
-                "--insecure\n");
-        cli->client_exit = CLI_EXIT_USAGE;
-        return NULL;
+        fprintf(
+            stderr,
+            "error: no broker key configured, so the connection cannot be encrypted\n"
+            "hint: point TEILHABE_CONFIG (or --config) at a client config such as the "
+            "one ./ops/up prints (var/keys/admin.conf), or give --broker-cert-public FILE "
+            "and --cert FILE; --insecure true only works against a broker started with "
+            "--insecure\n");
+        return CLI_EXIT_USAGE;
     }
     long attempt_timeout = 0;
-    if (th_config_get_long(config, "attempt_timeout", 0, 0, 3600000, &attempt_timeout) != 0) {
-        cli->client_exit = cli_usage_error(cli, "attempt_timeout must be a number of ms");
-        return NULL;
-    }
-    th_client_config_t client_config = {
+    if (th_config_get_long(config, "attempt_timeout", 0, 0, 3600000, &attempt_timeout) != 0)
+        return cli_usage_error(cli, "attempt_timeout must be a number of ms");
+    *out = (th_client_config_t){
         .endpoints = th_config_get(config, "endpoint", "tcp://127.0.0.1:5555"),
         .broker_public_key = insecure ? NULL : public_key,
         .client_cert_path = th_config_get(config, "cert", NULL),
         .default_timeout_ms = cli->timeout_ms,
         .attempt_timeout_ms = (int) attempt_timeout,
     };
+    return 0;
+}
+
+th_client_t *
+cli_client(cli_t *cli)
+{
+    if (cli->client != NULL)
+        return cli->client;
+    char key[41] = "";
+    th_client_config_t client_config;
+    if ((cli->client_exit = s_client_config(cli, &client_config, key)) != 0)
+        return NULL;
     char errbuf[512];
     cli->client = th_client_new(&client_config, errbuf, sizeof errbuf);
     if (cli->client == NULL) {
@@ -224,6 +232,21 @@ cli_client(cli_t *cli)
         cli->client_exit = CLI_EXIT_LOCAL;
     }
     return cli->client;
+}
+
+th_client_t *
+cli_client_as(cli_t *cli, const char *cert_path)
+{
+    char key[41] = "";
+    th_client_config_t client_config;
+    if (s_client_config(cli, &client_config, key) != 0)
+        return NULL;
+    client_config.client_cert_path = cert_path;
+    char errbuf[512];
+    th_client_t *client = th_client_new(&client_config, errbuf, sizeof errbuf);
+    if (client == NULL)
+        fprintf(stderr, "error: %s\n", errbuf);
+    return client;
 }
 
 static const char *
@@ -309,10 +332,12 @@ cli_call(cli_t *cli, const char *method, const ProtobufCMessage *request,
         return cli->client_exit;
     /* --idempotency-key repeats an earlier write that ended without a
      * verdict (DEADLINE_EXCEEDED, UNAVAILABLE): the service answers the
-     * first reply if that write was made, and makes it once if not. */
+     * first reply if that write was made, and makes it once if not. Reads
+     * carry no key (the listing calls of a write command stay keyless). */
     th_call_opts_t with_key = {0};
     const char *key = th_config_get(cli->config, "idempotency_key", "");
-    if (key[0] != '\0' && (opts == NULL || opts->idempotency_key == NULL)) {
+    if (key[0] != '\0' && th_method_kind(method) == TH_METHOD_WRITE &&
+        (opts == NULL || opts->idempotency_key == NULL)) {
         if (opts != NULL)
             with_key = *opts;
         with_key.idempotency_key = key;

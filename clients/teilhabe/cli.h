@@ -110,6 +110,10 @@ int cli_enum(cli_t *cli, const char *who, const char *flag, const ProtobufCEnumD
  * an unreadable certificate). */
 th_client_t *cli_client(cli_t *cli);
 
+/* A client configured like cli_client's but with the secret certificate
+ * cert_path; the caller destroys it. NULL after printing why. */
+th_client_t *cli_client_as(cli_t *cli, const char *cert_path);
+
 /* Calls method and, when the status is not OK, prints it with
  * cli_print_status. Returns the exit code (0 on OK: then out->response
  * holds the reply; the caller clears *out either way). */

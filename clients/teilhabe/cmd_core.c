@@ -92,7 +92,8 @@ s_services(cli_t *cli, int argc, char **argv)
 const cli_command_t cli_core_commands[] = {
     {"network", "health",
      "is the network serving? [--service NAME] (exit 0 only when SERVING)", s_health},
-    {"network", "services", "list the services with live workers, their methods and load",
+    {"network", "services",
+     "live services, methods, load (workers: one per handler thread)",
      s_services},
     {NULL, NULL, NULL, NULL},
 };

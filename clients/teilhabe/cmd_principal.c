@@ -11,9 +11,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "teilhabe/v1/health.pb-c.h"
 #include "teilhabe/v1/registry.pb-c.h"
+#include "th_status.h"
 
 #define S_METHOD(name) "teilhabe.registry.v1.Registry/" name
+/* How long principal add waits for the broker to accept the new key. */
+#define S_ACCEPT_WAIT_MS 10000
 #define S_PAGE_MAX 500
 #define S_MAX_DISTRICTS 64
 
@@ -22,6 +26,52 @@ static const th_arg_t s_no_options[] = {{NULL, 0, NULL, 0}};
 /* The columns a person needs (--wide: all, with the public key). */
 static const char *const s_principal_columns[] = {
     "id", "name", "role", "state_scope", "district_scope", "create_time", "revoke_time", NULL};
+
+/* Waits until the broker accepts the key in cert_path: asks Health/Check
+ * with it until the answer is not UNAUTHENTICATED, at most
+ * S_ACCEPT_WAIT_MS, saying on stderr that it waits when the first answer
+ * is a refusal (or no answer). The broker reads registry.principals when PostgreSQL says
+ * it changed, so that is usually at once; without this, the next command
+ * with --cert could come before it and get UNAUTHENTICATED. TH_OK when
+ * accepted, else the last status (-1: no client). */
+static int
+s_wait_accepted(cli_t *cli, const char *cert_path)
+{
+    th_client_t *client = cli_client_as(cli, cert_path);
+    if (client == NULL)
+        return -1;
+    const int64_t deadline = zclock_mono() + S_ACCEPT_WAIT_MS;
+    bool accepted = false, said = false;
+    int last = TH_DEADLINE_EXCEEDED;
+    while (!accepted) {
+        const int64_t left = deadline - zclock_mono();
+        if (left <= 0)
+            break;
+        Teilhabe__Health__V1__HealthCheckRequest req =
+            TEILHABE__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+        const th_call_opts_t once = {.no_retry = true};
+        th_result_t r;
+        memset(&r, 0, sizeof r);
+        th_client_call(client, "teilhabe.health.v1.Health/Check", &req.base,
+                       &teilhabe__health__v1__health_check_response__descriptor,
+                       left < 2000 ? (int) left : 2000, &once, &r);
+        /* Any verdict but a refusal means the broker took the key. */
+        last = r.code;
+        accepted = r.code != TH_UNAUTHENTICATED && r.code != TH_UNAVAILABLE &&
+                   r.code != TH_DEADLINE_EXCEEDED;
+        th_result_clear(&r);
+        if (accepted)
+            break;
+        if (!said)
+            fprintf(stderr,
+                    "waiting for the broker to accept the new key (up to %d s) ...\n",
+                    S_ACCEPT_WAIT_MS / 1000);
+        said = true;
+        zclock_sleep(100);
+    }
+    th_client_destroy(&client);
+    return accepted ? TH_OK : last;
+}
 
 static int
 s_principal_add(cli_t *cli, int argc, char **argv)
@@ -121,6 +171,16 @@ s_principal_add(cli_t *cli, int argc, char **argv)
         rc = cli_print_one(cli, r.response);
         fprintf(stderr, "wrote %s (secret key, mode 0600); use it with --cert %s\n", out,
                 out);
+        const int accepted = s_wait_accepted(cli, out);
+        if (accepted != TH_OK)
+            fprintf(stderr,
+                    "warning: the broker did not accept the new key within %d s (last "
+                    "answer: %s); the principal is recorded all the same\n"
+                    "hint: a broker reads registry.principals only when it has a db_url "
+                    "(see its log); until it does, calls with this key get "
+                    "UNAUTHENTICATED\n",
+                    S_ACCEPT_WAIT_MS / 1000,
+                    accepted >= 0 ? th_status_name(accepted) : "none");
     }
     th_result_clear(&r);
 cleanup:

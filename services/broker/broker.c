@@ -377,12 +377,16 @@ s_expire(broker_t *self, int64_t now)
             broker__fail_call(self, call, TH_DEADLINE_EXCEEDED, 0,
                               "deadline exceeded while a worker was handling the call");
             broker__worker_dispatch(self, worker);
-        } else if (!call->grace || now >= call->deadline) {
+        } else if (zlistx_size(service->workers) > 0) {
+            /* Its workers are there, all busy: the deadline is what ended it */
             snprintf(message, sizeof message,
                      "deadline exceeded while waiting for a free worker of %s",
                      service->name);
             broker__fail_call(self, call, TH_DEADLINE_EXCEEDED, 0, message);
         } else if (service->registered) {
+            /* At the end of the grace period, or at the deadline when that
+             * came first: the same answer either way (the call never reached
+             * a worker, so it is safe to send again). */
             snprintf(message, sizeof message,
                      "no live worker for service %s; try again later", service->name);
             broker__fail_call(self, call, TH_UNAVAILABLE,

@@ -48,7 +48,7 @@
 #define BROKER_SERVICE "teilhabe.broker.v1.Broker"
 #define HEALTH_CHECK HEALTH_SERVICE "/Check"
 #define LIST_SERVICES BROKER_SERVICE "/ListServices"
-#define RESERVED_METADATA_PREFIX "teilhabe-"
+#define RESERVED_METADATA_PREFIX TH_WIRE_RESERVED_PREFIX
 
 #define HEALTH_SERVING TEILHABE__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
 #define HEALTH_NOT_SERVING                                                                 \

@@ -3,6 +3,9 @@
  *
  *   teilhabe-broker [--config FILE] [--key value ...]
  *
+ * Options are parsed by getopt_long (th_args): --key value, --key=value, an
+ * unambiguous abbreviation; --insecure alone means true.
+ *
  * Configuration comes from built-in defaults < the config file (--config or
  * TEILHABE_CONFIG) < TEILHABE_<KEY> environment variables < flags. The broker
  * refuses to start without a certificate and a principal source unless
@@ -11,6 +14,7 @@
  */
 #include "broker.h"
 
+#include "th_args.h"
 #include "th_config.h"
 #include "th_error.h"
 #include "th_log.h"
@@ -26,7 +30,8 @@ static const char *const s_usage =
     "\n"
     "Routes teilhabe calls from clients (frontend) to workers (backend); see\n"
     "docs/PROTOCOL.md. Every key can be set in the config file (key = value),\n"
-    "as environment variable TEILHABE_<KEY>, or as flag --key value (flags win).\n"
+    "as environment variable TEILHABE_<KEY>, or as flag --key value with dashes\n"
+    "for underscores, e.g. --grace-ms 500 (flags win).\n"
     "\n"
     "  frontend_endpoint      clients connect here (tcp://127.0.0.1:5555)\n"
     "  backend_endpoint       workers connect here (tcp://127.0.0.1:5556)\n"
@@ -70,29 +75,37 @@ static const char *const s_usage =
     "Without --insecure, broker_cert and at least one of certs_dir or db_url are\n"
     "required. Exit status: 0 after SIGTERM/SIGINT, 1 on a start-up error.\n";
 
-/* "--insecure" may stand alone as a switch or take a value ("--insecure
- * true"); th_config wants one of the two, so the switch form is rewritten
- * to "--insecure=true". */
-static char **
-s_normalize_args(int argc, char **argv)
-{
-    char **out = calloc((size_t) argc + 1, sizeof *out);
-    if (out == NULL)
-        return NULL;
-    static const char *const values[] = {"true", "false", "yes", "no",
-                                         "on",   "off",   "1",   "0"};
-    for (int i = 0; i < argc; i++) {
-        out[i] = argv[i];
-        if (i > 0 && strcmp(argv[i], "--insecure") == 0) {
-            bool has_value = false;
-            for (size_t k = 0; i + 1 < argc && k < sizeof values / sizeof values[0]; k++)
-                has_value |= strcmp(argv[i + 1], values[k]) == 0;
-            if (!has_value)
-                out[i] = (char *) "--insecure=true";
-        }
-    }
-    return out;
-}
+/* The broker's options: one per configuration key (--heartbeat-ms for
+ * heartbeat_ms), so a mistyped key is refused instead of ignored. */
+static const th_arg_t s_options[] = {
+    {"config", TH_ARG_VALUE, NULL, 0},
+    {"frontend-endpoint", TH_ARG_VALUE, NULL, 0},
+    {"backend-endpoint", TH_ARG_VALUE, NULL, 0},
+    {"broker-cert", TH_ARG_VALUE, NULL, 0},
+    {"certs-dir", TH_ARG_VALUE, NULL, 0},
+    {"db-url", TH_ARG_VALUE, NULL, 0},
+    {"insecure", TH_ARG_BOOL, NULL, 0},
+    {"heartbeat-ms", TH_ARG_VALUE, NULL, 0},
+    {"liveness", TH_ARG_VALUE, NULL, 0},
+    {"max-message-size", TH_ARG_VALUE, NULL, 0},
+    {"hard-max-message-size", TH_ARG_VALUE, NULL, 0},
+    {"default-timeout-ms", TH_ARG_VALUE, NULL, 0},
+    {"max-timeout-ms", TH_ARG_VALUE, NULL, 0},
+    {"grace-ms", TH_ARG_VALUE, NULL, 0},
+    {"queue-max", TH_ARG_VALUE, NULL, 0},
+    {"queue-max-per-principal", TH_ARG_VALUE, NULL, 0},
+    {"queue-max-bytes", TH_ARG_VALUE, NULL, 0},
+    {"handshake-timeout-ms", TH_ARG_VALUE, NULL, 0},
+    {"max-connections", TH_ARG_VALUE, NULL, 0},
+    {"max-worker-connections", TH_ARG_VALUE, NULL, 0},
+    {"worker-capacity-max", TH_ARG_VALUE, NULL, 0},
+    {"service-forget-ms", TH_ARG_VALUE, NULL, 0},
+    {"max-services", TH_ARG_VALUE, NULL, 0},
+    {"max-methods-per-service", TH_ARG_VALUE, NULL, 0},
+    {"log-level", TH_ARG_VALUE, NULL, 0},
+    {"help", TH_ARG_SWITCH, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
 
 static int
 s_get_int(const th_config_t *config, const char *key, long fallback, long min, long max,
@@ -143,26 +156,28 @@ main(int argc, char **argv)
     char errbuf[1024];
     th_config_t *flags = th_config_new();
     th_config_t *config = th_config_new();
-    char **args = s_normalize_args(argc, argv);
+    char **positional = NULL;
+    int n_positional = 0;
     broker_t *broker = NULL;
-    if (flags == NULL || config == NULL || args == NULL) {
+    if (flags == NULL || config == NULL) {
         fprintf(stderr, "teilhabe-broker: out of memory\n");
         goto cleanup;
     }
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(s_usage, stdout);
-            status = 0;
-            goto cleanup;
-        }
-    int first_arg = 0;
-    if (th_config_load_args(flags, argc, args, NULL, &first_arg, errbuf, sizeof errbuf) !=
-        0) {
+    const th_arg_group_t group = {.args = s_options, .into = flags};
+    if (th_args_parse(argc, argv, &group, 1, false, &positional, &n_positional, errbuf,
+                      sizeof errbuf) != 0) {
         fprintf(stderr, "teilhabe-broker: %s\n%s", errbuf, s_usage);
         goto cleanup;
     }
-    if (first_arg < argc) {
-        fprintf(stderr, "teilhabe-broker: unexpected argument \"%s\"\n%s", argv[first_arg],
+    bool help = false;
+    th_config_get_bool(flags, "help", false, &help);
+    if (help) {
+        fputs(s_usage, stdout);
+        status = 0;
+        goto cleanup;
+    }
+    if (n_positional > 0) {
+        fprintf(stderr, "teilhabe-broker: unexpected argument \"%s\"\n%s", positional[0],
                 s_usage);
         goto cleanup;
     }
@@ -274,7 +289,7 @@ main(int argc, char **argv)
     th_log_info(0, "broker stopped", "status=%d", status);
 cleanup:
     broker_destroy(&broker);
-    free(args);
+    free(positional);
     th_config_destroy(&flags);
     th_config_destroy(&config);
     return status;

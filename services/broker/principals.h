@@ -4,11 +4,12 @@
  * Two sources feed it: the public certificate files in certs_dir (metadata
  * id, name, role, state, districts, and services for a worker key) and,
  * when a database URL is given, the rows of registry.principals that are
- * not revoked. A background thread
- * (a CZMQ actor) polls both (the directory about every second, the database
- * every two seconds) and sends the merged set to the broker's thread whenever
- * it changes; the broker's thread owns the map and only ever reads memory on
- * the request path. When the same key is in both sources, the database row
+ * not revoked. A background thread (a CZMQ actor) reads both: the directory
+ * when its listing changed (looked at about every second), the table when
+ * PostgreSQL announces a change (LISTEN registry_principals: the registry's
+ * migration 0005; every 2 s against a registry without it), and sends the
+ * merged set to the broker's thread whenever it changes; the broker's
+ * thread owns the map and only ever reads memory on the request path. When the same key is in both sources, the database row
  * wins; a key revoked in the database is refused even when a certificate
  * file for it is still in certs_dir.
  * ---------------------------------------------------------------------------
@@ -24,7 +25,7 @@
 
 typedef struct principals_t principals_t;
 
-/* Starts the polling thread. certs_dir and db_url may be NULL (not both,
+/* Starts the thread. certs_dir and db_url may be NULL (not both,
  * though nothing breaks: the map stays empty). Waits up to timeout_ms for
  * the first set (the directory and one database attempt) so that the broker
  * never starts with an empty map by accident. NULL on failure, with a

@@ -6,6 +6,7 @@
  */
 #include "broker_int.h"
 
+#include "th_check.h"
 #include "th_error.h"
 #include "th_log.h"
 #include "th_status.h"
@@ -174,21 +175,60 @@ s_client_principal(broker_t *self, zframe_t *frame)
     return principal;
 }
 
+/* True when a caller of role service names the principal it calls for:
+ * only then does the metadata teilhabe-on-behalf-of reach the worker. */
+static bool
+s_may_speak_for_others(const th_principal_t *principal)
+{
+    return principal->role != NULL && strcmp(principal->role, "service") == 0;
+}
+
 /* Removes metadata entries with the reserved prefix: only teilhabe itself
- * may speak under that name. */
+ * may speak under that name. The one exception is teilhabe-on-behalf-of
+ * from a caller of role service (checked by s_check_on_behalf_of), which
+ * the worker writes into its audit row; from anyone else it is removed
+ * like the rest, so no client can make a write look like someone else's. */
 static void
-s_strip_metadata(th_request_header_t *header)
+s_strip_metadata(th_request_header_t *header, const th_principal_t *principal)
 {
     size_t kept = 0;
+    const bool speaks_for_others = s_may_speak_for_others(principal);
     for (size_t i = 0; i < header->n_metadata; i++) {
         Teilhabe__Rpc__V1__MetadataEntry *entry = header->metadata[i];
-        if (entry->key != NULL && strncasecmp(entry->key, RESERVED_METADATA_PREFIX,
-                                              strlen(RESERVED_METADATA_PREFIX)) == 0)
+        const bool reserved =
+            entry->key != NULL && strncasecmp(entry->key, RESERVED_METADATA_PREFIX,
+                                              strlen(RESERVED_METADATA_PREFIX)) == 0;
+        if (reserved && !(speaks_for_others && strcmp(entry->key, TH_WIRE_ON_BEHALF_OF) == 0))
             protobuf_c_message_free_unpacked(&entry->base, NULL);
         else
             header->metadata[kept++] = entry;
     }
     header->n_metadata = kept;
+}
+
+/* A service's teilhabe-on-behalf-of must be one principal id: anything
+ * else is a bug in that service, answered rather than passed on into an
+ * audit row. TH_OK, or INVALID_ARGUMENT with errbuf saying why. */
+static int
+s_check_on_behalf_of(const th_request_header_t *header, const th_principal_t *principal,
+                     char *errbuf, size_t errlen)
+{
+    if (!s_may_speak_for_others(principal))
+        return TH_OK;
+    size_t seen = 0;
+    for (size_t i = 0; i < header->n_metadata; i++) {
+        const Teilhabe__Rpc__V1__MetadataEntry *entry = header->metadata[i];
+        if (entry->key == NULL || strcmp(entry->key, TH_WIRE_ON_BEHALF_OF) != 0)
+            continue;
+        if (++seen > 1 || !th_check_principal_id(entry->value)) {
+            snprintf(errbuf, errlen,
+                     "metadata %s must be given once, as a principal id ([a-z0-9], then "
+                     "[a-z0-9._-], at most 64 characters)",
+                     TH_WIRE_ON_BEHALF_OF);
+            return TH_INVALID_ARGUMENT;
+        }
+    }
+    return TH_OK;
 }
 
 /* Routes a checked request to its service: straight to a free worker, or
@@ -256,7 +296,7 @@ s_route(broker_t *self, zframe_t **client_p, th_request_header_t *header,
      * whatever the client asked for (timeout_ms goes up to 49 days). */
     if (timeout > (uint32_t) self->config.max_timeout_ms)
         timeout = (uint32_t) self->config.max_timeout_ms;
-    s_strip_metadata(header);
+    s_strip_metadata(header, principal);
     if (header->principal != NULL)
         protobuf_c_message_free_unpacked(&header->principal->base, NULL);
     header->principal = (th_principal_t *) principal; /* borrowed: unset below */
@@ -419,6 +459,8 @@ broker__frontend_message(broker_t *self, zmsg_t *msg)
         goto cleanup;
     }
     int code = th_wire_check_request_header(header, errbuf, sizeof errbuf);
+    if (code == TH_OK)
+        code = s_check_on_behalf_of(header, principal, errbuf, sizeof errbuf);
     if (code != TH_OK) {
         broker__send_reply(self, client, call_id, code, errbuf, 0, NULL, 0);
         goto cleanup;

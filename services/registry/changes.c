@@ -2,7 +2,8 @@
  * changes.c: territorial history: GetTerritorialHistory (everyone) and
  * RecordTerritorialChange (admin): a merger ends a district the day before
  * its effective date and moves its area and population into the
- * successor's from that date on.
+ * successor's from that date on. The write reads the districts through
+ * the store, in its transaction and under its locks, never from the cache.
  * ---------------------------------------------------------------------------
  */
 #include "registry.h"
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cache.h"
 #include "teilhabe/v1/registry.pb-c.h"
 #include "th_answer.h"
 #include "th_auth.h"
@@ -33,12 +35,12 @@ REGISTRY_HANDLER(registry_get_history)
     Teilhabe__Registry__V1__GetTerritorialHistoryResponse *resp =
         th_call_alloc(call, sizeof *resp);
     teilhabe__registry__v1__get_territorial_history_response__init(resp);
-    rc = registry_store_get_district(call, req->ags, NULL, &resp->district);
+    rc = registry_read_district(call, req->ags, NULL, &resp->district);
     if (rc == TH_ENOTFOUND)
         return th_answer_invalid(call, "ags", "no district with AGS %s is known", req->ags);
     if (rc != 0)
         return th_answer_db_failure(call, "read the district");
-    if (registry_store_list_changes(call, req->ags, &resp->changes, &resp->n_changes) != 0)
+    if (registry_read_changes(call, req->ags, &resp->changes, &resp->n_changes) != 0)
         return th_answer_db_failure(call, "read the territorial changes");
     *response = &resp->base;
     return TH_OK;
@@ -89,7 +91,7 @@ REGISTRY_HANDLER(registry_record_change)
         return th_answer_invalid(call, "effective", "%s has no day before it in range",
                                 req->effective);
 
-    REGISTRY_BEGIN_WRITE(call);
+    TH_CALL_BEGIN_WRITE(call);
     rc = registry_store_lock_districts(call, req->ags, req->successor_ags);
     if (rc == TH_EDB)
         return th_answer_db_failure(call, "lock the districts");
@@ -144,17 +146,25 @@ REGISTRY_HANDLER(registry_record_change)
                                     &succ_after) != 0)
         return th_answer_db_failure(call, "read the districts");
     const char *resource = th_call_printf(call, "districts/%s", req->ags);
-    if ((rc = registry_record(call, resource, &before->base, &after->base,
-                              "district.changed", &after->base)) != TH_OK)
+    if ((rc = th_call_record(call, resource, &before->base, &after->base,
+                             "district.changed", &after->base)) != TH_OK)
         return rc;
     if (th_call_emit(call, REGISTRY_SCHEMA, "territorial_change.recorded", resource,
                      &change->base) != 0)
         return th_answer_db_failure(call, "write the event");
     /* The successor's area and population from effective on. */
-    if ((rc = registry_record(call, th_call_printf(call, "districts/%s", succ->ags),
-                              &succ->base, &succ_after->base, "district.changed",
-                              &succ_after->base)) != TH_OK)
+    if ((rc = th_call_record(call, th_call_printf(call, "districts/%s", succ->ags),
+                             &succ->base, &succ_after->base, "district.changed",
+                             &succ_after->base)) != TH_OK)
         return rc;
+    /* This instance answers from the database until its cache holds the
+     * change (cache.h): its caller may ask it next. */
+    int64_t version = 0;
+    if (registry_store_territory_version(call, &version) != 0)
+        return th_answer_db_failure(call, "read the territory version");
+    const registry_handlers_state_t *state = th_call_state(call);
+    if (state != NULL)
+        registry_cache_expect(state->cache, version);
     th_log_info(th_call_id(call), "territorial change recorded",
                 "ags=%s successor=%s effective=%s", req->ags, req->successor_ags,
                 req->effective);

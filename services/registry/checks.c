@@ -1,6 +1,5 @@
 /* ---------------------------------------------------------------------------
- * checks.c: the checks that need the registry's own data, and the audit-
- * and-event record of a write (see registry.h)
+ * checks.c: the checks that need the registry's own data (see registry.h)
  * ---------------------------------------------------------------------------
  */
 #include "registry.h"
@@ -8,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pbjson.h"
 #include "th_answer.h"
 #include "th_error.h"
 #include "th_field.h"
@@ -21,7 +19,7 @@ registry_check_state(th_call_t *call, const char *field, const char *code, bool 
     if (rc != TH_OK || code == NULL || code[0] == '\0')
         return rc;
     bool exists = false;
-    if (registry_store_state_exists(call, code, &exists) != 0)
+    if (registry_read_state_exists(call, code, &exists) != 0)
         return th_answer_db_failure(call, "read the Länder");
     if (!exists)
         return th_answer_invalid(call, field, "no Land has the code %s (01 to 16)", code);
@@ -73,7 +71,7 @@ int
 registry_district_known(th_call_t *call, const char *field, const char *ags,
                         registry_district_t **out)
 {
-    const int rc = registry_store_get_district(call, ags, NULL, out);
+    const int rc = registry_read_district(call, ags, NULL, out);
     if (rc == TH_ENOTFOUND)
         return th_answer_invalid(call, field, "no district with AGS %s is known", ags);
     if (rc != 0)
@@ -86,7 +84,7 @@ registry_district_on(th_call_t *call, const char *field, const char *ags, const 
                      registry_district_t **out)
 {
     registry_district_t *d = NULL;
-    int rc = registry_store_get_district(call, ags, date, &d);
+    int rc = registry_read_district(call, ags, date, &d);
     if (rc == TH_ENOTFOUND)
         return th_answer_invalid(call, field, "no district with AGS %s is known", ags);
     if (rc != 0)
@@ -103,7 +101,7 @@ registry_district_on(th_call_t *call, const char *field, const char *ags, const 
         registry_district_t *succ = NULL;
         const char *succ_name = "";
         if (d->successor_ags[0] != '\0' &&
-            registry_store_get_district(call, d->successor_ags, NULL, &succ) == 0)
+            registry_read_district(call, d->successor_ags, NULL, &succ) == 0)
             succ_name = succ->name;
         snprintf(why, sizeof why, "ended on %s; successor %s", d->valid_to, d->successor_ags);
         return th_answer_field(call, TH_NOT_FOUND, field, why,
@@ -112,19 +110,5 @@ registry_district_on(th_call_t *call, const char *field, const char *ags, const 
                                ags, d->name, date, d->valid_to, d->successor_ags, succ_name);
     }
     *out = d;
-    return TH_OK;
-}
-
-/* Audit row and outbox event of a write (same transaction). */
-int
-registry_record(th_call_t *call, const char *resource, const ProtobufCMessage *before,
-                const ProtobufCMessage *after, const char *topic,
-                const ProtobufCMessage *event)
-{
-    if (th_call_audit(call, resource, registry_pbjson(call, before),
-                      registry_pbjson(call, after)) != 0)
-        return th_answer_db_failure(call, "write the audit row");
-    if (th_call_emit(call, REGISTRY_SCHEMA, topic, resource, event) != 0)
-        return th_answer_db_failure(call, "write the event");
     return TH_OK;
 }

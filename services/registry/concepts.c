@@ -84,8 +84,9 @@ s_authorize_concept(th_call_t *call, const registry_district_t *d, const char *t
     if (th_auth_writes_district(p, d->state_code, d->ags, assigned))
         return TH_OK;
     char who[160];
-    snprintf(who, sizeof who, "role ministry of Land %s or a manager assigned to %s on %s",
-             d->state_code, d->ags, today);
+    snprintf(who, sizeof who,
+             "role ministry of Land %s, a service of Land %s or a manager assigned to %s on %s",
+             d->state_code, d->state_code, d->ags, today);
     char right[64];
     snprintf(right, sizeof right, "writing the concept of district %s", d->ags);
     return th_auth_deny(call, right, who);
@@ -98,8 +99,9 @@ REGISTRY_HANDLER(registry_set_concept)
     if ((rc = th_auth_need_principal(call)) != TH_OK)
         return rc;
     const th_principal_t *p = th_call_principal(call);
-    if (!th_auth_has_role(p, "ministry") && !th_auth_has_role(p, "manager"))
-        return th_auth_deny(call, "writing concepts", "role ministry or manager");
+    if (!th_auth_has_role(p, "ministry") && !th_auth_has_role(p, "manager") &&
+        !th_auth_has_role(p, "service"))
+        return th_auth_deny(call, "writing concepts", "role ministry, manager or service");
     if (req->concept == NULL)
         return th_answer_invalid(call, "concept", "is required");
     const registry_concept_t *in = req->concept;
@@ -115,7 +117,7 @@ REGISTRY_HANDLER(registry_set_concept)
     char today[TH_DATE_LEN + 1];
     th_date_today(today);
 
-    REGISTRY_BEGIN_WRITE(call);
+    TH_CALL_BEGIN_WRITE(call);
     registry_district_t *d = NULL;
     if ((rc = registry_district_on(call, "concept.ags", in->ags, today, &d)) != TH_OK ||
         (rc = s_authorize_concept(call, d, today)) != TH_OK)
@@ -182,8 +184,8 @@ REGISTRY_HANDLER(registry_set_concept)
     if (rc != 0)
         return th_answer_db_failure(call, "store the concept");
     const char *resource = th_call_printf(call, "concepts/%s", in->ags);
-    if ((rc = registry_record(call, resource, current != NULL ? &current->base : NULL,
-                              &stored->base, "concept.set", &stored->base)) != TH_OK)
+    if ((rc = th_call_record(call, resource, current != NULL ? &current->base : NULL,
+                             &stored->base, "concept.set", &stored->base)) != TH_OK)
         return rc;
     *response = &stored->base;
     return TH_OK;
@@ -199,7 +201,7 @@ REGISTRY_HANDLER(registry_get_concept)
     if (req->version < 0)
         return th_answer_invalid(call, "version", "must be 0 (current) or a version number");
     registry_district_t *d = NULL;
-    rc = registry_store_get_district(call, req->ags, NULL, &d);
+    rc = registry_read_district(call, req->ags, NULL, &d);
     if (rc == TH_ENOTFOUND)
         return th_answer_invalid(call, "ags", "no district with AGS %s is known", req->ags);
     if (rc != 0)

@@ -84,7 +84,7 @@ REGISTRY_HANDLER(registry_list_districts)
     Teilhabe__Registry__V1__ListDistrictsResponse *resp = th_call_alloc(call, sizeof *resp);
     teilhabe__registry__v1__list_districts_response__init(resp);
     int total = 0;
-    if (registry_store_list_districts(call, &filter, &resp->districts, &resp->n_districts,
+    if (registry_read_districts(call, &filter, &resp->districts, &resp->n_districts,
                                       &total) != 0)
         return th_answer_db_failure(call, "list the districts");
     if (resp->n_districts > (size_t) page.size) {
@@ -127,7 +127,7 @@ REGISTRY_HANDLER(registry_search_districts)
     Teilhabe__Registry__V1__SearchDistrictsResponse *resp =
         th_call_alloc(call, sizeof *resp);
     teilhabe__registry__v1__search_districts_response__init(resp);
-    if (registry_store_search_districts(call, key, as_of, req->include_ended, page.size,
+    if (registry_read_search(call, key, as_of, req->include_ended, page.size,
                                         &resp->districts, &resp->n_districts) != 0)
         return th_answer_db_failure(call, "search the districts");
     *response = &resp->base;
@@ -144,7 +144,7 @@ REGISTRY_HANDLER(registry_list_states)
         return rc;
     Teilhabe__Registry__V1__ListStatesResponse *resp = th_call_alloc(call, sizeof *resp);
     teilhabe__registry__v1__list_states_response__init(resp);
-    if (registry_store_list_states(call, as_of, &resp->states, &resp->n_states) != 0)
+    if (registry_read_states(call, as_of, &resp->states, &resp->n_states) != 0)
         return th_answer_db_failure(call, "list the Länder");
     resp->population_date = (char *) "";
     for (size_t i = 0; i < resp->n_states; i++) {

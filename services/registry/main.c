@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cache.h"
 #include "registry.h"
 #include "seed.h"
 #include "store.h"
@@ -45,15 +46,27 @@ static const th_service_method_t s_methods[] = {
 static const th_service_key_t s_keys[] = {
     {"data_dir", "reference data loaded at start-up (default <source>/data;\n"
                  "\"none\" = do not load)"},
+    {"territory_cache", "true (default) = answer territorial reads from memory, kept\n"
+                        "true with LISTEN/NOTIFY on one more connection; false = read\n"
+                        "the database every time (e.g. behind a pooler without LISTEN)"},
     {NULL, NULL},
 };
 
-/* After the migrations: the reference data (idempotent), and the oldest
- * date the registry can answer for. */
+/* After the migrations: the reference data (idempotent), the oldest date
+ * the registry can answer for, and the territorial cache, whose thread
+ * loads the territory on its own connection (db_url, the service's role)
+ * and keeps it true from then on (cache.h). Handlers read the database
+ * until it has. */
 static int
 s_prepare(th_db_t *db, const th_config_t *config, void *arg, char *errbuf, size_t errlen)
 {
     registry_handlers_state_t *state = arg;
+    bool seed_only = false, cache = true;
+    if (th_config_get_bool(config, "seed_only", false, &seed_only) != 0 ||
+        th_config_get_bool(config, "territory_cache", true, &cache) != 0) {
+        snprintf(errbuf, errlen, "territory_cache is a boolean (true or false)");
+        return -1;
+    }
     const char *data = th_config_get(config, "data_dir", S_DEFAULT_DATA);
     if (data[0] == '\0' || strcmp(data, "none") == 0) {
         th_log_info(0, "reference data not loaded (data_dir = none)", NULL);
@@ -76,13 +89,19 @@ s_prepare(th_db_t *db, const th_config_t *config, void *arg, char *errbuf, size_
     /* An empty database leaves it "" (asked per call until data arrives). */
     if (registry_store_earliest_date(db, state->earliest) != 0)
         state->earliest[0] = '\0';
+    if (state->cache == NULL && cache && !seed_only) {
+        state->cache =
+            registry_cache_new(th_config_get(config, "db_url", ""), errbuf, errlen);
+        if (state->cache == NULL)
+            return -1;
+    }
     return 0;
 }
 
 int
 main(int argc, char *argv[])
 {
-    static registry_handlers_state_t state = {.earliest = ""};
+    static registry_handlers_state_t state = {.earliest = "", .cache = NULL};
     const th_service_t service = {
         .name = "registry",
         .summary = "Serves teilhabe.registry.v1.Registry behind a teilhabe-broker.",
@@ -93,5 +112,8 @@ main(int argc, char *argv[])
         .keys = s_keys,
         .prepare = s_prepare,
     };
-    return th_service_main(&service, argc, argv);
+    const int rc = th_service_main(&service, argc, argv);
+    /* The handlers have ended with the worker. */
+    registry_cache_destroy(&state.cache);
+    return rc;
 }

@@ -169,13 +169,13 @@ registry_managers_create(th_call_t *call, const ProtobufCMessage *request,
                                         "creating an integration manager")) != TH_OK ||
         (rc = s_check_manager(call, m)) != TH_OK)
         return rc;
-    REGISTRY_BEGIN_WRITE(call);
+    TH_CALL_BEGIN_WRITE(call);
     registry_manager_t *created = NULL;
     if (registry_store_create_manager(call, m, &created) != 0)
         return th_answer_db_failure(call, "create the manager");
     const char *resource = th_call_printf(call, "managers/%s", created->id);
-    if ((rc = registry_record(call, resource, NULL, &created->base, "manager.created",
-                              &s_withheld_copy(call, created)->base)) != TH_OK)
+    if ((rc = th_call_record(call, resource, NULL, &created->base, "manager.created",
+                             &s_withheld_copy(call, created)->base)) != TH_OK)
         return rc;
     *response = &created->base;
     return TH_OK;
@@ -204,7 +204,7 @@ registry_managers_update(th_call_t *call, const ProtobufCMessage *request,
     if ((rc = s_manager_to_write(call, "manager.id", in->id, false, right, &current)) !=
         TH_OK)
         return rc;
-    REGISTRY_BEGIN_WRITE(call);
+    TH_CALL_BEGIN_WRITE(call);
     if ((rc = s_manager_to_write(call, "manager.id", in->id, true, right, &current)) !=
         TH_OK)
         return rc;
@@ -240,8 +240,8 @@ registry_managers_update(th_call_t *call, const ProtobufCMessage *request,
     if (rc != 0)
         return th_answer_db_failure(call, "update the manager");
     const char *resource = th_call_printf(call, "managers/%s", updated->id);
-    if ((rc = registry_record(call, resource, &current->base, &updated->base,
-                              "manager.updated", &s_withheld_copy(call, updated)->base)) !=
+    if ((rc = th_call_record(call, resource, &current->base, &updated->base,
+                             "manager.updated", &s_withheld_copy(call, updated)->base)) !=
         TH_OK)
         return rc;
     *response = &updated->base;
@@ -267,7 +267,7 @@ registry_managers_assign(th_call_t *call, const ProtobufCMessage *request,
     if ((rc = s_manager_to_write(call, "manager_id", req->manager_id, false, right, &m)) !=
         TH_OK)
         return rc;
-    REGISTRY_BEGIN_WRITE(call);
+    TH_CALL_BEGIN_WRITE(call);
     /* The lock on the manager serializes its assignments, so the overlap
      * check below and the insert see the same rows. */
     if ((rc = s_manager_to_write(call, "manager_id", req->manager_id, true, right, &m)) !=
@@ -301,8 +301,8 @@ registry_managers_assign(th_call_t *call, const ProtobufCMessage *request,
                                          req->valid_to[0] ? req->valid_to : NULL, &a) != 0)
         return th_answer_db_failure(call, "store the assignment");
     const char *resource = th_call_printf(call, "managers/%s", m->id);
-    if ((rc = registry_record(call, resource, NULL, &a->base, "manager.assigned",
-                              &a->base)) != TH_OK)
+    if ((rc = th_call_record(call, resource, NULL, &a->base, "manager.assigned",
+                             &a->base)) != TH_OK)
         return rc;
     *response = &a->base;
     return TH_OK;
@@ -328,7 +328,7 @@ registry_managers_unassign(th_call_t *call, const ProtobufCMessage *request,
     if ((rc = s_manager_to_write(call, "manager_id", req->manager_id, false, right, &m)) !=
         TH_OK)
         return rc;
-    REGISTRY_BEGIN_WRITE(call);
+    TH_CALL_BEGIN_WRITE(call);
     if ((rc = s_manager_to_write(call, "manager_id", req->manager_id, true, right, &m)) !=
         TH_OK)
         return rc;
@@ -343,8 +343,8 @@ registry_managers_unassign(th_call_t *call, const ProtobufCMessage *request,
     if (registry_store_end_assignment(call, before->id, end_date, &after) != 0)
         return th_answer_db_failure(call, "end the assignment");
     const char *resource = th_call_printf(call, "managers/%s", m->id);
-    if ((rc = registry_record(call, resource, &before->base, &after->base,
-                              "manager.unassigned", &after->base)) != TH_OK)
+    if ((rc = th_call_record(call, resource, &before->base, &after->base,
+                             "manager.unassigned", &after->base)) != TH_OK)
         return rc;
     *response = &after->base;
     return TH_OK;

@@ -98,7 +98,7 @@ registry_principals_create(th_call_t *call, const ProtobufCMessage *request,
                                         "%s is named twice", ags);
         }
         registry_district_t *d = NULL;
-        rc = registry_store_get_district(call, ags, NULL, &d);
+        rc = registry_read_district(call, ags, NULL, &d);
         if (rc == TH_ENOTFOUND)
             return th_answer_invalid(call, "principal.district_scope",
                                     "no district with AGS %s is known", ags);
@@ -110,7 +110,7 @@ registry_principals_create(th_call_t *call, const ProtobufCMessage *request,
     }
     if ((rc = th_field_z85_key(call, "principal.public_key", p->public_key)) != TH_OK)
         return rc;
-    REGISTRY_BEGIN_WRITE(call);
+    TH_CALL_BEGIN_WRITE(call);
     const char *conflict = NULL;
     if (registry_store_principal_conflict(call, p->id, p->public_key, &conflict) != 0)
         return th_answer_db_failure(call, "read the principals");
@@ -125,8 +125,8 @@ registry_principals_create(th_call_t *call, const ProtobufCMessage *request,
     if (registry_store_create_principal(call, p, &created) != 0)
         return th_answer_db_failure(call, "create the principal");
     const char *resource = th_call_printf(call, "principals/%s", created->id);
-    if ((rc = registry_record(call, resource, NULL, &created->base, "principal.created",
-                              &created->base)) != TH_OK)
+    if ((rc = th_call_record(call, resource, NULL, &created->base, "principal.created",
+                             &created->base)) != TH_OK)
         return rc;
     th_log_info(th_call_id(call), "principal created", "id=%s role=%s", created->id,
                 created->role);
@@ -184,7 +184,7 @@ registry_principals_revoke(th_call_t *call, const ProtobufCMessage *request,
         return rc;
     if ((rc = th_field_principal_id(call, "id", req->id, false)) != TH_OK)
         return rc;
-    REGISTRY_BEGIN_WRITE(call);
+    TH_CALL_BEGIN_WRITE(call);
     registry_principal_t *p = NULL;
     rc = registry_store_revoke_principal(call, req->id, &p);
     if (rc == TH_ENOTFOUND)
@@ -197,8 +197,8 @@ registry_principals_revoke(th_call_t *call, const ProtobufCMessage *request,
     registry_principal_t before = *p;
     before.revoke_time = "";
     const char *resource = th_call_printf(call, "principals/%s", p->id);
-    if ((rc = registry_record(call, resource, &before.base, &p->base, "principal.revoked",
-                              &p->base)) != TH_OK)
+    if ((rc = th_call_record(call, resource, &before.base, &p->base, "principal.revoked",
+                             &p->base)) != TH_OK)
         return rc;
     th_log_info(th_call_id(call), "principal revoked", "id=%s", p->id);
     *response = &p->base;

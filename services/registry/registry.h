@@ -19,7 +19,9 @@
  *
  * One file per resource: districts.c (districts and Länder), changes.c
  * (territorial changes), concepts.c, managers.c, principals.c, events.c;
- * main.c holds the table of every method.
+ * main.c holds the table of every method. Territorial data is read through
+ * reads.c, which answers from the in-memory cache (cache.h, territory.h)
+ * when it can.
  * ---------------------------------------------------------------------------
  */
 #ifndef REGISTRY_H
@@ -42,13 +44,39 @@
 #define REGISTRY_PAGE_DEFAULT 100
 #define REGISTRY_PAGE_MAX 500
 
-/* Read-only state shared by the handler threads (th_call_state). */
+typedef struct registry_cache_t registry_cache_t;
+
+/* Read-only state shared by the handler threads (th_call_state), set by
+ * the start-up work before the first call. */
 typedef struct {
     /* The oldest date the registry can answer for ("2018-12-31"), read once
      * at start-up after seeding; "" = not known then (empty database), so
      * every as_of check asks the database. */
     char earliest[TH_DATE_LEN + 1];
+    /* The territorial cache (cache.h; itself safe for every thread); NULL =
+     * none (--seed-only), every read goes to the database. */
+    registry_cache_t *cache;
 } registry_handlers_state_t;
+
+/* --- territorial reads (reads.c) ------------------------------------------ */
+
+/* The store's reads of the same names (store.h), answered from the
+ * territorial cache when it can vouch for its snapshot, else by the
+ * store: the same answers, the same returns (TH_ENOTFOUND, TH_EDB), in
+ * call memory. A write that changes the territory reads through the store
+ * in its transaction instead (changes.c). */
+int registry_read_district(th_call_t *call, const char *ags, const char *as_of,
+                           registry_district_t **out);
+int registry_read_districts(th_call_t *call, const registry_district_filter_t *filter,
+                            registry_district_t ***out, size_t *n, int *total);
+int registry_read_search(th_call_t *call, const char *key, const char *as_of,
+                         bool include_ended, int limit, registry_district_t ***out,
+                         size_t *n);
+int registry_read_states(th_call_t *call, const char *as_of, registry_state_t ***out,
+                         size_t *n);
+int registry_read_state_exists(th_call_t *call, const char *code, bool *exists);
+int registry_read_changes(th_call_t *call, const char *ags, registry_change_t ***out,
+                          size_t *n);
 
 /* --- checks on the registry's own data ------------------------------------ */
 
@@ -74,22 +102,10 @@ int registry_district_known(th_call_t *call, const char *field, const char *ags,
 
 /* --- writes ------------------------------------------------------------- */
 
-/* Begins the write; returns TH_OK to go on, or what the handler returns. */
-#define REGISTRY_BEGIN_WRITE(call)                                                         \
-    do {                                                                                   \
-        const int begin_rc_ = th_call_begin_write(call);                                   \
-        if (begin_rc_ == TH_CALL_REPLAY)                                                   \
-            return TH_OK;                                                                  \
-        if (begin_rc_ != TH_OK)                                                            \
-            return begin_rc_;                                                              \
-    } while (0)
-
-/* The audit row (before and after, whole) and the outbox event of a write,
- * in its transaction. event is the event's payload: after itself, or a copy
- * without personal data (events carry ids, not contacts). */
-int registry_record(th_call_t *call, const char *resource, const ProtobufCMessage *before,
-                    const ProtobufCMessage *after, const char *topic,
-                    const ProtobufCMessage *event);
+/* Writes go through th_call.h: TH_CALL_BEGIN_WRITE, then th_call_record
+ * for the audit row (before and after, whole) and the outbox event, whose
+ * payload is after itself or a copy without personal data (events carry
+ * ids, not contacts). */
 
 /* --- the handlers (th_method_fn) ------------------------------------------ */
 

@@ -14,7 +14,7 @@
 
 #include "model.h"
 #include "registry.h"
-#include "pbjson.h"
+#include "th_pbjson.h"
 #include "store.h"
 #include "teilhabe/v1/registry.pb-c.h"
 #include "th_check.h"
@@ -276,8 +276,8 @@ s_record(th_db_t *db, const char *resource, const ProtobufCMessage *before,
          const ProtobufCMessage *after, const char *topic, char *errbuf, size_t errlen)
 {
     int rc = 0;
-    char *before_json = registry_pbjson_text(before);
-    char *after_json = registry_pbjson_text(after);
+    char *before_json = th_pbjson_text(before);
+    char *after_json = th_pbjson_text(after);
     if ((before != NULL && before_json == NULL) || after_json == NULL) {
         snprintf(errbuf, errlen, "out of memory writing the audit row of %s", resource);
         rc = TH_ENOMEM;

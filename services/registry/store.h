@@ -137,6 +137,33 @@ int registry_store_record_change(th_call_t *call, const char *effective, const c
                                  const char *ags, const char *successor_ags,
                                  const char *note, const char *by, registry_change_t **out);
 
+/* --- the territory, whole, for the cache (cache.c, territory.c) ---------- */
+
+/* Everything territorial, read in one database snapshot. */
+typedef struct {
+    int64_t version;     /* registry.territory_version at that snapshot */
+    PGresult *states;    /* code, name */
+    PGresult *districts; /* one row per district and figures status: the
+                          * columns of District (figures of that status),
+                          * then figures_valid_to, search_key,
+                          * search_key_expanded */
+    PGresult *changes;   /* the columns of TerritorialChange */
+} registry_territory_rows_t;
+
+/* Reads rows in one REPEATABLE READ READ ONLY transaction on conn, which
+ * belongs to the caller (blocking; its statement_timeout bounds each
+ * statement). 0, or TH_EDB with the reason in errbuf (rows empty then,
+ * the transaction rolled back). */
+int registry_store_territory_load(PGconn *conn, registry_territory_rows_t *rows,
+                                  char *errbuf, size_t errlen);
+
+/* Clears the results of rows (accepts empty ones). */
+void registry_store_territory_rows_clear(registry_territory_rows_t *rows);
+
+/* The territory version as the call's write transaction sees it: after a
+ * change of its own, the version that change will have once committed. */
+int registry_store_territory_version(th_call_t *call, int64_t *version);
+
 /* --- concepts ----------------------------------------------------------- */
 
 /* version 0 = the current one. */

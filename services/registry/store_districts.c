@@ -348,3 +348,96 @@ registry_store_record_change(th_call_t *call, const char *effective, const char 
     PQclear(r);
     return 0;
 }
+
+/* --- the territory, whole, for the cache -------------------------------- */
+
+/* One statement of the load on conn: its result, or NULL with the reason in
+ * errbuf. */
+static PGresult *
+s_load_exec(PGconn *conn, const char *sql, ExecStatusType want, char *errbuf, size_t errlen)
+{
+    PGresult *r = PQexec(conn, sql);
+    if (PQresultStatus(r) == want)
+        return r;
+    snprintf(errbuf, errlen, "%s", r != NULL ? PQresultErrorMessage(r) : PQerrorMessage(conn));
+    /* libpq ends its messages with a newline; a log line must not */
+    const size_t len = strlen(errbuf);
+    if (len > 0 && errbuf[len - 1] == '\n')
+        errbuf[len - 1] = '\0';
+    PQclear(r);
+    return NULL;
+}
+
+int
+registry_store_territory_load(PGconn *conn, registry_territory_rows_t *rows, char *errbuf,
+                              size_t errlen)
+{
+    *rows = (registry_territory_rows_t){0};
+    PGresult *r = s_load_exec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                              PGRES_COMMAND_OK, errbuf, errlen);
+    if (r == NULL)
+        return TH_EDB;
+    PQclear(r);
+    if ((r = s_load_exec(conn, "SELECT version FROM registry.territory_version",
+                         PGRES_TUPLES_OK, errbuf, errlen)) == NULL)
+        goto fail;
+    if (PQntuples(r) != 1) {
+        snprintf(errbuf, errlen, "registry.territory_version holds %d rows, not 1",
+                 PQntuples(r));
+        PQclear(r);
+        goto fail;
+    }
+    rows->version = registry_store__i64(r, 0, 0);
+    PQclear(r);
+    /* Ordered here too, though the cache sorts by bytes itself: a
+     * collation never decides what the cache answers. */
+    if ((rows->states = s_load_exec(conn, "SELECT code, name FROM registry.states ORDER BY code",
+                                    PGRES_TUPLES_OK, errbuf, errlen)) == NULL ||
+        (rows->districts = s_load_exec(conn,
+                                "SELECT " S_DISTRICT_COLUMNS ", "
+                                S_DATE("f.valid_to") " AS figures_valid_to, "
+                                "d.search_key, d.search_key_expanded "
+                                "FROM registry.districts d "
+                                "JOIN registry.states s ON s.code = d.state_code "
+                                "JOIN registry.district_figures f ON f.ags = d.ags "
+                                "ORDER BY d.ags, f.valid_from",
+                                PGRES_TUPLES_OK, errbuf, errlen)) == NULL ||
+        (rows->changes = s_load_exec(conn,
+                                "SELECT " S_CHANGE_COLUMNS " FROM registry.territorial_changes c "
+                                "ORDER BY c.effective, c.id",
+                                PGRES_TUPLES_OK, errbuf, errlen)) == NULL)
+        goto fail;
+    if ((r = s_load_exec(conn, "COMMIT", PGRES_COMMAND_OK, errbuf, errlen)) == NULL)
+        goto fail;
+    PQclear(r);
+    return 0;
+fail:
+    registry_store_territory_rows_clear(rows);
+    /* A failed statement aborted the transaction; a lost connection has
+     * none. Either way nothing stays open. */
+    PQclear(PQexec(conn, "ROLLBACK"));
+    return TH_EDB;
+}
+
+void
+registry_store_territory_rows_clear(registry_territory_rows_t *rows)
+{
+    PQclear(rows->states);
+    PQclear(rows->districts);
+    PQclear(rows->changes);
+    *rows = (registry_territory_rows_t){0};
+}
+
+int
+registry_store_territory_version(th_call_t *call, int64_t *version)
+{
+    PGresult *r = registry_store__exec(call, "SELECT version FROM registry.territory_version",
+                                       0, NULL);
+    if (r == NULL)
+        return TH_EDB;
+    const int rc = PQntuples(r) == 1 ? 0 : TH_ENOTFOUND;
+    if (rc == 0)
+        *version = registry_store__i64(r, 0, 0);
+    PQclear(r);
+    return rc;
+}

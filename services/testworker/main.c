@@ -7,8 +7,14 @@
  * instance name, so tests can see which worker served a call; fail_code > 0
  * answers that status instead. Sleep sleeps sleep_ms first.
  *
+ * Given a key to call other services with (frontend_endpoint, client_cert:
+ * a key of role service), it also serves teilhabe.testing.v1.Relay, whose
+ * methods call the registry from inside the handler (th_call_invoke) and
+ * answer with its reply: the test of calls between services.
+ *
  *   teilhabe-testworker [--config FILE] [--broker-endpoint tcp://127.0.0.1:5556]
  *       [--broker-public-key Z85 | --broker-cert-public FILE] [--cert FILE]
+ *       [--frontend-endpoint tcp://127.0.0.1:5555 --client-cert FILE]
  *       [--insecure true] [--capacity 4] [--heartbeat-ms 1000] [--liveness 3]
  *       [--max-message-size 1048576] [--instance NAME] [--log-level info]
  * ---------------------------------------------------------------------------
@@ -19,6 +25,7 @@
 #include "th_status.h"
 #include "th_worker.h"
 
+#include "teilhabe/v1/registry.pb-c.h"
 #include "teilhabe/v1/testing.pb-c.h"
 
 #include <czmq.h>
@@ -51,6 +58,7 @@ s_answer(th_call_t *call, const Teilhabe__Testing__V1__EchoRequest *request,
     reply->principal = (Teilhabe__Rpc__V1__Principal *) th_call_principal(call);
     reply->instance = th_call_strdup(call, state->instance);
     reply->idempotency_key = th_call_strdup(call, th_call_idempotency_key(call));
+    reply->on_behalf_of = th_call_strdup(call, th_call_on_behalf_of(call));
     int64_t remaining = th_call_remaining_ms(call);
     reply->timeout_ms = remaining > 0 ? (uint32_t) remaining : 0;
     *response = &reply->base;
@@ -72,6 +80,36 @@ s_sleep(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **res
     uint32_t ms = echo->sleep_ms > 60000 ? 60000 : echo->sleep_ms;
     zclock_sleep((int) ms);
     return s_answer(call, echo, response);
+}
+
+/* Relay: the same request to the registry, its reply as ours (the result
+ * belongs to the call, so the runtime packs the reply before freeing it) */
+static int
+s_relay(th_call_t *call, const char *method, const ProtobufCMessage *request,
+        const ProtobufCMessageDescriptor *response_desc, ProtobufCMessage **response)
+{
+    const th_result_t *result = NULL;
+    int rc = th_call_invoke(call, method, request, response_desc, &result);
+    if (rc != TH_OK)
+        return rc;
+    *response = result->response;
+    return TH_OK;
+}
+
+static int
+s_relay_get_district(th_call_t *call, const ProtobufCMessage *request,
+                     ProtobufCMessage **response)
+{
+    return s_relay(call, "teilhabe.registry.v1.Registry/GetDistrict", request,
+                   &teilhabe__registry__v1__district__descriptor, response);
+}
+
+static int
+s_relay_set_concept(th_call_t *call, const ProtobufCMessage *request,
+                    ProtobufCMessage **response)
+{
+    return s_relay(call, "teilhabe.registry.v1.Registry/SetConcept", request,
+                   &teilhabe__registry__v1__concept__descriptor, response);
 }
 
 /* file < environment < flags, the file named by --config or TEILHABE_CONFIG */
@@ -167,6 +205,7 @@ main(int argc, char **argv)
     }
 
     const char *instance = th_config_get(config, "instance", NULL);
+    const char *frontend = th_config_get(config, "frontend_endpoint", NULL);
     th_worker_config_t worker_config = {
         .broker_endpoint = th_config_get(config, "broker_endpoint", "tcp://127.0.0.1:5556"),
         .broker_public_key = key,
@@ -177,6 +216,8 @@ main(int argc, char **argv)
         .liveness = (int) liveness,
         .max_message_size = (size_t) max_message_size,
         .instance = instance,
+        .frontend_endpoint = frontend,
+        .client_cert_path = th_config_get(config, "client_cert", NULL),
     };
     worker = th_worker_new(&worker_config, errbuf, sizeof errbuf);
     if (worker == NULL) {
@@ -192,6 +233,15 @@ main(int argc, char **argv)
                               &state) != 0) {
         th_log_error(0, "could not register the Echo service", NULL);
         goto cleanup;
+    }
+    if (frontend != NULL && frontend[0] != '\0') {
+        static const th_method_fn relay[] = {s_relay_get_district, s_relay_set_concept};
+        _Static_assert(sizeof relay / sizeof relay[0] == 2, "Relay has two methods");
+        if (th_worker_add_service(worker, &teilhabe__testing__v1__relay__descriptor, relay,
+                                  &state) != 0) {
+            th_log_error(0, "could not register the Relay service", NULL);
+            goto cleanup;
+        }
     }
     rc = th_worker_run(worker) == 0 ? 0 : 1;
 

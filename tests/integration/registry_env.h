@@ -39,8 +39,8 @@
 typedef struct {
     char *tmp;
     char keys[1024];
-    char admin_url[1024]; /* the server's URL as given */
-    char db_url[2048];    /* conninfo of this test's own database (owner) */
+    char admin_url[1024];       /* the server's URL as given */
+    char db_url[2048];          /* conninfo of this test's own database (owner) */
     char registry_db_url[2048]; /* the same as teilhabe_registry */
     char broker_db_url[2048];   /* the same as teilhabe_broker */
     char dbname[64];
@@ -48,7 +48,8 @@ typedef struct {
     th_test_broker_t broker;
     th_proc_t *registry;
     char registry_log[1100];
-    const char *log_level; /* the registry's; NULL = info */
+    const char *log_level;            /* the registry's; NULL = info */
+    const char *const *registry_args; /* more flags of the registry worker, NULL-ended */
 } registry_env_t;
 
 /* Sleeps ms milliseconds. */
@@ -170,24 +171,32 @@ reg_start_registry(registry_env_t *env)
     snprintf(cert, sizeof cert, "%s/private/registry.cert_secret", env->keys);
     snprintf(broker_cert, sizeof broker_cert, "%s/broker.cert", env->keys);
     snprintf(env->registry_log, sizeof env->registry_log, "%s/registry.log", env->tmp);
-    const char *argv[] = {"teilhabe-registry",
-                          "--db-url",
-                          env->registry_db_url,
-                          "--migrate-db-url",
-                          env->db_url,
-                          "--broker-endpoint",
-                          env->broker.backend,
-                          "--broker-cert-public",
-                          broker_cert,
-                          "--cert",
-                          cert,
-                          "--heartbeat-ms",
-                          "250",
-                          "--capacity",
-                          "4",
-                          "--log-level",
-                          env->log_level != NULL ? env->log_level : "info",
-                          NULL};
+    const char *argv[40] = {"teilhabe-registry",
+                            "--db-url",
+                            env->registry_db_url,
+                            "--migrate-db-url",
+                            env->db_url,
+                            "--broker-endpoint",
+                            env->broker.backend,
+                            "--broker-cert-public",
+                            broker_cert,
+                            "--cert",
+                            cert,
+                            "--heartbeat-ms",
+                            "250",
+                            "--capacity",
+                            "4",
+                            "--log-level",
+                            env->log_level != NULL ? env->log_level : "info",
+                            NULL};
+    size_t argc = 0;
+    while (argv[argc] != NULL)
+        argc++;
+    for (size_t i = 0; env->registry_args != NULL && env->registry_args[i] != NULL &&
+                       argc + 1 < sizeof argv / sizeof *argv;
+         i++)
+        argv[argc++] = env->registry_args[i];
+    argv[argc] = NULL;
     env->registry =
         th_proc_start(TH_TEST_REGISTRY_BIN, (char *const *) argv, env->registry_log);
     return env->registry != NULL ? 0 : -1;
@@ -254,7 +263,12 @@ reg_make_keys(registry_env_t *env)
         th_test_keys_client(env->keys, "service", "service", NULL, NULL) != 0 ||
         th_test_keys_client(env->keys, "manager-th", "manager", "16", NULL) != 0 ||
         th_test_keys_client(env->keys, "manager-by", "manager", "09", NULL) != 0 ||
-        th_test_keys_client(env->keys, "manager-scoped", "manager", "16", "16069") != 0)
+        th_test_keys_client(env->keys, "manager-scoped", "manager", "16", "16069") != 0 ||
+        /* the test worker that calls the registry (test_calls.c): its worker
+         * key, and its client key for those calls, a service of Thüringen */
+        th_test_keys_worker(env->keys, "relay",
+                            "teilhabe.testing.v1.Echo,teilhabe.testing.v1.Relay") != 0 ||
+        th_test_keys_client(env->keys, "relay-client", "service", "16", NULL) != 0)
         return -1;
     return th_test_keys_broker_public(env->keys, env->broker_key);
 }
@@ -280,13 +294,16 @@ reg_wait_ready(registry_env_t *env, th_client_t *client)
     return false;
 }
 
-/* The whole stack, the registry logging at log_level (NULL = info). 0 or -1
+/* The whole stack, the registry logging at log_level (NULL = info) and
+ * started with the flags args besides (NULL-ended; NULL = none). 0 or -1
  * (logs in env->tmp say why). */
 static inline int
-registry_env_start_at(registry_env_t *env, const char *prefix, const char *log_level)
+registry_env_start_args(registry_env_t *env, const char *prefix, const char *log_level,
+                        const char *const *args)
 {
     memset(env, 0, sizeof *env);
     env->log_level = log_level;
+    env->registry_args = args;
     env->tmp = th_test_tmpdir(prefix);
     if (env->tmp == NULL || reg_make_keys(env) != 0 || reg_create_db(env, prefix) != 0)
         return -1;
@@ -311,6 +328,12 @@ registry_env_start_at(registry_env_t *env, const char *prefix, const char *log_l
         fprintf(stderr, "registry did not answer, see %s and %s\n", env->registry_log,
                 env->broker.log_path);
     return ready ? 0 : -1;
+}
+
+static inline int
+registry_env_start_at(registry_env_t *env, const char *prefix, const char *log_level)
+{
+    return registry_env_start_args(env, prefix, log_level, NULL);
 }
 
 static inline int

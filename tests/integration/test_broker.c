@@ -337,6 +337,22 @@ test_unknown_service_after_grace(void **state)
     assert_true(elapsed >= 450);
     assert_true(elapsed < 2000);
     reply_clear(&reply);
+
+    /* A deadline shorter than the grace period: the same status, and a
+     * message that says why, at the deadline (not DEADLINE_EXCEEDED
+     * "waiting for a free worker", as before: there is no worker at all) */
+    start = zclock_mono();
+    assert_int_equal(client_send(client, 8, "teilhabe.nowhere.v1.Nothing/Do", 200,
+                                 &request.base, NULL, 0, NULL, NULL),
+                     0);
+    client_recv(client, 3000, &reply);
+    elapsed = zclock_mono() - start;
+    assert_int_equal(reply.code, TH_UNIMPLEMENTED);
+    assert_int_equal(reply.call_id, 8);
+    assert_non_null(strstr(reply.message, "unknown service teilhabe.nowhere.v1.Nothing: no "
+                                          "worker has registered it"));
+    assert_true(elapsed >= 150 && elapsed < 450);
+    reply_clear(&reply);
     zsock_destroy(&client);
 }
 
@@ -361,6 +377,19 @@ test_known_service_without_worker(void **state)
     assert_int_equal(reply.call_id, 7);
     assert_true(reply.retry_after_ms > 0);
     assert_true(elapsed >= 450 && elapsed < 2000);
+    reply_clear(&reply);
+
+    /* Its deadline before the end of the grace period: the same answer */
+    start = zclock_mono();
+    assert_int_equal(client_send(client, 9, "teilhabe.gone.v1.Gone/Echo", 200, &request.base,
+                                 NULL, 0, NULL, NULL),
+                     0);
+    client_recv(client, 3000, &reply);
+    elapsed = zclock_mono() - start;
+    assert_int_equal(reply.code, TH_UNAVAILABLE);
+    assert_non_null(strstr(reply.message, "no live worker for service teilhabe.gone.v1.Gone"));
+    assert_true(reply.retry_after_ms > 0);
+    assert_true(elapsed >= 150 && elapsed < 450);
     reply_clear(&reply);
     zsock_destroy(&client);
 }

@@ -1,7 +1,10 @@
 /* ---------------------------------------------------------------------------
  * test_broker_db.c: principals from registry.principals (PostgreSQL)
  *
- * The broker polls registry.principals every 2 s. This test makes its own
+ * The table here is made by the test, without the registry's trigger that
+ * announces its changes (migration 0005), so the broker reads it every 2 s,
+ * as it does against a registry without that migration (the registry's own
+ * tests cover the announced changes). This test makes its own
  * database (so the registry's real migrations elsewhere are not disturbed),
  * starts the broker before the table exists, creates it, and checks that a
  * key from the table is admitted with its row's attributes, that revoking

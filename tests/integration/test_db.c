@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <czmq.h>
 #include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -338,11 +339,13 @@ test_session_deadline(void **state)
     s_scalar(fx->db, "SHOW statement_timeout", 0, NULL, value, sizeof value);
     assert_int_equal(th_db_statements(fx->db), sent + 1);
     assert_string_equal(value, "175ms");
-    /* much less, or more, than the value: it follows (one SET) */
+    /* much less, or more, than the value: it follows, sent in the round
+     * trip of the next statement, not in one of its own */
     sent = th_db_statements(fx->db);
     assert_int_equal(th_db_set_statement_timeout(fx->db, 100), 0);
-    assert_int_equal(th_db_statements(fx->db), sent + 1);
+    assert_int_equal(th_db_statements(fx->db), sent);
     s_scalar(fx->db, "SHOW statement_timeout", 0, NULL, value, sizeof value);
+    assert_int_equal(th_db_statements(fx->db), sent + 1);
     assert_string_equal(value, "75ms");
     assert_int_equal(th_db_set_statement_timeout(fx->db, 5000), 0);
     s_scalar(fx->db, "SHOW statement_timeout", 0, NULL, value, sizeof value);
@@ -356,6 +359,82 @@ test_session_deadline(void **state)
     assert_int_equal(th_db_rollback(fx->db), 0);
     s_scalar(fx->db, "SHOW statement_timeout", 0, NULL, value, sizeof value);
     assert_string_equal(value, "4750ms");
+}
+
+/* A lower deadline reaches the statement it was sent with: PostgreSQL
+ * cancels that very statement at the new value, not at the session's old
+ * one. A statement that fails takes the new value back with it (one
+ * implicit transaction), and the next statement sends it again. */
+static void
+test_session_deadline_in_one_round_trip(void **state)
+{
+    fixture_t *fx = *state;
+    char value[32];
+    assert_int_equal(th_db_set_statement_timeout(fx->db, 5000), 0);
+    s_scalar(fx->db, "SHOW statement_timeout", 0, NULL, value, sizeof value);
+    assert_string_equal(value, "4750ms");
+
+    uint64_t sent = th_db_statements(fx->db);
+    assert_int_equal(th_db_set_statement_timeout(fx->db, 300), 0);
+    int64_t start = zclock_mono();
+    assert_null(th_db_exec(fx->db, "SELECT pg_sleep(3)", 0, NULL));
+    int64_t elapsed = zclock_mono() - start;
+    assert_int_equal(th_db_status(fx->db), TH_DEADLINE_EXCEEDED);
+    assert_true(elapsed >= 250 && elapsed < 1500);
+    assert_int_equal(th_db_statements(fx->db), sent + 1);
+
+    /* the failure undid the SET; the next statement carries it again */
+    s_scalar(fx->db, "SHOW statement_timeout", 0, NULL, value, sizeof value);
+    assert_string_equal(value, "275ms");
+    assert_int_equal(th_db_statements(fx->db), sent + 2);
+    /* and then it stays */
+    assert_int_equal(th_db_set_statement_timeout(fx->db, 290), 0);
+    s_scalar(fx->db, "SHOW statement_timeout", 0, NULL, value, sizeof value);
+    assert_int_equal(th_db_statements(fx->db), sent + 3);
+    assert_int_equal(th_db_set_statement_timeout(fx->db, 5000), 0);
+    s_scalar(fx->db, "SHOW statement_timeout", 0, NULL, value, sizeof value);
+    assert_string_equal(value, "4750ms");
+}
+
+/* th_db_exec_stmt prepares a statement on its first run on a connection
+ * (in the same round trip) and runs it by name after that; a new
+ * connection prepares it again by itself. */
+static void
+test_prepared_statements(void **state)
+{
+    fixture_t *fx = *state;
+    static const th_db_stmt_t stmt = {"test_db_add", "SELECT $1::int + $2::int", 2};
+    static const th_db_stmt_t count = {
+        "test_db_prepared", "SELECT count(*) FROM pg_prepared_statements WHERE name = $1", 1};
+    const char *const params[] = {"40", "2"};
+    const char *const name[] = {"test_db_add"};
+    for (int round = 0; round < 2; round++) {
+        uint64_t sent = th_db_statements(fx->db);
+        PGresult *res = th_db_exec_stmt(fx->db, &stmt, params, NULL, NULL, 0);
+        assert_non_null(res);
+        assert_string_equal(PQgetvalue(res, 0, 0), "42");
+        PQclear(res);
+        assert_int_equal(th_db_statements(fx->db), sent + 1);
+        res = th_db_exec_stmt(fx->db, &count, name, NULL, NULL, 0);
+        assert_non_null(res);
+        assert_string_equal(PQgetvalue(res, 0, 0), "1");
+        PQclear(res);
+        /* inside a transaction too */
+        assert_int_equal(th_db_begin(fx->db, 5000), 0);
+        res = th_db_exec_stmt(fx->db, &stmt, params, NULL, NULL, 0);
+        assert_non_null(res);
+        PQclear(res);
+        assert_int_equal(th_db_commit(fx->db), 0);
+        if (round == 0) {
+            /* a new connection: the statement is made again on first use */
+            res = th_db_exec(fx->db, "SELECT pg_terminate_backend(pg_backend_pid())", 0, NULL);
+            assert_null(res);
+        }
+    }
+    /* a failing run is an error like any other */
+    const char *const bad[] = {"x", "2"};
+    assert_null(th_db_exec_stmt(fx->db, &stmt, bad, NULL, NULL, 0));
+    assert_int_equal(th_db_status(fx->db), TH_INVALID_ARGUMENT);
 }
 
 static void
@@ -845,6 +924,77 @@ test_idempotency(void **state)
     assert_int_equal(th_db_rollback(fx->db), 0);
 }
 
+/* A write's start, its audit row and event, and its end with the reply
+ * stored: one round trip each, whatever the handler does in between. */
+static void
+test_write_round_trips(void **state)
+{
+    fixture_t *fx = *state;
+    char key[96], resource[96];
+    snprintf(key, sizeof key, "rt-%s", fx->suffix);
+    snprintf(resource, sizeof resource, "rt/%s", fx->suffix);
+    const th_db_idem_t idem = {"mgr-16068", key, "teilhabe.registry.v1.Registry/SetConcept",
+                               "h1"};
+    const th_audit_entry_t entry = {.principal_id = "mgr-16068", .principal_role = "manager",
+                                    .call_id = 7, .method = idem.method, .resource = resource,
+                                    .after_json = "{\"n\": 1}"};
+    const uint8_t packed[] = {0x08, 0x01};
+    bool found = true;
+    uint8_t *reply = NULL;
+    size_t reply_len = 9;
+
+    uint64_t sent = th_db_statements(fx->db);
+    assert_int_equal(th_db_write_begin(fx->db, 5000, &idem, &found, &reply, &reply_len), 0);
+    assert_int_equal(th_db_statements(fx->db), sent + 1);
+    assert_true(th_db_in_transaction(fx->db));
+    assert_false(found);
+    char value[32];
+    s_scalar(fx->db, "SHOW statement_timeout", 0, NULL, value, sizeof value);
+    assert_string_equal(value, "5s");
+    sent = th_db_statements(fx->db);
+    assert_int_equal(th_db_write_record(fx->db, &entry, NULL, NULL, NULL, NULL, 0, NULL), 0);
+    assert_int_equal(th_db_statements(fx->db), sent + 1);
+    sent = th_db_statements(fx->db);
+    assert_int_equal(th_db_write_commit(fx->db, &idem, packed, sizeof packed), 0);
+    assert_int_equal(th_db_statements(fx->db), sent + 1);
+    assert_false(th_db_in_transaction(fx->db));
+    assert_int_equal(s_audit_rows(fx->db, resource), 1);
+
+    /* the retry finds the reply in the same first round trip */
+    assert_int_equal(th_db_write_begin(fx->db, 5000, &idem, &found, &reply, &reply_len), 0);
+    assert_true(found);
+    assert_int_equal(reply_len, sizeof packed);
+    assert_memory_equal(reply, packed, sizeof packed);
+    free(reply);
+    reply = NULL;
+    assert_int_equal(th_db_rollback(fx->db), 0);
+
+    /* another request under the key: refused, the transaction left open
+     * for the caller to roll back */
+    const th_db_idem_t other = {idem.principal_id, key, idem.method, "h2"};
+    assert_int_equal(th_db_write_begin(fx->db, 5000, &other, &found, &reply, &reply_len),
+                     TH_EINVAL);
+    assert_int_equal(th_db_status(fx->db), TH_INVALID_ARGUMENT);
+    assert_false(found);
+    assert_int_equal(th_db_rollback(fx->db), 0);
+    assert_false(th_db_in_transaction(fx->db));
+
+    /* storing the key twice fails the commit, and nothing stays open */
+    assert_int_equal(th_db_write_begin(fx->db, 5000, NULL, NULL, NULL, NULL), 0);
+    assert_int_equal(th_db_write_record(fx->db, &entry, NULL, NULL, NULL, NULL, 0, NULL), 0);
+    assert_int_equal(th_db_write_commit(fx->db, &idem, packed, sizeof packed), TH_EDB);
+    assert_int_equal(th_db_status(fx->db), TH_ALREADY_EXISTS);
+    assert_false(th_db_in_transaction(fx->db));
+    assert_int_equal(s_audit_rows(fx->db, resource), 1);
+    /* and the connection serves on */
+    s_scalar(fx->db, "SELECT 1", 0, NULL, value, sizeof value);
+
+    /* a deadline that passed never begins */
+    assert_int_equal(th_db_write_begin(fx->db, -1, NULL, NULL, NULL, NULL), TH_EDB);
+    assert_int_equal(th_db_status(fx->db), TH_DEADLINE_EXCEEDED);
+    assert_false(th_db_in_transaction(fx->db));
+}
+
 /* --- outbox -------------------------------------------------------------- */
 
 static void
@@ -921,6 +1071,8 @@ main(void)
         cmocka_unit_test(test_transaction_state),
         cmocka_unit_test(test_deadline),
         cmocka_unit_test(test_session_deadline),
+        cmocka_unit_test(test_session_deadline_in_one_round_trip),
+        cmocka_unit_test(test_prepared_statements),
         cmocka_unit_test(test_status_mapping),
         cmocka_unit_test(test_binary_parameters),
         cmocka_unit_test(test_migrate_common_dir),
@@ -932,6 +1084,7 @@ main(void)
         cmocka_unit_test(test_audit_follows_transaction),
         cmocka_unit_test(test_audit_is_append_only),
         cmocka_unit_test(test_idempotency),
+        cmocka_unit_test(test_write_round_trips),
         cmocka_unit_test(test_outbox),
         cmocka_unit_test(test_reconnect_after_own_termination),
         cmocka_unit_test(test_reconnect_after_termination_by_other),

@@ -413,19 +413,22 @@ test_each_role_writes_only_its_own(void **state)
         registry,
         "INSERT INTO registry.events (topic, resource, payload) VALUES ('t', 't', '')");
     s_expect_ok(registry, "DELETE FROM registry.events");
-    /* The audit trail: append, and the idempotency store: read and add. */
+    /* The audit trail: append, and the idempotency store: read, add, and
+     * prune (common/migrations/0003: each service prunes its own keys). */
     s_expect_ok(registry, "INSERT INTO audit.log (principal_id, method, resource) "
                           "VALUES ('test', 'test', 'test')");
     s_expect_ok(registry, "SELECT count(*) FROM audit.idempotency");
     s_expect_ok(registry, "INSERT INTO audit.idempotency (principal_id, key, method, "
                           "request_hash, reply) VALUES ('t', 't', 't', 't', '')");
+    s_expect_ok(registry, "DELETE FROM audit.idempotency WHERE key = 't'");
     s_expect_ok(registry, "ROLLBACK");
     /* ... but never change or remove an audit row: by privilege, not only
      * by the trigger (whose message is "audit trail is append-only"). */
     s_expect_denied(registry, "UPDATE audit.log SET method = method");
     s_expect_denied(registry, "DELETE FROM audit.log");
     s_expect_denied(registry, "TRUNCATE audit.log");
-    s_expect_denied(registry, "DELETE FROM audit.idempotency");
+    s_expect_denied(registry, "UPDATE audit.idempotency SET reply = reply");
+    s_expect_denied(registry, "TRUNCATE audit.idempotency");
     /* Nothing new: not in public, no schema, not even in registry. */
     s_expect_denied(registry, "CREATE TABLE public.th_intruder (a int)");
     s_expect_denied(registry, "CREATE SCHEMA th_intruder");

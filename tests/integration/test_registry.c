@@ -354,6 +354,8 @@ test_get_district(void **state)
     th_result_clear(&r);
     assert_int_equal(s_get(f->analyst, "16056", "", &r), TH_NOT_FOUND);
     assert_non_null(strstr(r.message, "16063"));
+    /* a violation names the field with NOT_FOUND too (PROTOCOL.md 4.2) */
+    assert_true(reg_has_violation(&r, "ags"));
     th_result_clear(&r);
 
     /* Bad input. */

@@ -11,6 +11,8 @@
  *   again.
  * - A deadline the client chose, down to 1 ms, is not a server failure: the
  *   registry logs nothing at error level for it.
+ * The registry runs without its territorial cache here (territory_cache =
+ * false): the district reads must reach the database to wait for its locks.
  * ---------------------------------------------------------------------------
  */
 #include <setjmp.h>
@@ -39,7 +41,8 @@ s_setup(void **state)
     if (f == NULL)
         return -1;
     *state = f;
-    if (registry_env_start(&f->env, "regcont") != 0)
+    static const char *const no_cache[] = {"--territory-cache", "false", NULL};
+    if (registry_env_start_args(&f->env, "regcont", NULL, no_cache) != 0)
         return -1;
     f->ministry = reg_client(&f->env, "ministry-th");
     f->ministry_by = reg_client(&f->env, "ministry-by");

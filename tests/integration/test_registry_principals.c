@@ -4,7 +4,10 @@
  * Only admin creates, lists and revokes; every bad input is refused naming
  * its field; a principal created in the registry can call through the
  * broker without a restart (the broker reads registry.principals), and once
- * revoked it is refused at the broker within 5 seconds.
+ * revoked it is refused at the broker within 5 seconds. The broker does not
+ * poll the table: idle, it sends its database nothing; it reads the table
+ * when PostgreSQL announces a change, so a new key is accepted and a
+ * revoked one refused within moments.
  * ---------------------------------------------------------------------------
  */
 #include <setjmp.h>
@@ -389,12 +392,85 @@ test_revoked_principal_refused_at_broker(void **state)
     zcert_destroy(&cert);
 }
 
+/* When the broker's database session last changed state (a statement
+ * began or ended), as the broker's role sees it (pg_stat_activity shows the
+ * details of a role's own sessions only); "" when there is none. */
+static char *
+s_broker_session_changed(registry_env_t *env)
+{
+    char *v = reg_sql_value(env->broker_db_url,
+                            "SELECT coalesce(max(state_change)::text, '') FROM "
+                            "pg_stat_activity WHERE application_name = 'teilhabe-broker' "
+                            "AND datname = current_database()");
+    return v != NULL ? v : strdup("");
+}
+
+/* Milliseconds until the broker says want for cert, probing again and
+ * again; -1 when it did not within limit_ms. */
+static int64_t
+s_until(registry_env_t *env, zcert_t *cert, s_verdict_t want, int64_t limit_ms)
+{
+    const int64_t start = zclock_mono();
+    while (zclock_mono() - start < limit_ms) {
+        if (s_probe(env, cert) == want)
+            return zclock_mono() - start;
+        reg_sleep_ms(20);
+    }
+    return -1;
+}
+
+static void
+test_broker_waits_for_changes(void **state)
+{
+    s_fixture_t *f = *state;
+    /* Idle: no statement for longer than the old polling period (2 s). */
+    char *before = s_broker_session_changed(&f->env);
+    assert_string_not_equal(before, "");
+    reg_sleep_ms(4500);
+    char *after = s_broker_session_changed(&f->env);
+    if (strcmp(before, after) != 0)
+        fail_msg("the idle broker ran statements on its database (session changed at %s, "
+                 "then at %s)",
+                 before, after);
+    free(before);
+    free(after);
+
+    /* A new key is accepted within a few seconds ... */
+    zcert_t *cert = zcert_new();
+    assert_non_null(cert);
+    th_result_t r;
+    assert_int_equal(s_create(f->admin, "pruefdienst", "Prüfdienst", "service", "", NULL, 0,
+                              zcert_public_txt(cert), &r),
+                     TH_OK);
+    th_result_clear(&r);
+    const int64_t accepted = s_until(&f->env, cert, S_SERVED, 10000);
+    /* ... and a revoked one refused within 5 seconds. */
+    Teilhabe__Registry__V1__RevokePrincipalRequest rev =
+        TEILHABE__REGISTRY__V1__REVOKE_PRINCIPAL_REQUEST__INIT;
+    rev.id = "pruefdienst";
+    reg_call(f->admin, REG_METHOD("RevokePrincipal"), &rev.base,
+             &teilhabe__registry__v1__principal__descriptor, &r);
+    assert_int_equal(r.code, TH_OK);
+    th_result_clear(&r);
+    const int64_t refused = s_until(&f->env, cert, S_REFUSED, 10000);
+    zcert_destroy(&cert);
+    printf("new key accepted after %lld ms, revoked key refused after %lld ms\n",
+           (long long) accepted, (long long) refused);
+    if (accepted < 0 || accepted > 3000)
+        fail_msg("a new principal was accepted after %lld ms (expected within 3 s)",
+                 (long long) accepted);
+    if (refused < 0 || refused > 5000)
+        fail_msg("a revoked principal was refused after %lld ms (expected within 5 s)",
+                 (long long) refused);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_rules_and_bad_input),
         cmocka_unit_test(test_revoked_principal_refused_at_broker),
+        cmocka_unit_test(test_broker_waits_for_changes),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

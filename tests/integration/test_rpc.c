@@ -19,6 +19,7 @@
 #include "th_wire.h"
 #include "th_worker.h"
 
+#include "teilhabe/v1/broker.pb-c.h"
 #include "teilhabe/v1/health.pb-c.h"
 #include "teilhabe/v1/testing.pb-c.h"
 
@@ -259,8 +260,8 @@ test_round_trip(void **state)
     assert_non_null(reply->principal);
     assert_string_equal(reply->principal->id, "admin");
     assert_string_equal(reply->principal->role, "admin");
-    /* a generated idempotency key: a UUID */
-    assert_int_equal(strlen(reply->idempotency_key), 36);
+    /* Echo is a read (testing.proto): the client library sends no key */
+    assert_string_equal(reply->idempotency_key, "");
     /* the worker saw the remaining time, less than the timeout */
     assert_true(reply->timeout_ms > 0 && reply->timeout_ms <= 3000);
     assert_int_equal(result.attempts, 1);
@@ -521,6 +522,64 @@ test_slow_worker_deadline_exceeded(void **state)
     assert_int_equal(result.code, TH_DEADLINE_EXCEEDED);
     assert_int_equal(result.attempts, 1);
     assert_true(elapsed >= 450 && elapsed < 1800);
+    th_result_clear(&result);
+    th_client_destroy(&client);
+}
+
+/* Each handler thread is a connection of its own to the broker (capacity 1).
+ * A thread inside a long handler cannot heartbeat; the worker's main thread
+ * does it for it, so calls far longer than liveness x heartbeat (3 x 250 ms
+ * here) end OK on both threads at once, and neither connection is dropped. */
+static void
+test_long_calls_keep_their_connections(void **state)
+{
+    env_t *env = *state;
+    s_start_worker(env, 0, 2, NULL);
+    th_client_t *client = s_client(env);
+    s_wait_serving(client, ECHO_SERVICE, 5000);
+
+    Teilhabe__Testing__V1__EchoRequest request = TEILHABE__TESTING__V1__ECHO_REQUEST__INIT;
+    request.text = "long";
+    request.sleep_ms = 2000;
+    th_call_opts_t once = {.no_retry = true};
+    uint64_t ids[2];
+    int64_t start = zclock_mono();
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(th_client_send(client, SLEEP, &request.base, 6000, &once, &ids[i]), 0);
+    for (int i = 0; i < 2; i++) {
+        th_result_t result;
+        assert_int_equal(th_client_wait(client, ids[i],
+                                        &teilhabe__testing__v1__echo_response__descriptor,
+                                        &result),
+                         0);
+        assert_string_equal(s_reply(&result)->text, "long");
+        th_result_clear(&result);
+    }
+    /* side by side, one per thread: not one after the other */
+    int64_t elapsed = zclock_mono() - start;
+    assert_true(elapsed >= 1950 && elapsed < 3500);
+
+    /* The broker still counts both connections, each with capacity 1 */
+    Teilhabe__Broker__V1__ListServicesRequest list =
+        TEILHABE__BROKER__V1__LIST_SERVICES_REQUEST__INIT;
+    th_result_t result;
+    assert_int_equal(th_client_call(client, "teilhabe.broker.v1.Broker/ListServices", &list.base,
+                                    &teilhabe__broker__v1__list_services_response__descriptor,
+                                    3000, NULL, &result),
+                     0);
+    assert_int_equal(result.code, TH_OK);
+    const Teilhabe__Broker__V1__ListServicesResponse *services =
+        (const Teilhabe__Broker__V1__ListServicesResponse *) result.response;
+    bool found = false;
+    for (size_t i = 0; i < services->n_services; i++) {
+        if (strcmp(services->services[i]->name, ECHO_SERVICE) != 0)
+            continue;
+        found = true;
+        assert_int_equal(services->services[i]->workers, 2);
+        assert_int_equal(services->services[i]->capacity, 2);
+        assert_int_equal(services->services[i]->in_flight, 0);
+    }
+    assert_true(found);
     th_result_clear(&result);
     th_client_destroy(&client);
 }
@@ -1076,6 +1135,8 @@ main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_oversized_resource_exhausted, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_slow_worker_deadline_exceeded, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_long_calls_keep_their_connections, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_worker_killed_mid_call, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_two_workers_share_load, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_failover_keeps_idempotency_key, s_setup, s_teardown),

@@ -13,6 +13,7 @@
 #include "th_status.h"
 #include "th_test.h"
 
+#include "teilhabe/v1/broker.pb-c.h"
 #include "teilhabe/v1/health.pb-c.h"
 
 #include <czmq.h>
@@ -173,8 +174,27 @@ s_setup(void **state)
         if (!serving)
             zclock_sleep(50);
     }
+    /* and until each of its 4 handler threads has registered its connection */
+    uint32_t workers = 0;
+    for (int i = 0; i < 100 && serving && workers != 4; i++) {
+        Teilhabe__Broker__V1__ListServicesRequest request =
+            TEILHABE__BROKER__V1__LIST_SERVICES_REQUEST__INIT;
+        th_result_t result;
+        th_client_call(client, "teilhabe.broker.v1.Broker/ListServices", &request.base,
+                       &teilhabe__broker__v1__list_services_response__descriptor, 1000, NULL,
+                       &result);
+        const Teilhabe__Broker__V1__ListServicesResponse *response =
+            (const Teilhabe__Broker__V1__ListServicesResponse *) result.response;
+        for (size_t k = 0; result.code == TH_OK && k < response->n_services; k++)
+            if (strcmp(response->services[k]->name, "teilhabe.testing.v1.Echo") == 0)
+                workers = response->services[k]->workers;
+        th_result_clear(&result);
+        if (workers != 4)
+            zclock_sleep(50);
+    }
     th_client_destroy(&client);
     assert_true(serving);
+    assert_int_equal(workers, 4);
     *state = env;
     return 0;
 }
@@ -265,7 +285,8 @@ test_services_json_and_csv(void **state)
     assert_int_equal(json_array_size(methods), 2);
     assert_string_equal(json_string_value(json_array_get(methods, 0)), "Echo");
     assert_string_equal(json_string_value(json_array_get(methods, 1)), "Sleep");
-    assert_int_equal(json_integer_value(json_object_get(echo, "workers")), 1);
+    /* one worker connection per handler thread: the test worker's capacity */
+    assert_int_equal(json_integer_value(json_object_get(echo, "workers")), 4);
     json_decref(parsed);
     s_run_free(&run);
 
@@ -273,7 +294,7 @@ test_services_json_and_csv(void **state)
     run = s_run(env, env->config, csv_args);
     assert_int_equal(run.exit_code, 0);
     assert_true(strncmp(run.out, "name,methods,workers,capacity,in_flight\r\n", 41) == 0);
-    assert_non_null(strstr(run.out, "teilhabe.testing.v1.Echo,Echo;Sleep,1,"));
+    assert_non_null(strstr(run.out, "teilhabe.testing.v1.Echo,Echo;Sleep,4,4,"));
     s_run_free(&run);
 
     static const char *const table_args[] = {"services", NULL};
@@ -341,8 +362,8 @@ test_unreachable_broker(void **state)
     assert_non_null(strstr(run.err, endpoint));
     assert_non_null(strstr(run.err, "is it running?"));
     assert_non_null(strstr(run.err, "hint:"));
-    /* the key to repeat a change with, had this been one */
-    assert_non_null(strstr(run.err, "--idempotency-key "));
+    /* health is a read: no key was sent, so none is offered to repeat it */
+    assert_null(strstr(run.err, "--idempotency-key "));
     assert_string_equal(run.out, "");
     s_run_free(&run);
 

@@ -23,6 +23,8 @@
 #include "th_test.h"
 #include "th_worker.h"
 
+#include "test_broker_peers.h"
+
 #include "teilhabe/v1/health.pb-c.h"
 #include "teilhabe/v1/testing.pb-c.h"
 
@@ -36,8 +38,10 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#define ECHO "teilhabe.testing.v1.Echo/Echo"
-#define SLEEP "teilhabe.testing.v1.Echo/Sleep"
+#define STORE "teilhabe.testing.v1.Store"
+#define WRITE STORE "/Write"
+#define SLEEP STORE "/Sleep"
+#define SLEEP_WRITE STORE "/SleepWrite"
 
 typedef struct {
     atomic_int executions;     /* write handler bodies that ran (not replays) */
@@ -54,6 +58,7 @@ typedef struct {
     char suffix[32];        /* makes this run's rows unique */
     handler_state_t handlers;
     th_worker_t *worker;
+    int64_t keep_ms;        /* the worker's idempotency_keep_ms (0 = its default) */
     pthread_t thread;
     bool running;
     int run_rc;
@@ -62,11 +67,12 @@ typedef struct {
 /* --- handlers ------------------------------------------------------------ */
 
 static int
-s_write_echo(th_call_t *call, const ProtobufCMessage *message, ProtobufCMessage **response)
+s_write(th_call_t *call, const ProtobufCMessage *message, ProtobufCMessage **response)
 {
     const Teilhabe__Testing__V1__EchoRequest *request =
         (const Teilhabe__Testing__V1__EchoRequest *) message;
     handler_state_t *state = th_call_state(call);
+    /* the runtime's write API, as every service uses it (th_call.h) */
     int rc = th_call_begin_write(call);
     if (rc == TH_CALL_REPLAY) {
         atomic_fetch_add(&state->replays, 1);
@@ -80,40 +86,28 @@ s_write_echo(th_call_t *call, const ProtobufCMessage *message, ProtobufCMessage 
     /* sleep_ms: a write that takes its time inside its transaction */
     if (request->sleep_ms > 0)
         zclock_sleep((int) request->sleep_ms);
-    const char *resource = th_call_printf(call, "echo/%s", request->text);
-    json_t *after = json_pack("{s:s, s:i}", "text", request->text, "n", n);
-    char *after_text = json_dumps(after, JSON_COMPACT);
-    json_decref(after);
-    rc = th_call_audit(call, resource, NULL, after_text);
-    free(after_text);
-    if (rc != 0)
-        return th_call_error(call, TH_INTERNAL, "could not write the audit row");
-    if (th_call_emit(call, "rpctest", "echo.written", resource, message) != 0)
-        return th_call_error(call, TH_INTERNAL, "could not append the event");
-    if (request->fail_code > 0)
-        return th_call_error(call, request->fail_code, "failing after the writes, as asked");
     Teilhabe__Testing__V1__EchoResponse *reply = th_call_alloc(call, sizeof *reply);
     teilhabe__testing__v1__echo_response__init(reply);
     reply->text = th_call_printf(call, "%s#%d", request->text, n);
     reply->idempotency_key = th_call_strdup(call, th_call_idempotency_key(call));
+    const char *resource = th_call_printf(call, "echo/%s", request->text);
+    if ((rc = th_call_record(call, resource, NULL, &reply->base, "echo.written", message)) !=
+        TH_OK)
+        return rc;
+    if (request->fail_code > 0)
+        return th_call_error(call, request->fail_code, "failing after the writes, as asked");
     *response = &reply->base;
     return TH_OK;
 }
 
+/* pg_sleep(sleep_ms) in the database, in a write transaction or not */
 static int
-s_db_sleep(th_call_t *call, const ProtobufCMessage *message, ProtobufCMessage **response)
+s_db_sleep(th_call_t *call, const Teilhabe__Testing__V1__EchoRequest *request, bool write,
+           ProtobufCMessage **response)
 {
-    const Teilhabe__Testing__V1__EchoRequest *request =
-        (const Teilhabe__Testing__V1__EchoRequest *) message;
     handler_state_t *state = th_call_state(call);
-    /* text "read..." sleeps outside any transaction, as a plain read does */
-    if (strncmp(request->text, "read", 4) != 0) {
-        int rc = th_call_begin_write(call);
-        if (rc == TH_CALL_REPLAY)
-            return TH_OK;
-        if (rc != TH_OK)
-            return rc;
-    }
+    if (write)
+        TH_CALL_BEGIN_WRITE(call);
     th_db_t *db = th_call_db(call);
     if (db == NULL)
         return th_call_error(call, TH_UNAVAILABLE, "no database");
@@ -132,6 +126,20 @@ s_db_sleep(th_call_t *call, const ProtobufCMessage *message, ProtobufCMessage **
     reply->text = th_call_strdup(call, request->text);
     *response = &reply->base;
     return TH_OK;
+}
+
+static int
+s_sleep(th_call_t *call, const ProtobufCMessage *message, ProtobufCMessage **response)
+{
+    return s_db_sleep(call, (const Teilhabe__Testing__V1__EchoRequest *) message, false,
+                      response);
+}
+
+static int
+s_sleep_write(th_call_t *call, const ProtobufCMessage *message, ProtobufCMessage **response)
+{
+    return s_db_sleep(call, (const Teilhabe__Testing__V1__EchoRequest *) message, true,
+                      response);
 }
 
 /* --- fixture ------------------------------------------------------------- */
@@ -158,16 +166,17 @@ s_start_worker(env_t *env, const char *db_url)
         .capacity = 2,
         .heartbeat_ms = 250,
         .instance = "in-process",
+        .idempotency_keep_ms = env->keep_ms,
     };
     env->worker = th_worker_new(&config, errbuf, sizeof errbuf);
     if (env->worker == NULL)
         fail_msg("could not create the worker: %s", errbuf);
-    static const th_method_fn handlers[] = {s_write_echo, s_db_sleep};
-    assert_int_equal(th_worker_add_service(env->worker, &teilhabe__testing__v1__echo__descriptor,
+    static const th_method_fn handlers[] = {s_write, s_sleep, s_sleep_write};
+    assert_int_equal(th_worker_add_service(env->worker, &teilhabe__testing__v1__store__descriptor,
                                            handlers, &env->handlers),
                      0);
     /* the same service twice is a programmer error */
-    assert_int_equal(th_worker_add_service(env->worker, &teilhabe__testing__v1__echo__descriptor,
+    assert_int_equal(th_worker_add_service(env->worker, &teilhabe__testing__v1__store__descriptor,
                                            handlers, &env->handlers),
                      TH_EINVAL);
     assert_int_equal(pthread_create(&env->thread, NULL, s_worker_thread, env), 0);
@@ -203,7 +212,7 @@ s_client(env_t *env)
     for (int i = 0; i < 100; i++) {
         Teilhabe__Health__V1__HealthCheckRequest request =
             TEILHABE__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
-        request.service = "teilhabe.testing.v1.Echo";
+        request.service = STORE;
         th_result_t result;
         th_client_call(client, "teilhabe.health.v1.Health/Check", &request.base,
                        &teilhabe__health__v1__health_check_response__descriptor, 1000, NULL,
@@ -240,8 +249,8 @@ s_setup(void **state)
                       sizeof errbuf) != 0)
         fail_msg("could not apply the common migrations: %s", errbuf);
     static const char *const ddl[] = {
-        "CREATE SCHEMA IF NOT EXISTS rpctest",
-        "CREATE TABLE IF NOT EXISTS rpctest.events ("
+        "CREATE SCHEMA IF NOT EXISTS testing",
+        "CREATE TABLE IF NOT EXISTS testing.events ("
         " sequence bigserial PRIMARY KEY, topic text NOT NULL,"
         " resource text NOT NULL, payload bytea NOT NULL,"
         " created_at timestamptz DEFAULT now())",
@@ -249,14 +258,14 @@ s_setup(void **state)
     for (size_t i = 0; i < 2; i++) {
         PGresult *res = th_db_exec(env->db, ddl[i], 0, NULL);
         if (res == NULL)
-            fail_msg("could not create rpctest.events: %s", th_db_error(env->db));
+            fail_msg("could not create testing.events: %s", th_db_error(env->db));
         PQclear(res);
     }
 
     env->dir = th_test_tmpdir("th-rpc-db");
     assert_int_equal(th_test_keys_init(env->dir), 0);
     assert_int_equal(th_test_keys_client(env->dir, "admin", "admin", "", ""), 0);
-    assert_int_equal(th_test_keys_worker(env->dir, "worker", "teilhabe.testing.v1.Echo"), 0);
+    assert_int_equal(th_test_keys_worker(env->dir, "worker", STORE), 0);
     assert_int_equal(th_test_keys_broker_public(env->dir, env->broker_key), 0);
     th_test_broker_opts_t opts = {.keys_dir = env->dir, .heartbeat_ms = 250, .grace_ms = 300};
     if (th_test_broker_start(&opts, env->dir, &env->broker) != 0)
@@ -325,7 +334,7 @@ test_write_commits_audit_outbox_idempotency(void **state)
     th_call_opts_t opts = {.idempotency_key = key};
 
     th_result_t result;
-    assert_int_equal(s_call(client, ECHO, text, 0, 0, 5000, &opts, &result), 0);
+    assert_int_equal(s_call(client, WRITE, text, 0, 0, 5000, &opts, &result), 0);
     if (result.code != TH_OK)
         fail_msg("write failed: %s: %s", th_status_name(result.code), result.message);
     char expected[80];
@@ -338,12 +347,17 @@ test_write_commits_audit_outbox_idempotency(void **state)
     assert_int_equal(s_count(env,
                              "SELECT count(*) FROM audit.log WHERE resource = $1 AND"
                              " principal_id = 'admin' AND principal_role = 'admin' AND"
-                             " method = 'teilhabe.testing.v1.Echo/Echo' AND before IS NULL AND"
-                             " (after->>'n')::int = 1",
+                             " method = 'teilhabe.testing.v1.Store/Write' AND before IS NULL AND"
+                             " after->>'text' = substr($1, 6) || '#1' AND"
+                             " after->>'idempotency_key' LIKE 'key-%'",
                              resource),
                      1);
     assert_int_equal(
-        s_count(env, "SELECT count(*) FROM rpctest.events WHERE resource = $1", resource), 1);
+        s_count(env,
+                "SELECT count(*) FROM testing.events WHERE resource = $1 AND"
+                " topic = 'echo.written'",
+                resource),
+        1);
     assert_int_equal(s_count(env,
                              "SELECT count(*) FROM audit.idempotency WHERE key = $1 AND"
                              " principal_id = 'admin'",
@@ -351,7 +365,7 @@ test_write_commits_audit_outbox_idempotency(void **state)
                      1);
 
     /* The same key and request again: the first reply, nothing written */
-    assert_int_equal(s_call(client, ECHO, text, 0, 0, 5000, &opts, &result), 0);
+    assert_int_equal(s_call(client, WRITE, text, 0, 0, 5000, &opts, &result), 0);
     assert_int_equal(result.code, TH_OK);
     reply = (const Teilhabe__Testing__V1__EchoResponse *) result.response;
     assert_string_equal(reply->text, expected);
@@ -362,10 +376,10 @@ test_write_commits_audit_outbox_idempotency(void **state)
     assert_int_equal(
         s_count(env, "SELECT count(*) FROM audit.log WHERE resource = $1", resource), 1);
     assert_int_equal(
-        s_count(env, "SELECT count(*) FROM rpctest.events WHERE resource = $1", resource), 1);
+        s_count(env, "SELECT count(*) FROM testing.events WHERE resource = $1", resource), 1);
 
     /* The same key for a different request is refused */
-    assert_int_equal(s_call(client, ECHO, "something else", 0, 0, 5000, &opts, &result), 0);
+    assert_int_equal(s_call(client, WRITE, "something else", 0, 0, 5000, &opts, &result), 0);
     assert_int_equal(result.code, TH_INVALID_ARGUMENT);
     assert_int_equal(result.n_violations, 1);
     assert_string_equal(result.violations[0].field, "idempotency_key");
@@ -399,7 +413,7 @@ test_write_committed_after_its_deadline_is_retried(void **state)
      * handler commits after 3.3 s */
     th_result_t result;
     int64_t start = zclock_mono();
-    assert_int_equal(s_call(client, ECHO, text, 0, 3300, 4000, &opts, &result), 0);
+    assert_int_equal(s_call(client, WRITE, text, 0, 3300, 4000, &opts, &result), 0);
     int64_t took = zclock_mono() - start;
     if (result.code != TH_OK)
         fail_msg("the write ended %s: %s", th_status_name(result.code), result.message);
@@ -420,7 +434,7 @@ test_write_committed_after_its_deadline_is_retried(void **state)
     assert_int_equal(
         s_count(env, "SELECT count(*) FROM audit.log WHERE resource = $1", resource), 1);
     assert_int_equal(
-        s_count(env, "SELECT count(*) FROM rpctest.events WHERE resource = $1", resource), 1);
+        s_count(env, "SELECT count(*) FROM testing.events WHERE resource = $1", resource), 1);
     assert_int_equal(s_count(env, "SELECT count(*) FROM audit.idempotency WHERE key = $1", key),
                      1);
     th_client_destroy(&client);
@@ -439,24 +453,118 @@ test_failure_rolls_everything_back(void **state)
     snprintf(key, sizeof key, "fkey-%s", env->suffix);
     th_call_opts_t opts = {.idempotency_key = key};
     th_result_t result;
-    assert_int_equal(s_call(client, ECHO, text, TH_ABORTED, 0, 5000, &opts, &result), 0);
+    assert_int_equal(s_call(client, WRITE, text, TH_ABORTED, 0, 5000, &opts, &result), 0);
     assert_int_equal(result.code, TH_ABORTED);
     th_result_clear(&result);
     assert_int_equal(atomic_load(&env->handlers.executions), 1); /* it did write */
     assert_int_equal(
         s_count(env, "SELECT count(*) FROM audit.log WHERE resource = $1", resource), 0);
     assert_int_equal(
-        s_count(env, "SELECT count(*) FROM rpctest.events WHERE resource = $1", resource), 0);
+        s_count(env, "SELECT count(*) FROM testing.events WHERE resource = $1", resource), 0);
     assert_int_equal(s_count(env, "SELECT count(*) FROM audit.idempotency WHERE key = $1", key),
                      0);
+    /* A failed write's reply is not stored: the same request with the same
+     * key runs again (and fails again), it is not answered from a record */
+    assert_int_equal(s_call(client, WRITE, text, TH_ABORTED, 0, 5000, &opts, &result), 0);
+    assert_int_equal(result.code, TH_ABORTED);
+    th_result_clear(&result);
+    assert_int_equal(atomic_load(&env->handlers.executions), 2);
+    assert_int_equal(atomic_load(&env->handlers.replays), 0);
     /* The key was not used up: the corrected request may use it */
-    assert_int_equal(s_call(client, ECHO, text, 0, 0, 5000, &opts, &result), 0);
+    assert_int_equal(s_call(client, WRITE, text, 0, 0, 5000, &opts, &result), 0);
     assert_int_equal(result.code, TH_OK);
     th_result_clear(&result);
     assert_int_equal(
         s_count(env, "SELECT count(*) FROM audit.log WHERE resource = $1", resource), 1);
     th_client_destroy(&client);
     s_stop_worker(env);
+}
+
+/* A write that comes without an idempotency key is refused before its
+ * handler runs (INVALID_ARGUMENT naming the key: its retry could write
+ * twice); a read's key is ignored. Raw frames: the client library always
+ * sends a key with a write. */
+static void
+test_write_without_key_refused(void **state)
+{
+    env_t *env = *state;
+    s_start_worker(env, th_test_db_url());
+    th_client_t *client = s_client(env); /* waits until the worker serves */
+    th_client_destroy(&client);
+    zsock_t *raw = peer_connect(env->broker.frontend, env->dir, "admin", NULL);
+    assert_non_null(raw);
+    Teilhabe__Testing__V1__EchoRequest request = TEILHABE__TESTING__V1__ECHO_REQUEST__INIT;
+    request.text = "keyless";
+    peer_reply_t reply;
+    for (uint64_t id = 1; id <= 2; id++) {
+        /* no key, and an empty one: the same */
+        assert_int_equal(client_send(raw, id, WRITE, 5000, &request.base, NULL, 0, NULL,
+                                     id == 1 ? NULL : ""),
+                         0);
+        client_recv(raw, 5000, &reply);
+        assert_true(reply.well_formed);
+        assert_int_equal(reply.code, TH_INVALID_ARGUMENT);
+        assert_non_null(strstr(reply.message, "needs an idempotency key"));
+        reply_clear(&reply);
+    }
+    assert_int_equal(atomic_load(&env->handlers.executions), 0);
+
+    /* A read with a key: answered, and nothing stored under the key */
+    char key[64];
+    snprintf(key, sizeof key, "read-%s", env->suffix);
+    assert_int_equal(client_send(raw, 3, SLEEP, 5000, &request.base, NULL, 0, NULL, key), 0);
+    client_recv(raw, 5000, &reply);
+    assert_int_equal(reply.code, TH_OK);
+    reply_clear(&reply);
+    assert_int_equal(s_count(env, "SELECT count(*) FROM audit.idempotency WHERE key = $1", key),
+                     0);
+    zsock_destroy(&raw);
+    s_stop_worker(env);
+}
+
+/* Inserts a key of method, made age_s seconds ago. */
+static void
+s_old_key(env_t *env, const char *key, const char *method, int age_s)
+{
+    char age[16];
+    snprintf(age, sizeof age, "%d", age_s);
+    const char *const params[] = {key, method, age};
+    PGresult *res = th_db_exec(env->db,
+                               "INSERT INTO audit.idempotency (principal_id, key, method,"
+                               " request_hash, reply, created_at) VALUES ('admin', $1, $2, 'h',"
+                               " '', now() - $3::int * interval '1 second')",
+                               3, params);
+    if (res == NULL)
+        fail_msg("could not insert a key: %s", th_db_error(env->db));
+    PQclear(res);
+}
+
+/* The service prunes its own keys once they are older than its keep time
+ * (here an hour), soon after it starts: not younger ones, not those of
+ * another service's methods. */
+static void
+test_keys_pruned_by_the_service(void **state)
+{
+    env_t *env = *state;
+    char old_key[64], young_key[64], other_key[64];
+    snprintf(old_key, sizeof old_key, "old-%s", env->suffix);
+    snprintf(young_key, sizeof young_key, "young-%s", env->suffix);
+    snprintf(other_key, sizeof other_key, "other-%s", env->suffix);
+    s_old_key(env, old_key, WRITE, 2 * 3600);
+    s_old_key(env, young_key, WRITE, 1800);
+    s_old_key(env, other_key, "teilhabe.registry.v1.Registry/SetConcept", 2 * 3600);
+    env->keep_ms = 3600 * 1000;
+    s_start_worker(env, th_test_db_url());
+    const char *count = "SELECT count(*) FROM audit.idempotency WHERE key = $1";
+    for (int i = 0; i < 100 && s_count(env, count, old_key) != 0; i++)
+        zclock_sleep(50);
+    assert_int_equal(s_count(env, count, old_key), 0);
+    assert_int_equal(s_count(env, count, young_key), 1);
+    assert_int_equal(s_count(env, count, other_key), 1);
+    s_stop_worker(env);
+    const char *const params[] = {other_key};
+    PGresult *res = th_db_exec(env->db, "DELETE FROM audit.idempotency WHERE key = $1", 1, params);
+    PQclear(res);
 }
 
 static void
@@ -467,14 +575,14 @@ test_deadline_becomes_statement_timeout(void **state)
     th_client_t *client = s_client(env);
     th_result_t result;
     /* quick enough: commits */
-    assert_int_equal(s_call(client, SLEEP, "short", 0, 10, 5000, NULL, &result), 0);
+    assert_int_equal(s_call(client, SLEEP_WRITE, "short", 0, 10, 5000, NULL, &result), 0);
     assert_int_equal(result.code, TH_OK);
     th_result_clear(&result);
     assert_int_equal(atomic_load(&env->handlers.last_db_status), TH_OK);
 
     /* 5 s of pg_sleep under a 600 ms deadline: PostgreSQL cancels it */
     th_call_opts_t once = {.no_retry = true};
-    assert_int_equal(s_call(client, SLEEP, "long", 0, 5000, 600, &once, &result), 0);
+    assert_int_equal(s_call(client, SLEEP_WRITE, "long", 0, 5000, 600, &once, &result), 0);
     assert_int_equal(result.code, TH_DEADLINE_EXCEEDED);
     th_result_clear(&result);
     int64_t until = zclock_mono() + 3000;
@@ -520,7 +628,7 @@ test_without_database_unavailable(void **state)
     th_client_t *client = s_client(env);
     th_call_opts_t once = {.no_retry = true};
     th_result_t result;
-    assert_int_equal(s_call(client, ECHO, "no db", 0, 0, 3000, &once, &result), 0);
+    assert_int_equal(s_call(client, WRITE, "no db", 0, 0, 3000, &once, &result), 0);
     assert_int_equal(result.code, TH_UNAVAILABLE);
     assert_string_equal(result.message, "this service runs without a database");
     th_result_clear(&result);
@@ -542,7 +650,7 @@ test_database_down_unavailable(void **state)
     th_client_t *client = s_client(env);
     th_call_opts_t once = {.no_retry = true};
     th_result_t result;
-    assert_int_equal(s_call(client, ECHO, "db down", 0, 0, 3000, &once, &result), 0);
+    assert_int_equal(s_call(client, WRITE, "db down", 0, 0, 3000, &once, &result), 0);
     assert_int_equal(result.code, TH_UNAVAILABLE);
     assert_non_null(strstr(result.message, "database"));
     th_result_clear(&result);
@@ -560,6 +668,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_write_committed_after_its_deadline_is_retried,
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_failure_rolls_everything_back, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_write_without_key_refused, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_keys_pruned_by_the_service, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_deadline_becomes_statement_timeout, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_deadline_reaches_plain_reads, s_setup, s_teardown),

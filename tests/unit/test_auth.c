@@ -121,6 +121,10 @@ test_read_rules(void **state)
     assert_true(th_auth_writes_district(&scoped, "16", "16069", false));
     assert_false(th_auth_writes_district(&admin, "16", "16068", true));
     assert_false(th_auth_writes_district(&analyst, "16", "16068", true));
+    /* a service of the Land writes there; a federal one nowhere */
+    assert_true(th_auth_writes_district(&service_th, "16", "16068", false));
+    assert_false(th_auth_writes_district(&service_th, "09", "09162", false));
+    assert_false(th_auth_writes_district(&service, "16", "16068", true));
 }
 
 int

@@ -157,6 +157,28 @@ test_malformed_file_lines(void **state)
                      TH_ENOTFOUND);
     assert_non_null(strstr(errbuf, "does-not-exist.conf"));
 
+    /* a line too long for the reader is refused, not cut in two */
+    char *long_text = malloc(5000 + 32);
+    assert_non_null(long_text);
+    strcpy(long_text, "db_url = ");
+    memset(long_text + 9, 'x', 5000);
+    strcpy(long_text + 5009, "\nlog_level = info\n");
+    char *too_long = s_write_file(dir, "long.conf", long_text);
+    assert_int_equal(th_config_load_file(config, too_long, errbuf, sizeof errbuf), TH_EINVAL);
+    assert_non_null(strstr(errbuf, "line 1 is longer than 4094 bytes"));
+    free(long_text);
+    free(too_long);
+    /* ... while the longest line it takes, without a final newline, is read */
+    char *longest_text = calloc(1, 4095);
+    assert_non_null(longest_text);
+    strcpy(longest_text, "db_url = ");
+    memset(longest_text + 9, 'y', 4094 - 9);
+    char *longest = s_write_file(dir, "longest.conf", longest_text);
+    assert_int_equal(th_config_load_file(config, longest, errbuf, sizeof errbuf), 0);
+    assert_int_equal(strlen(th_config_get(config, "db_url", "")), 4094 - 9);
+    free(longest_text);
+    free(longest);
+
     /* an empty value is a value */
     char *empty = s_write_file(dir, "empty.conf", "db_url =\n");
     assert_int_equal(th_config_load_file(config, empty, errbuf, sizeof errbuf), 0);

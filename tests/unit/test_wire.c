@@ -372,6 +372,44 @@ test_walk_stops_depth_bombs(void **state)
     th_test_pb_free(&pb);
 }
 
+/* Many tiny values: each costs protobuf-c an allocation and its C struct
+ * however short it is on the wire (an empty WireProbe is two bytes there),
+ * so more than TH_WIRE_ELEMENTS_MAX of them are refused before decoding,
+ * naming where the count ran over. */
+static void
+test_walk_bounds_element_count(void **state)
+{
+    (void) state;
+    th_wire_fault_t fault;
+    th_test_pb_t pb = {0};
+    for (int i = 0; i < TH_WIRE_ELEMENTS_MAX; i++)
+        th_test_pb_bytes(&pb, 3, "", 0); /* items: an empty WireProbe */
+    assert_int_equal(s_check(&pb, &fault), 0);
+
+    th_test_pb_bytes(&pb, 4, "", 0); /* tags: one empty string more */
+    assert_int_equal(s_check(&pb, &fault), TH_ETOOBIG);
+    assert_string_equal(fault.path, "tags[0]");
+    assert_non_null(strstr(fault.problem, "holds more than 100000"));
+
+    char err[TH_WIRE_PATH_MAX + 256];
+    ProtobufCMessage *out = NULL;
+    zframe_t *frame = zframe_new(pb.data, pb.len);
+    assert_int_equal(
+        th_wire_decode_request(PROBE, frame, SIZE_MAX, &out, &fault, err, sizeof err),
+        TH_RESOURCE_EXHAUSTED);
+    assert_null(out);
+    assert_non_null(strstr(err, "at field tags[0]"));
+    zframe_destroy(&frame);
+    th_test_pb_free(&pb);
+
+    /* byte strings count too */
+    for (int i = 0; i <= TH_WIRE_ELEMENTS_MAX; i++)
+        th_test_pb_bytes(&pb, 8, "", 0);
+    assert_int_equal(s_check(&pb, &fault), TH_ETOOBIG);
+    assert_string_equal(fault.path, "blob");
+    th_test_pb_free(&pb);
+}
+
 static void
 test_header_strings_and_peek_call_id(void **state)
 {
@@ -519,6 +557,7 @@ main(void)
         cmocka_unit_test(test_walk_names_nul_in_flat_nested_repeated_and_oneof),
         cmocka_unit_test(test_walk_refuses_truncated_and_malformed),
         cmocka_unit_test(test_walk_stops_depth_bombs),
+        cmocka_unit_test(test_walk_bounds_element_count),
         cmocka_unit_test(test_header_strings_and_peek_call_id),
         cmocka_unit_test(test_id_frame),
         cmocka_unit_test(test_check_request_header),
