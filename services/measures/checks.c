@@ -1,20 +1,17 @@
 /* ---------------------------------------------------------------------------
  * checks.c: what the measures handlers share: the id check, who may write
- * for a district (with the registry's answers), and the audit-and-event
- * record of a write (see measures.h)
+ * for a district (with the registry's answers)
  * ---------------------------------------------------------------------------
  */
 #include "measures.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "registry_ask.h"
 #include "th_answer.h"
 #include "th_auth.h"
 #include "th_date.h"
-#include "th_pbjson.h"
 #include "th_status.h"
 
 int
@@ -26,8 +23,9 @@ measures_check_id(th_call_t *call, const char *field, const char *id)
         return th_answer_invalid(call, field, "a measure id is required");
     bool ok = strlen(id) == sizeof pattern - 1;
     for (size_t i = 0; ok && i < sizeof pattern - 1; i++)
-        ok = pattern[i] == '-' ? id[i] == '-'
-                               : (id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f');
+        ok = pattern[i] == '-'
+                 ? id[i] == '-'
+                 : (id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f');
     if (!ok)
         return th_answer_invalid(call, field,
                                  "\"%.40s\" is not a measure id (a UUID such as "
@@ -91,30 +89,4 @@ denied:;
     snprintf(who, sizeof who, "role ministry of Land %s or a manager assigned to %s on %s",
              land, ags, today);
     return th_auth_deny(call, right, who);
-}
-
-/* The JSON of msg in call memory; NULL for no message. */
-static const char *
-s_json(th_call_t *call, const ProtobufCMessage *msg)
-{
-    if (msg == NULL)
-        return NULL;
-    char *text = th_pbjson_text(msg);
-    if (text == NULL)
-        return th_call_strdup(call, "{}");
-    char *copy = th_call_strdup(call, text);
-    free(text);
-    return copy;
-}
-
-int
-measures_record(th_call_t *call, const char *resource, const ProtobufCMessage *before,
-                const ProtobufCMessage *after, const char *topic,
-                const ProtobufCMessage *event)
-{
-    if (th_call_audit(call, resource, s_json(call, before), s_json(call, after)) != 0)
-        return th_answer_db_failure(call, "write the audit row");
-    if (th_call_emit(call, MEASURES_SCHEMA, topic, resource, event) != 0)
-        return th_answer_db_failure(call, "write the event");
-    return TH_OK;
 }

@@ -39,7 +39,8 @@ s_filter(th_call_t *call, void *arg, th_events_filter_t *out)
     const th_principal_t *p = th_call_principal(call);
     const char *land = th_auth_land(p);
     const bool records_all = th_auth_reads_records(p, NULL);
-    const bool records_own = !records_all && land[0] != '\0' && th_auth_reads_records(p, land);
+    const bool records_own =
+        !records_all && land[0] != '\0' && th_auth_reads_records(p, land);
     /* th_auth_reads_aggregates(p, NULL) asks for federal aggregates, which
      * a ministry reads too; the values of every Land's districts are read
      * only by a caller without a Land who reads aggregates at all. */

@@ -65,13 +65,15 @@ measures_indicator_problem(const indicator_t *ind, const char **field)
         S_BAD("numerator", "must say what is counted: 1 to 1000 characters on one line");
     if (!th_text_is_line(ind->denominator, 0, 1000))
         S_BAD("denominator", "must be at most 1000 characters on one line");
-    if (ind->factor != 1 && ind->factor != 100 && ind->factor != 1000 && ind->factor != 100000)
+    if (ind->factor != 1 && ind->factor != 100 && ind->factor != 1000 &&
+        ind->factor != 100000)
         S_BAD("factor", "must be 1, 100, 1000 or 100000");
     if ((ind->denominator[0] == '\0') != (ind->factor == 1))
-        S_BAD("factor", ind->denominator[0] == '\0'
-                            ? "must be 1 for a plain count (an indicator without denominator)"
-                            : "must be 100, 1000 or 100000 for a rate (an indicator with a "
-                              "denominator)");
+        S_BAD("factor",
+              ind->denominator[0] == '\0'
+                  ? "must be 1 for a plain count (an indicator without denominator)"
+                  : "must be 100, 1000 or 100000 for a rate (an indicator with a "
+                    "denominator)");
     if (!th_enum_valid(&teilhabe__measures__v1__direction__descriptor, (int) ind->direction,
                        false))
         S_BAD("direction", "must be higher_is_better or lower_is_better");
@@ -87,8 +89,8 @@ measures_indicator_problem(const indicator_t *ind, const char **field)
         for (size_t k = 0; k < i; k++)
             if (ind->disaggregations[k] == ind->disaggregations[i])
                 S_BAD("disaggregations", "must name each at most once");
-        total = total ||
-                ind->disaggregations[i] == TEILHABE__MEASURES__V1__DISAGGREGATION__DISAGGREGATION_TOTAL;
+        total = total || ind->disaggregations[i] ==
+                             TEILHABE__MEASURES__V1__DISAGGREGATION__DISAGGREGATION_TOTAL;
     }
     if (!total)
         S_BAD("disaggregations", "must include total");
@@ -104,7 +106,8 @@ measures_indicator_problem(const indicator_t *ind, const char **field)
 MEASURES_HANDLER(measures_indicators_list)
 {
     const Teilhabe__Measures__V1__ListIndicatorsRequest *req = (const void *) request;
-    const ProtobufCEnumDescriptor *fields = &teilhabe__common__v1__field_of_action__descriptor;
+    const ProtobufCEnumDescriptor *fields =
+        &teilhabe__common__v1__field_of_action__descriptor;
     int rc;
     if ((rc = th_auth_need_principal(call)) != TH_OK ||
         (rc = th_field_enum(call, "field", fields, (int) req->field, false)) != TH_OK)
@@ -124,7 +127,8 @@ MEASURES_HANDLER(measures_indicators_list)
         return rc;
     if (page.after[0] != NULL && !measures_indicator_code_valid(page.after[0]))
         return th_page_invalid(call);
-    Teilhabe__Measures__V1__ListIndicatorsResponse *resp = th_call_alloc(call, sizeof *resp);
+    Teilhabe__Measures__V1__ListIndicatorsResponse *resp =
+        th_call_alloc(call, sizeof *resp);
     teilhabe__measures__v1__list_indicators_response__init(resp);
     if (measures_store_list_indicators(call, field, page.after[0], page.size + 1,
                                        &resp->indicators, &resp->n_indicators) != 0)
@@ -145,8 +149,9 @@ MEASURES_HANDLER(measures_indicators_get)
     if ((rc = th_auth_need_principal(call)) != TH_OK)
         return rc;
     if (!measures_indicator_code_valid(req->code))
-        return th_answer_invalid(call, "code", "\"%.64s\" is not an indicator code (2 to 64 of "
-                                               "a-z, 0-9 and _)",
+        return th_answer_invalid(call, "code",
+                                 "\"%.64s\" is not an indicator code (2 to 64 of "
+                                 "a-z, 0-9 and _)",
                                  req->code);
     indicator_t *ind = NULL;
     rc = measures_store_get_indicator(call, req->code, &ind);
@@ -167,17 +172,18 @@ MEASURES_HANDLER(measures_indicators_create)
 {
     const Teilhabe__Measures__V1__CreateIndicatorRequest *req = (const void *) request;
     int rc;
-    if ((rc = th_auth_need_role(call, "ministry", "adding an indicator to the catalogue")) !=
-        TH_OK)
+    if ((rc = th_auth_need_role(call, "ministry",
+                                "adding an indicator to the catalogue")) != TH_OK)
         return rc;
     if (req->indicator == NULL)
         return th_answer_invalid(call, "indicator", "is required");
     const char *field = NULL;
     const char *why = measures_indicator_problem(req->indicator, &field);
     if (why != NULL)
-        return th_answer_invalid(call, th_call_printf(call, "indicator.%s", field), "%s", why);
+        return th_answer_invalid(call, th_call_printf(call, "indicator.%s", field), "%s",
+                                 why);
 
-    MEASURES_BEGIN_WRITE(call);
+    TH_CALL_BEGIN_WRITE(call);
     indicator_t *created = NULL;
     rc = measures_store_create_indicator(call, req->indicator, th_call_principal(call)->id,
                                          &created);
@@ -188,8 +194,9 @@ MEASURES_HANDLER(measures_indicators_create)
                                req->indicator->code);
     if (rc != 0)
         return th_answer_db_failure(call, "create the indicator");
-    if ((rc = measures_record(call, th_call_printf(call, "indicators/%s", created->code), NULL,
-                              &created->base, "indicator.created", &created->base)) != TH_OK)
+    if ((rc = th_call_record(call, th_call_printf(call, "indicators/%s", created->code),
+                             NULL, &created->base, "indicator.created", &created->base)) !=
+        TH_OK)
         return rc;
     *response = &created->base;
     return TH_OK;
@@ -197,10 +204,10 @@ MEASURES_HANDLER(measures_indicators_create)
 
 /* --- the starter set ----------------------------------------------------------- */
 
-static const char *const s_header[] = {"code",        "name_de",     "name_en",
-                                       "unit",        "field",       "numerator",
-                                       "denominator", "factor",      "direction",
-                                       "disaggregations", "source",  "illustrative"};
+static const char *const s_header[] = {
+    "code",      "name_de",         "name_en",     "unit",
+    "field",     "numerator",       "denominator", "factor",
+    "direction", "disaggregations", "source",      "illustrative"};
 #define S_COLUMNS (sizeof s_header / sizeof s_header[0])
 
 /* One row of indicators.csv into ind (strings point into the row); NULL,
@@ -215,12 +222,14 @@ s_parse_row(const th_csv_row_t *row, indicator_t *ind,
     ind->name_de = f[1];
     ind->name_en = f[2];
     ind->unit = f[3];
-    ind->field = th_enum_from_token(&teilhabe__common__v1__field_of_action__descriptor, f[4]);
+    ind->field =
+        th_enum_from_token(&teilhabe__common__v1__field_of_action__descriptor, f[4]);
     ind->numerator = f[5];
     ind->denominator = f[6];
     int64_t factor = 0;
     ind->factor = th_check_count(f[7], 6, &factor) ? factor : 0;
-    ind->direction = th_enum_from_token(&teilhabe__measures__v1__direction__descriptor, f[8]);
+    ind->direction =
+        th_enum_from_token(&teilhabe__measures__v1__direction__descriptor, f[8]);
     char list[128];
     snprintf(list, sizeof list, "%s", f[9]);
     ind->disaggregations = dis;
@@ -251,7 +260,8 @@ measures_seed_indicators(th_db_t *db, const char *path, int *inserted, char *err
     char err[512];
     th_csv_rows_t rows;
     *inserted = 0;
-    int rc = th_csv_read_file(path, ';', 1 << 20, S_COLUMNS + 1, 10000, &rows, err, sizeof err);
+    int rc =
+        th_csv_read_file(path, ';', 1 << 20, S_COLUMNS + 1, 10000, &rows, err, sizeof err);
     if (rc != 0) {
         snprintf(errbuf, errlen, "%s", err);
         th_csv_rows_clear(&rows);
@@ -280,8 +290,8 @@ measures_seed_indicators(th_db_t *db, const char *path, int *inserted, char *err
                 why = "is given twice";
             }
         if (why != NULL) {
-            snprintf(errbuf, errlen, "%s: line %d: %s \"%.64s\" %s", path, rows.rows[i].line,
-                     field, rows.rows[i].fields[0], why);
+            snprintf(errbuf, errlen, "%s: line %d: %s \"%.64s\" %s", path,
+                     rows.rows[i].line, field, rows.rows[i].fields[0], why);
             rc = TH_EINVAL;
             goto cleanup;
         }
@@ -321,8 +331,8 @@ measures_seed_indicators(th_db_t *db, const char *path, int *inserted, char *err
         if (payload != NULL)
             teilhabe__measures__v1__indicator__pack(&inds[i], payload);
         const bool ok = payload != NULL && th_db_audit(db, &entry) == 0 &&
-                        th_db_outbox_append(db, MEASURES_SCHEMA, "indicator.created", resource,
-                                            payload, len, NULL) == 0;
+                        th_db_outbox_append(db, MEASURES_SCHEMA, "indicator.created",
+                                            resource, payload, len, NULL) == 0;
         free(payload);
         free(json);
         inds[i].created_by = (char *) "";

@@ -32,7 +32,8 @@ measures_check_measure(th_call_t *call, const measure_t *m)
 {
     int rc;
     if ((rc = th_field_ags(call, "measure.ags", m->ags)) != TH_OK ||
-        (rc = th_field_line(call, "measure.title", m->title, 1, MEASURES_TITLE_MAX)) != TH_OK ||
+        (rc = th_field_line(call, "measure.title", m->title, 1, MEASURES_TITLE_MAX)) !=
+            TH_OK ||
         (rc = th_field_paragraphs(call, "measure.description", m->description, 0,
                                   MEASURES_DESCRIPTION_MAX)) != TH_OK ||
         (rc = th_field_line(call, "measure.municipality", m->municipality, 0,
@@ -40,8 +41,8 @@ measures_check_measure(th_call_t *call, const measure_t *m)
         (rc = th_field_municipality(call, "measure.municipality_key", m->municipality_key,
                                     m->ags, true)) != TH_OK ||
         (rc = th_field_enum(call, "measure.field",
-                            &teilhabe__common__v1__field_of_action__descriptor, (int) m->field,
-                            true)) != TH_OK ||
+                            &teilhabe__common__v1__field_of_action__descriptor,
+                            (int) m->field, true)) != TH_OK ||
         (rc = th_field_enum(call, "measure.target_group",
                             &teilhabe__measures__v1__target_group__descriptor,
                             (int) m->target_group, true)) != TH_OK)
@@ -51,9 +52,10 @@ measures_check_measure(th_call_t *call, const measure_t *m)
                                 MEASURES_GROUP_NAME_MAX)) != TH_OK)
             return rc;
     } else if (m->target_group_name[0] != '\0') {
-        return th_answer_invalid(call, "measure.target_group_name",
-                                 "names the group of target_group group only; leave it empty "
-                                 "for all_residents and newcomers");
+        return th_answer_invalid(
+            call, "measure.target_group_name",
+            "names the group of target_group group only; leave it empty "
+            "for all_residents and newcomers");
     }
     if ((rc = th_field_date(call, "measure.start_date", m->start_date, true)) != TH_OK ||
         (rc = th_field_date(call, "measure.end_date", m->end_date, true)) != TH_OK)
@@ -86,17 +88,17 @@ MEASURES_HANDLER(measures_create)
     char today[TH_DATE_LEN + 1];
     th_date_today(today);
     const char *exists_on = m->start_date[0] != '\0' ? m->start_date : today;
-    if ((rc = measures_check_write(call, "measure.ags", m->ags, exists_on,
-                                   th_call_printf(call, "creating a measure in district %s",
-                                                  m->ags))) != TH_OK)
+    if ((rc = measures_check_write(
+             call, "measure.ags", m->ags, exists_on,
+             th_call_printf(call, "creating a measure in district %s", m->ags))) != TH_OK)
         return rc;
 
-    MEASURES_BEGIN_WRITE(call);
+    TH_CALL_BEGIN_WRITE(call);
     measure_t *created = NULL;
     if (measures_store_create(call, m, th_call_principal(call)->id, &created) != 0)
         return th_answer_db_failure(call, "create the measure");
-    if ((rc = measures_record(call, measures_resource(call, created), NULL, &created->base,
-                              "measure.created", &created->base)) != TH_OK)
+    if ((rc = th_call_record(call, measures_resource(call, created), NULL, &created->base,
+                             "measure.created", &created->base)) != TH_OK)
         return rc;
     *response = &created->base;
     return TH_OK;
@@ -130,7 +132,8 @@ static bool
 s_reads_any(const th_principal_t *p)
 {
     const char *land = th_auth_land(p);
-    return th_auth_reads_records(p, NULL) || (land[0] != '\0' && th_auth_reads_records(p, land));
+    return th_auth_reads_records(p, NULL) ||
+           (land[0] != '\0' && th_auth_reads_records(p, land));
 }
 
 MEASURES_HANDLER(measures_get)
@@ -160,9 +163,12 @@ MEASURES_HANDLER(measures_list)
 {
     const Teilhabe__Measures__V1__ListMeasuresRequest *req = (const void *) request;
     const th_principal_t *p = th_call_principal(call);
-    const ProtobufCEnumDescriptor *fields = &teilhabe__common__v1__field_of_action__descriptor;
-    const ProtobufCEnumDescriptor *groups = &teilhabe__measures__v1__target_group__descriptor;
-    const ProtobufCEnumDescriptor *statuses = &teilhabe__measures__v1__measure_status__descriptor;
+    const ProtobufCEnumDescriptor *fields =
+        &teilhabe__common__v1__field_of_action__descriptor;
+    const ProtobufCEnumDescriptor *groups =
+        &teilhabe__measures__v1__target_group__descriptor;
+    const ProtobufCEnumDescriptor *statuses =
+        &teilhabe__measures__v1__measure_status__descriptor;
     int rc;
     if ((rc = th_auth_need_principal(call)) != TH_OK)
         return rc;
@@ -171,8 +177,8 @@ MEASURES_HANDLER(measures_list)
     if ((req->ags[0] != '\0' && (rc = th_field_ags(call, "ags", req->ags)) != TH_OK) ||
         (rc = th_field_land(call, "state_code", req->state_code, true)) != TH_OK ||
         (rc = th_field_enum(call, "field", fields, (int) req->field, false)) != TH_OK ||
-        (rc = th_field_enum(call, "target_group", groups, (int) req->target_group, false)) !=
-            TH_OK ||
+        (rc = th_field_enum(call, "target_group", groups, (int) req->target_group,
+                            false)) != TH_OK ||
         (rc = th_field_enum(call, "status", statuses, (int) req->status, false)) != TH_OK)
         return rc;
     /* The Land whose measures are asked for: the district's, the one named,
@@ -205,7 +211,8 @@ MEASURES_HANDLER(measures_list)
     th_page_t page;
     if ((rc = th_page_begin(call, &pr, &page)) != TH_OK)
         return rc;
-    if (page.after[0] != NULL && (!th_check_ags(page.after[0]) || strlen(page.after[1]) > 64))
+    if (page.after[0] != NULL &&
+        (!th_check_ags(page.after[0]) || strlen(page.after[1]) > 64))
         return th_page_invalid(call);
     Teilhabe__Measures__V1__ListMeasuresResponse *resp = th_call_alloc(call, sizeof *resp);
     teilhabe__measures__v1__list_measures_response__init(resp);

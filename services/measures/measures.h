@@ -63,30 +63,14 @@ int measures_need_writer(th_call_t *call, const char *right);
  * and, when exists_on is not NULL, that the district exists on that date.
  * The ministry of the district's Land may; a manager of that Land may when
  * its key's district scope names ags or the registry says it is assigned
- * to ags today. What only the registry knows is asked of it in one go
- * (registry_ask.h): UNAVAILABLE when it cannot be asked. TH_OK, or the
+ * to ags today. What only the registry knows is asked of it over the
+ * broker (registry_ask.h): UNAVAILABLE when it cannot be asked. TH_OK, or the
  * status recorded on the call. */
 int measures_check_write(th_call_t *call, const char *field, const char *ags,
                          const char *exists_on, const char *right);
 
-/* --- writes ------------------------------------------------------------- */
-
-/* Begins the write; returns TH_OK to go on, or what the handler returns. */
-#define MEASURES_BEGIN_WRITE(call)                                                         \
-    do {                                                                                   \
-        const int begin_rc_ = th_call_begin_write(call);                                   \
-        if (begin_rc_ == TH_CALL_REPLAY)                                                   \
-            return TH_OK;                                                                  \
-        if (begin_rc_ != TH_OK)                                                            \
-            return begin_rc_;                                                              \
-    } while (0)
-
-/* The audit row (before and after as JSON, th_pbjson.h) and the outbox
- * event (topic, payload event) of a write, in its transaction. TH_OK, or
- * the database's status recorded on the call. */
-int measures_record(th_call_t *call, const char *resource, const ProtobufCMessage *before,
-                    const ProtobufCMessage *after, const char *topic,
-                    const ProtobufCMessage *event);
+/* Writes go the kit's way (th_call.h): TH_CALL_BEGIN_WRITE, then
+ * th_call_record for the audit row and the event in measures.events. */
 
 /* --- the handlers (th_method_fn) ------------------------------------------ */
 

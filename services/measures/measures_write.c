@@ -32,8 +32,8 @@
 #include "th_status.h"
 
 static const char *const s_mask_fields[] = {
-    "municipality", "municipality_key", "title",    "description",  "field",
-    "target_group", "target_group_name", "start_date", "end_date", "budget_cents",
+    "municipality",  "municipality_key",  "title",      "description", "field",
+    "target_group",  "target_group_name", "start_date", "end_date",    "budget_cents",
     "funding_source"};
 
 /* The measure a write is about (unlocked, or locked inside the write);
@@ -70,7 +70,8 @@ s_begin(th_call_t *call, const char *id, int64_t version, const char *right,
         (rc = measures_check_id(call, "id", id)) != TH_OK)
         return rc;
     if (version < 1)
-        return th_answer_invalid(call, "version", "must be the version last read (1 or more)");
+        return th_answer_invalid(call, "version",
+                                 "must be the version last read (1 or more)");
     return s_measure(call, id, false, current);
 }
 
@@ -89,13 +90,14 @@ MEASURES_HANDLER(measures_update)
                             sizeof s_mask_fields / sizeof s_mask_fields[0])) != TH_OK)
         return rc;
     if (req->version < 1)
-        return th_answer_invalid(call, "version", "must be the version last read (1 or more)");
+        return th_answer_invalid(call, "version",
+                                 "must be the version last read (1 or more)");
     measure_t *current = NULL;
     char *const *mask = req->update_mask;
     const size_t n = req->n_update_mask;
     const bool new_start = th_check_mask_has(mask, n, "start_date");
-    if ((new_start && (rc = th_field_date(call, "measure.start_date", in->start_date, true)) !=
-                          TH_OK) ||
+    if ((new_start &&
+         (rc = th_field_date(call, "measure.start_date", in->start_date, true)) != TH_OK) ||
         (rc = s_measure(call, in->id, false, &current)) != TH_OK)
         return rc;
     /* A new start date is one the district must exist on (today while
@@ -115,7 +117,7 @@ MEASURES_HANDLER(measures_update)
      * after the idempotency key was looked up: a repeated request gets its
      * first reply, not "stale version". With the version the client read,
      * the locked row is the one read above (versions only grow). */
-    MEASURES_BEGIN_WRITE(call);
+    TH_CALL_BEGIN_WRITE(call);
     measure_t *locked = NULL;
     if ((rc = s_measure(call, in->id, true, &locked)) != TH_OK)
         return rc;
@@ -154,11 +156,12 @@ MEASURES_HANDLER(measures_update)
                                &updated);
     if (rc == TH_ESTATE)
         return th_call_error(call, TH_FAILED_PRECONDITION,
-                             "measure %s changed meanwhile; read it again and retry", in->id);
+                             "measure %s changed meanwhile; read it again and retry",
+                             in->id);
     if (rc != 0)
         return th_answer_db_failure(call, "update the measure");
-    if ((rc = measures_record(call, measures_resource(call, updated), &locked->base,
-                              &updated->base, "measure.updated", &updated->base)) != TH_OK)
+    if ((rc = th_call_record(call, measures_resource(call, updated), &locked->base,
+                             &updated->base, "measure.updated", &updated->base)) != TH_OK)
         return rc;
     *response = &updated->base;
     return TH_OK;
@@ -177,12 +180,9 @@ static const char *
 s_moves_from(int status)
 {
     switch (status) {
-    case S_PLANNED:
-        return "active or cancelled";
-    case S_ACTIVE:
-        return "completed or cancelled";
-    default:
-        return NULL;
+    case S_PLANNED: return "active or cancelled";
+    case S_ACTIVE: return "completed or cancelled";
+    default: return NULL;
     }
 }
 
@@ -197,21 +197,24 @@ s_move_allowed(int from, int to)
 static int
 s_move_refused(th_call_t *call, const measure_t *m, int to)
 {
-    const ProtobufCEnumDescriptor *desc = &teilhabe__measures__v1__measure_status__descriptor;
+    const ProtobufCEnumDescriptor *desc =
+        &teilhabe__measures__v1__measure_status__descriptor;
     char from_text[TH_ENUM_TEXT_SIZE], to_text[TH_ENUM_TEXT_SIZE];
     th_enum_token(desc, (int) m->status, from_text, sizeof from_text);
     th_enum_token(desc, to, to_text, sizeof to_text);
     const char *moves = s_moves_from((int) m->status);
     th_call_violation(call, "status", "%s is not allowed from %s", to_text, from_text);
     if (moves == NULL)
-        return th_call_error(call, TH_FAILED_PRECONDITION,
-                             "measure %s is %s, which is final: it cannot move to %s (allowed "
-                             "moves: planned -> active -> completed, planned or active -> "
-                             "cancelled)",
-                             m->id, from_text, to_text);
-    return th_call_error(call, TH_FAILED_PRECONDITION,
-                         "measure %s is %s and cannot move to %s: from %s it may move to %s",
-                         m->id, from_text, to_text, from_text, moves);
+        return th_call_error(
+            call, TH_FAILED_PRECONDITION,
+            "measure %s is %s, which is final: it cannot move to %s (allowed "
+            "moves: planned -> active -> completed, planned or active -> "
+            "cancelled)",
+            m->id, from_text, to_text);
+    return th_call_error(
+        call, TH_FAILED_PRECONDITION,
+        "measure %s is %s and cannot move to %s: from %s it may move to %s", m->id,
+        from_text, to_text, from_text, moves);
 }
 
 MEASURES_HANDLER(measures_transition)
@@ -221,7 +224,8 @@ MEASURES_HANDLER(measures_transition)
     measure_t *current = NULL;
     int rc;
     if ((rc = s_begin(call, req->id, req->version, right, &current)) != TH_OK ||
-        (rc = th_field_enum(call, "status", &teilhabe__measures__v1__measure_status__descriptor,
+        (rc = th_field_enum(call, "status",
+                            &teilhabe__measures__v1__measure_status__descriptor,
                             (int) req->status, true)) != TH_OK ||
         (rc = measures_check_write(
              call, "id", current->ags, NULL,
@@ -229,7 +233,7 @@ MEASURES_HANDLER(measures_transition)
                             current->ags))) != TH_OK)
         return rc;
 
-    MEASURES_BEGIN_WRITE(call);
+    TH_CALL_BEGIN_WRITE(call);
     measure_t *locked = NULL;
     if ((rc = s_measure(call, req->id, true, &locked)) != TH_OK)
         return rc;
@@ -245,11 +249,12 @@ MEASURES_HANDLER(measures_transition)
                                    th_call_principal(call)->id, &moved);
     if (rc == TH_ESTATE)
         return th_call_error(call, TH_FAILED_PRECONDITION,
-                             "measure %s changed meanwhile; read it again and retry", req->id);
+                             "measure %s changed meanwhile; read it again and retry",
+                             req->id);
     if (rc != 0)
         return th_answer_db_failure(call, "change the status of the measure");
-    if ((rc = measures_record(call, measures_resource(call, moved), &locked->base, &moved->base,
-                              "measure.transitioned", &moved->base)) != TH_OK)
+    if ((rc = th_call_record(call, measures_resource(call, moved), &locked->base,
+                             &moved->base, "measure.transitioned", &moved->base)) != TH_OK)
         return rc;
     *response = &moved->base;
     return TH_OK;
@@ -267,31 +272,33 @@ MEASURES_HANDLER(measures_delete)
                                                   current->ags))) != TH_OK)
         return rc;
 
-    MEASURES_BEGIN_WRITE(call);
+    TH_CALL_BEGIN_WRITE(call);
     measure_t *locked = NULL;
     if ((rc = s_measure(call, req->id, true, &locked)) != TH_OK)
         return rc;
     if (locked->version != req->version)
         return s_stale(call, locked, req->version);
-    const ProtobufCEnumDescriptor *desc = &teilhabe__measures__v1__measure_status__descriptor;
+    const ProtobufCEnumDescriptor *desc =
+        &teilhabe__measures__v1__measure_status__descriptor;
     char status[TH_ENUM_TEXT_SIZE];
     if (locked->status != S_PLANNED)
-        return th_call_error(call, TH_FAILED_PRECONDITION,
-                             "measure %s is %s: only a planned measure can be deleted%s",
-                             locked->id,
-                             th_enum_token(desc, (int) locked->status, status, sizeof status),
-                             locked->status == S_ACTIVE
-                                 ? "; cancel it with TransitionMeasure instead, so what ran "
-                                   "stays on record"
-                                 : "");
+        return th_call_error(
+            call, TH_FAILED_PRECONDITION,
+            "measure %s is %s: only a planned measure can be deleted%s", locked->id,
+            th_enum_token(desc, (int) locked->status, status, sizeof status),
+            locked->status == S_ACTIVE
+                ? "; cancel it with TransitionMeasure instead, so what ran "
+                  "stays on record"
+                : "");
     rc = measures_store_delete(call, req->id, req->version);
     if (rc == TH_ESTATE)
         return th_call_error(call, TH_FAILED_PRECONDITION,
-                             "measure %s changed meanwhile; read it again and retry", req->id);
+                             "measure %s changed meanwhile; read it again and retry",
+                             req->id);
     if (rc != 0)
         return th_answer_db_failure(call, "delete the measure");
-    if ((rc = measures_record(call, measures_resource(call, locked), &locked->base, NULL,
-                              "measure.deleted", &locked->base)) != TH_OK)
+    if ((rc = th_call_record(call, measures_resource(call, locked), &locked->base, NULL,
+                             "measure.deleted", &locked->base)) != TH_OK)
         return rc;
     *response = &locked->base;
     return TH_OK;

@@ -1,39 +1,69 @@
 /* ---------------------------------------------------------------------------
- * registry_ask.c: the questions to the registry (see registry_ask.h), not
- * wired yet: every question is answered UNAVAILABLE until the runtime can
- * call another service through the broker.
+ * registry_ask.c: the questions to the registry (see registry_ask.h), asked
+ * over the broker with th_call_invoke: GetDistrict(ags, as_of) for whether
+ * the district exists on a date, CheckAssignment(principal_id, ags, as_of)
+ * for whether a manager is assigned to it.
  *
- * When it can, this file is the one place that changes: GetDistrict(ags,
- * as_of = exists_on) answers whether the district exists then (NOT_FOUND
- * naming the successor, INVALID_ARGUMENT for an unknown AGS: passed on as
- * they come), and a question about a manager's assignment that a service
- * may ask (the registry's ListManagers withholds the principal ids from a
- * service, so it needs a method of its own) the other half.
+ * The registry's verdict on the district (INVALID_ARGUMENT for an AGS it
+ * does not know, NOT_FOUND naming the successor of a district that ended)
+ * is answered in the measures service's own words: the same status and
+ * message, with the violation naming the field of *this* request
+ * ("measure.ags"), not the registry's. Every other failure
+ * (UNAVAILABLE, DEADLINE_EXCEEDED, ...) comes back as th_call_invoke
+ * recorded it.
  * ---------------------------------------------------------------------------
  */
 #include "registry_ask.h"
 
+#include "th_answer.h"
 #include "th_status.h"
+#include "teilhabe/v1/registry.pb-c.h"
+
+#define S_REGISTRY "teilhabe.registry.v1.Registry/"
+
+/* The registry's verdict on q->ags, with the violation renamed to q->field. */
+static int
+s_verdict(th_call_t *call, const measures_registry_question_t *q, const th_result_t *r)
+{
+    const char *why = r->n_violations > 0 ? r->violations[0].description : r->message;
+    return th_answer_field(call, r->code, q->field, why, "%s", r->message);
+}
 
 int
-measures_registry_ask(th_call_t *call, const measures_registry_question_t *q, bool *assigned)
+measures_registry_ask(th_call_t *call, const measures_registry_question_t *q,
+                      bool *assigned)
 {
     *assigned = false;
-    const char *what;
-    if (q->exists_on != NULL && q->manager_id != NULL)
-        what = th_call_printf(call,
-                              "whether district %s exists on %s and principal \"%s\" is "
-                              "assigned to it on %s",
-                              q->ags, q->exists_on, q->manager_id, q->assigned_on);
-    else if (q->exists_on != NULL)
-        what = th_call_printf(call, "whether district %s exists on %s", q->ags, q->exists_on);
-    else
-        what = th_call_printf(call, "whether principal \"%s\" is assigned to district %s on %s",
-                              q->manager_id != NULL ? q->manager_id : "", q->ags,
-                              q->assigned_on != NULL ? q->assigned_on : "");
-    return th_call_error(call, TH_UNAVAILABLE,
-                         "registry check not wired yet: the measures service cannot ask the "
-                         "registry %s until calls between services are available; nothing "
-                         "was written",
-                         what);
+    const th_result_t *r = NULL;
+    int rc;
+    if (q->exists_on != NULL) {
+        Teilhabe__Registry__V1__GetDistrictRequest req =
+            TEILHABE__REGISTRY__V1__GET_DISTRICT_REQUEST__INIT;
+        req.ags = (char *) q->ags;
+        req.as_of = (char *) q->exists_on;
+        rc = th_call_invoke(call, S_REGISTRY "GetDistrict", &req.base,
+                            &teilhabe__registry__v1__district__descriptor, &r);
+        if (rc == TH_INVALID_ARGUMENT || rc == TH_NOT_FOUND)
+            return s_verdict(call, q, r);
+        if (rc != TH_OK)
+            return rc;
+    }
+    if (q->manager_id != NULL) {
+        Teilhabe__Registry__V1__CheckAssignmentRequest req =
+            TEILHABE__REGISTRY__V1__CHECK_ASSIGNMENT_REQUEST__INIT;
+        req.principal_id = (char *) q->manager_id;
+        req.ags = (char *) q->ags;
+        req.as_of = (char *) (q->assigned_on != NULL ? q->assigned_on : "");
+        rc = th_call_invoke(call, S_REGISTRY "CheckAssignment", &req.base,
+                            &teilhabe__registry__v1__check_assignment_response__descriptor,
+                            &r);
+        if (rc == TH_INVALID_ARGUMENT && q->exists_on == NULL)
+            return s_verdict(call, q, r);
+        if (rc != TH_OK)
+            return rc;
+        const Teilhabe__Registry__V1__CheckAssignmentResponse *a =
+            (const void *) r->response;
+        *assigned = a->assigned;
+    }
+    return TH_OK;
 }

@@ -6,16 +6,13 @@
  * them over the broker, as a call between services (issue 7 §2: with the
  * remaining deadline of its own call, under its own key, on behalf of its
  * caller), and never reads the registry's schema (its database role may
- * not). Both questions go out together, before the write's transaction
- * begins, so no lock is held while the registry is asked.
+ * not). Both are asked before the write's transaction begins, so no lock
+ * is held while the registry answers.
  *
- * NOT WIRED YET: the runtime has no API for calls between services so far
- * (th_call_invoke or the like, being built in another branch). Until it
- * lands, measures_registry_ask answers every question UNAVAILABLE
- * "registry check not wired yet ...": a write that needs the registry is
- * refused, and nothing is written; never a made-up yes. Everything that
- * needs no answer from the registry (reads, and the writes of a ministry
- * that leave the start date alone) works.
+ * Both go out as calls between services (th_call_invoke): with what is
+ * left of the caller's deadline, under the service's own key
+ * (`measures-client`, role service), on behalf of the caller, whose
+ * principal id the registry writes into any audit row.
  * ---------------------------------------------------------------------------
  */
 #ifndef MEASURES_REGISTRY_ASK_H
@@ -26,8 +23,8 @@
 #include "th_call.h"
 
 typedef struct {
-    const char *ags;          /* the district (5 digits, checked) */
-    const char *field;        /* the request field that named it, for violations */
+    const char *ags;   /* the district (5 digits, checked) */
+    const char *field; /* the request field that named it, for violations */
     /* The date the district must exist on; NULL = not asked. */
     const char *exists_on;
     /* The principal id of a manager whose assignment to ags on assigned_on

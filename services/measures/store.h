@@ -103,7 +103,7 @@ typedef struct {
     char **period_start; /* first day of the period */
     char **period_end;   /* last day */
     char **disaggregation;
-    char **numerator;    /* decimal text */
+    char **numerator; /* decimal text */
     char **denominator;
     char **source;
     char **note;

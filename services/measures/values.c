@@ -53,7 +53,8 @@ s_check_value(th_call_t *call, size_t i, const value_t *v, char first[TH_DATE_LE
         (rc = th_field_enum(call, S_F("disaggregation"),
                             &teilhabe__measures__v1__disaggregation__descriptor,
                             (int) v->disaggregation, true)) != TH_OK ||
-        (rc = th_field_range(call, S_F("numerator"), v->numerator, 0, INT64_MAX)) != TH_OK ||
+        (rc = th_field_range(call, S_F("numerator"), v->numerator, 0, INT64_MAX)) !=
+            TH_OK ||
         (rc = th_field_range(call, S_F("denominator"), v->denominator, 0, INT64_MAX)) !=
             TH_OK ||
         (rc = th_field_line(call, S_F("source"), v->source, 0, 200)) != TH_OK ||
@@ -82,15 +83,17 @@ s_check_against(th_call_t *call, size_t i, const value_t *v, const indicator_t *
             ind->n_disaggregations > 1 ? " and by migration history" : "");
     const char *field = th_call_printf(call, "values[%zu].denominator", i);
     if (ind->denominator[0] != '\0' && v->denominator == 0)
-        return th_answer_invalid(call, field,
-                                 "must be above 0: indicator %s is a rate (%s), and a rate of "
-                                 "0 cannot be computed",
-                                 ind->code, ind->denominator);
+        return th_answer_invalid(
+            call, field,
+            "must be above 0: indicator %s is a rate (%s), and a rate of "
+            "0 cannot be computed",
+            ind->code, ind->denominator);
     if (ind->denominator[0] == '\0' && v->denominator != 0)
-        return th_answer_invalid(call, field,
-                                 "must be 0: indicator %s is a plain count (its value is the "
-                                 "numerator)",
-                                 ind->code);
+        return th_answer_invalid(
+            call, field,
+            "must be 0: indicator %s is a plain count (its value is the "
+            "numerator)",
+            ind->code);
     return TH_OK;
 }
 
@@ -107,9 +110,9 @@ MEASURES_HANDLER(measures_values_put)
     if ((rc = th_field_list_size(call, "values", n, MEASURES_VALUES_MAX)) != TH_OK)
         return rc;
     measures_value_rows_t rows = {.n = n};
-    char ***columns[] = {&rows.ags,         &rows.code,           &rows.period,
-                         &rows.period_start, &rows.period_end,    &rows.disaggregation,
-                         &rows.numerator,   &rows.denominator,    &rows.source,
+    char ***columns[] = {&rows.ags,          &rows.code,        &rows.period,
+                         &rows.period_start, &rows.period_end,  &rows.disaggregation,
+                         &rows.numerator,    &rows.denominator, &rows.source,
                          &rows.note};
     for (size_t c = 0; c < sizeof columns / sizeof columns[0]; c++)
         *columns[c] = th_call_alloc(call, n * sizeof(char *));
@@ -129,7 +132,8 @@ MEASURES_HANDLER(measures_values_put)
         rows.period_start[i] = th_call_strdup(call, first);
         rows.period_end[i] = th_call_strdup(call, last);
         rows.disaggregation[i] = (char *) th_row_enum_param(
-            call, &teilhabe__measures__v1__disaggregation__descriptor, (int) v->disaggregation);
+            call, &teilhabe__measures__v1__disaggregation__descriptor,
+            (int) v->disaggregation);
         rows.numerator[i] = th_call_printf(call, "%" PRId64, v->numerator);
         rows.denominator[i] = th_call_printf(call, "%" PRId64, v->denominator);
         rows.source[i] = v->source;
@@ -137,10 +141,11 @@ MEASURES_HANDLER(measures_values_put)
         const char *key = th_call_printf(call, "%s|%s|%s|%s", v->ags, v->indicator_code,
                                          v->period, rows.disaggregation[i]);
         if (zhashx_insert(keys, key, (void *) key) != 0)
-            rc = th_answer_invalid(call, th_call_printf(call, "values[%zu]", i),
-                                   "gives district %s, indicator %s, period %s, %s a second "
-                                   "time",
-                                   v->ags, v->indicator_code, v->period, rows.disaggregation[i]);
+            rc = th_answer_invalid(
+                call, th_call_printf(call, "values[%zu]", i),
+                "gives district %s, indicator %s, period %s, %s a second "
+                "time",
+                v->ags, v->indicator_code, v->period, rows.disaggregation[i]);
     }
     zhashx_destroy(&keys);
     if (rc != TH_OK)
@@ -157,10 +162,11 @@ MEASURES_HANDLER(measures_values_put)
             if (strcmp(inds[k]->code, rows.code[i]) == 0)
                 ind = inds[k];
         if (ind == NULL)
-            return th_answer_invalid(call, th_call_printf(call, "values[%zu].indicator_code", i),
-                                     "no indicator has the code \"%s\"; ListIndicators shows "
-                                     "the catalogue",
-                                     rows.code[i]);
+            return th_answer_invalid(
+                call, th_call_printf(call, "values[%zu].indicator_code", i),
+                "no indicator has the code \"%s\"; ListIndicators shows "
+                "the catalogue",
+                rows.code[i]);
         if ((rc = s_check_against(call, i, req->values[i], ind)) != TH_OK)
             return rc;
     }
@@ -175,7 +181,8 @@ MEASURES_HANDLER(measures_values_put)
             continue;
         const char *latest = rows.period_end[i];
         for (size_t k = i + 1; k < n; k++)
-            if (strcmp(rows.ags[k], rows.ags[i]) == 0 && strcmp(rows.period_end[k], latest) > 0)
+            if (strcmp(rows.ags[k], rows.ags[i]) == 0 &&
+                strcmp(rows.period_end[k], latest) > 0)
                 latest = rows.period_end[k];
         if ((rc = measures_check_write(
                  call, th_call_printf(call, "values[%zu].ags", i), rows.ags[i], latest,
@@ -184,7 +191,7 @@ MEASURES_HANDLER(measures_values_put)
             return rc;
     }
 
-    MEASURES_BEGIN_WRITE(call);
+    TH_CALL_BEGIN_WRITE(call);
     value_t **before = NULL, **after = NULL;
     size_t n_before = 0, n_after = 0;
     int *changed = NULL;
@@ -230,9 +237,10 @@ MEASURES_HANDLER(measures_values_put)
                     before[b]->disaggregation == after[k]->disaggregation)
                     was->values[was->n_values++] = before[b];
         }
-        if ((rc = measures_record(call, th_call_printf(call, "districts/%s/values", rows.ags[i]),
-                                  was->n_values > 0 ? &was->base : NULL, &now->base,
-                                  "values.put", &now->base)) != TH_OK)
+        if ((rc = th_call_record(call,
+                                 th_call_printf(call, "districts/%s/values", rows.ags[i]),
+                                 was->n_values > 0 ? &was->base : NULL, &now->base,
+                                 "values.put", &now->base)) != TH_OK)
             return rc;
     }
     *response = &resp->base;
@@ -243,19 +251,22 @@ MEASURES_HANDLER(measures_values_list)
 {
     const Teilhabe__Measures__V1__ListValuesRequest *req = (const void *) request;
     const th_principal_t *p = th_call_principal(call);
-    const ProtobufCEnumDescriptor *dis = &teilhabe__measures__v1__disaggregation__descriptor;
+    const ProtobufCEnumDescriptor *dis =
+        &teilhabe__measures__v1__disaggregation__descriptor;
     th_period_t from, to;
     int rc;
     if ((rc = th_auth_need_principal(call)) != TH_OK)
         return rc;
     if ((req->ags[0] != '\0' && (rc = th_field_ags(call, "ags", req->ags)) != TH_OK) ||
         (rc = th_field_land(call, "state_code", req->state_code, true)) != TH_OK ||
-        (rc = th_field_enum(call, "disaggregation", dis, (int) req->disaggregation, false)) !=
+        (rc = th_field_enum(call, "disaggregation", dis, (int) req->disaggregation,
+                            false)) != TH_OK ||
+        (rc = th_field_period(call, "from_period", req->from_period, true, &from)) !=
             TH_OK ||
-        (rc = th_field_period(call, "from_period", req->from_period, true, &from)) != TH_OK ||
         (rc = th_field_period(call, "to_period", req->to_period, true, &to)) != TH_OK)
         return rc;
-    if (req->indicator_code[0] != '\0' && !measures_indicator_code_valid(req->indicator_code))
+    if (req->indicator_code[0] != '\0' &&
+        !measures_indicator_code_valid(req->indicator_code))
         return th_answer_invalid(call, "indicator_code",
                                  "\"%.64s\" is not an indicator code (2 to 64 of a-z, 0-9 "
                                  "and _)",
@@ -266,8 +277,8 @@ MEASURES_HANDLER(measures_values_list)
     if (req->to_period[0] != '\0')
         th_period_last_day(&to, to_day);
     if (from_day[0] != '\0' && to_day[0] != '\0' && strcmp(to_day, from_day) < 0)
-        return th_answer_invalid(call, "to_period", "%s ends before %s begins", req->to_period,
-                                 req->from_period);
+        return th_answer_invalid(call, "to_period", "%s ends before %s begins",
+                                 req->to_period, req->from_period);
     /* The Land whose values are asked for: the district's, the one named,
      * or the caller's own; every Land only for a caller without one that
      * reads aggregates (admin, analysts and services without a Land). */
@@ -288,13 +299,12 @@ MEASURES_HANDLER(measures_values_list)
             return th_auth_deny(call, "reading the indicator values of every Land",
                                 "role admin, or analyst or service without a Land; name a "
                                 "Land with state_code or a district with ags");
-        return th_auth_deny(call,
-                            th_call_printf(call, "reading the indicator values of Land %s",
-                                           land),
-                            th_call_printf(call,
-                                           "role admin, or ministry, manager, analyst or "
-                                           "service of Land %s (or without a Land)",
-                                           land));
+        return th_auth_deny(
+            call, th_call_printf(call, "reading the indicator values of Land %s", land),
+            th_call_printf(call,
+                           "role admin, or ministry, manager, analyst or "
+                           "service of Land %s (or without a Land)",
+                           land));
     }
     const char *disaggregation = th_row_enum_param(call, dis, (int) req->disaggregation);
     const char *filters[] = {req->ags,
@@ -348,9 +358,10 @@ MEASURES_HANDLER(measures_values_list)
         resp->n_values = (size_t) page.size;
         const value_t *last = resp->values[page.size - 1];
         char token[TH_ENUM_TEXT_SIZE];
-        const char *key[] = {last->ags, last->indicator_code, last->period,
-                             th_call_strdup(call, th_enum_token(dis, (int) last->disaggregation,
-                                                                token, sizeof token))};
+        const char *key[] = {
+            last->ags, last->indicator_code, last->period,
+            th_call_strdup(
+                call, th_enum_token(dis, (int) last->disaggregation, token, sizeof token))};
         resp->next_page_token = th_page_token(call, &page, key);
     }
     *response = &resp->base;

@@ -4,13 +4,13 @@
  * teilhabe-measures): who may write and read what, every bad input, keyset
  * paging with filters.
  *
- * CreateMeasure must ask the registry whether the district exists on the
- * start date (and, for a manager the key does not name the district of,
- * whether it is assigned): the runtime cannot call the registry yet
- * (services/measures/registry_ask.h), so a creation that passes every
- * other check is answered UNAVAILABLE "registry check not wired yet" and
- * writes nothing. The reads are tested on measures the test inserts itself
- * (measures_env.h, meas_seed_measure).
+ * CreateMeasure asks the registry over the broker whether the district
+ * exists on the start date (and, for a manager the key does not name the
+ * district of, whether it is assigned: CheckAssignment); the registry's
+ * verdicts come back in the measures service's words, and with the
+ * registry down a creation is UNAVAILABLE within its deadline and writes
+ * nothing (the last test: it stops the registry). The reads are tested on
+ * measures the test inserts itself (measures_env.h, meas_seed_measure).
  * ---------------------------------------------------------------------------
  */
 #include <setjmp.h>
@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include <czmq.h>
 
 #include "measures_env.h"
 
@@ -124,26 +126,35 @@ test_create_asks_the_registry(void **state)
     s_measure_t m;
     th_result_t r;
     s_valid(&m);
-    /* The ministry of the Land, and a manager whose key names the district:
-     * the right is clear, but whether Sömmerda exists on 2024-05-01 only
-     * the registry can say, and the service cannot ask it yet. */
-    th_client_t *writers[] = {f->ministry, f->soemmerda};
-    for (size_t i = 0; i < 2; i++) {
-        assert_int_equal(s_create(writers[i], &m, 1500, &r), TH_UNAVAILABLE);
-        assert_non_null(strstr(r.message, "registry check not wired yet"));
-        assert_non_null(strstr(r.message, "16068 exists on 2024-05-01"));
-        th_result_clear(&r);
-    }
-    /* A manager of the Land without the district in its key: the
-     * assignment is asked too. */
-    assert_int_equal(s_create(f->manager, &m, 1500, &r), TH_UNAVAILABLE);
-    assert_non_null(strstr(r.message, "\"manager-th\" is assigned to it"));
+    /* An AGS of Thüringen the registry does not know: its INVALID_ARGUMENT,
+     * naming the field of this request. */
+    m.ags = "16099";
+    m.municipality = "";
+    m.municipality_key = "";
+    assert_int_equal(s_create(f->ministry, &m, 5000, &r), TH_INVALID_ARGUMENT);
+    assert_non_null(strstr(r.message, "16099"));
+    assert_true(reg_has_violation(&r, "measure.ags"));
+    assert_false(reg_has_violation(&r, "ags"));
     th_result_clear(&r);
-    /* Without a start date, the district must exist today. */
+    /* Eisenach ended on 2021-06-30: NOT_FOUND naming the successor, on
+     * the start date and, without one, today. */
+    m.ags = "16056";
+    assert_int_equal(s_create(f->ministry, &m, 5000, &r), TH_NOT_FOUND);
+    assert_non_null(strstr(r.message, "does not exist on 2024-05-01"));
+    assert_non_null(strstr(r.message, "16063"));
+    assert_true(reg_has_violation(&r, "measure.ags"));
+    th_result_clear(&r);
     m.start_date = "";
     m.end_date = "";
-    assert_int_equal(s_create(f->ministry, &m, 1500, &r), TH_UNAVAILABLE);
-    assert_null(strstr(r.message, "2024-05-01"));
+    assert_int_equal(s_create(f->ministry, &m, 5000, &r), TH_NOT_FOUND);
+    assert_non_null(strstr(r.message, "16063"));
+    th_result_clear(&r);
+    /* A manager of the Land whose key does not name Sömmerda and whom the
+     * registry does not know as assigned there: denied, by the registry's
+     * answer. */
+    s_valid(&m);
+    assert_int_equal(s_create(f->manager, &m, 5000, &r), TH_PERMISSION_DENIED);
+    assert_non_null(strstr(r.message, "a manager assigned to 16068"));
     th_result_clear(&r);
     s_nothing_written(f);
 }
@@ -261,11 +272,15 @@ test_create_bad_input(void **state)
     m.description = text;
     s_expect_bad(f, &m, "measure.description");
     /* ...and exactly 10,000 in umlauts (20,000 bytes) is fine as far as
-     * the checks go: it then waits for the registry like any other. */
+     * the checks go: it reaches the registry, which refuses Eisenach
+     * (ended 2021), so nothing is written. */
     for (size_t i = 0; i < 10000; i++)
         memcpy(text + 2 * i, "\xc3\xa4", 2);
     text[20000] = '\0';
-    assert_int_equal(s_create(f->ministry, &m, 1500, &r), TH_UNAVAILABLE);
+    m.ags = "16056";
+    m.municipality = "";
+    m.municipality_key = "";
+    assert_int_equal(s_create(f->ministry, &m, 5000, &r), TH_NOT_FOUND);
     th_result_clear(&r);
     /* 2 MB: above the request size limit, refused by the broker before any
      * service unpacks it. */
@@ -498,8 +513,7 @@ test_list_filters_paging_and_rules(void **state)
     th_result_clear(&r);
 }
 
-/* What CreateMeasure stores once the registry answers (skipped while it
- * cannot be asked): the measure as given, planned, version 1, its audit
+/* What CreateMeasure stores once the registry answers: the measure as given, planned, version 1, its audit
  * row and event; a repeated key creates nothing twice. */
 static void
 test_create_when_the_registry_answers(void **state)
@@ -517,10 +531,6 @@ test_create_when_the_registry_answers(void **state)
     req.measure = &m;
     th_client_call(f->soemmerda, MEAS_METHOD("CreateMeasure"), &req.base,
                    &teilhabe__measures__v1__measure__descriptor, 1500, &opts, &r);
-    if (meas_registry_not_wired(&r)) {
-        th_result_clear(&r);
-        skip();
-    }
     assert_int_equal(r.code, TH_OK);
     const s_measure_t *c = (const s_measure_t *) r.response;
     assert_int_equal(strlen(c->id), 36);
@@ -562,6 +572,88 @@ test_create_when_the_registry_answers(void **state)
     free(reg_sql_value(f->env.reg.db_url, sql));
 }
 
+/* manager-th's key names no district: once the registry records it as a
+ * manager assigned to Sömmerda, it may create measures there, and not in
+ * Gotha. */
+static void
+test_create_by_an_assigned_manager(void **state)
+{
+    s_fixture_t *f = *state;
+    th_result_t r;
+    Teilhabe__Registry__V1__Manager mg = TEILHABE__REGISTRY__V1__MANAGER__INIT;
+    mg.state_code = "16";
+    mg.name = "Erika Muster";
+    mg.principal_id = "manager-th";
+    Teilhabe__Registry__V1__CreateManagerRequest cm =
+        TEILHABE__REGISTRY__V1__CREATE_MANAGER_REQUEST__INIT;
+    cm.manager = &mg;
+    assert_int_equal(meas_call(f->ministry, "teilhabe.registry.v1.Registry/CreateManager",
+                               &cm.base, &teilhabe__registry__v1__manager__descriptor, 5000,
+                               &r),
+                     TH_OK);
+    char manager_id[64];
+    snprintf(manager_id, sizeof manager_id, "%s",
+             ((const Teilhabe__Registry__V1__Manager *) r.response)->id);
+    th_result_clear(&r);
+    Teilhabe__Registry__V1__AssignManagerRequest am =
+        TEILHABE__REGISTRY__V1__ASSIGN_MANAGER_REQUEST__INIT;
+    am.manager_id = manager_id;
+    am.ags = "16068";
+    am.valid_from = "2024-01-01";
+    assert_int_equal(meas_call(f->ministry, "teilhabe.registry.v1.Registry/AssignManager",
+                               &am.base, &teilhabe__registry__v1__assignment__descriptor, 5000,
+                               &r),
+                     TH_OK);
+    th_result_clear(&r);
+
+    s_measure_t m;
+    s_valid(&m);
+    assert_int_equal(s_create(f->manager, &m, 5000, &r), TH_OK);
+    const s_measure_t *c = (const s_measure_t *) r.response;
+    assert_string_equal(c->created_by, "manager-th");
+    char sql[200];
+    snprintf(sql, sizeof sql, "DELETE FROM measures.measures WHERE id = '%s'", c->id);
+    th_result_clear(&r);
+    free(reg_sql_value(f->env.reg.db_url, sql));
+    m.ags = "16067";
+    m.municipality = "";
+    m.municipality_key = "";
+    assert_int_equal(s_create(f->manager, &m, 5000, &r), TH_PERMISSION_DENIED);
+    th_result_clear(&r);
+    assert_int_equal(meas_count(&f->env, "SELECT count(*) FROM measures.measures WHERE ags = "
+                                         "'16067' AND created_by = 'manager-th'"),
+                     0);
+}
+
+/* The registry stops: a creation is UNAVAILABLE (the registry's status,
+ * never INTERNAL) within the caller's deadline, and writes nothing; the
+ * reads that need no registry still answer. Last: it stops the registry. */
+static void
+test_registry_down(void **state)
+{
+    s_fixture_t *f = *state;
+    assert_int_equal(th_proc_stop(&f->env.reg.registry, SIGTERM, 5000), 0);
+    const long long before = meas_count(&f->env, "SELECT count(*) FROM measures.measures");
+    s_measure_t m;
+    th_result_t r;
+    s_valid(&m);
+    const int64_t t0 = zclock_mono();
+    assert_int_equal(s_create(f->ministry, &m, 1500, &r), TH_UNAVAILABLE);
+    const int64_t took = zclock_mono() - t0;
+    assert_non_null(strstr(r.message, "teilhabe.registry.v1.Registry/GetDistrict"));
+    th_result_clear(&r);
+    assert_true(took < 2500);
+    assert_int_equal(meas_count(&f->env, "SELECT count(*) FROM measures.measures"), before);
+    Teilhabe__Measures__V1__ListMeasuresRequest lr =
+        TEILHABE__MEASURES__V1__LIST_MEASURES_REQUEST__INIT;
+    lr.state_code = "16";
+    assert_int_equal(meas_call(f->ministry, MEAS_METHOD("ListMeasures"), &lr.base,
+                               &teilhabe__measures__v1__list_measures_response__descriptor, 5000,
+                               &r),
+                     TH_OK);
+    th_result_clear(&r);
+}
+
 int
 main(void)
 {
@@ -572,6 +664,8 @@ main(void)
         cmocka_unit_test(test_get_and_its_read_rule),
         cmocka_unit_test(test_list_filters_paging_and_rules),
         cmocka_unit_test(test_create_when_the_registry_answers),
+        cmocka_unit_test(test_create_by_an_assigned_manager),
+        cmocka_unit_test(test_registry_down),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

@@ -3,9 +3,9 @@
  * of the real binary against the real stack
  *
  * The catalogue as table and JSON, an indicator added by a ministry,
- * `measure add` answered UNAVAILABLE (exit 24) while the registry check is
- * not wired, list/show/update/transition/delete on a measure the test
- * inserts (the version read by the CLI itself), `indicator values` with
+ * `measure add` (the registry asked over the broker; a district that ended
+ * is NOT_FOUND, exit 15), list/show/update/transition/delete on a measure
+ * the test inserts (the version read by the CLI itself), `indicator values` with
  * the rates computed, and usage errors (exit 2) that never reach the
  * network.
  * ---------------------------------------------------------------------------
@@ -144,13 +144,25 @@ test_measures(void **state)
 {
     s_fixture_t *f = *state;
     char *out = NULL;
-    /* add: every check passes, then the registry cannot be asked. */
+    /* add: the registry is asked whether Sömmerda exists on the start
+     * date, and the measure is created; Eisenach on that date is not. */
     assert_int_equal(s_cli(f, S_MINISTRY, &out,
-                           "--timeout 1500 measure add --district 16068 --title Sprachcafé "
+                           "--format json measure add --district 16068 --title Sprachcafé "
                            "--field language --target group:Frauen --start 2024-05-01 "
                            "--budget-eur 12500.50 --municipality Sömmerda"),
-                     24);
-    assert_non_null(strstr(out, "registry check not wired yet"));
+                     0);
+    json_t *added = json_loads(out, 0, NULL);
+    assert_non_null(added);
+    assert_string_equal(json_string_value(json_object_get(added, "title")), "Sprachcafé");
+    assert_string_equal(json_string_value(json_object_get(added, "target_group_name")),
+                        "Frauen");
+    json_decref(added);
+    free(out);
+    assert_int_equal(s_cli(f, S_MINISTRY, &out,
+                           "measure add --district 16056 --title T --field language --target "
+                           "all --start 2024-05-01"),
+                     15);
+    assert_non_null(strstr(out, "16063"));
     free(out);
     /* Usage errors stop before the network. */
     assert_int_equal(s_cli(f, S_MINISTRY, &out, "measure add --district 16068 --target some"),

@@ -7,11 +7,10 @@
  * ListValues with rates computed on reading, period ranges, paging and the
  * read rule for aggregates.
  *
- * PutValues must ask the registry whether each district exists (and, for a
- * manager the key does not name it for, whether it is assigned): it cannot
- * yet (services/measures/registry_ask.h), so values that pass every other
- * check are refused UNAVAILABLE and nothing is written; ListValues is
- * tested on values the test inserts itself.
+ * PutValues asks the registry whether each district exists on the last day
+ * of its latest period (and, for a manager the key does not name it for,
+ * whether it is assigned): a refusal for one district refuses the call,
+ * nothing written. ListValues is tested on values the test inserts itself.
  * ---------------------------------------------------------------------------
  */
 #include <setjmp.h>
@@ -382,12 +381,18 @@ test_put_values_all_or_nothing(void **state)
         assert_int_equal(s_put(refused[i], &p, 5000, &r), TH_PERMISSION_DENIED);
         th_result_clear(&r);
     }
-    /* Valid values: whether Sömmerda exists on 2024-12-31 only the
-     * registry can say, and it cannot be asked yet. */
-    assert_int_equal(s_put(f->ministry, &p, 1500, &r), TH_UNAVAILABLE);
-    assert_non_null(strstr(r.message, "16068 exists on 2024-12-31"));
+    /* The registry's answers: Eisenach (ended 2021-06-30) does not exist
+     * on the last day of 2024Q3, so the whole call is refused, Sömmerda's
+     * valid value with it; a manager of Sömmerda is not assigned to
+     * Gotha. */
+    p.values[1].ags = "16056";
+    assert_int_equal(s_put(f->ministry, &p, 5000, &r), TH_NOT_FOUND);
+    assert_non_null(strstr(r.message, "does not exist on 2024-09-30"));
+    assert_non_null(strstr(r.message, "16063"));
     th_result_clear(&r);
-    assert_int_equal(s_put(f->soemmerda, &p, 1500, &r), TH_UNAVAILABLE);
+    p.values[1].ags = "16067";
+    assert_int_equal(s_put(f->soemmerda, &p, 5000, &r), TH_PERMISSION_DENIED);
+    assert_non_null(strstr(r.message, "a manager assigned to 16067"));
     th_result_clear(&r);
     assert_int_equal(meas_count(&f->env, "SELECT count(*) FROM measures.indicator_values"), 0);
     assert_int_equal(meas_count(&f->env, "SELECT count(*) FROM measures.events WHERE topic = "
@@ -549,8 +554,7 @@ test_list_values(void **state)
     th_result_clear(&r);
 }
 
-/* What PutValues stores once the registry answers (skipped while it
- * cannot be asked): created, then given again (unchanged) and changed
+/* What PutValues stores: created, then given again (unchanged) and changed
  * (updated), the rates computed, one audit row and event per district a
  * call changed, the values replaced in the audit row's before. */
 static void
@@ -566,11 +570,7 @@ test_put_values_when_the_registry_answers(void **state)
     p.values[2] = p.values[0];
     p.values[2].ags = "16067";
     p.req.n_values = 3;
-    if (s_put(f->ministry, &p, 1500, &r) != TH_OK && meas_registry_not_wired(&r)) {
-        th_result_clear(&r);
-        skip();
-    }
-    assert_int_equal(r.code, TH_OK);
+    assert_int_equal(s_put(f->ministry, &p, 5000, &r), TH_OK);
     const Teilhabe__Measures__V1__PutValuesResponse *resp = (const void *) r.response;
     assert_int_equal(resp->created, 3);
     assert_int_equal(resp->updated, 0);

@@ -6,12 +6,10 @@
  * the audit row and event of every write.
  *
  * The measures are inserted by the test itself (measures_env.h,
- * meas_seed_measure): CreateMeasure cannot succeed before the service can
- * ask the registry (services/measures/registry_ask.h). The writers here
- * need no answer from the registry: the ministry of the Land, and managers
- * whose key names the district. A write that does need one (a new start
- * date; a manager the key does not name the district of) is answered
- * UNAVAILABLE and changes nothing.
+ * meas_seed_measure). A write that needs the registry's answer (a new
+ * start date; a manager the key does not name the district of) asks it
+ * over the broker; a manager the registry does not know as assigned is
+ * refused PERMISSION_DENIED and nothing changes.
  * ---------------------------------------------------------------------------
  */
 #include <pthread.h>
@@ -247,19 +245,19 @@ test_update_fields_by_mask(void **state)
     assert_int_equal(s_update(f->ministry, &u, NULL, 5000, &r), TH_INVALID_ARGUMENT);
     th_result_clear(&r);
 
-    /* A new start date must be one the district exists on: only the
-     * registry knows, so UNAVAILABLE while it cannot be asked. */
+    /* A new start date is one the district must exist on: the registry
+     * is asked, and says yes. */
     s_update_init(&u, id, 3, "start_date");
     u.m.start_date = "2024-02-01";
-    assert_int_equal(s_update(f->ministry, &u, NULL, 1500, &r), TH_UNAVAILABLE);
-    assert_non_null(strstr(r.message, "registry check not wired yet"));
+    assert_int_equal(s_update(f->ministry, &u, NULL, 5000, &r), TH_OK);
+    assert_int_equal(((const s_measure_t *) r.response)->version, 4);
     th_result_clear(&r);
 
     /* Who may not: another Land's ministry and manager, an analyst (at
      * once, without the registry); a manager of Gotha is not named for
-     * Sömmerda by its key, so only the registry could say it is assigned
-     * there: UNAVAILABLE, not a guess. */
-    s_update_init(&u, id, 3, "title");
+     * Sömmerda by its key, and the registry does not know it as assigned
+     * there. */
+    s_update_init(&u, id, 4, "title");
     u.m.title = "fremd";
     assert_int_equal(s_update(f->ministry_by, &u, NULL, 5000, &r), TH_PERMISSION_DENIED);
     assert_non_null(strstr(r.message, "ministry of Land 16"));
@@ -268,11 +266,11 @@ test_update_fields_by_mask(void **state)
     th_result_clear(&r);
     assert_int_equal(s_update(f->analyst, &u, NULL, 5000, &r), TH_PERMISSION_DENIED);
     th_result_clear(&r);
-    assert_int_equal(s_update(f->gotha, &u, NULL, 1500, &r), TH_UNAVAILABLE);
-    assert_non_null(strstr(r.message, "\"manager-gotha\" is assigned to district 16068"));
+    assert_int_equal(s_update(f->gotha, &u, NULL, 5000, &r), TH_PERMISSION_DENIED);
+    assert_non_null(strstr(r.message, "a manager assigned to 16068"));
     th_result_clear(&r);
-    assert_int_equal(s_version(f, id), 3);
-    assert_int_equal(s_audit_rows(f, id), 2);
+    assert_int_equal(s_version(f, id), 4);
+    assert_int_equal(s_audit_rows(f, id), 3);
 }
 
 static void
@@ -407,15 +405,15 @@ test_delete_only_while_planned(void **state)
     th_result_clear(&r);
     assert_int_equal(s_delete(f->gotha, planned, 2, &r), TH_FAILED_PRECONDITION);
     th_result_clear(&r);
-    /* A manager of Sömmerda is not named for Gotha by its key: only the
-     * registry could say it is assigned there. */
+    /* A manager of Sömmerda is not named for Gotha by its key, and the
+     * registry does not know it as assigned there. */
     Teilhabe__Measures__V1__DeleteMeasureRequest del =
         TEILHABE__MEASURES__V1__DELETE_MEASURE_REQUEST__INIT;
     del.id = planned;
     del.version = 1;
     assert_int_equal(meas_call(f->soemmerda, MEAS_METHOD("DeleteMeasure"), &del.base,
-                               &teilhabe__measures__v1__measure__descriptor, 1500, &r),
-                     TH_UNAVAILABLE);
+                               &teilhabe__measures__v1__measure__descriptor, 5000, &r),
+                     TH_PERMISSION_DENIED);
     th_result_clear(&r);
     assert_int_equal(s_delete(f->ministry_by, planned, 1, &r), TH_PERMISSION_DENIED);
     th_result_clear(&r);
