@@ -27,6 +27,7 @@ static const th_service_method_t s_methods[] = {
     {"CreateIndicator", measures_indicators_create},
     {"PutValues", measures_values_put},
     {"ListValues", measures_values_list},
+    {"ImportValues", measures_values_import},
     {"ListEvents", measures_events_list},
     {NULL, NULL},
 };

@@ -33,6 +33,7 @@
 
 #include "store.h"
 #include "th_call.h"
+#include "th_date.h"
 #include "th_worker.h"
 
 /* The schema of the service's outbox (a fixed identifier, never input). */
@@ -92,6 +93,8 @@ MEASURES_HANDLER(measures_indicators_create);
 /* values.c */
 MEASURES_HANDLER(measures_values_put);
 MEASURES_HANDLER(measures_values_list);
+/* import.c */
+MEASURES_HANDLER(measures_values_import);
 /* events.c */
 MEASURES_HANDLER(measures_events_list);
 
@@ -109,6 +112,21 @@ bool measures_indicator_code_valid(const char *code);
  * why not (a phrase for a message) with *field the field at fault ("code",
  * "factor", ...). One check for CreateIndicator and the starter set. */
 const char *measures_indicator_problem(const indicator_t *ind, const char **field);
+
+/* values.c: the checks of one value that need nothing stored (district,
+ * indicator code, period, disaggregation, counts, source, note), one rule
+ * for PutValues and ImportValues. NULL when v passes, with the first and
+ * last day of its period in first / last; else why not (written to why,
+ * len bytes, and returned) with *field the field at fault ("period"). */
+const char *measures_value_problem(const value_t *v, const char **field, char *why,
+                                   size_t len, char first[TH_DATE_LEN + 1],
+                                   char last[TH_DATE_LEN + 1]);
+
+/* values.c: the checks of v against its indicator ind: a disaggregation it
+ * has, a denominator above 0 for a rate and 0 for a plain count. NULL, or
+ * why not as measures_value_problem says it. */
+const char *measures_value_against(const value_t *v, const indicator_t *ind,
+                                   const char **field, char *why, size_t len);
 
 /* indicators.c: loads the starter set from the file path (indicators.csv)
  * on db, the owner's connection at start-up: every row checked first (a

@@ -142,6 +142,49 @@ typedef struct {
 int measures_store_list_values(th_call_t *call, const measures_value_filter_t *filter,
                                value_t ***out, size_t *n);
 
+/* --- bulk import (store_import.c) ------------------------------------------ */
+
+/* Deletes the chunks staged more than an hour ago. */
+int measures_store_import_purge(th_call_t *call);
+
+/* How many chunks of import_id principal `by` staged within the hour, their
+ * bytes, and the highest chunk number (-1 = none). */
+int measures_store_import_staged(th_call_t *call, const char *by, const char *import_id,
+                                 int *n_chunks, int64_t *bytes, int *max_chunk);
+
+/* Stages chunk number chunk of import_id (len bytes; replaces one staged
+ * under that number). */
+int measures_store_import_stage(th_call_t *call, const char *by, const char *import_id,
+                                int chunk, const uint8_t *data, size_t len);
+
+/* The staged chunks of import_id joined in the order of their numbers in
+ * *out (malloc'ed and NUL-terminated; the caller frees it), *len bytes.
+ * TH_ENOMEM when they do not fit in memory. */
+int measures_store_import_read(th_call_t *call, const char *by, const char *import_id,
+                               char **out, size_t *len);
+
+/* Deletes the staged chunks of import_id. */
+int measures_store_import_drop(th_call_t *call, const char *by, const char *import_id);
+
+/* COPYs len bytes of COPY text (whole lines: import_id, line, ags,
+ * indicator_code, period, disaggregation, period_start, period_end,
+ * numerator, denominator, source, note) into measures.import_rows. */
+int measures_store_import_copy(th_call_t *call, const char *rows, size_t len);
+
+/* What a district's values of an import do. */
+typedef struct {
+    char ags[6];
+    int64_t created;
+    int64_t updated; /* unchanged: the district's lines less these two */
+} measures_import_count_t;
+
+/* Writes the rows of import_id from measures.import_rows into the values
+ * as written by `by` (dry_run: only counts what that would do), then
+ * deletes them from import_rows. *out (call memory): per district, by AGS,
+ * the values created and updated. */
+int measures_store_import_apply(th_call_t *call, const char *import_id, const char *by,
+                                bool dry_run, measures_import_count_t **out, size_t *n);
+
 /* --- events ------------------------------------------------------------- */
 
 /* The condition ListEvents reads the outbox with (th_events.h): events

@@ -30,71 +30,97 @@
 #include "th_period.h"
 #include "th_row.h"
 #include "th_status.h"
+#include "th_text.h"
 
 #define S_TOTAL TEILHABE__MEASURES__V1__DISAGGREGATION__DISAGGREGATION_TOTAL
 
-/* The checks of one value that need nothing stored; its period's days
- * into first / last. */
-static int
-s_check_value(th_call_t *call, size_t i, const value_t *v, char first[TH_DATE_LEN + 1],
-              char last[TH_DATE_LEN + 1])
+const char *
+measures_value_problem(const value_t *v, const char **field, char *why, size_t len,
+                       char first[TH_DATE_LEN + 1], char last[TH_DATE_LEN + 1])
 {
-    int rc;
+    const ProtobufCEnumDescriptor *dis = &teilhabe__measures__v1__disaggregation__descriptor;
     th_period_t period;
-#define S_F(name) th_call_printf(call, "values[%zu]." name, i)
-    if ((rc = th_field_ags(call, S_F("ags"), v->ags)) != TH_OK)
-        return rc;
-    if (!measures_indicator_code_valid(v->indicator_code))
-        return th_answer_invalid(call, S_F("indicator_code"),
-                                 "\"%.64s\" is not an indicator code (2 to 64 of a-z, 0-9 "
-                                 "and _)",
-                                 v->indicator_code);
-    if ((rc = th_field_period(call, S_F("period"), v->period, false, &period)) != TH_OK ||
-        (rc = th_field_enum(call, S_F("disaggregation"),
-                            &teilhabe__measures__v1__disaggregation__descriptor,
-                            (int) v->disaggregation, true)) != TH_OK ||
-        (rc = th_field_range(call, S_F("numerator"), v->numerator, 0, INT64_MAX)) !=
-            TH_OK ||
-        (rc = th_field_range(call, S_F("denominator"), v->denominator, 0, INT64_MAX)) !=
-            TH_OK ||
-        (rc = th_field_line(call, S_F("source"), v->source, 0, 200)) != TH_OK ||
-        (rc = th_field_paragraphs(call, S_F("note"), v->note, 0, 1000)) != TH_OK)
-        return rc;
-#undef S_F
-    th_period_first_day(&period, first);
-    th_period_last_day(&period, last);
-    return TH_OK;
+    char tokens[512];
+    /* The words are those of the kit's field checks (th_field.c), so a
+     * value says the same in PutValues and in an import. */
+    if (v->ags == NULL || v->ags[0] == '\0') {
+        *field = "ags";
+        snprintf(why, len, "an AGS (5 digits, e.g. 16068) is required");
+    } else if (!th_check_ags(v->ags)) {
+        *field = "ags";
+        snprintf(why, len, "\"%.32s\" is not an AGS of 5 digits", v->ags);
+    } else if (!measures_indicator_code_valid(v->indicator_code)) {
+        *field = "indicator_code";
+        snprintf(why, len, "\"%.64s\" is not an indicator code (2 to 64 of a-z, 0-9 and _)",
+                 v->indicator_code);
+    } else if (v->period == NULL || v->period[0] == '\0') {
+        *field = "period";
+        snprintf(why, len, "a period is required (2024, 2024S1, 2024Q3 or 2024-05)");
+    } else if (th_period_parse(v->period, &period) != 0) {
+        *field = "period";
+        snprintf(why, len,
+                 "\"%.32s\" is not a period: a year (2024), half (2024S1), quarter (2024Q3) "
+                 "or month (2024-05)",
+                 v->period);
+    } else if (!th_enum_valid(dis, (int) v->disaggregation, false)) {
+        *field = "disaggregation";
+        th_enum_tokens(dis, tokens, sizeof tokens);
+        if (v->disaggregation == 0)
+            snprintf(why, len, "is required: one of %s", tokens);
+        else
+            snprintf(why, len, "%d is not a %s; one of %s", (int) v->disaggregation,
+                     dis->short_name, tokens);
+    } else if (v->numerator < 0 || v->denominator < 0) {
+        *field = v->numerator < 0 ? "numerator" : "denominator";
+        snprintf(why, len, "%" PRId64 " is outside 0 to %" PRId64,
+                 v->numerator < 0 ? v->numerator : v->denominator, INT64_MAX);
+    } else if (!th_text_is_line(v->source != NULL ? v->source : "", 0, 200)) {
+        *field = "source";
+        snprintf(why, len, "must be 0 to 200 characters on one line");
+    } else if (!th_text_is_paragraphs(v->note != NULL ? v->note : "", 0, 1000)) {
+        *field = "note";
+        snprintf(why, len,
+                 "must be 0 to 1000 characters without control characters (newlines and "
+                 "tabs are fine)");
+    } else {
+        th_period_first_day(&period, first);
+        th_period_last_day(&period, last);
+        return NULL;
+    }
+    return why;
 }
 
-/* The checks of a value against its indicator. */
-static int
-s_check_against(th_call_t *call, size_t i, const value_t *v, const indicator_t *ind)
+const char *
+measures_value_against(const value_t *v, const indicator_t *ind, const char **field,
+                       char *why, size_t len)
 {
     bool supported = false;
     for (size_t k = 0; k < ind->n_disaggregations; k++)
         supported = supported || ind->disaggregations[k] == v->disaggregation;
     char token[TH_ENUM_TEXT_SIZE];
-    if (!supported)
-        return th_answer_invalid(
-            call, th_call_printf(call, "values[%zu].disaggregation", i),
-            "indicator %s has no values %s (only total%s)", ind->code,
-            th_enum_token(&teilhabe__measures__v1__disaggregation__descriptor,
-                          (int) v->disaggregation, token, sizeof token),
-            ind->n_disaggregations > 1 ? " and by migration history" : "");
-    const char *field = th_call_printf(call, "values[%zu].denominator", i);
-    if (ind->denominator[0] != '\0' && v->denominator == 0)
-        return th_answer_invalid(
-            call, field,
-            "must be above 0: indicator %s is a rate (%s), and a rate of "
-            "0 cannot be computed",
-            ind->code, ind->denominator);
-    if (ind->denominator[0] == '\0' && v->denominator != 0)
-        return th_answer_invalid(
-            call, field,
-            "must be 0: indicator %s is a plain count (its value is the "
-            "numerator)",
-            ind->code);
-    return TH_OK;
+    if (!supported) {
+        *field = "disaggregation";
+        snprintf(why, len, "indicator %s has no values %s (only total%s)", ind->code,
+                 th_enum_token(&teilhabe__measures__v1__disaggregation__descriptor,
+                               (int) v->disaggregation, token, sizeof token),
+                 ind->n_disaggregations > 1 ? " and by migration history" : "");
+        return why;
+    }
+    *field = "denominator";
+    if (ind->denominator[0] != '\0' && v->denominator == 0) {
+        snprintf(why, len,
+                 "must be above 0: indicator %s is a rate (%s), and a rate of 0 cannot be "
+                 "computed",
+                 ind->code, ind->denominator);
+        return why;
+    }
+    if (ind->denominator[0] == '\0' && v->denominator != 0) {
+        snprintf(why, len,
+                 "must be 0: indicator %s is a plain count (its value is the numerator)",
+                 ind->code);
+        return why;
+    }
+    return NULL;
 }
 
 MEASURES_HANDLER(measures_values_put)
@@ -123,9 +149,13 @@ MEASURES_HANDLER(measures_values_put)
     rc = TH_OK;
     for (size_t i = 0; i < n && rc == TH_OK; i++) {
         const value_t *v = req->values[i];
-        char first[TH_DATE_LEN + 1], last[TH_DATE_LEN + 1];
-        if ((rc = s_check_value(call, i, v, first, last)) != TH_OK)
+        char first[TH_DATE_LEN + 1], last[TH_DATE_LEN + 1], why[600];
+        const char *field;
+        if (measures_value_problem(v, &field, why, sizeof why, first, last) != NULL) {
+            rc = th_answer_invalid(call, th_call_printf(call, "values[%zu].%s", i, field),
+                                   "%s", why);
             break;
+        }
         rows.ags[i] = v->ags;
         rows.code[i] = v->indicator_code;
         rows.period[i] = v->period;
@@ -167,8 +197,11 @@ MEASURES_HANDLER(measures_values_put)
                 "no indicator has the code \"%s\"; ListIndicators shows "
                 "the catalogue",
                 rows.code[i]);
-        if ((rc = s_check_against(call, i, req->values[i], ind)) != TH_OK)
-            return rc;
+        const char *field;
+        char why[600];
+        if (measures_value_against(req->values[i], ind, &field, why, sizeof why) != NULL)
+            return th_answer_invalid(
+                call, th_call_printf(call, "values[%zu].%s", i, field), "%s", why);
     }
 
     /* Each district once: the right to write there, and that it exists on
