@@ -60,24 +60,25 @@ static const struct {
 /* The i-th period counting back from 2025: 2025, 2025S1, 2025S2,
  * 2025Q1..Q4, 2025-01..12, then 2024 the same way. */
 static inline void
-meas_csv_period(size_t i, char out[8])
+meas_csv_period(size_t i, char out[16])
 {
-    const int year = 2025 - (int) (i / 19);
+    /* Years 2025 back to 1900 (the generator never asks for more). */
+    const int year = 2025 - (int) ((i / 19) % 126);
     const int k = (int) (i % 19);
     if (k == 0)
-        snprintf(out, 8, "%d", year);
+        snprintf(out, 16, "%d", year);
     else if (k <= 2)
-        snprintf(out, 8, "%dS%d", year, k);
+        snprintf(out, 16, "%dS%d", year, k);
     else if (k <= 6)
-        snprintf(out, 8, "%dQ%d", year, k - 2);
+        snprintf(out, 16, "%dQ%d", year, k - 2);
     else
-        snprintf(out, 8, "%d-%02d", year, k - 6);
+        snprintf(out, 16, "%d-%02d", year, k - 6);
 }
 
 /* Value i's fields: district, indicator, period, disaggregation and
  * numbers (numerator 40 + i % 50 + shift). */
 static inline void
-meas_csv_value(size_t i, int shift, const char **ags, const char **code, char period[8],
+meas_csv_value(size_t i, int shift, const char **ags, const char **code, char period[16],
                const char **dis, long long *num, long long *den)
 {
     const size_t combo = i / 22;
@@ -101,7 +102,7 @@ meas_csv_values(size_t n, int shift, size_t *len)
     size_t pos = (size_t) snprintf(buf, cap, "%s", MEAS_CSV_HEADER);
     for (size_t i = 0; i < n; i++) {
         const char *ags, *code, *dis;
-        char period[8];
+        char period[16];
         long long num, den;
         meas_csv_value(i, shift, &ags, &code, period, &dis, &num, &den);
         pos += (size_t) snprintf(buf + pos, cap - pos, "%s,%s,%s,%s,%lld,%lld,Testdaten,\n",
