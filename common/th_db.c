@@ -749,3 +749,47 @@ th_db__leave_copy(PGconn *conn, ExecStatusType status)
 {
     s_leave_copy(conn, status);
 }
+
+int
+th_db_copy_in(th_db_t *self, const char *sql, const char *data, size_t len)
+{
+    th_db__set_error(self, TH_OK, "", "%s", "");
+    PGconn *conn = th_db_conn(self);
+    if (conn == NULL)
+        return TH_EDB;
+    self->statements++;
+    PGresult *res = PQexec(conn, sql);
+    if (res == NULL || PQresultStatus(res) != PGRES_COPY_IN) {
+        s_record_failure(self, res);
+        if (res != NULL)
+            s_leave_copy(conn, PQresultStatus(res));
+        PQclear(res);
+        return TH_EDB;
+    }
+    PQclear(res);
+    /* In pieces of 1 MiB: libpq buffers what it cannot send at once, and
+     * a piece that size keeps that buffer small. */
+    const size_t piece = (size_t) 1 << 20;
+    int ok = 1;
+    for (size_t pos = 0; pos < len && ok == 1; pos += piece) {
+        const size_t n = len - pos < piece ? len - pos : piece;
+        ok = PQputCopyData(conn, data + pos, (int) n);
+    }
+    if (ok == 1)
+        ok = PQputCopyEnd(conn, NULL);
+    else
+        PQputCopyEnd(conn, "the data could not be sent");
+    int rc = 0;
+    while ((res = PQgetResult(conn)) != NULL) {
+        if (rc == 0 && PQresultStatus(res) != PGRES_COMMAND_OK) {
+            s_record_failure(self, res);
+            rc = TH_EDB;
+        }
+        PQclear(res);
+    }
+    if (rc == 0 && ok != 1) {
+        s_record_failure(self, NULL);
+        rc = TH_EDB;
+    }
+    return rc;
+}

@@ -80,6 +80,13 @@ typedef struct {
 PGresult *th_db_exec_stmt(th_db_t *self, const th_db_stmt_t *stmt, const char *const *values,
                           const int *lengths, const int *formats, int result_format);
 
+/* Runs sql, a `COPY ... FROM STDIN` (text format) without parameters, and
+ * sends it the len bytes of data (whole lines of COPY text), in one round
+ * trip and a stream of data. Inside a transaction too. 0, or TH_EDB with
+ * the failure recorded as for th_db_exec (a row the table refuses, a
+ * connection lost, the statement_timeout). */
+int th_db_copy_in(th_db_t *self, const char *sql, const char *data, size_t len);
+
 /* Runs the statement prepared on this connection as name (PQexecPrepared),
  * with the same result and error rules as th_db_exec. A name the connection
  * does not know (new or reconnected connection) fails with SQLSTATE 26000;

@@ -29,6 +29,14 @@
 
 #include "th_call.h"
 
+/* SQL fragments for the columns of a store: dates leave the database as
+ * to_char(..., 'YYYY-MM-DD') and timestamps as RFC 3339 in UTC, so what a
+ * message holds never depends on the session's DateStyle or TimeZone
+ * (`TH_ROW_SQL_DATE("m.start_date") " AS start_date"`; SQL NULL = ""). */
+#define TH_ROW_SQL_DATE(col) "to_char(" col ", 'YYYY-MM-DD')"
+#define TH_ROW_SQL_TS(col)                                                                     \
+    "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
 /* Fills msg (initialised by the caller) from row of r, from the n_cols
  * columns starting at first_col (n_cols 0 = to the last column): a joined
  * row fills one message from its first columns and another from the rest,

@@ -29,6 +29,8 @@
     X(cli_concept_commands) \
     X(cli_manager_commands) \
     X(cli_principal_commands) \
+    X(cli_measure_commands) \
+    X(cli_indicator_commands) \
     X(cli_events_commands)
 
 #define X(table) extern const cli_command_t table[];

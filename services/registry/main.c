@@ -36,6 +36,7 @@ static const th_service_method_t s_methods[] = {
     {"AssignManager", registry_managers_assign},
     {"UnassignManager", registry_managers_unassign},
     {"ListManagers", registry_managers_list},
+    {"CheckAssignment", registry_managers_check_assignment},
     {"CreatePrincipal", registry_principals_create},
     {"ListPrincipals", registry_principals_list},
     {"RevokePrincipal", registry_principals_revoke},

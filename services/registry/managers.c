@@ -104,14 +104,12 @@ s_check_manager(th_call_t *call, const registry_manager_t *m)
     int rc;
     if ((rc = th_field_line(call, "manager.name", m->name, 1, REGISTRY_NAME_MAX)) !=
             TH_OK ||
-        (rc = th_field_line(call, "manager.email", m->email, 0, S_EMAIL_MAX)) !=
-            TH_OK ||
-        (rc = th_field_line(call, "manager.phone", m->phone, 0, S_PHONE_MAX)) !=
-            TH_OK ||
+        (rc = th_field_line(call, "manager.email", m->email, 0, S_EMAIL_MAX)) != TH_OK ||
+        (rc = th_field_line(call, "manager.phone", m->phone, 0, S_PHONE_MAX)) != TH_OK ||
         (rc = th_field_line(call, "manager.organisation", m->organisation, 0,
-                                  S_ORGANISATION_MAX)) != TH_OK ||
-        (rc = th_field_line(call, "manager.funding_programme", m->funding_programme,
-                                  0, S_PROGRAMME_MAX)) != TH_OK)
+                            S_ORGANISATION_MAX)) != TH_OK ||
+        (rc = th_field_line(call, "manager.funding_programme", m->funding_programme, 0,
+                            S_PROGRAMME_MAX)) != TH_OK)
         return rc;
     if ((rc = th_field_email(call, "manager.email", m->email, S_EMAIL_MAX)) != TH_OK)
         return rc;
@@ -166,7 +164,7 @@ registry_managers_create(th_call_t *call, const ProtobufCMessage *request,
     if ((rc = registry_check_state(call, "manager.state_code", m->state_code, false)) !=
             TH_OK ||
         (rc = th_auth_need_ministry_of(call, m->state_code,
-                                        "creating an integration manager")) != TH_OK ||
+                                       "creating an integration manager")) != TH_OK ||
         (rc = s_check_manager(call, m)) != TH_OK)
         return rc;
     TH_CALL_BEGIN_WRITE(call);
@@ -199,7 +197,7 @@ registry_managers_update(th_call_t *call, const ProtobufCMessage *request,
         return rc;
     if (req->version < 1)
         return th_answer_invalid(call, "version",
-                                "must be the version last read (1 or more)");
+                                 "must be the version last read (1 or more)");
     registry_manager_t *current = NULL;
     if ((rc = s_manager_to_write(call, "manager.id", in->id, false, right, &current)) !=
         TH_OK)
@@ -280,13 +278,13 @@ registry_managers_assign(th_call_t *call, const ProtobufCMessage *request,
         return rc;
     if (strcmp(d->state_code, m->state_code) != 0)
         return th_answer_invalid(call, "ags",
-                                "district %s is in Land %s, the manager works for Land %s",
-                                d->ags, d->state_code, m->state_code);
+                                 "district %s is in Land %s, the manager works for Land %s",
+                                 d->ags, d->state_code, m->state_code);
     if (d->valid_to[0] != '\0' &&
         (req->valid_to[0] == '\0' || strcmp(req->valid_to, d->valid_to) > 0))
         return th_answer_invalid(call, "valid_to",
-                                "district %s ends on %s; an assignment must end by then",
-                                d->ags, d->valid_to);
+                                 "district %s ends on %s; an assignment must end by then",
+                                 d->ags, d->valid_to);
     bool overlaps = false;
     if (registry_store_assignment_overlaps(call, m->id, d->ags, req->valid_from,
                                            req->valid_to[0] ? req->valid_to : NULL,
@@ -366,8 +364,7 @@ registry_managers_get(th_call_t *call, const ProtobufCMessage *request,
     registry_manager_t *m = NULL;
     if ((rc = s_manager(call, "id", req->id, false, &m)) != TH_OK)
         return rc;
-    const th_auth_read_t access =
-        th_auth_reads_personal(p, m->state_code, m->principal_id);
+    const th_auth_read_t access = th_auth_reads_personal(p, m->state_code, m->principal_id);
     if (access == TH_AUTH_DENIED)
         return s_read_denied(call, m->state_code);
     if (registry_store_list_assignments(call, m->id, NULL, &m->assignments,
@@ -436,7 +433,8 @@ registry_managers_list(th_call_t *call, const ProtobufCMessage *request,
         .after_id = page.after[0],
         .limit = page.size + 1,
     };
-    if (registry_store_list_managers(call, &filter, &resp->managers, &resp->n_managers) != 0)
+    if (registry_store_list_managers(call, &filter, &resp->managers, &resp->n_managers) !=
+        0)
         return th_answer_db_failure(call, "list the managers");
     if (resp->n_managers > (size_t) page.size) {
         resp->n_managers = (size_t) page.size;
@@ -453,6 +451,50 @@ registry_managers_list(th_call_t *call, const ProtobufCMessage *request,
     }
     th_log_debug(th_call_id(call), "managers listed", "managers=%zu statements=%" PRIu64,
                  resp->n_managers, th_db_statements(th_call_db(call)) - statements);
+    *response = &resp->base;
+    return TH_OK;
+}
+
+int
+registry_managers_check_assignment(th_call_t *call, const ProtobufCMessage *request,
+                                   ProtobufCMessage **response)
+{
+    const Teilhabe__Registry__V1__CheckAssignmentRequest *req = (const void *) request;
+    const th_principal_t *p = th_call_principal(call);
+    char as_of[TH_DATE_LEN + 1];
+    int rc;
+    if ((rc = th_auth_need_principal(call)) != TH_OK)
+        return rc;
+    if ((rc = th_field_principal_id(call, "principal_id", req->principal_id, false)) !=
+            TH_OK ||
+        (rc = th_field_ags(call, "ags", req->ags)) != TH_OK ||
+        (rc = registry_as_of(call, "as_of", req->as_of, as_of)) != TH_OK)
+        return rc;
+    registry_district_t *d = NULL;
+    if ((rc = registry_district_known(call, "ags", req->ags, &d)) != TH_OK)
+        return rc;
+    /* Which login is assigned where is personal data: whole for those who
+     * read the person whole, and for a service of the Land (which needs
+     * it to decide a manager's writes); a manager of the Land reads
+     * managers without their logins, so not this. */
+    const th_auth_read_t access =
+        th_auth_reads_personal(p, d->state_code, req->principal_id);
+    if (access == TH_AUTH_DENIED ||
+        (access == TH_AUTH_WITHHELD && !th_auth_has_role(p, "service"))) {
+        const char *who = th_call_printf(call,
+                                         "role admin, ministry or service of Land %s, or "
+                                         "principal \"%s\" itself",
+                                         d->state_code, req->principal_id);
+        return th_auth_deny(call, "checking a manager's assignment", who);
+    }
+    bool assigned = false;
+    if (registry_store_principal_covers(call, req->principal_id, req->ags, as_of,
+                                        &assigned) != 0)
+        return th_answer_db_failure(call, "read the assignments");
+    Teilhabe__Registry__V1__CheckAssignmentResponse *resp =
+        th_call_alloc(call, sizeof *resp);
+    teilhabe__registry__v1__check_assignment_response__init(resp);
+    resp->assigned = assigned;
     *response = &resp->base;
     return TH_OK;
 }

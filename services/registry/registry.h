@@ -132,6 +132,7 @@ REGISTRY_HANDLER(registry_managers_get);
 REGISTRY_HANDLER(registry_managers_assign);
 REGISTRY_HANDLER(registry_managers_unassign);
 REGISTRY_HANDLER(registry_managers_list);
+REGISTRY_HANDLER(registry_managers_check_assignment);
 /* principals.c */
 REGISTRY_HANDLER(registry_principals_create);
 REGISTRY_HANDLER(registry_principals_list);

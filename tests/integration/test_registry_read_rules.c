@@ -540,6 +540,79 @@ test_events_per_role(void **state)
     }
 }
 
+/* CheckAssignment: which login is assigned where is personal data, read
+ * whole by the admin, the ministry of the Land, a service and the person
+ * itself; a manager of the Land, who reads other managers without their
+ * logins, may not ask it. manager-th is linked to manager A, assigned to
+ * 16068 from 2024-01-01. */
+static int
+s_check(s_fixture_t *f, int who, const char *principal, const char *ags, const char *as_of,
+        bool *assigned)
+{
+    Teilhabe__Registry__V1__CheckAssignmentRequest req =
+        TEILHABE__REGISTRY__V1__CHECK_ASSIGNMENT_REQUEST__INIT;
+    req.principal_id = (char *) principal;
+    req.ags = (char *) ags;
+    req.as_of = (char *) as_of;
+    th_result_t r;
+    reg_call(f->c[who], REG_METHOD("CheckAssignment"), &req.base,
+             &teilhabe__registry__v1__check_assignment_response__descriptor, &r);
+    const int code = r.code;
+    if (code == TH_OK)
+        *assigned = ((const Teilhabe__Registry__V1__CheckAssignmentResponse *) r.response)
+                        ->assigned;
+    else if (code == TH_PERMISSION_DENIED)
+        assert_non_null(strstr(r.message, "checking a manager's assignment needs role admin"));
+    th_result_clear(&r);
+    return code;
+}
+
+static void
+test_check_assignment_per_role(void **state)
+{
+    s_fixture_t *f = *state;
+    const int expect[S_ROLES] = {
+        [S_ADMIN] = TH_OK,
+        [S_MINISTRY_TH] = TH_OK,
+        [S_MINISTRY_BY] = TH_PERMISSION_DENIED,
+        [S_MANAGER_TH] = TH_OK,
+        [S_MANAGER_SCOPED] = TH_PERMISSION_DENIED,
+        [S_MANAGER_BY] = TH_PERMISSION_DENIED,
+        [S_ANALYST] = TH_PERMISSION_DENIED,
+        [S_ANALYST_TH] = TH_PERMISSION_DENIED,
+        [S_SERVICE] = TH_OK,
+    };
+    for (int who = 0; who < S_ROLES; who++) {
+        bool assigned = false;
+        const int code = s_check(f, who, "manager-th", "16068", "2024-06-01", &assigned);
+        if (code != expect[who])
+            fail_msg("CheckAssignment as %s: status %d, expected %d", s_keys[who], code,
+                     expect[who]);
+        if (code == TH_OK)
+            assert_true(assigned);
+    }
+    bool assigned = true;
+    /* Before the assignment began, in another district, an unknown login. */
+    assert_int_equal(s_check(f, S_SERVICE, "manager-th", "16068", "2023-12-31", &assigned),
+                     TH_OK);
+    assert_false(assigned);
+    assigned = true;
+    assert_int_equal(s_check(f, S_SERVICE, "manager-th", "16067", "", &assigned), TH_OK);
+    assert_false(assigned);
+    assigned = true;
+    assert_int_equal(s_check(f, S_ADMIN, "nobody", "16068", "", &assigned), TH_OK);
+    assert_false(assigned);
+    /* Bad input. */
+    assert_int_equal(s_check(f, S_SERVICE, "manager-th", "1606", "", &assigned),
+                     TH_INVALID_ARGUMENT);
+    assert_int_equal(s_check(f, S_SERVICE, "manager-th", "16099", "", &assigned),
+                     TH_INVALID_ARGUMENT);
+    assert_int_equal(s_check(f, S_SERVICE, "Manager TH", "16068", "", &assigned),
+                     TH_INVALID_ARGUMENT);
+    assert_int_equal(s_check(f, S_SERVICE, "manager-th", "16068", "2024-13-01", &assigned),
+                     TH_INVALID_ARGUMENT);
+}
+
 int
 main(void)
 {
@@ -548,6 +621,7 @@ main(void)
         cmocka_unit_test(test_list_managers_per_role),
         cmocka_unit_test(test_principals_admin_only),
         cmocka_unit_test(test_events_per_role),
+        cmocka_unit_test(test_check_assignment_per_role),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

@@ -4,13 +4,13 @@
 #
 # Starts a throwaway stack exactly as ops/up does (ops/lib.sh th_stack_up:
 # its own PostgreSQL cluster with roles, keys, supervisord with the broker
-# and the registry of BUILD_DIR) in a temporary state directory on free
+# and the services of BUILD_DIR) in a temporary state directory on free
 # ports, then checks that:
 #   - starting it again leaves the running registry alone;
 #   - a registry killed with SIGKILL is started again by supervisord (logged)
 #     and answers a real call within 30 seconds;
 #   - th_stack_down (what ops/down does) stops everything: the broker and
-#     the registry exit 0 on SIGTERM (under ASan, also free of leaks), and no
+#     the services exit 0 on SIGTERM (under ASan, also free of leaks), and no
 #     process of the stack is left, PostgreSQL included.
 # Registered with ctest by tests/CMakeLists.txt; ops/test runs it.
 # ---------------------------------------------------------------------------
@@ -22,6 +22,7 @@ TH_PROG=test_supervise
 build=${1:?usage: test_supervise.sh BUILD_DIR}
 cli=$build/clients/teilhabe/teilhabe
 [ -x "$build/services/registry/teilhabe-registry" ] || th_die "no registry built in $build"
+[ -x "$build/services/measures/teilhabe-measures" ] || th_die "no measures service built in $build"
 command -v supervisord >/dev/null 2>&1 ||
     th_die "supervisord is not installed (Debian package \"supervisor\"; ops/setup installs it)"
 
@@ -103,7 +104,7 @@ grep -q "exited: teilhabe-registry (terminated by SIGKILL; not expected)" \
 
 th_stack_down "$state" >"$state/down.log" 2>&1 ||
     { cat "$state/down.log" >&2; fail "stopping the stack failed"; }
-for program in teilhabe-registry teilhabe-broker; do
+for program in teilhabe-registry teilhabe-measures teilhabe-broker; do
     grep -q "stopped: $program (exit status 0)" "$state/log/supervisord.log" ||
         fail "$program did not exit 0 on SIGTERM (see $state/log/$program.log)"
 done

@@ -1,0 +1,266 @@
+/* ---------------------------------------------------------------------------
+ * test_measures_cli.c: `teilhabe measure ...` and `teilhabe indicator ...`
+ * of the real binary against the real stack
+ *
+ * The catalogue as table and JSON, an indicator added by a ministry,
+ * `measure add` (the registry asked over the broker; a district that ended
+ * is NOT_FOUND, exit 15), list/show/update/transition/delete on a measure
+ * the test inserts (the version read by the CLI itself), `indicator values` with
+ * the rates computed, and usage errors (exit 2) that never reach the
+ * network.
+ * ---------------------------------------------------------------------------
+ */
+#include <jansson.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "measures_env.h"
+
+typedef struct {
+    measures_env_t env;
+    char conf[3][1200]; /* admin, ministry-th, manager-soemmerda */
+} s_fixture_t;
+
+enum { S_ADMIN, S_MINISTRY, S_MANAGER };
+
+static int
+s_setup(void **state)
+{
+    s_fixture_t *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return -1;
+    *state = f;
+    if (measures_env_start(&f->env, "meascli") != 0)
+        return -1;
+    const char *names[] = {"admin", "ministry-th", "manager-soemmerda"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(f->conf[i], sizeof f->conf[i], "%s/%s.conf", f->env.reg.tmp, names[i]);
+        FILE *fp = fopen(f->conf[i], "w");
+        if (fp == NULL)
+            return -1;
+        fprintf(fp, "endpoint = %s\nbroker_cert_public = %s/broker.cert\ncert = "
+                    "%s/private/%s.cert_secret\n",
+                f->env.reg.broker.frontend, f->env.reg.keys, f->env.reg.keys, names[i]);
+        fclose(fp);
+    }
+    return 0;
+}
+
+static int
+s_teardown(void **state)
+{
+    s_fixture_t *f = *state;
+    const bool clean = measures_env_stop(&f->env);
+    free(f);
+    return clean ? 0 : -1;
+}
+
+/* Runs the CLI as who with args (shell-safe, made by the test); stdout and
+ * stderr into *out (malloc'ed). Returns the exit code. */
+static int s_cli(s_fixture_t *f, int who, char **out, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int
+s_cli(s_fixture_t *f, int who, char **out, const char *fmt, ...)
+{
+    char args[2048], cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "timeout -k 5 60 '%s' --config '%s' %s 2>&1", TH_TEST_CLI_BIN,
+             f->conf[who], args);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t cap = 8192, len = 0, got;
+    char *buf = malloc(cap);
+    assert_non_null(buf);
+    while ((got = fread(buf + len, 1, cap - len - 1, p)) > 0) {
+        len += got;
+        if (cap - len < 1024) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+            assert_non_null(buf);
+        }
+    }
+    buf[len] = '\0';
+    const int status = pclose(p);
+    *out = buf;
+    if (WIFEXITED(status) && (WEXITSTATUS(status) == 124 || WEXITSTATUS(status) == 137))
+        fail_msg("the CLI did not end within 60 s: %s", args);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void
+test_indicators(void **state)
+{
+    s_fixture_t *f = *state;
+    char *out = NULL;
+    assert_int_equal(s_cli(f, S_MANAGER, &out, "indicator list"), 0);
+    assert_non_null(strstr(out, "sgb2_share"));
+    assert_non_null(strstr(out, "Lower is better"));
+    free(out);
+    assert_int_equal(s_cli(f, S_MANAGER, &out, "--format json indicator list --field language"),
+                     0);
+    json_error_t err;
+    json_t *list = json_loads(out, 0, &err);
+    if (list == NULL)
+        fail_msg("not JSON: %s\n%s", err.text, out);
+    assert_int_equal(json_array_size(list), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "code")),
+                        "language_course_participants");
+    json_decref(list);
+    free(out);
+    assert_int_equal(s_cli(f, S_ADMIN, &out, "indicator show naturalisations"), 0);
+    assert_non_null(strstr(out, "Ausländerzentralregister"));
+    free(out);
+    assert_int_equal(s_cli(f, S_ADMIN, &out, "indicator show no_such_code"), 15);
+    free(out);
+    /* A ministry adds one; the admin may not. */
+    const char *add = "indicator add --code volunteering_rate --name-de Ehrenamtsquote "
+                      "--name-en 'Volunteering rate' --unit % --field neighbourhood_life "
+                      "--numerator 'Residents doing voluntary work' --denominator "
+                      "'Residents aged 14 and over' --direction higher --disaggregations "
+                      "total,with,without --source 'Landesstatistik' --illustrative";
+    assert_int_equal(s_cli(f, S_ADMIN, &out, "%s", add), 17);
+    assert_non_null(strstr(out, "PERMISSION_DENIED"));
+    free(out);
+    assert_int_equal(s_cli(f, S_MINISTRY, &out, "%s", add), 0);
+    assert_non_null(strstr(out, "volunteering_rate"));
+    free(out);
+    assert_int_equal(s_cli(f, S_MINISTRY, &out, "%s", add), 16); /* ALREADY_EXISTS */
+    free(out);
+    assert_int_equal(s_cli(f, S_MINISTRY, &out, "indicator add --code x --direction sideways"),
+                     2);
+    assert_non_null(strstr(out, "higher_is_better"));
+    free(out);
+}
+
+static void
+test_measures(void **state)
+{
+    s_fixture_t *f = *state;
+    char *out = NULL;
+    /* add: the registry is asked whether Sömmerda exists on the start
+     * date, and the measure is created; Eisenach on that date is not. */
+    assert_int_equal(s_cli(f, S_MINISTRY, &out,
+                           "--format json measure add --district 16068 --title Sprachcafé "
+                           "--field language --target group:Frauen --start 2024-05-01 "
+                           "--budget-eur 12500.50 --municipality Sömmerda"),
+                     0);
+    json_t *added = json_loads(out, 0, NULL);
+    assert_non_null(added);
+    assert_string_equal(json_string_value(json_object_get(added, "title")), "Sprachcafé");
+    assert_string_equal(json_string_value(json_object_get(added, "target_group_name")),
+                        "Frauen");
+    json_decref(added);
+    free(out);
+    assert_int_equal(s_cli(f, S_MINISTRY, &out,
+                           "measure add --district 16056 --title T --field language --target "
+                           "all --start 2024-05-01"),
+                     15);
+    assert_non_null(strstr(out, "16063"));
+    free(out);
+    /* Usage errors stop before the network. */
+    assert_int_equal(s_cli(f, S_MINISTRY, &out, "measure add --district 16068 --target some"),
+                     2);
+    assert_non_null(strstr(out, "group:NAME"));
+    free(out);
+    assert_int_equal(s_cli(f, S_MINISTRY, &out, "measure add --budget-eur 1.500,00"), 2);
+    free(out);
+    assert_int_equal(s_cli(f, S_MINISTRY, &out, "measure frobnicate"), 2);
+    free(out);
+    /* Bad input answered by the service: end before start. */
+    assert_int_equal(s_cli(f, S_MINISTRY, &out,
+                           "measure add --district 16068 --title T --field language --target "
+                           "all --start 2024-05-01 --end 2024-04-01"),
+                     13);
+    assert_non_null(strstr(out, "measure.end_date"));
+    free(out);
+
+    char id[37];
+    assert_int_equal(meas_seed_measure(&f->env, "16068", "Lotsen", "education", "planned", id),
+                     0);
+    assert_int_equal(s_cli(f, S_MANAGER, &out, "measure list --district 16068"), 0);
+    assert_non_null(strstr(out, id));
+    assert_non_null(strstr(out, "Planned"));
+    free(out);
+    assert_int_equal(s_cli(f, S_MANAGER, &out, "measure show %s", id), 0);
+    assert_non_null(strstr(out, "Lotsen"));
+    free(out);
+    /* update reads the version itself; the budget goes in as cents. */
+    assert_int_equal(s_cli(f, S_MANAGER, &out,
+                           "--format json measure update %s --title 'Lotsen für alle' "
+                           "--budget-eur 57000 --target all",
+                           id),
+                     0);
+    json_t *m = json_loads(out, 0, NULL);
+    assert_non_null(m);
+    assert_string_equal(json_string_value(json_object_get(m, "title")), "Lotsen für alle");
+    const json_t *cents = json_object_get(m, "budget_cents");
+    assert_true(json_is_integer(cents) ? json_integer_value(cents) == 5700000
+                                       : strcmp(json_string_value(cents), "5700000") == 0);
+    json_decref(m);
+    free(out);
+    /* transitions, one refused naming the allowed moves. */
+    assert_int_equal(s_cli(f, S_MANAGER, &out, "measure transition %s completed", id), 19);
+    assert_non_null(strstr(out, "active or cancelled"));
+    free(out);
+    assert_int_equal(s_cli(f, S_MANAGER, &out, "measure transition %s active", id), 0);
+    free(out);
+    assert_int_equal(s_cli(f, S_MANAGER, &out, "measure transition %s active --version 1", id),
+                     19);
+    free(out);
+    assert_int_equal(s_cli(f, S_MANAGER, &out, "measure delete %s", id), 19);
+    assert_non_null(strstr(out, "cancel it"));
+    free(out);
+    assert_int_equal(s_cli(f, S_MANAGER, &out, "measure transition %s cancelled", id), 0);
+    free(out);
+    char planned[37];
+    assert_int_equal(meas_seed_measure(&f->env, "16068", "Entwurf", "health", "planned",
+                                       planned),
+                     0);
+    assert_int_equal(s_cli(f, S_MINISTRY, &out, "measure delete %s", planned), 0);
+    free(out);
+    assert_int_equal(s_cli(f, S_MINISTRY, &out, "measure show %s", planned), 15);
+    free(out);
+}
+
+static void
+test_values(void **state)
+{
+    s_fixture_t *f = *state;
+    char *out = NULL;
+    free(reg_sql_value(f->env.reg.db_url,
+                       "INSERT INTO measures.indicator_values (ags, indicator_code, period, "
+                       "period_start, period_end, disaggregation, numerator, denominator, "
+                       "updated_by) VALUES ('16068', 'sgb2_share', '2024', '2024-01-01', "
+                       "'2024-12-31', 'total', 4200, 56000, 'fixture'), ('16068', 'sgb2_share', "
+                       "'2024', '2024-01-01', '2024-12-31', 'with_migration_history', 900, 4000, "
+                       "'fixture')"));
+    assert_int_equal(s_cli(f, S_MANAGER, &out,
+                           "--format csv indicator values --district 16068 --from 2024 --to "
+                           "2024 --disaggregation with"),
+                     0);
+    assert_non_null(strstr(out, "16068,sgb2_share,2024,"));
+    assert_non_null(strstr(out, "22.5"));
+    assert_null(strstr(out, "7.5"));
+    free(out);
+    assert_int_equal(s_cli(f, S_MANAGER, &out, "indicator values --from 2024Q5"), 13);
+    assert_non_null(strstr(out, "from_period"));
+    free(out);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_indicators),
+        cmocka_unit_test(test_measures),
+        cmocka_unit_test(test_values),
+    };
+    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+}
