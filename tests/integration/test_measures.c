@@ -637,12 +637,19 @@ test_registry_down(void **state)
     s_measure_t m;
     th_result_t r;
     s_valid(&m);
+    /* A budget of 3 s leaves the handler 200 ms after the registry call to
+     * answer in, and the client room for one more attempt: under ASan on a
+     * loaded machine 1.5 s (112 ms) was once too little. */
     const int64_t t0 = zclock_mono();
-    assert_int_equal(s_create(f->ministry, &m, 1500, &r), TH_UNAVAILABLE);
+    const int code = s_create(f->ministry, &m, 3000, &r);
     const int64_t took = zclock_mono() - t0;
+    if (code != TH_UNAVAILABLE)
+        fprintf(stderr, "CreateMeasure with the registry down: %s after %lld ms: %s\n",
+                th_status_name(code), (long long) took, r.message != NULL ? r.message : "");
+    assert_int_equal(code, TH_UNAVAILABLE);
     assert_non_null(strstr(r.message, "teilhabe.registry.v1.Registry/GetDistrict"));
     th_result_clear(&r);
-    assert_true(took < 2500);
+    assert_true(took < 4000);
     assert_int_equal(meas_count(&f->env, "SELECT count(*) FROM measures.measures"), before);
     Teilhabe__Measures__V1__ListMeasuresRequest lr =
         TEILHABE__MEASURES__V1__LIST_MEASURES_REQUEST__INIT;
