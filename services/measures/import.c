@@ -229,8 +229,17 @@ MEASURES_HANDLER(measures_values_import)
     if (imp.rejected == 0 && imp.lines > 0) {
         measures_import_count_t *counts = NULL;
         size_t n_counts = 0;
+        submission_t *approved = NULL;
         if (measures_store_import_copy(call, imp.copy, imp.copy_len) != 0 ||
-            measures_store_import_apply(call, req->import_id, by, req->dry_run, &counts,
+            measures_store_import_lock(call, req->import_id, &approved) != 0) {
+            rc = th_answer_db_failure(call, "write the values");
+            goto cleanup;
+        }
+        /* An approved period locks its values, in a dry run too: the
+         * report says what the import would do. */
+        if ((rc = measures_locked_answer(call, approved)) != TH_OK)
+            goto cleanup;
+        if (measures_store_import_apply(call, req->import_id, by, req->dry_run, &counts,
                                         &n_counts) != 0) {
             rc = th_answer_db_failure(call, "write the values");
             goto cleanup;

@@ -20,8 +20,10 @@
  *
  * One file per resource: measures.c (create, get, list), measures_write.c
  * (update, transition, delete), indicators.c (the catalogue and its
- * starter set), values.c (indicator values), events.c (ListEvents),
- * checks.c (what they share); main.c holds the table of every method.
+ * starter set), values.c (indicator values), import.c (ImportValues),
+ * assessment.c, reach.c, submissions.c (per-period records and the
+ * approval; periods.c what they share), events.c (ListEvents), checks.c
+ * (what they all share); main.c holds the table of every method.
  * ---------------------------------------------------------------------------
  */
 #ifndef MEASURES_H
@@ -49,6 +51,12 @@
 #define MEASURES_PAGE_MAX 500
 /* Values in one PutValues, and the most one page of ListValues holds. */
 #define MEASURES_VALUES_MAX 1000
+/* A comment of a self-assessment answer, a reason of a return or a
+ * reopening (characters); the most participants one reach figure counts;
+ * the most figures one ListReach answers. */
+#define MEASURES_COMMENT_MAX 2000
+#define MEASURES_REACH_MAX 1000000000
+#define MEASURES_REACH_LIST_MAX 5000
 
 /* --- checks ---------------------------------------------------------------- */
 
@@ -69,6 +77,27 @@ int measures_need_writer(th_call_t *call, const char *right);
  * status recorded on the call. */
 int measures_check_write(th_call_t *call, const char *field, const char *ags,
                          const char *exists_on, const char *right);
+
+/* periods.c: ags (when ags_field is not NULL) and period of a per-period
+ * record, checked, with the period's first and last day. */
+int measures_check_period(th_call_t *call, const char *ags_field, const char *ags,
+                          const char *period_field, const char *period,
+                          char first[TH_DATE_LEN + 1], char last[TH_DATE_LEN + 1]);
+
+/* periods.c: PERMISSION_DENIED naming what ("the self-assessment") unless
+ * the caller reads district ags's records (th_auth_reads_records) or, with
+ * records false, its aggregates (th_auth_reads_aggregates). */
+int measures_need_reader(th_call_t *call, const char *ags, bool records, const char *what);
+
+/* periods.c: inside a write, locks the submissions of district ags[i]
+ * overlapping first[i] to last[i] (i < n) and answers FAILED_PRECONDITION
+ * naming who approved which period when one of them is approved. */
+int measures_check_unlocked(th_call_t *call, char *const *ags, char *const *first,
+                            char *const *last, size_t n);
+
+/* periods.c: TH_OK for NULL, else FAILED_PRECONDITION saying that
+ * approved locks the figures, who approved it and when. */
+int measures_locked_answer(th_call_t *call, const submission_t *approved);
 
 /* Writes go the kit's way (th_call.h): TH_CALL_BEGIN_WRITE, then
  * th_call_record for the audit row and the event in measures.events. */
@@ -95,6 +124,20 @@ MEASURES_HANDLER(measures_values_put);
 MEASURES_HANDLER(measures_values_list);
 /* import.c */
 MEASURES_HANDLER(measures_values_import);
+/* assessment.c */
+MEASURES_HANDLER(measures_assessment_questions);
+MEASURES_HANDLER(measures_assessment_set);
+MEASURES_HANDLER(measures_assessment_get);
+/* reach.c */
+MEASURES_HANDLER(measures_reach_set);
+MEASURES_HANDLER(measures_reach_list);
+/* submissions.c */
+MEASURES_HANDLER(measures_submission_submit);
+MEASURES_HANDLER(measures_submission_approve);
+MEASURES_HANDLER(measures_submission_return);
+MEASURES_HANDLER(measures_submission_reopen);
+MEASURES_HANDLER(measures_submission_get);
+MEASURES_HANDLER(measures_submission_list);
 /* events.c */
 MEASURES_HANDLER(measures_events_list);
 

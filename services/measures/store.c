@@ -24,9 +24,11 @@ measures_store_event_filter(bool records_all, const char *records_land, bool agg
 {
     /* substr(resource, 11, 2) is the Land of "districts/16068/...". */
     out->sql = "(e.resource LIKE 'indicators/%' "
-               "OR (e.topic LIKE 'measure.%' AND e.resource LIKE 'districts/%' "
+               "OR ((e.topic LIKE 'measure.%' OR e.topic LIKE 'submission.%') "
+               "AND e.resource LIKE 'districts/%' "
                "AND ($3::boolean OR substr(e.resource, 11, 2) = $4::text)) "
-               "OR (e.topic LIKE 'values.%' AND e.resource LIKE 'districts/%' "
+               "OR ((e.topic LIKE 'values.%' OR e.topic LIKE 'assessment.%' "
+               "OR e.topic LIKE 'reach.%') AND e.resource LIKE 'districts/%' "
                "AND ($5::boolean OR substr(e.resource, 11, 2) = $6::text)))";
     out->params[0] = records_all ? "true" : "false";
     out->params[1] = records_land;

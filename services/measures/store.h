@@ -8,7 +8,8 @@
  * its memory (th_call_alloc), so nothing they return needs freeing.
  *
  * Files: store.c (what they share, the event filter), store_measures.c,
- * store_indicators.c (the catalogue and the values).
+ * store_indicators.c (the catalogue and the values), store_import.c,
+ * store_periods.c (self-assessment, reach, submissions, the lock).
  *
  * Returns: 0; TH_ENOTFOUND when the row does not exist; TH_ESTATE when a
  * conditional write found the row changed (stale version); TH_EDB when the
@@ -29,6 +30,11 @@
 typedef Teilhabe__Measures__V1__Measure measure_t;
 typedef Teilhabe__Measures__V1__Indicator indicator_t;
 typedef Teilhabe__Measures__V1__IndicatorValue value_t;
+typedef Teilhabe__Measures__V1__Submission submission_t;
+typedef Teilhabe__Measures__V1__Assessment assessment_t;
+typedef Teilhabe__Measures__V1__AssessmentAnswer answer_t;
+typedef Teilhabe__Measures__V1__AssessmentQuestion question_t;
+typedef Teilhabe__Measures__V1__Reach reach_t;
 
 /* --- measures ----------------------------------------------------------- */
 
@@ -185,14 +191,90 @@ typedef struct {
 int measures_store_import_apply(th_call_t *call, const char *import_id, const char *by,
                                 bool dry_run, measures_import_count_t **out, size_t *n);
 
+/* --- periods (store_periods.c) -------------------------------------------- */
+
+/* Locks (FOR SHARE) every submission of district ags[i] whose period
+ * overlaps first[i] to last[i] (dates), for i < n; *approved: the first of
+ * them that is approved (call memory), NULL when none is. */
+int measures_store_lock_periods(th_call_t *call, char *const *ags, char *const *first,
+                                char *const *last, size_t n, submission_t **approved);
+
+/* The same for the lines of import import_id in measures.import_rows. */
+int measures_store_import_lock(th_call_t *call, const char *import_id,
+                               submission_t **approved);
+
+/* The questions of the self-assessment, by position. */
+int measures_store_questions(th_call_t *call, question_t ***out, size_t *n);
+
+/* The district's self-assessment of period with its answers (by question
+ * position); for_update locks it. TH_ENOTFOUND when none is stored. */
+int measures_store_get_assessment(th_call_t *call, const char *ags, const char *period,
+                                  bool for_update, assessment_t **out);
+
+/* A self-assessment as a write stores it: its answers as parallel arrays. */
+typedef struct {
+    const char *ags, *period;
+    const char *first, *last; /* the period's first and last day */
+    int64_t version;          /* the version it is stored with */
+    char **codes;
+    char **ratings; /* decimal text */
+    char **comments;
+    size_t n;
+} measures_assessment_rows_t;
+
+/* Stores rows as the district's self-assessment of the period, replacing
+ * the answers stored before. */
+int measures_store_set_assessment(th_call_t *call, const measures_assessment_rows_t *rows,
+                                  const char *by);
+
+/* The reach of measure_id in period; for_update locks it. TH_ENOTFOUND. */
+int measures_store_get_reach(th_call_t *call, const char *measure_id, const char *period,
+                             bool for_update, reach_t **out);
+
+/* Stores the counts of in (first / last: its period's days) with version. */
+int measures_store_set_reach(th_call_t *call, const reach_t *in, const char *first,
+                             const char *last, int64_t version, const char *by,
+                             reach_t **out);
+
+/* Reach figures of measure_id, or of every measure of district ags, in
+ * period (each NULL = any), by measure and period; at most limit. */
+int measures_store_list_reach(th_call_t *call, const char *measure_id, const char *ags,
+                              const char *period, int limit, reach_t ***out, size_t *n);
+
+/* The district's submission of period; for_update locks it. TH_ENOTFOUND
+ * for a draft (no row). */
+int measures_store_get_submission(th_call_t *call, const char *ags, const char *period,
+                                  bool for_update, submission_t **out);
+
+/* One move of a submission. */
+typedef struct {
+    const char *ags, *period;
+    const char *first, *last; /* the period's first and last day */
+    const char *status;       /* the token moved to */
+    const char *reason;       /* "" unless returned or reopened */
+    const char *by;
+    int64_t version; /* the version read: 0 = a draft, no row */
+} measures_move_t;
+
+/* Writes the move: a new row for a draft, else the row at mv->version.
+ * TH_ESTATE when the row is no longer at that version. */
+int measures_store_move_submission(th_call_t *call, const measures_move_t *mv,
+                                   submission_t **out);
+
+/* The submissions stored for Land state_code and period, by AGS (drafts
+ * have none). */
+int measures_store_list_submissions(th_call_t *call, const char *state_code,
+                                    const char *period, submission_t ***out, size_t *n);
+
 /* --- events ------------------------------------------------------------- */
 
 /* The condition ListEvents reads the outbox with (th_events.h): events
  * about the catalogue (resource "indicators/...") for everyone; events
- * about a district's measures (topic measure.*, resource
- * "districts/<ags>/...") of every Land when records_all, else of
- * records_land (NULL = none); events about its indicator values (topic
- * values.*) likewise with aggregates_all and aggregates_land. */
+ * about a district's measures and its submissions (topics measure.*,
+ * submission.*, resource "districts/<ags>/...") of every Land when
+ * records_all, else of records_land (NULL = none); events about its
+ * aggregates (topics values.*, assessment.*, reach.*) likewise with
+ * aggregates_all and aggregates_land. */
 void measures_store_event_filter(bool records_all, const char *records_land,
                                  bool aggregates_all, const char *aggregates_land,
                                  th_events_filter_t *out);

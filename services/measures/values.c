@@ -225,6 +225,9 @@ MEASURES_HANDLER(measures_values_put)
     }
 
     TH_CALL_BEGIN_WRITE(call);
+    if ((rc = measures_check_unlocked(call, rows.ags, rows.period_start, rows.period_end, n)) !=
+        TH_OK)
+        return rc;
     value_t **before = NULL, **after = NULL;
     size_t n_before = 0, n_after = 0;
     int *changed = NULL;

@@ -76,7 +76,7 @@ test_migrations_and_roles(void **state)
     const char *owner = f->env.reg.db_url;
     assert_int_equal(reg_sql_count(owner, "SELECT max(version) FROM public.teilhabe_migrations "
                                           "WHERE service = 'measures'"),
-                     4);
+                     5);
     char *schema_owner = reg_sql_value(
         owner, "SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'measures'");
     assert_non_null(schema_owner);
