@@ -171,7 +171,13 @@ MEASURES_HANDLER(measures_assessment_set)
     rows.first = first;
     rows.last = last;
     rows.version = before->version + 1;
-    if (measures_store_set_assessment(call, &rows, th_call_principal(call)->id) != 0)
+    rc = measures_store_set_assessment(call, &rows, th_call_principal(call)->id);
+    if (rc == TH_ESTATE)
+        return th_call_error(call, TH_FAILED_PRECONDITION,
+                             "the self-assessment of district %s for %s was written meanwhile; "
+                             "read it again (GetAssessment) and retry",
+                             req->ags, req->period);
+    if (rc != 0)
         return th_answer_db_failure(call, "write the self-assessment");
     if ((rc = s_read(call, req->ags, req->period, false, &after)) != TH_OK)
         return rc;

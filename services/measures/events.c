@@ -4,10 +4,11 @@
  * are and who reads which).
  *
  * A caller reads the events of what it may read (docs/measures.md, "Who
- * reads what"): events about a district's measures those who read that
- * Land's records (th_auth_reads_records), events about its indicator
- * values those who read its aggregates (th_auth_reads_aggregates), events
- * about the indicator catalogue everyone.
+ * reads what"): events about a district's measures and submissions those
+ * who read that Land's records (th_auth_reads_records), events about its
+ * indicator values, self-assessment and reach those who read its
+ * aggregates (th_auth_reads_aggregates), events about the indicator
+ * catalogue everyone.
  * ---------------------------------------------------------------------------
  */
 #include "measures.h"
@@ -28,6 +29,12 @@ s_payload_type(const char *topic)
         return "teilhabe.measures.v1.Indicator";
     if (strncmp(topic, "values.", 7) == 0)
         return "teilhabe.measures.v1.DistrictValues";
+    if (strncmp(topic, "assessment.", 11) == 0)
+        return "teilhabe.measures.v1.Assessment";
+    if (strncmp(topic, "reach.", 6) == 0)
+        return "teilhabe.measures.v1.Reach";
+    if (strncmp(topic, "submission.", 11) == 0)
+        return "teilhabe.measures.v1.Submission";
     return "";
 }
 

@@ -67,9 +67,9 @@ measures_locked_answer(th_call_t *call, const submission_t *approved)
         return TH_OK;
     return th_call_error(call, TH_FAILED_PRECONDITION,
                          "period %s of district %s was approved by %s on %s: its indicator "
-                         "values, self-assessment and reach figures (and those of every "
-                         "period within it) are locked until the ministry of Land %s "
-                         "reopens it (Reopen)",
+                         "values, self-assessment and reach figures of every period that "
+                         "overlaps it are locked until the ministry of Land %s reopens it "
+                         "(Reopen)",
                          approved->period, approved->ags, approved->decided_by,
                          approved->decide_time, approved->state_code);
 }

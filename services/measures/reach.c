@@ -5,8 +5,9 @@
  * Counts only, never data about a person: participants in total, and of
  * them how many are known to have a migration history and how many known
  * not to; the parts never exceed the total (the rest: not known). Written
- * by whoever writes the measure's district's figures; read by whoever reads
- * its aggregates; an approved period locks it.
+ * by whoever writes the measure's district's figures, once the measure is
+ * active; read by whoever reads its aggregates; an approved period locks
+ * it.
  * ---------------------------------------------------------------------------
  */
 #include "measures.h"
@@ -84,6 +85,21 @@ MEASURES_HANDLER(measures_reach_set)
         (rc = th_field_range(call, "version", req->version, 0, INT64_MAX)) != TH_OK ||
         (rc = s_measure(call, in->measure_id, &m)) != TH_OK)
         return rc;
+    /* The district of a measure never changes: the right decided here
+     * holds inside the transaction. Decided before anything of the measure
+     * is told. */
+    if ((rc = measures_check_write(
+             call, "reach.measure_id", m->ags, NULL,
+             th_call_printf(call, "recording the reach of a measure of district %s", m->ags))) !=
+        TH_OK)
+        return rc;
+    /* A planned measure has reached nobody yet (and DeleteMeasure, which
+     * only a planned one allows, so never takes reach figures with it). */
+    if (m->status == TEILHABE__MEASURES__V1__MEASURE_STATUS__MEASURE_STATUS_PLANNED)
+        return th_call_error(call, TH_FAILED_PRECONDITION,
+                             "measure %s is planned: its reach is recorded once it is active "
+                             "(TransitionMeasure)",
+                             m->id);
     /* The period must overlap the measure's run. */
     if (m->start_date[0] != '\0' && strcmp(last, m->start_date) < 0)
         return th_answer_invalid(call, "reach.period",
@@ -93,13 +109,6 @@ MEASURES_HANDLER(measures_reach_set)
         return th_answer_invalid(call, "reach.period",
                                  "%s begins after measure %s ended on %s", in->period, m->id,
                                  m->end_date);
-    /* The district of a measure never changes: the right decided here
-     * holds inside the transaction. */
-    if ((rc = measures_check_write(
-             call, "reach.measure_id", m->ags, NULL,
-             th_call_printf(call, "recording the reach of a measure of district %s", m->ags))) !=
-        TH_OK)
-        return rc;
 
     TH_CALL_BEGIN_WRITE(call);
     char *ags[] = {m->ags}, *firsts[] = {first}, *lasts[] = {last};
@@ -117,9 +126,11 @@ MEASURES_HANDLER(measures_reach_set)
                              in->measure_id, in->period, current, req->version);
     rc = measures_store_set_reach(call, in, first, last, current + 1,
                                   th_call_principal(call)->id, &after);
-    if (rc == TH_ENOTFOUND || (rc == 0 && after == NULL))
-        return th_call_error(call, TH_NOT_FOUND, "no measure has the id \"%s\"",
-                             in->measure_id);
+    if (rc == TH_ESTATE)
+        return th_call_error(call, TH_FAILED_PRECONDITION,
+                             "the reach of measure %s in %s was written meanwhile; read it "
+                             "again (ListReach) and retry",
+                             in->measure_id, in->period);
     if (rc != 0)
         return th_answer_db_failure(call, "write the reach");
     if ((rc = th_call_record(call,
@@ -171,9 +182,8 @@ MEASURES_HANDLER(measures_reach_list)
         return th_answer_db_failure(call, "list the reach");
     if (resp->n_reach > MEASURES_REACH_LIST_MAX)
         return th_call_error(call, TH_OUT_OF_RANGE,
-                             "district %s has more than %d reach figures; name a period or "
-                             "a measure",
-                             ags, MEASURES_REACH_LIST_MAX);
+                             "more than %d reach figures match; name a period%s",
+                             MEASURES_REACH_LIST_MAX, by_measure ? "" : " or a measure");
     *response = &resp->base;
     return TH_OK;
 }

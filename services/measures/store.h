@@ -193,15 +193,21 @@ int measures_store_import_apply(th_call_t *call, const char *import_id, const ch
 
 /* --- periods (store_periods.c) -------------------------------------------- */
 
-/* Locks (FOR SHARE) every submission of district ags[i] whose period
- * overlaps first[i] to last[i] (dates), for i < n; *approved: the first of
- * them that is approved (call memory), NULL when none is. */
+/* Takes the period lock of each district ags[i] (i < n) shared, for the
+ * rest of the transaction, then reads the approved submissions of district
+ * ags[i] whose period overlaps first[i] to last[i] (dates); *approved: the
+ * first of them (call memory), NULL when none is. */
 int measures_store_lock_periods(th_call_t *call, char *const *ags, char *const *first,
                                 char *const *last, size_t n, submission_t **approved);
 
 /* The same for the lines of import import_id in measures.import_rows. */
 int measures_store_import_lock(th_call_t *call, const char *import_id,
                                submission_t **approved);
+
+/* Takes the period lock of district ags exclusively, for the rest of the
+ * transaction: an Approve waits for every write of the district's figures
+ * that began before it, and those that begin after it wait for it. */
+int measures_store_lock_district(th_call_t *call, const char *ags);
 
 /* The questions of the self-assessment, by position. */
 int measures_store_questions(th_call_t *call, question_t ***out, size_t *n);
@@ -223,7 +229,8 @@ typedef struct {
 } measures_assessment_rows_t;
 
 /* Stores rows as the district's self-assessment of the period, replacing
- * the answers stored before. */
+ * the answers stored before, when the stored one is at rows->version - 1
+ * (or there is none). TH_ESTATE when another writer got there first. */
 int measures_store_set_assessment(th_call_t *call, const measures_assessment_rows_t *rows,
                                   const char *by);
 
@@ -231,7 +238,9 @@ int measures_store_set_assessment(th_call_t *call, const measures_assessment_row
 int measures_store_get_reach(th_call_t *call, const char *measure_id, const char *period,
                              bool for_update, reach_t **out);
 
-/* Stores the counts of in (first / last: its period's days) with version. */
+/* Stores the counts of in (first / last: its period's days) with version,
+ * when the stored figures are at version - 1 (or there are none).
+ * TH_ESTATE when another writer got there first. */
 int measures_store_set_reach(th_call_t *call, const reach_t *in, const char *first,
                              const char *last, int64_t version, const char *by,
                              reach_t **out);

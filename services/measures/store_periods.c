@@ -53,6 +53,42 @@ s_one(th_call_t *call, PGresult *r, const ProtobufCMessageDescriptor *desc, int 
 
 /* --- the lock of approved periods ------------------------------------------ */
 
+/* The key of a district's period lock: a transaction-scoped advisory lock
+ * that every write of the district's figures holds shared and an Approve
+ * holds exclusively, so an approval never commits while a write that did
+ * not see it is still running (also when the period had no submission row
+ * to lock when the write began). */
+#define S_PERIOD_LOCK(ags) "hashtextextended('teilhabe.measures.periods/' || " ags ", 0)"
+
+int
+measures_store_lock_district(th_call_t *call, const char *ags)
+{
+    const char *params[] = {ags};
+    PGresult *r = measures_store__exec(call,
+        "SELECT pg_advisory_xact_lock(" S_PERIOD_LOCK("$1::text") ")", 1, params);
+    if (r == NULL)
+        return TH_EDB;
+    PQclear(r);
+    return 0;
+}
+
+/* Takes the period locks of the districts sql names (one column "a"), in
+ * AGS order, shared; clears nothing on failure but returns TH_EDB. */
+static int
+s_lock_shared(th_call_t *call, const char *districts_sql, int nparams,
+              const char *const *params)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT count(pg_advisory_xact_lock_shared(" S_PERIOD_LOCK("d.a") ")) "
+             "FROM (%s ORDER BY 1) d", districts_sql);
+    PGresult *r = measures_store__exec(call, sql, nparams, params);
+    if (r == NULL)
+        return TH_EDB;
+    PQclear(r);
+    return 0;
+}
+
 /* The first approved submission among the rows of r (NULL when none);
  * clears r. */
 static int
@@ -76,15 +112,16 @@ measures_store_lock_periods(th_call_t *call, char *const *ags, char *const *firs
     const char *params[] = {th_row_array_literal(call, ags, n),
                             th_row_array_literal(call, first, n),
                             th_row_array_literal(call, last, n)};
-    /* Every submission that overlaps a range, whatever its status, is
-     * locked FOR SHARE: an Approve (FOR UPDATE on its row) waits for this
-     * write to end, or this write waits for the Approve and then sees it.
-     * In key order, so two writers cannot deadlock on each other. */
+    /* The districts' period locks first; the next statement's snapshot,
+     * taken once they are held, sees every approval committed before. */
+    if (s_lock_shared(call, "SELECT DISTINCT unnest($1::text[]) AS a", 1, params) != 0)
+        return TH_EDB;
     PGresult *r = measures_store__exec(call,
         "SELECT " S_SUBMISSION_COLUMNS " FROM measures.submissions s "
-        "WHERE EXISTS (SELECT 1 FROM unnest($1::text[], $2::date[], $3::date[]) AS v(ags, ps, pe) "
+        "WHERE s.status = 'approved' AND EXISTS (SELECT 1 FROM unnest($1::text[], $2::date[], "
+        "$3::date[]) AS v(ags, ps, pe) "
         "WHERE s.ags = v.ags AND s.period_start <= v.pe AND s.period_end >= v.ps) "
-        "ORDER BY s.ags, s.period FOR SHARE OF s",
+        "ORDER BY s.ags, s.period",
         3, params);
     return s_first_approved(call, r, approved);
 }
@@ -94,11 +131,16 @@ measures_store_import_lock(th_call_t *call, const char *import_id, submission_t 
 {
     *approved = NULL;
     const char *params[] = {import_id};
+    if (s_lock_shared(call,
+                      "SELECT DISTINCT ags AS a FROM measures.import_rows "
+                      "WHERE import_id = $1::uuid",
+                      1, params) != 0)
+        return TH_EDB;
     PGresult *r = measures_store__exec(call,
         "SELECT " S_SUBMISSION_COLUMNS " FROM measures.submissions s "
-        "WHERE EXISTS (SELECT 1 FROM measures.import_rows v WHERE v.import_id = $1::uuid "
-        "AND s.ags = v.ags AND s.period_start <= v.period_end AND s.period_end >= v.period_start) "
-        "ORDER BY s.ags, s.period FOR SHARE OF s",
+        "WHERE s.status = 'approved' AND EXISTS (SELECT 1 FROM measures.import_rows v "
+        "WHERE v.import_id = $1::uuid AND s.ags = v.ags AND s.period_start <= v.period_end "
+        "AND s.period_end >= v.period_start) ORDER BY s.ags, s.period",
         1, params);
     return s_first_approved(call, r, approved);
 }
@@ -159,11 +201,17 @@ measures_store_set_assessment(th_call_t *call, const measures_assessment_rows_t 
         "INSERT INTO measures.assessments AS a (ags, period, period_start, period_end, version, "
         "updated_by) VALUES ($1, $2, $3::date, $4::date, $5::bigint, $6) "
         "ON CONFLICT (ags, period) DO UPDATE SET version = EXCLUDED.version, "
-        "updated_by = EXCLUDED.updated_by, updated_at = now()",
+        "updated_by = EXCLUDED.updated_by, updated_at = now() "
+        "WHERE a.version = EXCLUDED.version - 1",
         6, head);
     if (r == NULL)
         return TH_EDB;
+    /* No row: another writer stored this version first (two first
+     * assessments at once find no row to lock). */
+    const bool written = strcmp(PQcmdTuples(r), "1") == 0;
     PQclear(r);
+    if (!written)
+        return TH_ESTATE;
     const char *answers[] = {rows->ags, rows->period,
                              th_row_array_literal(call, rows->codes, rows->n),
                              th_row_array_literal(call, rows->ratings, rows->n),
@@ -222,10 +270,10 @@ measures_store_set_reach(th_call_t *call, const reach_t *in, const char *first,
         "with_migration_history = EXCLUDED.with_migration_history, "
         "without_migration_history = EXCLUDED.without_migration_history, "
         "version = EXCLUDED.version, updated_by = EXCLUDED.updated_by, updated_at = now() "
-        "RETURNING *) "
+        "WHERE r.version = EXCLUDED.version - 1 RETURNING *) "
         "SELECT " S_REACH_COLUMNS " FROM r JOIN measures.measures m ON m.id = r.measure_id",
         9, params);
-    return s_one(call, r, &teilhabe__measures__v1__reach__descriptor, TH_EDB, (void **) out);
+    return s_one(call, r, &teilhabe__measures__v1__reach__descriptor, TH_ESTATE, (void **) out);
 }
 
 int

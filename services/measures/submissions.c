@@ -108,6 +108,8 @@ s_move(th_call_t *call, const Teilhabe__Measures__V1__SubmissionMoveRequest *req
         return rc;
 
     TH_CALL_BEGIN_WRITE(call);
+    if (move->to == S_APPROVED && measures_store_lock_district(call, req->ags) != 0)
+        return th_answer_db_failure(call, "lock the district's periods");
     submission_t *before = NULL, *after = NULL;
     rc = measures_store_get_submission(call, req->ags, req->period, true, &before);
     if (rc == TH_ENOTFOUND)

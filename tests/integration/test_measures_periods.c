@@ -343,6 +343,16 @@ test_reach(void **state)
     th_result_clear(&r);
     assert_int_equal(s_set_reach(f->ministry, f->measure, "2024Q1", 10, 10, 0, 0, &r), TH_OK);
     th_result_clear(&r);
+    /* A planned measure has reached nobody yet. */
+    char planned[37];
+    assert_int_equal(
+        meas_seed_measure(&f->env, "16068", "Beratung geplant", "work_and_training", "planned",
+                          planned),
+        0);
+    assert_int_equal(s_set_reach(f->soemmerda, planned, "2024", 1, 0, 0, 0, &r),
+                     TH_FAILED_PRECONDITION);
+    assert_non_null(strstr(r.message, "planned"));
+    th_result_clear(&r);
 
     Teilhabe__Measures__V1__ListReachRequest lr = TEILHABE__MEASURES__V1__LIST_REACH_REQUEST__INIT;
     lr.measure_id = f->measure;
