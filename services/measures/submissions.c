@@ -227,7 +227,7 @@ MEASURES_HANDLER(measures_submission_list)
         (rc = th_field_land(call, "state_code", req->state_code, false)) != TH_OK ||
         (rc = measures_check_period(call, NULL, NULL, "period", req->period, first, last)) !=
             TH_OK ||
-        (rc = th_field_enum(call, "status", st, (int) req->status, true)) != TH_OK)
+        (rc = th_field_enum(call, "status", st, (int) req->status, false)) != TH_OK)
         return rc;
     const th_principal_t *p = th_call_principal(call);
     if (!th_auth_reads_records(p, req->state_code))
