@@ -79,7 +79,7 @@ s_table(const th_arg_group_t *groups, size_t n_groups, s_table_t *t)
 static bool
 s_takes_value(const th_arg_t *a)
 {
-    return a->kind == TH_ARG_VALUE || a->kind == TH_ARG_LIST;
+    return a->kind == TH_ARG_VALUE || a->kind == TH_ARG_LIST || a->kind == TH_ARG_MULTI;
 }
 
 /* Stores one option's value in its config. */
@@ -92,12 +92,15 @@ s_store(const th_arg_t *a, th_config_t *into, const char *value, char *errbuf, s
         value = "true";
     int rc;
     const char *before = th_config_get(into, key, NULL);
-    if (a->kind == TH_ARG_LIST && before != NULL && before[0] != '\0') {
+    /* A MULTI value may be empty and still count: "--comment a=" is one. */
+    if ((a->kind == TH_ARG_LIST && before != NULL && before[0] != '\0') ||
+        (a->kind == TH_ARG_MULTI && before != NULL)) {
         const size_t len = strlen(before) + strlen(value) + 2;
         char *joined = malloc(len);
         if (joined == NULL)
             return TH_ENOMEM;
-        snprintf(joined, len, "%s,%s", before, value);
+        snprintf(joined, len, "%s%c%s", before, a->kind == TH_ARG_MULTI ? TH_ARGS_SEP : ',',
+                 value);
         rc = th_config_set(into, key, joined);
         free(joined);
     } else {

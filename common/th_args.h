@@ -31,7 +31,13 @@ typedef enum {
     TH_ARG_LIST = 2,   /* a value that may repeat; the values are joined with ',' */
     TH_ARG_BOOL = 3,   /* --name alone ("true"), or --name=V, or --name V when V is
                           true/false/yes/no/on/off/1/0 */
+    TH_ARG_MULTI = 4,  /* a value that may repeat, kept apart by TH_ARGS_SEP: for free
+                          text, where a comma is part of a value */
 } th_arg_kind_t;
+
+/* What the values of a TH_ARG_MULTI option are joined with: the ASCII unit
+ * separator, which no text a person types holds. */
+#define TH_ARGS_SEP '\x1f'
 
 typedef struct {
     const char *name;   /* as typed after "--" ("as-of"); NULL ends a table */

@@ -31,6 +31,9 @@
     X(cli_principal_commands) \
     X(cli_measure_commands) \
     X(cli_indicator_commands) \
+    X(cli_assessment_commands) \
+    X(cli_reach_commands) \
+    X(cli_submission_commands) \
     X(cli_events_commands)
 
 #define X(table) extern const cli_command_t table[];

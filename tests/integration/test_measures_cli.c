@@ -7,7 +7,10 @@
  * is NOT_FOUND, exit 15), list/show/update/transition/delete on a measure
  * the test inserts (the version read by the CLI itself), `indicator values` with
  * the rates computed, and usage errors (exit 2) that never reach the
- * network.
+ * network. The periods of Sömmerda: a manager rates the process
+ * (`assessment set` / `show`), records whom a measure reached (`reach`),
+ * submits 2024, which the ministry returns, approves (locking the figures)
+ * and reopens, and `submission list` shows the Land with its drafts.
  * ---------------------------------------------------------------------------
  */
 #include <jansson.h>
@@ -60,17 +63,11 @@ s_teardown(void **state)
 
 /* Runs the CLI as who with args (shell-safe, made by the test); stdout and
  * stderr into *out (malloc'ed). Returns the exit code. */
-static int s_cli(s_fixture_t *f, int who, char **out, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
 static int
-s_cli(s_fixture_t *f, int who, char **out, const char *fmt, ...)
+s_vcli(s_fixture_t *f, int who, char **out, const char *fmt, va_list ap)
 {
     char args[2048], cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
     snprintf(cmd, sizeof cmd, "timeout -k 5 60 '%s' --config '%s' %s 2>&1", TH_TEST_CLI_BIN,
              f->conf[who], args);
     FILE *p = popen(cmd, "r");
@@ -92,6 +89,35 @@ s_cli(s_fixture_t *f, int who, char **out, const char *fmt, ...)
     if (WIFEXITED(status) && (WEXITSTATUS(status) == 124 || WEXITSTATUS(status) == 137))
         fail_msg("the CLI did not end within 60 s: %s", args);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int s_cli(s_fixture_t *f, int who, char **out, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int
+s_cli(s_fixture_t *f, int who, char **out, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    const int rc = s_vcli(f, who, out, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* s_cli that must end with exit code want; when it does not, the test
+ * fails showing what the CLI printed. */
+static void s_run(s_fixture_t *f, int who, int want, char **out, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void
+s_run(s_fixture_t *f, int who, int want, char **out, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    const int rc = s_vcli(f, who, out, fmt, ap);
+    va_end(ap);
+    if (rc != want)
+        fail_msg("exit %d, not %d, after \"%s\":\n%s", rc, want, fmt, *out);
 }
 
 static void
@@ -254,6 +280,222 @@ test_values(void **state)
     free(out);
 }
 
+/* The line of out that holds needle (malloc'ed), or NULL. */
+static char *
+s_line(const char *out, const char *needle)
+{
+    const char *at = strstr(out, needle);
+    if (at == NULL)
+        return NULL;
+    const char *start = at;
+    while (start > out && start[-1] != '\n')
+        start--;
+    const size_t len = strcspn(start, "\n");
+    char *line = malloc(len + 1);
+    assert_non_null(line);
+    memcpy(line, start, len);
+    line[len] = '\0';
+    return line;
+}
+
+/* out's line with needle holds also. */
+static void
+s_assert_line(const char *out, const char *needle, const char *also)
+{
+    char *line = s_line(out, needle);
+    if (line == NULL || strstr(line, also) == NULL)
+        fail_msg("no line with \"%s\" and \"%s\" in:\n%s", needle, also, out);
+    free(line);
+}
+
+static json_t *
+s_json(const char *out)
+{
+    json_error_t err;
+    json_t *j = json_loads(out, 0, &err);
+    if (j == NULL)
+        fail_msg("not JSON: %s\n%s", err.text, out);
+    return j;
+}
+
+static void
+test_assessment(void **state)
+{
+    s_fixture_t *f = *state;
+    char *out = NULL;
+    s_run(f, S_MANAGER, 0, &out, "assessment questions");
+    assert_non_null(strstr(out, "shared_understanding"));
+    assert_non_null(strstr(out, "4 = trifft voll zu"));
+    free(out);
+    s_run(f, S_MANAGER, 0, &out, "--format json assessment questions");
+    json_t *q = s_json(out);
+    assert_true(json_array_size(json_object_get(q, "questions")) >= 2);
+    assert_int_equal(json_array_size(json_object_get(q, "scale_en")), 4);
+    assert_non_null(json_string_value(
+        json_object_get(json_array_get(json_object_get(q, "questions"), 0), "text_en")));
+    json_decref(q);
+    free(out);
+    s_run(f, S_MANAGER, 0, &out, "assessment show 16068 2024");
+    assert_non_null(strstr(out, "no self-assessment stored"));
+    free(out);
+    /* The first set reads version 0 itself; a comment keeps its comma. */
+    const char *rate = "assessment set 16068 2024 --rate shared_understanding=3 "
+                       "--rate concept_in_use=2 "
+                       "--comment 'concept_in_use=Im Jugendamt, noch nicht im Jobcenter'";
+    s_run(f, S_MANAGER, 0, &out, "%s", rate);
+    assert_non_null(strstr(out, "version 1"));
+    s_assert_line(out, "shared_understanding", "3");
+    free(out);
+    s_run(f, S_MANAGER, 0, &out, "--format json assessment show 16068 2024");
+    json_t *a = s_json(out);
+    assert_int_equal(json_integer_value(json_object_get(a, "version")), 1);
+    json_t *answers = json_object_get(a, "answers");
+    assert_int_equal(json_array_size(answers), 2);
+    for (size_t i = 0; i < 2; i++) {
+        const json_t *an = json_array_get(answers, i);
+        const char *code = json_string_value(json_object_get(an, "question_code"));
+        if (strcmp(code, "concept_in_use") == 0) {
+            assert_int_equal(json_integer_value(json_object_get(an, "rating")), 2);
+            assert_string_equal(json_string_value(json_object_get(an, "comment")),
+                                "Im Jugendamt, noch nicht im Jobcenter");
+        } else {
+            assert_string_equal(code, "shared_understanding");
+            assert_int_equal(json_integer_value(json_object_get(an, "rating")), 3);
+        }
+    }
+    json_decref(a);
+    free(out);
+    /* The ministry rates it again (the CLI reads version 1); a stale
+     * --version is refused. */
+    s_run(f, S_MINISTRY, 0, &out,
+          "--format csv assessment set 16068 2024 --rate shared_understanding=4");
+    assert_non_null(strstr(out, "16068,2024,2,"));
+    assert_non_null(strstr(out, ",shared_understanding,4,"));
+    free(out);
+    s_run(f, S_MANAGER, 19, &out,
+          "assessment set 16068 2024 --rate concept_in_use=1 --version 1");
+    assert_non_null(strstr(out, "version 2"));
+    free(out);
+    /* What the service refuses (exit 13), and what the CLI refuses itself. */
+    s_run(f, S_MANAGER, 13, &out, "assessment set 16068 2024 --rate no_such=1");
+    assert_non_null(strstr(out, "answers[0].question_code"));
+    free(out);
+    s_run(f, S_MANAGER, 2, &out,
+          "assessment set 16068 2024 --rate shared_understanding=3 "
+          "--comment concept_in_use=x");
+    assert_non_null(strstr(out, "--comment concept_in_use"));
+    free(out);
+    s_run(f, S_MANAGER, 2, &out, "assessment set 16068 2024 --rate a=5");
+    free(out);
+    /* A set replaces the whole assessment: the ministry's one answer is left. */
+    assert_int_equal(meas_count(&f->env, "SELECT count(*) FROM measures.assessment_answers "
+                                         "WHERE ags = '16068' AND period = '2024'"),
+                     1);
+}
+
+static void
+test_reach(void **state)
+{
+    s_fixture_t *f = *state;
+    char *out = NULL;
+    char id[37];
+    assert_int_equal(
+        meas_seed_measure(&f->env, "16068", "Elterncafé", "education", "active", id), 0);
+    s_run(f, S_MANAGER, 0, &out,
+          "--format json reach set %s 2024 --total 120 --with-history 70 "
+          "--without-history 40",
+          id);
+    json_t *r = s_json(out);
+    assert_int_equal(json_integer_value(json_object_get(r, "version")), 1);
+    assert_string_equal(json_string_value(json_object_get(r, "ags")), "16068");
+    json_decref(r);
+    free(out);
+    /* Corrected: the CLI finds version 1 with ListReach. */
+    s_run(f, S_MANAGER, 0, &out,
+          "reach set %s 2024 --total 130 --with-history 75 --without-history 45", id);
+    free(out);
+    s_run(f, S_MANAGER, 0, &out, "reach list --measure %s", id);
+    s_assert_line(out, id, "130");
+    s_assert_line(out, id, "75");
+    free(out);
+    s_run(f, S_MANAGER, 0, &out, "--format csv reach list --district 16068 --period 2024");
+    assert_non_null(strstr(out, id));
+    assert_non_null(strstr(out, ",130,75,45,2,"));
+    free(out);
+    /* The parts are more than the total: the service names the field. */
+    s_run(f, S_MANAGER, 13, &out,
+          "reach set %s 2024 --total 10 --with-history 8 --without-history 8", id);
+    assert_non_null(strstr(out, "reach.without_migration_history"));
+    free(out);
+    s_run(f, S_MANAGER, 2, &out, "reach list --period 2024");
+    assert_non_null(strstr(out, "--measure"));
+    free(out);
+}
+
+static void
+test_submission(void **state)
+{
+    s_fixture_t *f = *state;
+    char *out = NULL;
+    s_run(f, S_MANAGER, 0, &out, "submission show 16068 2024");
+    assert_non_null(strstr(out, "Draft"));
+    free(out);
+    /* A draft is not approved; the manager submits, and may not approve. */
+    s_run(f, S_MINISTRY, 19, &out, "submission approve 16068 2024");
+    assert_non_null(strstr(out, "cannot move to approved"));
+    free(out);
+    s_run(f, S_MANAGER, 0, &out, "submission submit 16068 2024");
+    assert_non_null(strstr(out, "Submitted"));
+    free(out);
+    s_run(f, S_MANAGER, 17, &out, "submission approve 16068 2024");
+    free(out);
+    /* return needs a reason: refused before the network. */
+    s_run(f, S_MINISTRY, 2, &out, "submission return 16068 2024");
+    assert_non_null(strstr(out, "--reason"));
+    free(out);
+    s_run(f, S_MINISTRY, 0, &out,
+          "submission return 16068 2024 --reason 'Reichweite fehlt, bitte ergänzen'");
+    assert_non_null(strstr(out, "Returned"));
+    assert_non_null(strstr(out, "Reichweite fehlt, bitte"));
+    free(out);
+    s_run(f, S_MANAGER, 0, &out, "submission submit 16068 2024");
+    free(out);
+    s_run(f, S_MINISTRY, 0, &out, "submission approve 16068 2024");
+    assert_non_null(strstr(out, "Approved"));
+    free(out);
+
+    /* The Land: Sömmerda approved, the rest drafts. */
+    s_run(f, S_MINISTRY, 0, &out, "submission list --state 16 --period 2024");
+    s_assert_line(out, "16068", "Approved");
+    s_assert_line(out, "16067", "Draft");
+    s_assert_line(out, "Land 16, 2024:", " 1 approved,");
+    free(out);
+    s_run(f, S_MINISTRY, 0, &out, "--format json submission list --state 16 --period 2024");
+    json_t *l = s_json(out);
+    const size_t n = json_array_size(json_object_get(l, "submissions"));
+    assert_true(n > 2);
+    assert_int_equal(json_integer_value(json_object_get(l, "approved")), 1);
+    assert_int_equal((size_t) json_integer_value(json_object_get(l, "drafts")), n - 1);
+    json_decref(l);
+    free(out);
+    s_run(f, S_MINISTRY, 0, &out,
+          "submission list --state 16 --period 2024 --status approved");
+    assert_non_null(strstr(out, "16068"));
+    assert_null(strstr(out, "16067"));
+    free(out);
+
+    /* Approved, the figures are locked; reopened, they are not. */
+    s_run(f, S_MANAGER, 19, &out,
+          "assessment set 16068 2024 --rate shared_understanding=1");
+    assert_non_null(strstr(out, "approved"));
+    free(out);
+    s_run(f, S_MINISTRY, 0, &out, "submission reopen 16068 2024");
+    assert_non_null(strstr(out, "Reopened"));
+    free(out);
+    s_run(f, S_MANAGER, 0, &out, "assessment set 16068 2024 --rate shared_understanding=1");
+    free(out);
+}
+
 int
 main(void)
 {
@@ -261,6 +503,9 @@ main(void)
         cmocka_unit_test(test_indicators),
         cmocka_unit_test(test_measures),
         cmocka_unit_test(test_values),
+        cmocka_unit_test(test_assessment),
+        cmocka_unit_test(test_reach),
+        cmocka_unit_test(test_submission),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

@@ -18,7 +18,8 @@
 static const th_arg_t s_command[] = {
     {"as-of", TH_ARG_VALUE, NULL, 0},   {"state", TH_ARG_VALUE, NULL, 0},
     {"district", TH_ARG_LIST, NULL, 0}, {"include-ended", TH_ARG_SWITCH, NULL, 0},
-    {"format", TH_ARG_VALUE, "own_format", 0}, {NULL, 0, NULL, 0},
+    {"format", TH_ARG_VALUE, "own_format", 0}, {"comment", TH_ARG_MULTI, NULL, 0},
+    {NULL, 0, NULL, 0},
 };
 static const th_arg_t s_global[] = {
     {"format", TH_ARG_VALUE, NULL, 0},  {"insecure", TH_ARG_BOOL, NULL, 0},
@@ -103,6 +104,25 @@ test_in_order_stops_at_the_command(void **state)
     s_done(&r);
 }
 
+/* Free text repeats with its commas intact, an empty value counting too. */
+static void
+test_multi_keeps_commas(void **state)
+{
+    char *argv[] = {"x", "--comment", "a=yes, but", "--comment=b=", "--comment", "c=no", NULL};
+    s_run_t r;
+    assert_int_equal(s_parse(&r, false, 6, argv), 0);
+    assert_string_equal(th_config_get(r.own, "comment", ""), "a=yes, but\x1f" "b=\x1f" "c=no");
+    s_done(&r);
+    char *one[] = {"x", "--comment", "", NULL};
+    assert_int_equal(s_parse(&r, false, 3, one), 0);
+    assert_string_equal(th_config_get(r.own, "comment", "unset"), "");
+    s_done(&r);
+    char *two[] = {"x", "--comment", "", "--comment", "d", NULL};
+    assert_int_equal(s_parse(&r, false, 5, two), 0);
+    assert_string_equal(th_config_get(r.own, "comment", ""), "\x1f" "d");
+    s_done(&r);
+}
+
 static void
 test_errors(void **state)
 {
@@ -135,6 +155,7 @@ main(void)
         cmocka_unit_test(test_anywhere_and_groups),
         cmocka_unit_test(test_first_group_wins_and_bool_forms),
         cmocka_unit_test(test_in_order_stops_at_the_command),
+        cmocka_unit_test(test_multi_keeps_commas),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
