@@ -269,8 +269,10 @@ s_hint(int code)
         return "the request is too large or the service is overloaded: send less, or try "
                "again later";
     case TH_FAILED_PRECONDITION:
-        return "the resource is not in the state this needs (it may have changed "
-               "meanwhile): get it again and retry with its current version";
+        return "the resource is not in the state this needs: if it changed meanwhile, "
+               "get it again and retry with its current version; if the message names an "
+               "approved period, its ministry must reopen it first (teilhabe submission "
+               "reopen AGS PERIOD)";
     case TH_ABORTED:
         return "a concurrent change got in the way: try again";
     case TH_OUT_OF_RANGE:
