@@ -18,6 +18,15 @@ measures_store__exec(th_call_t *call, const char *sql, int nparams, const char *
     return th_db_exec(db, sql, nparams, params);
 }
 
+PGresult *
+measures_store__exec_stmt(th_call_t *call, const th_db_stmt_t *stmt, const char *const *params)
+{
+    th_db_t *db = th_call_db(call);
+    if (db == NULL)
+        return NULL;
+    return th_db_exec_stmt(db, stmt, params, NULL, NULL, 0);
+}
+
 void
 measures_store_event_filter(bool records_all, const char *records_land, bool aggregates_all,
                             const char *aggregates_land, th_events_filter_t *out)

@@ -15,4 +15,9 @@
 PGresult *measures_store__exec(th_call_t *call, const char *sql, int nparams,
                                const char *const *params);
 
+/* The same for a statement prepared on each connection on first use
+ * (th_db_exec_stmt): for the statements of the hot paths. */
+PGresult *measures_store__exec_stmt(th_call_t *call, const th_db_stmt_t *stmt,
+                                    const char *const *params);
+
 #endif /* MEASURES_STORE_INT_H */

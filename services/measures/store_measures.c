@@ -64,6 +64,15 @@ s_one(th_call_t *call, PGresult *r, int none, measure_t **out)
     return rc;
 }
 
+/* Prepared: CreateMeasure is the service's most frequent write. */
+static const th_db_stmt_t s_create = {"measures_create",
+    "INSERT INTO measures.measures AS m (ags, municipality, municipality_key, title, "
+    "description, field, target_group, target_group_name, start_date, end_date, "
+    "budget_cents, funding_source, created_by, updated_by) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::date, $10::date, $11::bigint, $12, $13, "
+    "$13) RETURNING " S_MEASURE_COLUMNS,
+    2 + S_WRITABLE_COUNT};
+
 int
 measures_store_create(th_call_t *call, const measure_t *m, const char *by, measure_t **out)
 {
@@ -72,14 +81,7 @@ measures_store_create(th_call_t *call, const measure_t *m, const char *by, measu
     params[0] = m->ags;
     s_writable_params(call, m, cents, sizeof cents, params + 1);
     params[1 + S_WRITABLE_COUNT] = by;
-    PGresult *r = measures_store__exec(call,
-        "INSERT INTO measures.measures AS m (ags, municipality, municipality_key, title, "
-        "description, field, target_group, target_group_name, start_date, end_date, "
-        "budget_cents, funding_source, created_by, updated_by) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::date, $10::date, $11::bigint, $12, $13, "
-        "$13) RETURNING " S_MEASURE_COLUMNS,
-        2 + S_WRITABLE_COUNT, params);
-    return s_one(call, r, TH_EDB, out);
+    return s_one(call, measures_store__exec_stmt(call, &s_create, params), TH_EDB, out);
 }
 
 int
