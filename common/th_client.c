@@ -10,9 +10,10 @@
  *
  * Retries: a call answered UNAVAILABLE is sent again after an exponential
  * backoff with full jitter (never sooner than the broker's retry hint) while
- * its deadline allows. The call's timeout is its whole budget: each attempt
- * is sent with a deadline that keeps part of it back (a quarter of what is
- * left, at most retry_reserve_ms), so an attempt that ends
+ * its deadline leaves S_ATTEMPT_MIN_MS after the backoff. The call's timeout
+ * is its whole budget: each attempt is sent with a deadline that keeps part
+ * of it back (a quarter of what is left, at most retry_reserve_ms), so an
+ * attempt that ends
  * DEADLINE_EXCEEDED (a write that may have committed after all) can be sent
  * once more with the same idempotency key, and the service answers it with
  * the first reply it stored. A call that gets no answer within attempt_timeout_ms
@@ -68,6 +69,11 @@
  * service's look-up of the key). */
 #define S_RETRY_RESERVE_DEFAULT_MS 1000
 #define S_RETRY_RESERVE_MIN_MS 50
+/* An attempt after UNAVAILABLE needs at least this long left once its
+ * backoff is over; with less, its likely answer is DEADLINE_EXCEEDED
+ * (the service has no time to do anything), which would hide the
+ * UNAVAILABLE in hand, the status that says what is wrong. */
+#define S_ATTEMPT_MIN_MS 200
 
 /* --- results ------------------------------------------------------------ */
 
@@ -493,7 +499,7 @@ s_take_reply(th_client_t *self, th_client_call_t *call, const ProtobufCMessageDe
     int64_t now = zclock_mono();
     if (code == TH_UNAVAILABLE && !call->no_retry) {
         int64_t wait = s_backoff_ms(self, call->attempts, header->retry_after_ms);
-        if (now + wait < call->deadline) {
+        if (now + wait + S_ATTEMPT_MIN_MS <= call->deadline) {
             call->resend_at = now + wait;
             th_log_debug(call->id, "retrying after UNAVAILABLE", "attempt=%d wait_ms=%lld",
                          call->attempts, (long long) wait);
