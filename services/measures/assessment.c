@@ -140,6 +140,25 @@ s_check_answers(th_call_t *call, const Teilhabe__Measures__V1__SetAssessmentRequ
     return TH_OK;
 }
 
+/* True when req gives exactly the answers stored in a (in any order). */
+static bool
+s_same(const assessment_t *a, const Teilhabe__Measures__V1__SetAssessmentRequest *req)
+{
+    if (a->version == 0 || a->n_answers != req->n_answers)
+        return false;
+    for (size_t i = 0; i < req->n_answers; i++) {
+        const answer_t *want = req->answers[i];
+        bool found = false;
+        for (size_t k = 0; k < a->n_answers && !found; k++)
+            found = strcmp(a->answers[k]->question_code, want->question_code) == 0 &&
+                    a->answers[k]->rating == want->rating &&
+                    strcmp(a->answers[k]->comment, want->comment) == 0;
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
 MEASURES_HANDLER(measures_assessment_set)
 {
     const Teilhabe__Measures__V1__SetAssessmentRequest *req = (const void *) request;
@@ -168,6 +187,11 @@ MEASURES_HANDLER(measures_assessment_set)
                              "the self-assessment of district %s for %s is at version %" PRId64
                              ", not %" PRId64 "; read it again (GetAssessment) and retry",
                              req->ags, req->period, before->version, req->version);
+    if (s_same(before, req)) {
+        /* As stored: nothing to write, no new version, no event. */
+        *response = &before->base;
+        return TH_OK;
+    }
     rows.first = first;
     rows.last = last;
     rows.version = before->version + 1;

@@ -124,6 +124,14 @@ MEASURES_HANDLER(measures_reach_set)
                              "the reach of measure %s in %s is at version %" PRId64
                              ", not %" PRId64 "; read it again (ListReach) and retry",
                              in->measure_id, in->period, current, req->version);
+    /* The figures as they are stored: nothing to write, no new version,
+     * no event (as PutValues does with a value given again). */
+    if (before != NULL && before->participants_total == in->participants_total &&
+        before->with_migration_history == in->with_migration_history &&
+        before->without_migration_history == in->without_migration_history) {
+        *response = &before->base;
+        return TH_OK;
+    }
     rc = measures_store_set_reach(call, in, first, last, current + 1,
                                   th_call_principal(call)->id, &after);
     if (rc == TH_ESTATE)

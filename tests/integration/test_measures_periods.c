@@ -287,6 +287,11 @@ test_assessment(void **state)
                      TH_PERMISSION_DENIED);
     th_result_clear(&r);
 
+    /* The answers as stored, in another order: nothing written. */
+    Teilhabe__Measures__V1__AssessmentAnswer *same[] = {&a2, &a1};
+    assert_int_equal(s_set_assessment(f->soemmerda, "16068", "2024", same, 2, 1, &r), TH_OK);
+    assert_int_equal(((const s_assessment_t *) r.response)->version, 1);
+    th_result_clear(&r);
     /* The whole assessment is replaced: one answer left. */
     assert_int_equal(s_set_assessment(f->ministry, "16068", "2024", answers, 1, 1, &r), TH_OK);
     assert_int_equal(((const s_assessment_t *) r.response)->version, 2);
@@ -343,6 +348,13 @@ test_reach(void **state)
     th_result_clear(&r);
     assert_int_equal(s_set_reach(f->ministry, f->measure, "2024Q1", 10, 10, 0, 0, &r), TH_OK);
     th_result_clear(&r);
+    /* Given again as stored: version 1 still, no second event. */
+    assert_int_equal(s_set_reach(f->ministry, f->measure, "2024Q1", 10, 10, 0, 1, &r), TH_OK);
+    assert_int_equal(((const s_reach_t *) r.response)->version, 1);
+    th_result_clear(&r);
+    assert_int_equal(meas_count(&f->env, "SELECT count(*) FROM measures.events WHERE topic = "
+                                         "'reach.set' AND resource LIKE '%/reach/2024Q1'"),
+                     1);
     /* A planned measure has reached nobody yet. */
     char planned[37];
     assert_int_equal(
