@@ -312,15 +312,44 @@ cli_print_status(cli_t *cli, const char *method, const th_result_t *result)
     if (hint != NULL)
         fprintf(stderr, "hint: %s\n", hint);
     if ((result->code == TH_DEADLINE_EXCEEDED || result->code == TH_UNAVAILABLE) &&
-        result->idempotency_key != NULL && result->idempotency_key[0] != '\0')
+        result->idempotency_key != NULL && result->idempotency_key[0] != '\0') {
         /* The client library already retried inside --timeout with this
-         * key; the person may go on retrying with it (docs/PROTOCOL.md 5.3) */
+         * key; the person may go on retrying with it (docs/PROTOCOL.md 5.3),
+         * naming the version the write named, if it named one */
+        char version[40] = "";
+        if (cli->write_version >= 0)
+            snprintf(version, sizeof version, " --version %lld", (long long) cli->write_version);
         fprintf(stderr,
                 "note: if this command changes something, the change may have been made all "
                 "the same; to repeat it without making it twice, run it again with "
-                "--idempotency-key %s\n",
-                result->idempotency_key);
+                "--idempotency-key %s%s\n",
+                result->idempotency_key, version);
+    }
     return th_status_exit_code(result->code);
+}
+
+int
+cli_version(cli_t *cli, const char *who, const cli_args_t *a, int64_t min,
+            cli_version_read_fn read, void *arg, int64_t *version)
+{
+    const char *v = cli_flag(a, "version");
+    int rc;
+    if (v != NULL) {
+        rc = cli_int(cli, who, "version", v, min, INT64_MAX, version);
+    } else if (th_config_get(cli->config, "idempotency_key", "")[0] != '\0') {
+        return cli_usage_error(cli,
+                               "%s: --idempotency-key repeats a write: give it the --version "
+                               "the first attempt named (the note after it says which)",
+                               who);
+    } else {
+        rc = read(cli, arg, version);
+        if (rc != 0)
+            fprintf(stderr, "(%s: that was reading the current version before the write)\n",
+                    who);
+    }
+    if (rc == 0)
+        cli->write_version = *version;
+    return rc;
 }
 
 int

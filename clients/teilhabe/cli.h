@@ -47,6 +47,9 @@ typedef struct cli_t {
     int page_size;             /* asked of list methods; 0 = each list's maximum */
     th_client_t *client;       /* made by cli_client on first use */
     int client_exit;           /* exit code when cli_client failed */
+    /* The version the command's write names, read before it (cli_version),
+     * for the note after a write that ended without a verdict; -1 = none. */
+    int64_t write_version;
 } cli_t;
 
 typedef struct {
@@ -94,6 +97,20 @@ void cli_args_clear(cli_args_t *args);
 
 /* The value of a command option, or NULL. */
 const char *cli_flag(const cli_args_t *args, const char *key);
+
+/* Reads the version stored now of what a write is about (0 when nothing
+ * is stored), for cli_version. 0, or the exit code after printing why. */
+typedef int (*cli_version_read_fn)(cli_t *cli, void *arg, int64_t *version);
+
+/* The version a write names (optimistic concurrency): --version (min to
+ * INT64_MAX), else the one stored now (read). A write repeated with
+ * --idempotency-key must name the version its first attempt named, so
+ * there --version is required: the version read now may differ, and the
+ * service refuses a key used for a different request. The version is kept
+ * in cli->write_version for the note after a write without a verdict. 0,
+ * or the exit code after printing why. */
+int cli_version(cli_t *cli, const char *who, const cli_args_t *a, int64_t min,
+                cli_version_read_fn read, void *arg, int64_t *version);
 
 /* Parses an option's whole number in [min, max] into *out; a usage error
  * naming flag otherwise. */

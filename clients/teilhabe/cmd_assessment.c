@@ -136,19 +136,45 @@ s_show(cli_t *cli, int argc, char **argv)
     return rc;
 }
 
-/* The version to write against: --version, or the one stored now (0 when
- * none is). */
+/* What s_stored_version needs: the request about to be sent, and whether
+ * the caller said that ratings it leaves out may go (--replace). */
+typedef struct {
+    const Teilhabe__Measures__V1__SetAssessmentRequest *req;
+    bool replace;
+} s_read_t;
+
+/* The version stored now (0 when none is; cli_version_read_fn). The
+ * service replaces an assessment as a whole; without --version nobody
+ * compared it with what is stored, so a rating stored but left out of
+ * this request is refused here unless --replace says it may go. */
 static int
-s_version(cli_t *cli, const char *who, const cli_args_t *a, const char *ags,
-          const char *period, int64_t *version)
+s_stored_version(cli_t *cli, void *arg, int64_t *version)
 {
-    const char *v = cli_flag(a, "version");
-    if (v != NULL)
-        return cli_int(cli, who, "version", v, 0, INT64_MAX, version);
+    const s_read_t *rd = arg;
     th_result_t r;
-    int rc = s_get(cli, ags, period, &r);
-    if (rc == 0)
-        *version = ((const s_assessment_t *) r.response)->version;
+    int rc = s_get(cli, rd->req->ags, rd->req->period, &r);
+    if (rc != 0) {
+        th_result_clear(&r);
+        return rc;
+    }
+    const s_assessment_t *stored = (const void *) r.response;
+    *version = stored->version;
+    char dropped[512] = "";
+    for (size_t i = 0; i < stored->n_answers; i++) {
+        bool kept = false;
+        for (size_t k = 0; k < rd->req->n_answers && !kept; k++)
+            kept = strcmp(rd->req->answers[k]->question_code,
+                          stored->answers[i]->question_code) == 0;
+        if (!kept)
+            snprintf(dropped + strlen(dropped), sizeof dropped - strlen(dropped), "%s%s",
+                     dropped[0] != '\0' ? ", " : "", stored->answers[i]->question_code);
+    }
+    if (dropped[0] != '\0' && !rd->replace)
+        rc = cli_usage_error(cli,
+                             "assessment set: the stored assessment of %s for %s also rates "
+                             "%s; an assessment is replaced as a whole, so give those --rate "
+                             "again, or add --replace to remove them",
+                             rd->req->ags, rd->req->period, dropped);
     th_result_clear(&r);
     return rc;
 }
@@ -254,6 +280,7 @@ s_set(cli_t *cli, int argc, char **argv)
     static const th_arg_t options[] = {{"rate", TH_ARG_MULTI, NULL, 0},
                                        {"comment", TH_ARG_MULTI, NULL, 0},
                                        {"version", TH_ARG_VALUE, NULL, 0},
+                                       {"replace", TH_ARG_SWITCH, NULL, 0},
                                        {NULL, 0, NULL, 0}};
     cli_args_t a;
     th_result_t r = {0};
@@ -298,7 +325,8 @@ s_set(cli_t *cli, int argc, char **argv)
     req.period = a.pos[1];
     req.answers = list;
     req.n_answers = n;
-    if ((rc = s_version(cli, who, &a, req.ags, req.period, &req.version)) != 0)
+    s_read_t rd = {.req = &req, .replace = cli_flag(&a, "replace") != NULL};
+    if ((rc = cli_version(cli, who, &a, 0, s_stored_version, &rd, &req.version)) != 0)
         goto cleanup;
     rc = cli_call(cli, S_METHOD("SetAssessment"), &req.base,
                   &teilhabe__measures__v1__assessment__descriptor, NULL, &r);
@@ -333,8 +361,8 @@ s_assessment(cli_t *cli, int argc, char **argv)
             return actions[i].run(cli, argc - 1, argv + 1);
     return cli_usage_error(
         cli, "assessment: say questions, set AGS PERIOD --rate CODE=N [--rate "
-             "CODE=N ...] [--comment CODE=TEXT ...] [--version V], or show AGS "
-             "PERIOD");
+             "CODE=N ...] [--comment CODE=TEXT ...] [--version V] [--replace], or "
+             "show AGS PERIOD");
 }
 
 const cli_command_t cli_assessment_commands[] = {

@@ -229,15 +229,13 @@ s_show(cli_t *cli, int argc, char **argv)
     return rc;
 }
 
-/* The version to write against: --version, or the one stored now. */
+/* The version stored now of the measure whose id is arg
+ * (cli_version_read_fn). */
 static int
-s_version(cli_t *cli, const char *who, const cli_args_t *a, const char *id, int64_t *version)
+s_stored_version(cli_t *cli, void *arg, int64_t *version)
 {
-    const char *v = cli_flag(a, "version");
-    if (v != NULL)
-        return cli_int(cli, who, "version", v, 1, INT64_MAX, version);
     th_result_t r;
-    int rc = s_get(cli, id, &r);
+    int rc = s_get(cli, arg, &r);
     if (rc == 0)
         *version = ((const s_measure_t *) r.response)->version;
     th_result_clear(&r);
@@ -273,7 +271,7 @@ s_update(cli_t *cli, int argc, char **argv)
     req.measure = &m;
     req.update_mask = mask;
     req.n_update_mask = n;
-    if ((rc = s_version(cli, who, &a, m.id, &req.version)) != 0)
+    if ((rc = cli_version(cli, who, &a, 1, s_stored_version, m.id, &req.version)) != 0)
         goto cleanup;
     th_result_t r;
     rc = cli_call(cli, S_METHOD("UpdateMeasure"), &req.base,
@@ -303,7 +301,7 @@ s_transition(cli_t *cli, int argc, char **argv)
         goto cleanup;
     req.id = a.pos[0];
     req.status = status;
-    if ((rc = s_version(cli, who, &a, req.id, &req.version)) != 0)
+    if ((rc = cli_version(cli, who, &a, 1, s_stored_version, req.id, &req.version)) != 0)
         goto cleanup;
     th_result_t r;
     rc = cli_call(cli, S_METHOD("TransitionMeasure"), &req.base,
@@ -328,7 +326,7 @@ s_delete(cli_t *cli, int argc, char **argv)
     Teilhabe__Measures__V1__DeleteMeasureRequest req =
         TEILHABE__MEASURES__V1__DELETE_MEASURE_REQUEST__INIT;
     req.id = a.pos[0];
-    if ((rc = s_version(cli, who, &a, req.id, &req.version)) != 0)
+    if ((rc = cli_version(cli, who, &a, 1, s_stored_version, req.id, &req.version)) != 0)
         goto cleanup;
     th_result_t r;
     rc = cli_call(cli, S_METHOD("DeleteMeasure"), &req.base,

@@ -45,22 +45,19 @@ s_list_reach(cli_t *cli, const char *measure_id, const char *ags, const char *pe
                     &teilhabe__measures__v1__list_reach_response__descriptor, NULL, out);
 }
 
-/* The version to write against: --version, or the one stored for the
- * measure and period (0 when none is). */
+/* The version stored for the measure and period of arg (a Reach), 0 when
+ * none is (cli_version_read_fn). */
 static int
-s_version(cli_t *cli, const char *who, const cli_args_t *a, const char *measure_id,
-          const char *period, int64_t *version)
+s_stored_version(cli_t *cli, void *arg, int64_t *version)
 {
-    const char *v = cli_flag(a, "version");
-    if (v != NULL)
-        return cli_int(cli, who, "version", v, 0, INT64_MAX, version);
+    const Teilhabe__Measures__V1__Reach *reach = arg;
     th_result_t r;
-    int rc = s_list_reach(cli, measure_id, "", period, &r);
+    int rc = s_list_reach(cli, reach->measure_id, "", reach->period, &r);
     if (rc == 0) {
         const Teilhabe__Measures__V1__ListReachResponse *resp = (const void *) r.response;
         *version = 0;
         for (size_t i = 0; i < resp->n_reach; i++)
-            if (strcmp(resp->reach[i]->period, period) == 0)
+            if (strcmp(resp->reach[i]->period, reach->period) == 0)
                 *version = resp->reach[i]->version;
     }
     th_result_clear(&r);
@@ -109,7 +106,7 @@ s_set(cli_t *cli, int argc, char **argv)
     reach.measure_id = a.pos[0];
     reach.period = a.pos[1];
     req.reach = &reach;
-    if ((rc = s_version(cli, who, &a, reach.measure_id, reach.period, &req.version)) != 0)
+    if ((rc = cli_version(cli, who, &a, 0, s_stored_version, &reach, &req.version)) != 0)
         goto cleanup;
     rc = cli_call(cli, S_METHOD("SetReach"), &req.base,
                   &teilhabe__measures__v1__reach__descriptor, NULL, &r);

@@ -59,17 +59,14 @@ s_get(cli_t *cli, const char *ags, const char *period, th_result_t *out)
                     &teilhabe__measures__v1__submission__descriptor, NULL, out);
 }
 
-/* The version to move from: --version, or the one stored now (0 for a
- * draft). */
+/* The version stored now of the submission arg names (0 for a draft;
+ * cli_version_read_fn). */
 static int
-s_version(cli_t *cli, const char *who, const cli_args_t *a, const char *ags,
-          const char *period, int64_t *version)
+s_stored_version(cli_t *cli, void *arg, int64_t *version)
 {
-    const char *v = cli_flag(a, "version");
-    if (v != NULL)
-        return cli_int(cli, who, "version", v, 0, INT64_MAX, version);
+    const Teilhabe__Measures__V1__SubmissionMoveRequest *req = arg;
     th_result_t r;
-    int rc = s_get(cli, ags, period, &r);
+    int rc = s_get(cli, req->ags, req->period, &r);
     if (rc == 0)
         *version = ((const s_submission_t *) r.response)->version;
     th_result_clear(&r);
@@ -106,7 +103,7 @@ s_move(cli_t *cli, const s_move_t *move, int argc, char **argv)
     req.ags = a.pos[0];
     req.period = a.pos[1];
     req.reason = (char *) reason;
-    if ((rc = s_version(cli, who, &a, req.ags, req.period, &req.version)) != 0)
+    if ((rc = cli_version(cli, who, &a, 0, s_stored_version, &req, &req.version)) != 0)
         goto cleanup;
     rc = cli_call(cli, move->method, &req.base,
                   &teilhabe__measures__v1__submission__descriptor, NULL, &r);

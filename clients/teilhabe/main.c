@@ -120,7 +120,8 @@ main(int argc, char **argv)
     /* SIGINT and SIGTERM end a command at once (the default action). CZMQ
      * would otherwise catch them and let the call run to its deadline. */
     zsys_handler_set(NULL);
-    cli_t cli = {.prog = "teilhabe", .format = TH_FORMAT_TABLE, .timeout_ms = 5000};
+    cli_t cli = {
+        .prog = "teilhabe", .format = TH_FORMAT_TABLE, .timeout_ms = 5000, .write_version = -1};
     int rc = CLI_EXIT_USAGE;
     char **pos = NULL;
     int n_pos = 0;

@@ -365,10 +365,21 @@ test_assessment(void **state)
     }
     json_decref(a);
     free(out);
+    /* Leaving out a stored rating without --version would delete it
+     * unseen: the CLI refuses, naming it (exit 2), unless --replace. */
+    s_run(f, S_MINISTRY, 2, &out, "assessment set 16068 2024 --rate shared_understanding=4");
+    assert_non_null(strstr(out, "also rates concept_in_use"));
+    assert_non_null(strstr(out, "--replace"));
+    free(out);
+    /* A repeated write names the version its first attempt named. */
+    s_run(f, S_MINISTRY, 2, &out,
+          "--idempotency-key k1 assessment set 16068 2024 --rate shared_understanding=4");
+    assert_non_null(strstr(out, "--version"));
+    free(out);
     /* The ministry rates it again (the CLI reads version 1); a stale
      * --version is refused. */
     s_run(f, S_MINISTRY, 0, &out,
-          "--format csv assessment set 16068 2024 --rate shared_understanding=4");
+          "--format csv assessment set 16068 2024 --rate shared_understanding=4 --replace");
     assert_non_null(strstr(out, "16068,2024,2,"));
     assert_non_null(strstr(out, ",shared_understanding,4,"));
     free(out);
@@ -377,7 +388,7 @@ test_assessment(void **state)
     assert_non_null(strstr(out, "version 2"));
     free(out);
     /* What the service refuses (exit 13), and what the CLI refuses itself. */
-    s_run(f, S_MANAGER, 13, &out, "assessment set 16068 2024 --rate no_such=1");
+    s_run(f, S_MANAGER, 13, &out, "assessment set 16068 2024 --rate no_such=1 --replace");
     assert_non_null(strstr(out, "answers[0].question_code"));
     free(out);
     s_run(f, S_MANAGER, 2, &out,
@@ -386,6 +397,7 @@ test_assessment(void **state)
     assert_non_null(strstr(out, "--comment concept_in_use"));
     free(out);
     s_run(f, S_MANAGER, 2, &out, "assessment set 16068 2024 --rate a=5");
+    assert_non_null(strstr(out, "1, 2, 3 or 4"));
     free(out);
     /* A set replaces the whole assessment: the ministry's one answer is left. */
     assert_int_equal(meas_count(&f->env, "SELECT count(*) FROM measures.assessment_answers "
@@ -486,13 +498,19 @@ test_submission(void **state)
 
     /* Approved, the figures are locked; reopened, they are not. */
     s_run(f, S_MANAGER, 19, &out,
-          "assessment set 16068 2024 --rate shared_understanding=1");
+          "assessment set 16068 2024 --rate shared_understanding=1 --replace");
     assert_non_null(strstr(out, "approved"));
     free(out);
     s_run(f, S_MINISTRY, 0, &out, "submission reopen 16068 2024");
     assert_non_null(strstr(out, "Reopened"));
     free(out);
-    s_run(f, S_MANAGER, 0, &out, "assessment set 16068 2024 --rate shared_understanding=1");
+    s_run(f, S_MANAGER, 0, &out,
+          "--format json assessment set 16068 2024 --rate shared_understanding=1 --replace");
+    json_t *after = s_json(out);
+    assert_int_equal(json_integer_value(json_object_get(after, "version")), 3);
+    json_t *only = json_array_get(json_object_get(after, "answers"), 0);
+    assert_int_equal(json_integer_value(json_object_get(only, "rating")), 1);
+    json_decref(after);
     free(out);
 }
 
