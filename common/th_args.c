@@ -91,6 +91,12 @@ s_store(const th_arg_t *a, th_config_t *into, const char *value, char *errbuf, s
     if (a->kind == TH_ARG_SWITCH || (a->kind == TH_ARG_BOOL && value == NULL))
         value = "true";
     int rc;
+    if (a->kind == TH_ARG_MULTI && strchr(value, TH_ARGS_SEP) != NULL) {
+        /* It would read as two values. */
+        snprintf(errbuf, errlen, "flag --%s: a value may not contain the control character "
+                 "0x1f", a->name);
+        return TH_EINVAL;
+    }
     const char *before = th_config_get(into, key, NULL);
     /* A MULTI value may be empty and still count: "--comment a=" is one. */
     if ((a->kind == TH_ARG_LIST && before != NULL && before[0] != '\0') ||

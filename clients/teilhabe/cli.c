@@ -10,6 +10,7 @@
 #include "th_log.h"
 #include "th_methods.h"
 #include "th_status.h"
+#include "th_text.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -326,6 +327,23 @@ cli_print_status(cli_t *cli, const char *method, const th_result_t *result)
                 result->idempotency_key, version);
     }
     return th_status_exit_code(result->code);
+}
+
+int
+cli_paragraphs(cli_t *cli, const char *who, const char *flag, char *text, size_t max)
+{
+    char *to = text;
+    for (const char *from = text; *from != '\0'; from++)
+        if (!(from[0] == '\r' && from[1] == '\n'))
+            *to++ = *from;
+    *to = '\0';
+    if (th_text_is_paragraphs(text, 0, max))
+        return 0;
+    return cli_usage_error(cli,
+                           "%s: %s: must be valid UTF-8 (is the terminal or the file in "
+                           "another encoding?), at most %zu characters, and without control "
+                           "characters other than line breaks and tabs",
+                           who, flag, max);
 }
 
 int

@@ -98,6 +98,12 @@ void cli_args_clear(cli_args_t *args);
 /* The value of a command option, or NULL. */
 const char *cli_flag(const cli_args_t *args, const char *key);
 
+/* A free text a flag gives (a comment, a reason), checked before anything
+ * is sent: the line breaks of a Windows file (CRLF) become LF in place;
+ * then valid UTF-8, at most max characters, no control characters but
+ * line breaks and tabs. 0, or a usage error naming flag. */
+int cli_paragraphs(cli_t *cli, const char *who, const char *flag, char *text, size_t max);
+
 /* Reads the version stored now of what a write is about (0 when nothing
  * is stored), for cli_version. 0, or the exit code after printing why. */
 typedef int (*cli_version_read_fn)(cli_t *cli, void *arg, int64_t *version);

@@ -221,8 +221,12 @@ s_rates(cli_t *cli, const char *who, char **items, size_t n, s_answer_t *answers
         *eq = '\0';
         const char *rating = eq + 1;
         if (rating[0] < '1' || rating[0] > '4' || rating[1] != '\0')
-            return cli_usage_error(cli, "%s: --rate %s=%s: a rating is 1, 2, 3 or 4", who,
-                                   items[i], rating);
+            return cli_usage_error(cli,
+                                   "%s: --rate %s=%s: a rating is 1, 2, 3 or 4%s", who,
+                                   items[i], rating,
+                                   strchr(rating, ',') != NULL
+                                       ? " (give --rate once per question, not a list)"
+                                       : "");
         for (size_t k = 0; k < i; k++)
             if (strcmp(answers[k].question_code, items[i]) == 0)
                 return cli_usage_error(cli, "%s: --rate rates %s twice", who, items[i]);
@@ -267,6 +271,9 @@ s_comments(cli_t *cli, const char *who, char **items, size_t n, s_answer_t *answ
         else {
             commented[k] = true;
             answers[k].comment = eq + 1;
+            char flag[96];
+            snprintf(flag, sizeof flag, "--comment %.80s", items[i]);
+            rc = cli_paragraphs(cli, who, flag, eq + 1, 2000);
         }
     }
     free(commented);

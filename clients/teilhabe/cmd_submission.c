@@ -19,6 +19,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "teilhabe/v1/measures.pb-c.h"
@@ -83,10 +84,18 @@ s_move(cli_t *cli, const s_move_t *move, int argc, char **argv)
     snprintf(who, sizeof who, "submission %s", move->word);
     cli_args_t a;
     th_result_t r = {0};
+    char *reason = NULL;
     int rc = cli_parse(cli, who, argc, argv, options, 2, 2, &a);
     if (rc != 0)
         goto cleanup;
-    const char *reason = th_config_get(a.flags, "reason", "");
+    reason = strdup(th_config_get(a.flags, "reason", ""));
+    if (reason == NULL) {
+        fprintf(stderr, "%s: out of memory\n", cli->prog);
+        rc = CLI_EXIT_LOCAL;
+        goto cleanup;
+    }
+    if ((rc = cli_paragraphs(cli, who, "--reason", reason, 2000)) != 0)
+        goto cleanup;
     if (move->reason == 2 && reason[0] == '\0') {
         rc = cli_usage_error(cli,
                              "%s: --reason TEXT is required: say what the district should "
@@ -102,7 +111,7 @@ s_move(cli_t *cli, const s_move_t *move, int argc, char **argv)
         TEILHABE__MEASURES__V1__SUBMISSION_MOVE_REQUEST__INIT;
     req.ags = a.pos[0];
     req.period = a.pos[1];
-    req.reason = (char *) reason;
+    req.reason = reason;
     if ((rc = cli_version(cli, who, &a, 0, s_stored_version, &req, &req.version)) != 0)
         goto cleanup;
     rc = cli_call(cli, move->method, &req.base,
@@ -110,6 +119,7 @@ s_move(cli_t *cli, const s_move_t *move, int argc, char **argv)
     if (rc == 0)
         rc = cli_print_one(cli, r.response);
 cleanup:
+    free(reason);
     th_result_clear(&r);
     cli_args_clear(&a);
     return rc;

@@ -399,6 +399,17 @@ test_assessment(void **state)
     s_run(f, S_MANAGER, 2, &out, "assessment set 16068 2024 --rate a=5");
     assert_non_null(strstr(out, "1, 2, 3 or 4"));
     free(out);
+    /* Text from a Latin-1 terminal is refused before the network, naming
+     * the flag. */
+    s_run(f, S_MANAGER, 2, &out,
+          "assessment set 16068 2024 --replace --rate concept_in_use=2 "
+          "--comment \"concept_in_use=Gr$(printf '\\374')n\"");
+    assert_non_null(strstr(out, "--comment concept_in_use"));
+    assert_non_null(strstr(out, "UTF-8"));
+    free(out);
+    s_run(f, S_MINISTRY, 2, &out, "submission submit 16068 2024 --reason x");
+    assert_non_null(strstr(out, "no --reason"));
+    free(out);
     /* A set replaces the whole assessment: the ministry's one answer is left. */
     assert_int_equal(meas_count(&f->env, "SELECT count(*) FROM measures.assessment_answers "
                                          "WHERE ags = '16068' AND period = '2024'"),

@@ -121,6 +121,14 @@ test_multi_keeps_commas(void **state)
     assert_int_equal(s_parse(&r, false, 5, two), 0);
     assert_string_equal(th_config_get(r.own, "comment", ""), "\x1f" "d");
     s_done(&r);
+    /* The separator inside a value would make it two: refused. */
+    char *sep[] = {"x", "--comment", "a=x\x1f" "b=y", NULL};
+    assert_int_not_equal(s_parse(&r, false, 3, sep), 0);
+    assert_non_null(strstr(r.err, "0x1f"));
+    s_done(&r);
+    char *last[] = {"x", "--comment", NULL};
+    assert_int_not_equal(s_parse(&r, false, 2, last), 0);
+    s_done(&r);
 }
 
 static void
