@@ -29,6 +29,19 @@ s_identifier(const char *s)
     return true;
 }
 
+const char *
+th_events_payload_type(const th_events_type_t *table, const char *topic)
+{
+    for (size_t i = 0; table != NULL && table[i].topic != NULL; i++) {
+        const size_t len = strlen(table[i].topic);
+        const bool prefix = len > 0 && table[i].topic[len - 1] == '.';
+        if (prefix ? strncmp(topic, table[i].topic, len) == 0
+                   : strcmp(topic, table[i].topic) == 0)
+            return table[i].type;
+    }
+    return "";
+}
+
 int
 th_events_list(th_call_t *call, const th_events_source_t *source,
                const ProtobufCMessage *request, ProtobufCMessage **response)
@@ -80,8 +93,7 @@ th_events_list(th_call_t *call, const th_events_source_t *source,
     resp->last_sequence = req->after_sequence;
     for (size_t i = 0; i < resp->n_events; i++) {
         th_event_t *e = resp->events[i];
-        e->payload_type =
-            (char *) (source->payload_type != NULL ? source->payload_type(e->topic) : "");
+        e->payload_type = (char *) th_events_payload_type(source->payload_types, e->topic);
         if (source->rewrite != NULL)
             source->rewrite(call, source->arg, e);
         resp->last_sequence = e->sequence;

@@ -40,13 +40,25 @@ typedef struct {
     int n_params;
 } th_events_filter_t;
 
+/* A topic and the full name of its payload's type. A topic ending in "."
+ * is a prefix ("measure." for measure.created, .updated, ...), any other
+ * is matched whole; the first entry that matches wins, so an exact topic
+ * goes before the prefix it shares ("manager.assigned" before "manager."). */
+typedef struct {
+    const char *topic;
+    const char *type;
+} th_events_type_t;
+
+/* The type of topic by table (ends with {NULL, NULL}); "" when none. */
+const char *th_events_payload_type(const th_events_type_t *table, const char *topic);
+
 typedef struct {
     const char *schema; /* "registry": the outbox is registry.events */
     /* Fills *out for the call's principal. TH_OK, or a status already
      * recorded on the call (PERMISSION_DENIED, ...). NULL: every event. */
     int (*filter)(th_call_t *call, void *arg, th_events_filter_t *out);
-    /* The full name of the payload's type for topic; "" when unknown. */
-    const char *(*payload_type)(const char *topic);
+    /* The payload types of the topics (NULL: "" for every event). */
+    const th_events_type_t *payload_types;
     /* May change an event before it goes out (NULL: none). */
     void (*rewrite)(th_call_t *call, void *arg, th_event_t *event);
     void *arg;

@@ -20,23 +20,15 @@
 #include "th_events.h"
 #include "th_status.h"
 
-static const char *
-s_payload_type(const char *topic)
-{
-    if (strncmp(topic, "measure.", 8) == 0)
-        return "teilhabe.measures.v1.Measure";
-    if (strncmp(topic, "indicator.", 10) == 0)
-        return "teilhabe.measures.v1.Indicator";
-    if (strncmp(topic, "values.", 7) == 0)
-        return "teilhabe.measures.v1.DistrictValues";
-    if (strncmp(topic, "assessment.", 11) == 0)
-        return "teilhabe.measures.v1.Assessment";
-    if (strncmp(topic, "reach.", 6) == 0)
-        return "teilhabe.measures.v1.Reach";
-    if (strncmp(topic, "submission.", 11) == 0)
-        return "teilhabe.measures.v1.Submission";
-    return "";
-}
+static const th_events_type_t s_payload_types[] = {
+    {"measure.", "teilhabe.measures.v1.Measure"},
+    {"indicator.", "teilhabe.measures.v1.Indicator"},
+    {"values.", "teilhabe.measures.v1.DistrictValues"},
+    {"assessment.", "teilhabe.measures.v1.Assessment"},
+    {"reach.", "teilhabe.measures.v1.Reach"},
+    {"submission.", "teilhabe.measures.v1.Submission"},
+    {NULL, NULL},
+};
 
 /* Which events the caller may read, from the same rules as the reads. */
 static int
@@ -62,7 +54,7 @@ s_filter(th_call_t *call, void *arg, th_events_filter_t *out)
 static const th_events_source_t s_source = {
     .schema = MEASURES_SCHEMA,
     .filter = s_filter,
-    .payload_type = s_payload_type,
+    .payload_types = s_payload_types,
     .rewrite = NULL,
     .arg = NULL,
 };

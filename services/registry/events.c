@@ -26,25 +26,19 @@
 #include "th_log.h"
 #include "th_status.h"
 
-static const char *
-s_payload_type(const char *topic)
-{
-    if (strncmp(topic, "state.", 6) == 0)
-        return "teilhabe.registry.v1.State";
-    if (strncmp(topic, "district.", 9) == 0)
-        return "teilhabe.registry.v1.District";
-    if (strncmp(topic, "territorial_change.", 19) == 0)
-        return "teilhabe.registry.v1.TerritorialChange";
-    if (strncmp(topic, "concept.", 8) == 0)
-        return "teilhabe.registry.v1.Concept";
-    if (strcmp(topic, "manager.assigned") == 0 || strcmp(topic, "manager.unassigned") == 0)
-        return "teilhabe.registry.v1.Assignment";
-    if (strncmp(topic, "manager.", 8) == 0)
-        return "teilhabe.registry.v1.Manager";
-    if (strncmp(topic, "principal.", 10) == 0)
-        return "teilhabe.registry.v1.Principal";
-    return "";
-}
+/* manager.assigned / .unassigned carry an Assignment, the rest of
+ * manager.* a Manager: the exact topics come first. */
+static const th_events_type_t s_payload_types[] = {
+    {"state.", "teilhabe.registry.v1.State"},
+    {"district.", "teilhabe.registry.v1.District"},
+    {"territorial_change.", "teilhabe.registry.v1.TerritorialChange"},
+    {"concept.", "teilhabe.registry.v1.Concept"},
+    {"manager.assigned", "teilhabe.registry.v1.Assignment"},
+    {"manager.unassigned", "teilhabe.registry.v1.Assignment"},
+    {"manager.", "teilhabe.registry.v1.Manager"},
+    {"principal.", "teilhabe.registry.v1.Principal"},
+    {NULL, NULL},
+};
 
 /* Which events the caller may read, from the same rules as the reads. */
 static int
@@ -95,7 +89,7 @@ s_rewrite(th_call_t *call, void *arg, th_event_t *e)
 static const th_events_source_t s_source = {
     .schema = REGISTRY_SCHEMA,
     .filter = s_filter,
-    .payload_type = s_payload_type,
+    .payload_types = s_payload_types,
     .rewrite = s_rewrite,
     .arg = NULL,
 };
