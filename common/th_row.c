@@ -302,3 +302,49 @@ th_row_enum_param(th_call_t *call, const ProtobufCEnumDescriptor *desc, int valu
         return NULL;
     return th_call_strdup(call, token);
 }
+
+/* --- a store's statements --------------------------------------------------- */
+
+PGresult *
+th_row_exec(th_call_t *call, const char *sql, int nparams, const char *const *params)
+{
+    th_db_t *db = th_call_db(call);
+    if (db == NULL)
+        return NULL;
+    return th_db_exec(db, sql, nparams, params);
+}
+
+PGresult *
+th_row_exec_stmt(th_call_t *call, const th_db_stmt_t *stmt, const char *const *params)
+{
+    th_db_t *db = th_call_db(call);
+    if (db == NULL)
+        return NULL;
+    return th_db_exec_stmt(db, stmt, params, NULL, NULL, 0);
+}
+
+int
+th_row_take_all(th_call_t *call, const ProtobufCMessageDescriptor *desc, PGresult *r,
+                void ***out, size_t *n)
+{
+    if (r == NULL)
+        return TH_EDB;
+    *out = th_row_all(call, desc, r, n);
+    PQclear(r);
+    return 0;
+}
+
+int
+th_row_take_one(th_call_t *call, const ProtobufCMessageDescriptor *desc, PGresult *r, int none,
+                void **out)
+{
+    if (r == NULL)
+        return TH_EDB;
+    int rc = none;
+    if (PQntuples(r) == 1) {
+        *out = th_row_new(call, desc, r, 0);
+        rc = 0;
+    }
+    PQclear(r);
+    return rc;
+}

@@ -28,6 +28,7 @@
 #include <stddef.h>
 
 #include "th_call.h"
+#include "th_db.h"
 
 /* SQL fragments for the columns of a store: dates leave the database as
  * to_char(..., 'YYYY-MM-DD') and timestamps as RFC 3339 in UTC, so what a
@@ -55,6 +56,28 @@ void *th_row_new(th_call_t *call, const ProtobufCMessageDescriptor *desc, const 
  * when r has no rows), *n its length. */
 void **th_row_all(th_call_t *call, const ProtobufCMessageDescriptor *desc, const PGresult *r,
                   size_t *n);
+
+/* --- a store's statements --------------------------------------------------- */
+
+/* Runs sql with text parameters on the call's connection (th_call_db,
+ * th_db_exec): the result, or NULL (the error stays on the connection;
+ * NULL without a connection too). */
+PGresult *th_row_exec(th_call_t *call, const char *sql, int nparams, const char *const *params);
+
+/* The same for a statement prepared on each connection on first use
+ * (th_db_exec_stmt): for the statements of the hot paths. */
+PGresult *th_row_exec_stmt(th_call_t *call, const th_db_stmt_t *stmt, const char *const *params);
+
+/* Every row of r as a message of desc (th_row_all) into *out and *n, and
+ * clears r. 0, or TH_EDB when r is NULL (its statement failed). */
+int th_row_take_all(th_call_t *call, const ProtobufCMessageDescriptor *desc, PGresult *r,
+                    void ***out, size_t *n);
+
+/* The first row of r as a message of desc into *out when r has exactly
+ * one row, and clears r. 0; none (TH_ENOTFOUND, TH_ESTATE, ...) when it
+ * has no row; TH_EDB when r is NULL. */
+int th_row_take_one(th_call_t *call, const ProtobufCMessageDescriptor *desc, PGresult *r,
+                    int none, void **out);
 
 /* Splits the text form of a one-dimensional PostgreSQL array
  * ('{a,"b c",NULL}'; NULL elements are skipped) into items (at most max),

@@ -1,31 +1,12 @@
 /* ---------------------------------------------------------------------------
- * store.c: what the measures service's store files share, and the outbox
- * filter of ListEvents (parameterized statements only; see store.h)
+ * store.c: the outbox filter of ListEvents (see store.h); the store files
+ * run their statements with th_row_exec and read rows with th_row_take_*
+ * (th_row.h)
  * ---------------------------------------------------------------------------
  */
 /* The SQL is laid out by hand, which clang-format would break apart. */
 /* clang-format off */
 #include "store.h"
-
-#include "store_int.h"
-
-PGresult *
-measures_store__exec(th_call_t *call, const char *sql, int nparams, const char *const *params)
-{
-    th_db_t *db = th_call_db(call);
-    if (db == NULL)
-        return NULL;
-    return th_db_exec(db, sql, nparams, params);
-}
-
-PGresult *
-measures_store__exec_stmt(th_call_t *call, const th_db_stmt_t *stmt, const char *const *params)
-{
-    th_db_t *db = th_call_db(call);
-    if (db == NULL)
-        return NULL;
-    return th_db_exec_stmt(db, stmt, params, NULL, NULL, 0);
-}
 
 void
 measures_store_event_filter(bool records_all, const char *records_land, bool aggregates_all,

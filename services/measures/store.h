@@ -7,7 +7,7 @@
  * Functions that build messages for a reply take the call and allocate from
  * its memory (th_call_alloc), so nothing they return needs freeing.
  *
- * Files: store.c (what they share, the event filter), store_measures.c,
+ * Files: store.c (the event filter), store_measures.c,
  * store_indicators.c (the catalogue and the values), store_import.c,
  * store_periods.c (self-assessment, reach, submissions, the lock).
  *

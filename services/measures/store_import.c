@@ -9,7 +9,9 @@
 /* clang-format off */
 #include "store.h"
 
-#include "store_int.h"
+#include <libpq-fe.h>
+
+#include "th_row.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -21,7 +23,7 @@
 int
 measures_store_import_purge(th_call_t *call)
 {
-    PGresult *r = measures_store__exec(call,
+    PGresult *r = th_row_exec(call,
         "DELETE FROM measures.import_chunks WHERE created_at < now() - interval '1 hour'", 0,
         NULL);
     if (r == NULL)
@@ -35,7 +37,7 @@ measures_store_import_staged(th_call_t *call, const char *by, const char *import
                              int *n_chunks, int64_t *bytes, int *max_chunk)
 {
     const char *params[] = {by, import_id};
-    PGresult *r = measures_store__exec(call,
+    PGresult *r = th_row_exec(call,
         "SELECT count(*), coalesce(sum(length(data)), 0), coalesce(max(chunk), -1) "
         "FROM measures.import_chunks WHERE principal_id = $1 AND import_id = $2::uuid "
         "AND created_at >= now() - interval '1 hour'",
@@ -107,7 +109,7 @@ int
 measures_store_import_drop(th_call_t *call, const char *by, const char *import_id)
 {
     const char *params[] = {by, import_id};
-    PGresult *r = measures_store__exec(call,
+    PGresult *r = th_row_exec(call,
         "DELETE FROM measures.import_chunks WHERE principal_id = $1 AND import_id = $2::uuid",
         2, params);
     if (r == NULL)
@@ -145,14 +147,14 @@ measures_store_import_apply(th_call_t *call, const char *import_id, const char *
      * WHERE of DO UPDATE, so RETURNING leaves it out, as in PutValues).
      * In key order, like PutValues, so two writers cannot deadlock. */
     PGresult *r = dry_run
-        ? measures_store__exec(call,
+        ? th_row_exec(call,
             "SELECT r.ags, count(*) FILTER (WHERE v.ags IS NULL), "
             "count(*) FILTER (WHERE v.ags IS NOT NULL AND (v.numerator, v.denominator, "
             "v.source, v.note) IS DISTINCT FROM (r.numerator, r.denominator, r.source, r.note)) "
             "FROM measures.import_rows r LEFT JOIN measures.indicator_values v ON " S_KEY_MATCH
             " WHERE r.import_id = $1::uuid AND $2::text IS NOT NULL GROUP BY r.ags ORDER BY r.ags",
             2, params)
-        : measures_store__exec(call,
+        : th_row_exec(call,
             "WITH w AS (INSERT INTO measures.indicator_values AS v (ags, indicator_code, period, "
             "disaggregation, period_start, period_end, numerator, denominator, source, note, "
             "updated_by) SELECT r.ags, r.indicator_code, r.period, r.disaggregation, "
@@ -181,7 +183,7 @@ measures_store_import_apply(th_call_t *call, const char *import_id, const char *
     PQclear(r);
     /* The lines are on their way through: gone before the commit. */
     const char *id[] = {import_id};
-    r = measures_store__exec(call, "DELETE FROM measures.import_rows WHERE import_id = $1::uuid",
+    r = th_row_exec(call, "DELETE FROM measures.import_rows WHERE import_id = $1::uuid",
                              1, id);
     if (r == NULL)
         return TH_EDB;

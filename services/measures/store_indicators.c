@@ -10,8 +10,6 @@
 /* clang-format off */
 #include "store.h"
 
-#include "store_int.h"
-
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -110,7 +108,7 @@ measures_store_create_indicator(th_call_t *call, const indicator_t *ind, const c
     const char *params[S_INDICATOR_PARAMS + 1];
     s_indicator_params(ind, &t, params);
     params[S_INDICATOR_PARAMS] = by;
-    PGresult *r = measures_store__exec(call, S_INSERT_INDICATOR "RETURNING " S_INDICATOR_COLUMNS,
+    PGresult *r = th_row_exec(call, S_INSERT_INDICATOR "RETURNING " S_INDICATOR_COLUMNS,
                                        S_INDICATOR_PARAMS + 1, params);
     if (r == NULL)
         return TH_EDB;
@@ -127,7 +125,7 @@ int
 measures_store_get_indicator(th_call_t *call, const char *code, indicator_t **out)
 {
     const char *params[] = {code};
-    PGresult *r = measures_store__exec(call,
+    PGresult *r = th_row_exec(call,
         "SELECT " S_INDICATOR_COLUMNS " FROM measures.indicators i WHERE i.code = $1",
         1, params);
     if (r == NULL)
@@ -148,16 +146,13 @@ measures_store_list_indicators(th_call_t *call, const char *field, const char *a
     char lim[16];
     snprintf(lim, sizeof lim, "%d", limit);
     const char *params[] = {field, after, lim};
-    PGresult *r = measures_store__exec(call,
+    PGresult *r = th_row_exec(call,
         "SELECT " S_INDICATOR_COLUMNS " FROM measures.indicators i "
         "WHERE ($1::text IS NULL OR i.field = $1) AND ($2::text IS NULL OR i.code > $2) "
         "ORDER BY i.code LIMIT $3::int",
         3, params);
-    if (r == NULL)
-        return TH_EDB;
-    *out = (indicator_t **) th_row_all(call, &teilhabe__measures__v1__indicator__descriptor, r, n);
-    PQclear(r);
-    return 0;
+    return th_row_take_all(call, &teilhabe__measures__v1__indicator__descriptor,
+                           r, (void ***) out, n);
 }
 
 int
@@ -165,16 +160,12 @@ measures_store_indicators_named(th_call_t *call, char *const *codes, size_t n,
                                 indicator_t ***out, size_t *n_out)
 {
     const char *params[] = {th_row_array_literal(call, codes, n)};
-    PGresult *r = measures_store__exec(call,
+    PGresult *r = th_row_exec(call,
         "SELECT " S_INDICATOR_COLUMNS " FROM measures.indicators i "
         "WHERE i.code = ANY ($1::text[])",
         1, params);
-    if (r == NULL)
-        return TH_EDB;
-    *out = (indicator_t **) th_row_all(call, &teilhabe__measures__v1__indicator__descriptor, r,
-                                       n_out);
-    PQclear(r);
-    return 0;
+    return th_row_take_all(call, &teilhabe__measures__v1__indicator__descriptor,
+                           r, (void ***) out, n_out);
 }
 
 /* --- values ------------------------------------------------------------------ */
@@ -205,16 +196,12 @@ measures_store_lock_values(th_call_t *call, const measures_value_rows_t *rows, v
     s_key_params(call, rows, params);
     /* Locked in key order, so two writers of overlapping values cannot
      * deadlock on each other's rows. */
-    PGresult *r = measures_store__exec(call,
+    PGresult *r = th_row_exec(call,
         "SELECT " S_VALUE_COLUMNS " FROM " S_KEYS " " S_KEY_JOIN
         "ORDER BY v.ags, v.indicator_code, v.period, v.disaggregation FOR UPDATE OF v",
         4, params);
-    if (r == NULL)
-        return TH_EDB;
-    *out = (value_t **) th_row_all(call, &teilhabe__measures__v1__indicator_value__descriptor,
-                                   r, n);
-    PQclear(r);
-    return 0;
+    return th_row_take_all(call, &teilhabe__measures__v1__indicator_value__descriptor,
+                           r, (void ***) out, n);
 }
 
 int
@@ -232,7 +219,7 @@ measures_store_put_values(th_call_t *call, const measures_value_rows_t *rows, co
     params[10] = by;
     /* A value given again as stored is left alone (no row version, no
      * audit): the WHERE of DO UPDATE skips it, and RETURNING leaves it out. */
-    PGresult *r = measures_store__exec(call,
+    PGresult *r = th_row_exec(call,
         "INSERT INTO measures.indicator_values AS v (ags, indicator_code, period, "
         "disaggregation, period_start, period_end, numerator, denominator, source, note, "
         "updated_by) SELECT k.ags, k.indicator_code, k.period, k.disaggregation, k.ps, k.pe, "
@@ -273,14 +260,10 @@ measures_store_read_values(th_call_t *call, const measures_value_rows_t *rows, v
 {
     const char *params[4];
     s_key_params(call, rows, params);
-    PGresult *r = measures_store__exec(call,
+    PGresult *r = th_row_exec(call,
         "SELECT " S_VALUE_COLUMNS " FROM " S_KEYS " " S_KEY_JOIN "ORDER BY k.n", 4, params);
-    if (r == NULL)
-        return TH_EDB;
-    *out = (value_t **) th_row_all(call, &teilhabe__measures__v1__indicator_value__descriptor,
-                                   r, n);
-    PQclear(r);
-    return 0;
+    return th_row_take_all(call, &teilhabe__measures__v1__indicator_value__descriptor,
+                           r, (void ***) out, n);
 }
 
 int
@@ -293,7 +276,7 @@ measures_store_list_values(th_call_t *call, const measures_value_filter_t *f, va
                             f->disaggregation, f->from_day, f->to_day,
                             f->after_ags,   f->after_code,  f->after_start,
                             f->after_end,   f->after_disaggregation, lim};
-    PGresult *r = measures_store__exec(call,
+    PGresult *r = th_row_exec(call,
         "SELECT " S_VALUE_COLUMNS " FROM measures.indicator_values v "
         "JOIN measures.indicators i ON i.code = v.indicator_code "
         "WHERE ($1::text IS NULL OR v.ags = $1) AND ($2::text IS NULL OR v.state_code = $2) "
@@ -306,10 +289,6 @@ measures_store_list_values(th_call_t *call, const measures_value_filter_t *f, va
         "ORDER BY v.ags, v.indicator_code, v.period_start, v.period_end, v.disaggregation "
         "LIMIT $12::int",
         12, params);
-    if (r == NULL)
-        return TH_EDB;
-    *out = (value_t **) th_row_all(call, &teilhabe__measures__v1__indicator_value__descriptor,
-                                   r, n);
-    PQclear(r);
-    return 0;
+    return th_row_take_all(call, &teilhabe__measures__v1__indicator_value__descriptor,
+                           r, (void ***) out, n);
 }

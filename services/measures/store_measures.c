@@ -7,8 +7,6 @@
 /* clang-format off */
 #include "store.h"
 
-#include "store_int.h"
-
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -49,19 +47,12 @@ s_writable_params(th_call_t *call, const measure_t *m, char *cents, size_t cents
     out[10] = m->funding_source;
 }
 
-/* One measure from the first row of r, or TH_ESTATE / TH_ENOTFOUND. */
+/* One measure from the first row of r, or none (th_row_take_one). */
 static int
 s_one(th_call_t *call, PGresult *r, int none, measure_t **out)
 {
-    if (r == NULL)
-        return TH_EDB;
-    int rc = none;
-    if (PQntuples(r) == 1) {
-        *out = th_row_new(call, &teilhabe__measures__v1__measure__descriptor, r, 0);
-        rc = 0;
-    }
-    PQclear(r);
-    return rc;
+    return th_row_take_one(call, &teilhabe__measures__v1__measure__descriptor, r, none,
+                           (void **) out);
 }
 
 /* Prepared: CreateMeasure is the service's most frequent write. */
@@ -81,14 +72,14 @@ measures_store_create(th_call_t *call, const measure_t *m, const char *by, measu
     params[0] = m->ags;
     s_writable_params(call, m, cents, sizeof cents, params + 1);
     params[1 + S_WRITABLE_COUNT] = by;
-    return s_one(call, measures_store__exec_stmt(call, &s_create, params), TH_EDB, out);
+    return s_one(call, th_row_exec_stmt(call, &s_create, params), TH_EDB, out);
 }
 
 int
 measures_store_get(th_call_t *call, const char *id, bool for_update, measure_t **out)
 {
     const char *params[] = {id};
-    PGresult *r = measures_store__exec(call,
+    PGresult *r = th_row_exec(call,
         for_update ? "SELECT " S_MEASURE_COLUMNS " FROM measures.measures m WHERE m.id = $1 "
                      "FOR UPDATE"
                    : "SELECT " S_MEASURE_COLUMNS " FROM measures.measures m WHERE m.id = $1",
@@ -103,7 +94,7 @@ measures_store_list(th_call_t *call, const measures_filter_t *f, measure_t ***ou
     snprintf(lim, sizeof lim, "%d", f->limit);
     const char *params[] = {f->ags,       f->state_code, f->field,    f->target_group,
                             f->status,    f->after_ags,  f->after_id, lim};
-    PGresult *r = measures_store__exec(call,
+    PGresult *r = th_row_exec(call,
         "SELECT " S_MEASURE_COLUMNS " FROM measures.measures m "
         "WHERE ($1::text IS NULL OR m.ags = $1) AND ($2::text IS NULL OR m.state_code = $2) "
         "AND ($3::text IS NULL OR m.field = $3) AND ($4::text IS NULL OR m.target_group = $4) "
@@ -111,11 +102,8 @@ measures_store_list(th_call_t *call, const measures_filter_t *f, measure_t ***ou
         "AND ($6::text IS NULL OR (m.ags, m.id) > ($6::text, $7::text)) "
         "ORDER BY m.ags, m.id LIMIT $8::int",
         8, params);
-    if (r == NULL)
-        return TH_EDB;
-    *out = (measure_t **) th_row_all(call, &teilhabe__measures__v1__measure__descriptor, r, n);
-    PQclear(r);
-    return 0;
+    return th_row_take_all(call, &teilhabe__measures__v1__measure__descriptor,
+                           r, (void ***) out, n);
 }
 
 int
@@ -131,7 +119,7 @@ measures_store_update(th_call_t *call, const measure_t *m, int64_t version, cons
     params[2 + S_WRITABLE_COUNT] = by;
     /* Under READ COMMITTED a second writer with the same version waits for
      * the first one's row lock, then finds the version moved on: no row. */
-    PGresult *r = measures_store__exec(call,
+    PGresult *r = th_row_exec(call,
         "UPDATE measures.measures AS m SET municipality = $2, municipality_key = $3, "
         "title = $4, description = $5, field = $6, target_group = $7, "
         "target_group_name = $8, start_date = $9::date, end_date = $10::date, "
@@ -149,7 +137,7 @@ measures_store_set_status(th_call_t *call, const char *id, int64_t version, cons
     char v[24];
     snprintf(v, sizeof v, "%" PRId64, version);
     const char *params[] = {id, v, status, by};
-    PGresult *r = measures_store__exec(call,
+    PGresult *r = th_row_exec(call,
         "UPDATE measures.measures AS m SET status = $3, version = m.version + 1, "
         "updated_by = $4, updated_at = now() "
         "WHERE m.id = $1 AND m.version = $2::bigint RETURNING " S_MEASURE_COLUMNS,
@@ -163,7 +151,7 @@ measures_store_delete(th_call_t *call, const char *id, int64_t version)
     char v[24];
     snprintf(v, sizeof v, "%" PRId64, version);
     const char *params[] = {id, v};
-    PGresult *r = measures_store__exec(call,
+    PGresult *r = th_row_exec(call,
         "DELETE FROM measures.measures WHERE id = $1 AND version = $2::bigint "
         "AND status = 'planned'",
         2, params);

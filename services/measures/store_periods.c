@@ -9,8 +9,6 @@
 /* clang-format off */
 #include "store.h"
 
-#include "store_int.h"
-
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,23 +32,6 @@
 #define S_ASSESSMENT_COLUMNS                                                                   \
     "a.ags, a.period, a.version, a.updated_by, " TH_ROW_SQL_TS("a.updated_at") " AS update_time"
 
-/* One message of desc from the first row of r, or none (TH_ENOTFOUND /
- * TH_ESTATE as the caller says). */
-static int
-s_one(th_call_t *call, PGresult *r, const ProtobufCMessageDescriptor *desc, int none,
-      void **out)
-{
-    if (r == NULL)
-        return TH_EDB;
-    int rc = none;
-    if (PQntuples(r) == 1) {
-        *out = th_row_new(call, desc, r, 0);
-        rc = 0;
-    }
-    PQclear(r);
-    return rc;
-}
-
 /* --- the lock of approved periods ------------------------------------------ */
 
 /* The key of a district's period lock: a transaction-scoped advisory lock
@@ -64,7 +45,7 @@ int
 measures_store_lock_district(th_call_t *call, const char *ags)
 {
     const char *params[] = {ags};
-    PGresult *r = measures_store__exec(call,
+    PGresult *r = th_row_exec(call,
         "SELECT pg_advisory_xact_lock(" S_PERIOD_LOCK("$1::text") ")", 1, params);
     if (r == NULL)
         return TH_EDB;
@@ -82,7 +63,7 @@ s_lock_shared(th_call_t *call, const char *districts_sql, int nparams,
     snprintf(sql, sizeof sql,
              "SELECT count(pg_advisory_xact_lock_shared(" S_PERIOD_LOCK("d.a") ")) "
              "FROM (%s ORDER BY 1) d", districts_sql);
-    PGresult *r = measures_store__exec(call, sql, nparams, params);
+    PGresult *r = th_row_exec(call, sql, nparams, params);
     if (r == NULL)
         return TH_EDB;
     PQclear(r);
@@ -116,7 +97,7 @@ measures_store_lock_periods(th_call_t *call, char *const *ags, char *const *firs
      * taken once they are held, sees every approval committed before. */
     if (s_lock_shared(call, "SELECT DISTINCT unnest($1::text[]) AS a", 1, params) != 0)
         return TH_EDB;
-    PGresult *r = measures_store__exec(call,
+    PGresult *r = th_row_exec(call,
         "SELECT " S_SUBMISSION_COLUMNS " FROM measures.submissions s "
         "WHERE s.status = 'approved' AND EXISTS (SELECT 1 FROM unnest($1::text[], $2::date[], "
         "$3::date[]) AS v(ags, ps, pe) "
@@ -136,7 +117,7 @@ measures_store_import_lock(th_call_t *call, const char *import_id, submission_t 
                       "WHERE import_id = $1::uuid",
                       1, params) != 0)
         return TH_EDB;
-    PGresult *r = measures_store__exec(call,
+    PGresult *r = th_row_exec(call,
         "SELECT " S_SUBMISSION_COLUMNS " FROM measures.submissions s "
         "WHERE s.status = 'approved' AND EXISTS (SELECT 1 FROM measures.import_rows v "
         "WHERE v.import_id = $1::uuid AND s.ags = v.ags AND s.period_start <= v.period_end "
@@ -150,16 +131,12 @@ measures_store_import_lock(th_call_t *call, const char *import_id, submission_t 
 int
 measures_store_questions(th_call_t *call, question_t ***out, size_t *n)
 {
-    PGresult *r = measures_store__exec(call,
+    PGresult *r = th_row_exec(call,
         "SELECT code, mark, text_de, text_en, position FROM measures.assessment_questions "
         "ORDER BY position",
         0, NULL);
-    if (r == NULL)
-        return TH_EDB;
-    *out = (question_t **) th_row_all(
-        call, &teilhabe__measures__v1__assessment_question__descriptor, r, n);
-    PQclear(r);
-    return 0;
+    return th_row_take_all(call, &teilhabe__measures__v1__assessment_question__descriptor,
+                           r, (void ***) out, n);
 }
 
 int
@@ -167,27 +144,23 @@ measures_store_get_assessment(th_call_t *call, const char *ags, const char *peri
                               bool for_update, assessment_t **out)
 {
     const char *params[] = {ags, period};
-    PGresult *r = measures_store__exec(call,
+    PGresult *r = th_row_exec(call,
         for_update ? "SELECT " S_ASSESSMENT_COLUMNS " FROM measures.assessments a "
                      "WHERE a.ags = $1 AND a.period = $2 FOR UPDATE"
                    : "SELECT " S_ASSESSMENT_COLUMNS " FROM measures.assessments a "
                      "WHERE a.ags = $1 AND a.period = $2",
         2, params);
-    int rc = s_one(call, r, &teilhabe__measures__v1__assessment__descriptor, TH_ENOTFOUND,
+    int rc = th_row_take_one(call, &teilhabe__measures__v1__assessment__descriptor, r, TH_ENOTFOUND,
                    (void **) out);
     if (rc != 0)
         return rc;
-    r = measures_store__exec(call,
+    r = th_row_exec(call,
         "SELECT x.question_code, x.rating, x.comment FROM measures.assessment_answers x "
         "JOIN measures.assessment_questions q ON q.code = x.question_code "
         "WHERE x.ags = $1 AND x.period = $2 ORDER BY q.position",
         2, params);
-    if (r == NULL)
-        return TH_EDB;
-    (*out)->answers = (answer_t **) th_row_all(
-        call, &teilhabe__measures__v1__assessment_answer__descriptor, r, &(*out)->n_answers);
-    PQclear(r);
-    return 0;
+    return th_row_take_all(call, &teilhabe__measures__v1__assessment_answer__descriptor,
+                           r, (void ***) &(*out)->answers, &(*out)->n_answers);
 }
 
 int
@@ -197,7 +170,7 @@ measures_store_set_assessment(th_call_t *call, const measures_assessment_rows_t 
     char v[24];
     snprintf(v, sizeof v, "%" PRId64, rows->version);
     const char *head[] = {rows->ags, rows->period, rows->first, rows->last, v, by};
-    PGresult *r = measures_store__exec(call,
+    PGresult *r = th_row_exec(call,
         "INSERT INTO measures.assessments AS a (ags, period, period_start, period_end, version, "
         "updated_by) VALUES ($1, $2, $3::date, $4::date, $5::bigint, $6) "
         "ON CONFLICT (ags, period) DO UPDATE SET version = EXCLUDED.version, "
@@ -216,12 +189,12 @@ measures_store_set_assessment(th_call_t *call, const measures_assessment_rows_t 
                              th_row_array_literal(call, rows->codes, rows->n),
                              th_row_array_literal(call, rows->ratings, rows->n),
                              th_row_array_literal(call, rows->comments, rows->n)};
-    r = measures_store__exec(call,
+    r = th_row_exec(call,
         "DELETE FROM measures.assessment_answers WHERE ags = $1 AND period = $2", 2, answers);
     if (r == NULL)
         return TH_EDB;
     PQclear(r);
-    r = measures_store__exec(call,
+    r = th_row_exec(call,
         "INSERT INTO measures.assessment_answers (ags, period, question_code, rating, comment) "
         "SELECT $1, $2, x.code, x.rating, x.comment "
         "FROM unnest($3::text[], $4::int[], $5::text[]) AS x(code, rating, comment)",
@@ -239,7 +212,7 @@ measures_store_get_reach(th_call_t *call, const char *measure_id, const char *pe
                          bool for_update, reach_t **out)
 {
     const char *params[] = {measure_id, period};
-    PGresult *r = measures_store__exec(call,
+    PGresult *r = th_row_exec(call,
         for_update ? "SELECT " S_REACH_COLUMNS " FROM measures.reach r "
                      "JOIN measures.measures m ON m.id = r.measure_id "
                      "WHERE r.measure_id = $1 AND r.period = $2 FOR UPDATE OF r"
@@ -247,7 +220,7 @@ measures_store_get_reach(th_call_t *call, const char *measure_id, const char *pe
                      "JOIN measures.measures m ON m.id = r.measure_id "
                      "WHERE r.measure_id = $1 AND r.period = $2",
         2, params);
-    return s_one(call, r, &teilhabe__measures__v1__reach__descriptor, TH_ENOTFOUND,
+    return th_row_take_one(call, &teilhabe__measures__v1__reach__descriptor, r, TH_ENOTFOUND,
                  (void **) out);
 }
 
@@ -261,7 +234,7 @@ measures_store_set_reach(th_call_t *call, const reach_t *in, const char *first,
     snprintf(without, sizeof without, "%" PRId64, in->without_migration_history);
     snprintf(v, sizeof v, "%" PRId64, version);
     const char *params[] = {in->measure_id, in->period, first, last, total, with, without, v, by};
-    PGresult *r = measures_store__exec(call,
+    PGresult *r = th_row_exec(call,
         "WITH r AS (INSERT INTO measures.reach AS r (measure_id, period, period_start, "
         "period_end, participants_total, with_migration_history, without_migration_history, "
         "version, updated_by) VALUES ($1, $2, $3::date, $4::date, $5::bigint, $6::bigint, "
@@ -273,7 +246,8 @@ measures_store_set_reach(th_call_t *call, const reach_t *in, const char *first,
         "WHERE r.version = EXCLUDED.version - 1 RETURNING *) "
         "SELECT " S_REACH_COLUMNS " FROM r JOIN measures.measures m ON m.id = r.measure_id",
         9, params);
-    return s_one(call, r, &teilhabe__measures__v1__reach__descriptor, TH_ESTATE, (void **) out);
+    return th_row_take_one(call, &teilhabe__measures__v1__reach__descriptor,
+                           r, TH_ESTATE, (void **) out);
 }
 
 int
@@ -283,18 +257,14 @@ measures_store_list_reach(th_call_t *call, const char *measure_id, const char *a
     char lim[16];
     snprintf(lim, sizeof lim, "%d", limit);
     const char *params[] = {measure_id, ags, period, lim};
-    PGresult *r = measures_store__exec(call,
+    PGresult *r = th_row_exec(call,
         "SELECT " S_REACH_COLUMNS " FROM measures.reach r "
         "JOIN measures.measures m ON m.id = r.measure_id "
         "WHERE ($1::text IS NULL OR r.measure_id = $1) AND ($2::text IS NULL OR m.ags = $2) "
         "AND ($3::text IS NULL OR r.period = $3) "
         "ORDER BY r.measure_id, r.period_start, r.period_end LIMIT $4::int",
         4, params);
-    if (r == NULL)
-        return TH_EDB;
-    *out = (reach_t **) th_row_all(call, &teilhabe__measures__v1__reach__descriptor, r, n);
-    PQclear(r);
-    return 0;
+    return th_row_take_all(call, &teilhabe__measures__v1__reach__descriptor, r, (void ***) out, n);
 }
 
 /* --- submissions ------------------------------------------------------------ */
@@ -304,13 +274,13 @@ measures_store_get_submission(th_call_t *call, const char *ags, const char *peri
                               bool for_update, submission_t **out)
 {
     const char *params[] = {ags, period};
-    PGresult *r = measures_store__exec(call,
+    PGresult *r = th_row_exec(call,
         for_update ? "SELECT " S_SUBMISSION_COLUMNS " FROM measures.submissions s "
                      "WHERE s.ags = $1 AND s.period = $2 FOR UPDATE"
                    : "SELECT " S_SUBMISSION_COLUMNS " FROM measures.submissions s "
                      "WHERE s.ags = $1 AND s.period = $2",
         2, params);
-    return s_one(call, r, &teilhabe__measures__v1__submission__descriptor, TH_ENOTFOUND,
+    return th_row_take_one(call, &teilhabe__measures__v1__submission__descriptor, r, TH_ENOTFOUND,
                  (void **) out);
 }
 
@@ -324,7 +294,7 @@ measures_store_move_submission(th_call_t *call, const measures_move_t *mv, submi
     /* A submission records who submitted; an approval, a return or a
      * reopening who decided. The version moves on only from the one read
      * ($8; 0 = no row yet): a concurrent writer makes this return no row. */
-    PGresult *r = measures_store__exec(call,
+    PGresult *r = th_row_exec(call,
         "INSERT INTO measures.submissions AS s (ags, period, period_start, period_end, status, "
         "version, reason, submitted_by, submitted_at, decided_by, decided_at) "
         "VALUES ($1, $2, $3::date, $4::date, $5, 1, $6, "
@@ -343,7 +313,7 @@ measures_store_move_submission(th_call_t *call, const measures_move_t *mv, submi
         "WHERE s.version = $8::bigint "
         "RETURNING " S_SUBMISSION_COLUMNS,
         8, params);
-    return s_one(call, r, &teilhabe__measures__v1__submission__descriptor, TH_ESTATE,
+    return th_row_take_one(call, &teilhabe__measures__v1__submission__descriptor, r, TH_ESTATE,
                  (void **) out);
 }
 
@@ -352,14 +322,10 @@ measures_store_list_submissions(th_call_t *call, const char *state_code, const c
                                 submission_t ***out, size_t *n)
 {
     const char *params[] = {state_code, period};
-    PGresult *r = measures_store__exec(call,
+    PGresult *r = th_row_exec(call,
         "SELECT " S_SUBMISSION_COLUMNS " FROM measures.submissions s "
         "WHERE s.state_code = $1 AND s.period = $2 ORDER BY s.ags",
         2, params);
-    if (r == NULL)
-        return TH_EDB;
-    *out = (submission_t **) th_row_all(call, &teilhabe__measures__v1__submission__descriptor,
-                                        r, n);
-    PQclear(r);
-    return 0;
+    return th_row_take_all(call, &teilhabe__measures__v1__submission__descriptor,
+                           r, (void ***) out, n);
 }

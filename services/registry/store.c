@@ -17,20 +17,12 @@
 #include <string.h>
 
 #include "th_error.h"
+#include "th_row.h"
 
 int64_t
 registry_store__i64(const PGresult *r, int row, int col)
 {
     return strtoll(PQgetvalue(r, row, col), NULL, 10);
-}
-
-PGresult *
-registry_store__exec(th_call_t *call, const char *sql, int nparams, const char *const *params)
-{
-    th_db_t *db = th_call_db(call);
-    if (db == NULL)
-        return NULL;
-    return th_db_exec(db, sql, nparams, params);
 }
 
 /* The hot reads (GetDistrict, ListDistricts, ListStates, search) as named
@@ -59,7 +51,7 @@ registry_store__exec_hot(th_call_t *call, const char *name, const char *sql, int
 {
     th_db_t *db = th_call_db(call);
     if (db == NULL || th_db_in_transaction(db))
-        return registry_store__exec(call, sql, nparams, params);
+        return th_row_exec(call, sql, nparams, params);
     for (int attempt = 0;; attempt++) {
         PGresult *r = th_db_exec_prepared(db, name, nparams, params);
         if (r != NULL)

@@ -32,7 +32,7 @@ registry_store_get_concept(th_call_t *call, const char *ags, int64_t version,
     char v[24];
     snprintf(v, sizeof v, "%" PRId64, version);
     const char *params[] = {ags, v};
-    PGresult *r = registry_store__exec(call,
+    PGresult *r = th_row_exec(call,
                          "SELECT " S_CONCEPT_COLUMNS " FROM registry.concepts c WHERE c.ags = $1 "
                          "AND CASE WHEN $2::bigint = 0 THEN c.is_current ELSE c.version = $2::bigint END",
                          2, params);
@@ -56,7 +56,7 @@ registry_store_retire_concept(th_call_t *call, const char *ags, int64_t version)
     /* Under READ COMMITTED a second writer blocks on the row lock here and
      * then re-checks is_current, which the first writer cleared: it updates
      * nothing and gets TH_ESTATE. */
-    PGresult *r = registry_store__exec(call,
+    PGresult *r = th_row_exec(call,
                          "UPDATE registry.concepts SET is_current = false "
                          "WHERE ags = $1 AND version = $2::bigint AND is_current",
                          2, params);
@@ -89,7 +89,7 @@ registry_store_insert_concept(th_call_t *call, const registry_concept_t *c, int6
                             fields,
                             c->link,
                             by};
-    PGresult *r = registry_store__exec(call,
+    PGresult *r = th_row_exec(call,
                          "INSERT INTO registry.concepts AS c (ags, version, title, adopted_on, "
                          "last_updated_on, orientation, fields, link, is_current, created_by) "
                          "VALUES ($1, $2::bigint, $3, $4::date, $5::date, $6, $7::text[], $8, "
@@ -114,18 +114,14 @@ registry_store_list_concepts(th_call_t *call, const char *state_code, const char
     char lim[16];
     snprintf(lim, sizeof lim, "%d", limit);
     const char *params[] = {state_code, orientation, after_ags, lim};
-    PGresult *r = registry_store__exec(call,
+    PGresult *r = th_row_exec(call,
                          "SELECT " S_CONCEPT_COLUMNS " FROM registry.concepts c "
                          "WHERE c.is_current AND ($1::text IS NULL OR substr(c.ags, 1, 2) = $1) "
                          "AND ($2::text IS NULL OR c.orientation = $2) "
                          "AND ($3::text IS NULL OR c.ags > $3) ORDER BY c.ags LIMIT $4::int",
                          4, params);
-    if (r == NULL)
-        return TH_EDB;
-    *out = (registry_concept_t **) th_row_all(
-        call, &teilhabe__registry__v1__concept__descriptor, r, n);
-    PQclear(r);
-    return 0;
+    return th_row_take_all(call, &teilhabe__registry__v1__concept__descriptor,
+                           r, (void ***) out, n);
 }
 
 int
@@ -136,15 +132,11 @@ registry_store_list_concept_versions(th_call_t *call, const char *ags, int64_t b
     snprintf(before, sizeof before, "%" PRId64, before_version);
     snprintf(lim, sizeof lim, "%d", limit);
     const char *params[] = {ags, before, lim};
-    PGresult *r = registry_store__exec(call,
+    PGresult *r = th_row_exec(call,
                          "SELECT " S_CONCEPT_COLUMNS " FROM registry.concepts c WHERE c.ags = $1 "
                          "AND ($2::bigint = 0 OR c.version < $2::bigint) "
                          "ORDER BY c.version DESC LIMIT $3::int",
                          3, params);
-    if (r == NULL)
-        return TH_EDB;
-    *out = (registry_concept_t **) th_row_all(
-        call, &teilhabe__registry__v1__concept__descriptor, r, n);
-    PQclear(r);
-    return 0;
+    return th_row_take_all(call, &teilhabe__registry__v1__concept__descriptor,
+                           r, (void ***) out, n);
 }

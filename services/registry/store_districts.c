@@ -250,12 +250,8 @@ registry_store_search_districts(th_call_t *call, const char *key, const char *as
         "ORDER BY NOT (starts_with(d.search_key, $1) OR starts_with(d.search_key_expanded, $1)), "
         "d.ags LIMIT $4::int",
         4, params);
-    if (r == NULL)
-        return TH_EDB;
-    *out = (registry_district_t **) th_row_all(
-        call, &teilhabe__registry__v1__district__descriptor, r, n);
-    PQclear(r);
-    return 0;
+    return th_row_take_all(call, &teilhabe__registry__v1__district__descriptor,
+                           r, (void ***) out, n);
 }
 
 int
@@ -272,19 +268,14 @@ registry_store_list_states(th_call_t *call, const char *as_of, registry_state_t 
                          S_VALID_ON("f", "$1") ") ON d.state_code = s.code AND "
                          S_VALID_ON("d", "$1") " GROUP BY s.code, s.name ORDER BY s.code",
                          1, params);
-    if (r == NULL)
-        return TH_EDB;
-    *out = (registry_state_t **) th_row_all(call, &teilhabe__registry__v1__state__descriptor,
-                                            r, n);
-    PQclear(r);
-    return 0;
+    return th_row_take_all(call, &teilhabe__registry__v1__state__descriptor, r, (void ***) out, n);
 }
 
 int
 registry_store_state_exists(th_call_t *call, const char *code, bool *exists)
 {
     const char *params[] = {code};
-    PGresult *r = registry_store__exec(call, "SELECT 1 FROM registry.states WHERE code = $1", 1,
+    PGresult *r = th_row_exec(call, "SELECT 1 FROM registry.states WHERE code = $1", 1,
                                        params);
     if (r == NULL)
         return TH_EDB;
@@ -298,23 +289,19 @@ registry_store_list_changes(th_call_t *call, const char *ags, registry_change_t 
                             size_t *n)
 {
     const char *params[] = {ags};
-    PGresult *r = registry_store__exec(call,
+    PGresult *r = th_row_exec(call,
                          "SELECT " S_CHANGE_COLUMNS " FROM registry.territorial_changes c "
                          "WHERE c.ags = $1 OR c.successor_ags = $1 ORDER BY c.effective, c.id",
                          1, params);
-    if (r == NULL)
-        return TH_EDB;
-    *out = (registry_change_t **) th_row_all(
-        call, &teilhabe__registry__v1__territorial_change__descriptor, r, n);
-    PQclear(r);
-    return 0;
+    return th_row_take_all(call, &teilhabe__registry__v1__territorial_change__descriptor,
+                           r, (void ***) out, n);
 }
 
 int
 registry_store_lock_districts(th_call_t *call, const char *a, const char *b)
 {
     const char *params[] = {a, b};
-    PGresult *r = registry_store__exec(call,
+    PGresult *r = th_row_exec(call,
                          "SELECT ags FROM registry.districts WHERE ags IN ($1, $2) "
                          "ORDER BY ags FOR UPDATE",
                          2, params);
@@ -337,7 +324,7 @@ registry_store_record_change(th_call_t *call, const char *effective, const char 
     if (rc != 0)
         return rc;
     const char *params[] = {effective, kind, ags, successor_ags, note, by};
-    PGresult *r = registry_store__exec(call,
+    PGresult *r = th_row_exec(call,
                          "INSERT INTO registry.territorial_changes AS c "
                          "(effective, kind, ags, successor_ags, note, recorded_by) "
                          "VALUES ($1::date, $2, $3, $4, $5, $6) RETURNING " S_CHANGE_COLUMNS,
@@ -431,7 +418,7 @@ registry_store_territory_rows_clear(registry_territory_rows_t *rows)
 int
 registry_store_territory_version(th_call_t *call, int64_t *version)
 {
-    PGresult *r = registry_store__exec(call, "SELECT version FROM registry.territory_version",
+    PGresult *r = th_row_exec(call, "SELECT version FROM registry.territory_version",
                                        0, NULL);
     if (r == NULL)
         return TH_EDB;

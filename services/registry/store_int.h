@@ -21,10 +21,7 @@
     "(" alias ".valid_from <= " p "::date AND (" alias ".valid_to IS NULL OR " alias           \
     ".valid_to >= " p "::date))"
 
-/* Runs sql on the call's connection and returns the result, or NULL (the
- * error stays on the connection). */
-PGresult *registry_store__exec(th_call_t *call, const char *sql, int nparams,
-                               const char *const *params);
+/* Plain statements: th_row_exec (th_row.h). */
 
 /* The same as the named prepared statement name (outside a transaction;
  * prepared on first use on each connection). */

@@ -32,7 +32,7 @@ registry_store_create_manager(th_call_t *call, const registry_manager_t *m,
     const char *params[] = {m->state_code, m->name,  m->email,
                             m->phone,      m->organisation, m->funding_programme,
                             m->principal_id};
-    PGresult *r = registry_store__exec(call,
+    PGresult *r = th_row_exec(call,
                          "INSERT INTO registry.managers AS m (state_code, name, email, phone, "
                          "organisation, funding_programme, principal_id) "
                          "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING " S_MANAGER_COLUMNS,
@@ -49,7 +49,7 @@ registry_store_get_manager(th_call_t *call, const char *id, bool for_update,
                            registry_manager_t **out)
 {
     const char *params[] = {id};
-    PGresult *r = registry_store__exec(call,
+    PGresult *r = th_row_exec(call,
                          for_update ? "SELECT " S_MANAGER_COLUMNS
                                       " FROM registry.managers m WHERE m.id = $1 FOR UPDATE"
                                     : "SELECT " S_MANAGER_COLUMNS
@@ -75,7 +75,7 @@ registry_store_update_manager(th_call_t *call, const registry_manager_t *m, int6
     const char *params[] = {m->id,    m->name,         m->email,
                             m->phone, m->organisation, m->funding_programme,
                             m->principal_id, v};
-    PGresult *r = registry_store__exec(call,
+    PGresult *r = th_row_exec(call,
                          "UPDATE registry.managers AS m SET name = $2, email = $3, phone = $4, "
                          "organisation = $5, funding_programme = $6, principal_id = $7, "
                          "version = m.version + 1, updated_at = now() "
@@ -101,17 +101,13 @@ registry_store_list_assignments(th_call_t *call, const char *manager_id, const c
                                 registry_assignment_t ***out, size_t *n)
 {
     const char *params[] = {manager_id, as_of};
-    PGresult *r = registry_store__exec(call,
+    PGresult *r = th_row_exec(call,
                          "SELECT " S_ASSIGNMENT_COLUMNS " FROM registry.manager_assignments a "
                          "WHERE a.manager_id = $1 AND ($2::date IS NULL OR " S_VALID_ON("a", "$2")
                          ") ORDER BY a.ags, a.valid_from, a.id",
                          2, params);
-    if (r == NULL)
-        return TH_EDB;
-    *out = (registry_assignment_t **) th_row_all(
-        call, &teilhabe__registry__v1__assignment__descriptor, r, n);
-    PQclear(r);
-    return 0;
+    return th_row_take_all(call, &teilhabe__registry__v1__assignment__descriptor,
+                           r, (void ***) out, n);
 }
 
 int
@@ -119,7 +115,7 @@ registry_store_assignment_overlaps(th_call_t *call, const char *manager_id, cons
                                    const char *from, const char *to, bool *overlaps)
 {
     const char *params[] = {manager_id, ags, from, to};
-    PGresult *r = registry_store__exec(call,
+    PGresult *r = th_row_exec(call,
                          "SELECT 1 FROM registry.manager_assignments a "
                          "WHERE a.manager_id = $1 AND a.ags = $2 "
                          "AND (a.valid_to IS NULL OR a.valid_to >= $3::date) "
@@ -137,7 +133,7 @@ registry_store_insert_assignment(th_call_t *call, const char *manager_id, const 
                                  const char *from, const char *to, registry_assignment_t **out)
 {
     const char *params[] = {manager_id, ags, from, to};
-    PGresult *r = registry_store__exec(call,
+    PGresult *r = th_row_exec(call,
                          "INSERT INTO registry.manager_assignments AS a "
                          "(manager_id, ags, valid_from, valid_to) "
                          "VALUES ($1, $2, $3::date, $4::date) RETURNING " S_ASSIGNMENT_COLUMNS,
@@ -154,7 +150,7 @@ registry_store_active_assignment(th_call_t *call, const char *manager_id, const 
                                  const char *date, registry_assignment_t **out)
 {
     const char *params[] = {manager_id, ags, date};
-    PGresult *r = registry_store__exec(call,
+    PGresult *r = th_row_exec(call,
                          "SELECT " S_ASSIGNMENT_COLUMNS " FROM registry.manager_assignments a "
                          "WHERE a.manager_id = $1 AND a.ags = $2 AND " S_VALID_ON("a", "$3")
                          " ORDER BY a.valid_from LIMIT 1 FOR UPDATE",
@@ -177,7 +173,7 @@ registry_store_end_assignment(th_call_t *call, int64_t id, const char *end_date,
     char idbuf[24];
     snprintf(idbuf, sizeof idbuf, "%" PRId64, id);
     const char *params[] = {idbuf, end_date};
-    PGresult *r = registry_store__exec(call,
+    PGresult *r = th_row_exec(call,
                          "UPDATE registry.manager_assignments AS a SET valid_to = $2::date "
                          "WHERE a.id = $1::bigint RETURNING " S_ASSIGNMENT_COLUMNS,
                          2, params);
@@ -203,7 +199,7 @@ registry_store_list_managers(th_call_t *call, const registry_manager_filter_t *f
      * id the manager after_id has now), each joined with its assignments
      * active on as_of (none: one row with NULLs), in the order of the page,
      * so the rows of one manager follow each other. */
-    PGresult *r = registry_store__exec(
+    PGresult *r = th_row_exec(
         call,
         "SELECT " S_MANAGER_COLUMNS ", " S_ASSIGNMENT_COLUMNS " FROM (SELECT m.* FROM "
         "registry.managers m WHERE CASE WHEN $2::text IS NOT NULL THEN EXISTS (SELECT 1 FROM "
@@ -257,7 +253,7 @@ registry_store_principal_covers(th_call_t *call, const char *principal_id, const
                                 const char *date, bool *covers)
 {
     const char *params[] = {principal_id, ags, date};
-    PGresult *r = registry_store__exec(call,
+    PGresult *r = th_row_exec(call,
                          "SELECT 1 FROM registry.managers m JOIN registry.manager_assignments a "
                          "ON a.manager_id = m.id WHERE m.principal_id = $1 AND a.ags = $2 AND "
                          S_VALID_ON("a", "$3") " LIMIT 1",

@@ -26,7 +26,7 @@ registry_store_principal_conflict(th_call_t *call, const char *id, const char *p
                                   const char **conflict)
 {
     const char *params[] = {id, public_key};
-    PGresult *r = registry_store__exec(call,
+    PGresult *r = th_row_exec(call,
                          "SELECT CASE WHEN id = $1 THEN 'id' ELSE 'public_key' END "
                          "FROM registry.principals WHERE id = $1 OR public_key = $2 "
                          "ORDER BY id = $1 DESC LIMIT 1",
@@ -46,7 +46,7 @@ registry_store_create_principal(th_call_t *call, const registry_principal_t *p,
 {
     const char *scope = th_row_array_literal(call, p->district_scope, p->n_district_scope);
     const char *params[] = {p->id, p->name, p->role, p->state_scope, scope, p->public_key};
-    PGresult *r = registry_store__exec(call,
+    PGresult *r = th_row_exec(call,
                          "INSERT INTO registry.principals AS p (id, name, role, state_scope, "
                          "district_scope, public_key) VALUES ($1, $2, $3, $4, $5::text[], $6) "
                          "RETURNING " S_PRINCIPAL_COLUMNS,
@@ -62,7 +62,7 @@ int
 registry_store_get_principal(th_call_t *call, const char *id, registry_principal_t **out)
 {
     const char *params[] = {id};
-    PGresult *r = registry_store__exec(call,
+    PGresult *r = th_row_exec(call,
                          "SELECT " S_PRINCIPAL_COLUMNS " FROM registry.principals p WHERE p.id = $1",
                          1, params);
     if (r == NULL)
@@ -84,25 +84,21 @@ registry_store_list_principals(th_call_t *call, bool include_revoked, const char
     char lim[16];
     snprintf(lim, sizeof lim, "%d", limit);
     const char *params[] = {include_revoked ? "true" : "false", role, after_id, lim};
-    PGresult *r = registry_store__exec(call,
+    PGresult *r = th_row_exec(call,
                          "SELECT " S_PRINCIPAL_COLUMNS " FROM registry.principals p "
                          "WHERE ($1::boolean OR p.revoked_at IS NULL) "
                          "AND ($2::text IS NULL OR p.role = $2) "
                          "AND ($3::text IS NULL OR p.id > $3) ORDER BY p.id LIMIT $4::int",
                          4, params);
-    if (r == NULL)
-        return TH_EDB;
-    *out = (registry_principal_t **) th_row_all(
-        call, &teilhabe__registry__v1__principal__descriptor, r, n);
-    PQclear(r);
-    return 0;
+    return th_row_take_all(call, &teilhabe__registry__v1__principal__descriptor,
+                           r, (void ***) out, n);
 }
 
 int
 registry_store_revoke_principal(th_call_t *call, const char *id, registry_principal_t **out)
 {
     const char *params[] = {id};
-    PGresult *r = registry_store__exec(call,
+    PGresult *r = th_row_exec(call,
                          "UPDATE registry.principals AS p SET revoked_at = now() "
                          "WHERE p.id = $1 AND p.revoked_at IS NULL RETURNING " S_PRINCIPAL_COLUMNS,
                          1, params);

@@ -86,11 +86,36 @@ test_arrays(void **state)
     assert_int_equal(th_row_split_array("{a,b,c}", buf, items, 2, &n), TH_ETOOBIG);
 }
 
+/* The take helpers of a store: a failed statement (NULL) is TH_EDB; no
+ * row is the caller's "none"; the result is cleared either way (ASan
+ * would see it leak otherwise). Rows with values need a call's memory
+ * and are covered by the services' integration tests. */
+static void
+test_take(void **state)
+{
+    (void) state;
+    const ProtobufCMessageDescriptor *desc = &teilhabe__registry__v1__district__descriptor;
+    void **all = (void **) &all;
+    size_t n = 7;
+    assert_int_equal(th_row_take_all(NULL, desc, NULL, &all, &n), TH_EDB);
+    void *one = NULL;
+    assert_int_equal(th_row_take_one(NULL, desc, NULL, TH_ENOTFOUND, &one), TH_EDB);
+    PGresult *empty = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+    assert_non_null(empty);
+    assert_int_equal(th_row_take_one(NULL, desc, empty, TH_ENOTFOUND, &one), TH_ENOTFOUND);
+    assert_null(one);
+    empty = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+    assert_int_equal(th_row_take_all(NULL, desc, empty, &all, &n), 0);
+    assert_null(all);
+    assert_int_equal(n, 0);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fill_by_name),
+        cmocka_unit_test(test_take),
         cmocka_unit_test(test_arrays),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
