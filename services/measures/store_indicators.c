@@ -110,15 +110,8 @@ measures_store_create_indicator(th_call_t *call, const indicator_t *ind, const c
     params[S_INDICATOR_PARAMS] = by;
     PGresult *r = th_row_exec(call, S_INSERT_INDICATOR "RETURNING " S_INDICATOR_COLUMNS,
                                        S_INDICATOR_PARAMS + 1, params);
-    if (r == NULL)
-        return TH_EDB;
-    int rc = TH_ESTATE;
-    if (PQntuples(r) == 1) {
-        *out = th_row_new(call, &teilhabe__measures__v1__indicator__descriptor, r, 0);
-        rc = 0;
-    }
-    PQclear(r);
-    return rc;
+    return th_row_take_one(call, &teilhabe__measures__v1__indicator__descriptor, r, TH_ESTATE,
+                           (void **) out);
 }
 
 int
@@ -128,15 +121,8 @@ measures_store_get_indicator(th_call_t *call, const char *code, indicator_t **ou
     PGresult *r = th_row_exec(call,
         "SELECT " S_INDICATOR_COLUMNS " FROM measures.indicators i WHERE i.code = $1",
         1, params);
-    if (r == NULL)
-        return TH_EDB;
-    int rc = TH_ENOTFOUND;
-    if (PQntuples(r) == 1) {
-        *out = th_row_new(call, &teilhabe__measures__v1__indicator__descriptor, r, 0);
-        rc = 0;
-    }
-    PQclear(r);
-    return rc;
+    return th_row_take_one(call, &teilhabe__measures__v1__indicator__descriptor, r, TH_ENOTFOUND,
+                           (void **) out);
 }
 
 int

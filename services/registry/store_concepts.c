@@ -36,15 +36,8 @@ registry_store_get_concept(th_call_t *call, const char *ags, int64_t version,
                          "SELECT " S_CONCEPT_COLUMNS " FROM registry.concepts c WHERE c.ags = $1 "
                          "AND CASE WHEN $2::bigint = 0 THEN c.is_current ELSE c.version = $2::bigint END",
                          2, params);
-    if (r == NULL)
-        return TH_EDB;
-    int rc = TH_ENOTFOUND;
-    if (PQntuples(r) == 1) {
-        *out = th_row_new(call, &teilhabe__registry__v1__concept__descriptor, r, 0);
-        rc = 0;
-    }
-    PQclear(r);
-    return rc;
+    return th_row_take_one(call, &teilhabe__registry__v1__concept__descriptor, r, TH_ENOTFOUND,
+                           (void **) out);
 }
 
 int
@@ -95,15 +88,8 @@ registry_store_insert_concept(th_call_t *call, const registry_concept_t *c, int6
                          "VALUES ($1, $2::bigint, $3, $4::date, $5::date, $6, $7::text[], $8, "
                          "true, $9) ON CONFLICT DO NOTHING RETURNING " S_CONCEPT_COLUMNS,
                          9, params);
-    if (r == NULL)
-        return TH_EDB;
-    int rc = TH_ESTATE;
-    if (PQntuples(r) == 1) {
-        *out = th_row_new(call, &teilhabe__registry__v1__concept__descriptor, r, 0);
-        rc = 0;
-    }
-    PQclear(r);
-    return rc;
+    return th_row_take_one(call, &teilhabe__registry__v1__concept__descriptor, r, TH_ESTATE,
+                           (void **) out);
 }
 
 int

@@ -189,15 +189,8 @@ registry_store_get_district(th_call_t *call, const char *ags, const char *as_of,
     const char *params[] = {ags, as_of};
     PGresult *r = registry_store__exec_hot(call, "registry_get_district", S_DISTRICT_GET, 2,
                                            params);
-    if (r == NULL)
-        return TH_EDB;
-    int rc = TH_ENOTFOUND;
-    if (PQntuples(r) == 1) {
-        *out = th_row_new(call, &teilhabe__registry__v1__district__descriptor, r, 0);
-        rc = 0;
-    }
-    PQclear(r);
-    return rc;
+    return th_row_take_one(call, &teilhabe__registry__v1__district__descriptor, r, TH_ENOTFOUND,
+                           (void **) out);
 }
 
 #define S_DISTRICT_FILTER                                                                      \

@@ -55,15 +55,8 @@ registry_store_get_manager(th_call_t *call, const char *id, bool for_update,
                                     : "SELECT " S_MANAGER_COLUMNS
                                       " FROM registry.managers m WHERE m.id = $1",
                          1, params);
-    if (r == NULL)
-        return TH_EDB;
-    int rc = TH_ENOTFOUND;
-    if (PQntuples(r) == 1) {
-        *out = th_row_new(call, &teilhabe__registry__v1__manager__descriptor, r, 0);
-        rc = 0;
-    }
-    PQclear(r);
-    return rc;
+    return th_row_take_one(call, &teilhabe__registry__v1__manager__descriptor, r, TH_ENOTFOUND,
+                           (void **) out);
 }
 
 int
@@ -155,15 +148,8 @@ registry_store_active_assignment(th_call_t *call, const char *manager_id, const 
                          "WHERE a.manager_id = $1 AND a.ags = $2 AND " S_VALID_ON("a", "$3")
                          " ORDER BY a.valid_from LIMIT 1 FOR UPDATE",
                          3, params);
-    if (r == NULL)
-        return TH_EDB;
-    int rc = TH_ENOTFOUND;
-    if (PQntuples(r) == 1) {
-        *out = th_row_new(call, &teilhabe__registry__v1__assignment__descriptor, r, 0);
-        rc = 0;
-    }
-    PQclear(r);
-    return rc;
+    return th_row_take_one(call, &teilhabe__registry__v1__assignment__descriptor, r, TH_ENOTFOUND,
+                           (void **) out);
 }
 
 int
@@ -177,15 +163,8 @@ registry_store_end_assignment(th_call_t *call, int64_t id, const char *end_date,
                          "UPDATE registry.manager_assignments AS a SET valid_to = $2::date "
                          "WHERE a.id = $1::bigint RETURNING " S_ASSIGNMENT_COLUMNS,
                          2, params);
-    if (r == NULL)
-        return TH_EDB;
-    int rc = TH_ENOTFOUND;
-    if (PQntuples(r) == 1) {
-        *out = th_row_new(call, &teilhabe__registry__v1__assignment__descriptor, r, 0);
-        rc = 0;
-    }
-    PQclear(r);
-    return rc;
+    return th_row_take_one(call, &teilhabe__registry__v1__assignment__descriptor, r, TH_ENOTFOUND,
+                           (void **) out);
 }
 
 int

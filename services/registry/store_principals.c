@@ -65,15 +65,8 @@ registry_store_get_principal(th_call_t *call, const char *id, registry_principal
     PGresult *r = th_row_exec(call,
                          "SELECT " S_PRINCIPAL_COLUMNS " FROM registry.principals p WHERE p.id = $1",
                          1, params);
-    if (r == NULL)
-        return TH_EDB;
-    int rc = TH_ENOTFOUND;
-    if (PQntuples(r) == 1) {
-        *out = th_row_new(call, &teilhabe__registry__v1__principal__descriptor, r, 0);
-        rc = 0;
-    }
-    PQclear(r);
-    return rc;
+    return th_row_take_one(call, &teilhabe__registry__v1__principal__descriptor, r, TH_ENOTFOUND,
+                           (void **) out);
 }
 
 int
