@@ -36,6 +36,7 @@
 #define RULES_CRITERIA_MAX 64
 #define RULES_PARAMETERS_MAX 64
 #define RULES_ERRORS_MAX 20
+#define RULES_COMPONENTS_MAX 16
 
 /* --- values and facts ------------------------------------------------------ */
 
@@ -74,7 +75,7 @@ typedef struct rules_facts_t rules_facts_t;
 rules_facts_t *rules_facts_new(void);
 void rules_facts_destroy(rules_facts_t **self_p);
 /* Adds or replaces the fact key. The set_* copy their arguments. 0, or
- * -ENOMEM. */
+ * TH_ENOMEM (th_error.h). */
 int rules_facts_set_bool(rules_facts_t *self, const char *key, bool b, const char *source);
 int rules_facts_set_number(rules_facts_t *self, const char *key, int64_t micro,
                            const char *source);
@@ -92,6 +93,24 @@ const rules_fact_t *rules_facts_at(const rules_facts_t *self, size_t i);
 const rules_fact_t *rules_facts_find(const rules_facts_t *self, const char *key);
 
 /* --- the fact catalogue ---------------------------------------------------- */
+
+/* The type of the catalogue's fact of a canonical key ("concept.fields",
+ * "indicator.x{disaggregation=total,period=2024}"): how to read a value the
+ * service or a test has as text. 0, or TH_EINVAL when the fact is not in the
+ * catalogue. */
+int rules_fact_type(const char *key, rules_type_t *type);
+
+/* Parses a decimal with at most 6 fraction digits ("3", "-0.25") into
+ * micro. 0, TH_ETOOBIG for more fraction digits, or TH_EINVAL. */
+int rules_parse_micro(const char *text, int64_t *micro);
+
+/* concept.age_years: the years from from to to (both YYYY-MM-DD, from <=
+ * to) in micro. Whole years count anniversaries (29 Feb's is 28 Feb in a
+ * common year); the fraction is the days since the last anniversary over
+ * the days from it to the next, floored. Adopted exactly 3 years before:
+ * 3000000; a day later: 3002739 (1/365). 0, or TH_EINVAL for a bad date or
+ * to < from. */
+int rules_age_years(const char *from, const char *to, int64_t *micro);
 
 /* Where the service gathers a fact from (one batch call per Land each). */
 typedef enum {
@@ -237,7 +256,7 @@ const rules_part_t *rules_result_part(const rules_result_t *self, size_t i);
  * (every district of the Land, all evaluated on one date), setting their
  * cents and parts; not-eligible ones keep 0. Rounding as docs/eligibility.md
  * says (floor to the cent, leftover cents by largest remainder, ties by
- * AGS). 0, or -EINVAL with why in errbuf (an indicator value missing or
+ * AGS). 0, or TH_EINVAL with why in errbuf (an indicator value missing or
  * negative for an eligible district). */
 int rules_allocate(const rules_set_t *self, rules_result_t *const *results, size_t n,
                    char *errbuf, size_t errlen);
