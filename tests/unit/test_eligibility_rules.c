@@ -748,7 +748,7 @@ s_allocate(rules_set_t *set, const int64_t *weights, size_t n, int64_t *cents)
                                                 "period=2024}",
                                                 weights[i] < 0 ? 0 : weights[i], "t"),
                          0);
-        char ags[8], err[256];
+        char ags[32], err[256];
         snprintf(ags, sizeof ags, "050%02zu", i + 1);
         results[i] = rules_evaluate(set, ags, "2024-06-01", f, "en", err, sizeof err);
         assert_non_null(results[i]);
