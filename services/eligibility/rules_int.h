@@ -156,6 +156,55 @@ struct rules_set_t {
     size_t n_needs;
 };
 
+/* --- reading a rule set (rules_read.c, rules_criteria.c, rules_parse.c) --- */
+
+/* The parse in progress: the document, the errors so far (n may exceed
+ * max: the caller sees max of them), the set being filled. */
+typedef struct {
+    yaml_document_t *doc;
+    rules_error_t *errors;
+    size_t max;
+    size_t n; /* reported, may exceed max */
+    bool nomem;
+    rules_set_t *set;
+    /* where each criterion's children are named, resolved once all are read */
+    const yaml_node_t *refs[RULES_CRITERIA_MAX];
+    char path[RULES_CRITERIA_MAX][32];
+} rules_reader_t;
+
+/* Reports a problem at node (NULL: no position) / at line and column. */
+void rules__err(rules_reader_t *ctx, const yaml_node_t *node, const char *field,
+                const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void rules__err_line(rules_reader_t *ctx, int line, int column, const char *field,
+                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* strdup that notes running out of memory in ctx. */
+char *rules__dup(rules_reader_t *ctx, const char *s);
+/* [a-z][a-z0-9_]{0,39}: criterion ids and parameter names. */
+bool rules__ident(const char *s);
+/* Reports every key of map not in allowed (NULL-terminated) and every key
+ * given twice; false (reported) when map is not a mapping. */
+bool rules__keys(rules_reader_t *ctx, const yaml_node_t *map, const char *path,
+                 const char *const *allowed);
+/* The text of the scalar map[key], borrowed from the document, or NULL:
+ * reported when required and missing, or when not a scalar. */
+const char *rules__scalar(rules_reader_t *ctx, const yaml_node_t *map, const char *key,
+                          const char *path, bool required);
+/* A required non-empty text, copied. */
+char *rules__text(rules_reader_t *ctx, const yaml_node_t *map, const char *key,
+                  const char *path);
+/* map[key] as {de: ..., en: ...}, both required, copied. */
+void rules__lang(rules_reader_t *ctx, const yaml_node_t *map, const char *key,
+                 const char *path, char **de, char **en);
+/* The fact a mapping names (fact: and its argument keys) into ref, with its
+ * canonical key; false when reported. */
+bool rules__factref(rules_reader_t *ctx, const yaml_node_t *map, const char *path,
+                    rules_factref_t *ref);
+/* The criteria list; then the references of combinators and eligible_if;
+ * then the graph (cycles, unused criteria), once the rest is clean. */
+void rules__criteria(rules_reader_t *ctx, const yaml_node_t *root);
+void rules__references(rules_reader_t *ctx, const yaml_node_t *root);
+void rules__graph(rules_reader_t *ctx);
+
 /* --- results (rules_eval.c, rules_money.c) --------------------------------- */
 
 struct rules_result_t {
