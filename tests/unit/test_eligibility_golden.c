@@ -68,10 +68,11 @@ s_get(yaml_document_t *doc, const yaml_node_t *map, const char *key)
 {
     if (map == NULL || map->type != YAML_MAPPING_NODE)
         return NULL;
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-         p++) {
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+         p < map->data.mapping.pairs.top; p++) {
         const yaml_node_t *k = yaml_document_get_node(doc, p->key);
-        if (k->type == YAML_SCALAR_NODE && strcmp((const char *) k->data.scalar.value, key) == 0)
+        if (k->type == YAML_SCALAR_NODE &&
+            strcmp((const char *) k->data.scalar.value, key) == 0)
             return yaml_document_get_node(doc, p->value);
     }
     return NULL;
@@ -110,8 +111,8 @@ s_facts(s_golden_t *g, const yaml_node_t *map, const char *ags)
         s_fail(g, ags, "facts is not a mapping");
         goto fail;
     }
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-         p++) {
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+         p < map->data.mapping.pairs.top; p++) {
         const yaml_node_t *k = yaml_document_get_node(&g->doc, p->key);
         const yaml_node_t *v = yaml_document_get_node(&g->doc, p->value);
         const char *key = (const char *) k->data.scalar.value;
@@ -126,8 +127,8 @@ s_facts(s_golden_t *g, const yaml_node_t *map, const char *ags)
             size_t n = 0;
             for (yaml_node_item_t *it = v->data.sequence.items.start;
                  it < v->data.sequence.items.top && n < 32; it++)
-                items[n++] = (const char *) yaml_document_get_node(&g->doc, *it)
-                                 ->data.scalar.value;
+                items[n++] =
+                    (const char *) yaml_document_get_node(&g->doc, *it)->data.scalar.value;
             rc = rules_facts_set_list(facts, key, items, n, "golden");
         } else {
             const char *s = (const char *) v->data.scalar.value;
@@ -136,9 +137,10 @@ s_facts(s_golden_t *g, const yaml_node_t *map, const char *ags)
                 (strcmp(s, "null") == 0 || strcmp(s, "~") == 0))
                 rc = rules_facts_set_absent(facts, key, "golden");
             else if (type == RULES_BOOL)
-                rc = strcmp(s, "true") == 0 || strcmp(s, "false") == 0
-                         ? rules_facts_set_bool(facts, key, strcmp(s, "true") == 0, "golden")
-                         : -1;
+                rc =
+                    strcmp(s, "true") == 0 || strcmp(s, "false") == 0
+                        ? rules_facts_set_bool(facts, key, strcmp(s, "true") == 0, "golden")
+                        : -1;
             else if (type == RULES_NUMBER)
                 rc = rules_parse_micro(s, &micro) == 0
                          ? rules_facts_set_number(facts, key, micro, "golden")
@@ -159,10 +161,12 @@ s_facts(s_golden_t *g, const yaml_node_t *map, const char *ags)
         rules_facts_find(facts, "concept.age_years") == NULL) {
         int64_t age;
         if (rules_age_years(on->value.text, g->as_of, &age) != 0) {
-            s_fail(g, ags, "concept.adopted_on %s is after as_of %s", on->value.text, g->as_of);
+            s_fail(g, ags, "concept.adopted_on %s is after as_of %s", on->value.text,
+                   g->as_of);
             goto fail;
         }
-        assert_int_equal(rules_facts_set_number(facts, "concept.age_years", age, "golden"), 0);
+        assert_int_equal(rules_facts_set_number(facts, "concept.age_years", age, "golden"),
+                         0);
     }
     return facts;
 fail:
@@ -189,9 +193,9 @@ s_expect(s_golden_t *g, const yaml_node_t *entry, const char *ags, const rules_r
     if (failed != NULL && failed->type == YAML_SEQUENCE_NODE)
         for (yaml_node_item_t *it = failed->data.sequence.items.start;
              it < failed->data.sequence.items.top; it++)
-            snprintf(want + strlen(want), sizeof want - strlen(want), "%s%s",
-                     want[0] ? "," : "",
-                     (const char *) yaml_document_get_node(&g->doc, *it)->data.scalar.value);
+            snprintf(
+                want + strlen(want), sizeof want - strlen(want), "%s%s", want[0] ? "," : "",
+                (const char *) yaml_document_get_node(&g->doc, *it)->data.scalar.value);
     if (strcmp(got, want) != 0)
         s_fail(g, ags, "failed [%s], expected [%s]", got, want);
     const char *cents = s_str(&g->doc, entry, "cents");
@@ -205,7 +209,8 @@ s_expect(s_golden_t *g, const yaml_node_t *entry, const char *ags, const rules_r
 }
 
 static rules_result_t *
-s_evaluate(s_golden_t *g, const rules_set_t *set, const yaml_node_t *entry, const char *lang)
+s_evaluate(s_golden_t *g, const rules_set_t *set, const yaml_node_t *entry,
+           const char *lang)
 {
     const char *ags = s_str(&g->doc, entry, "ags");
     if (ags == NULL) {
@@ -324,8 +329,9 @@ s_golden_file(const char *dir, const char *file)
         for (yaml_node_item_t *it = cases->data.sequence.items.start;
              it < cases->data.sequence.items.top; it++)
             s_case(&g, set, yaml_document_get_node(&g.doc, *it));
-        printf("%s: %zu cases\n", file,
-               (size_t) (cases->data.sequence.items.top - cases->data.sequence.items.start));
+        printf(
+            "%s: %zu cases\n", file,
+            (size_t) (cases->data.sequence.items.top - cases->data.sequence.items.start));
     }
     rules_set_destroy(&set);
     yaml_document_delete(&g.doc);
@@ -379,7 +385,8 @@ test_shipped_rule_sets(void **state)
         rules_set_t *set = s_programme(code, &failures);
         rules_set_destroy(&set);
         char golden[1024];
-        snprintf(golden, sizeof golden, "%s/tests/eligibility/%s", TH_SOURCE_DIR, e->d_name);
+        snprintf(golden, sizeof golden, "%s/tests/eligibility/%s", TH_SOURCE_DIR,
+                 e->d_name);
         FILE *f = fopen(golden, "r");
         if (f == NULL) {
             fprintf(stderr, "%s: no golden cases\n", golden);
