@@ -73,6 +73,22 @@ th_check_role(const char *role)
 }
 
 bool
+th_check_uuid(const char *id)
+{
+    static const char pattern[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+    if (id == NULL || strlen(id) != sizeof pattern - 1)
+        return false;
+    for (size_t i = 0; i < sizeof pattern - 1; i++) {
+        const bool ok = pattern[i] == '-' ? id[i] == '-'
+                                          : (id[i] >= '0' && id[i] <= '9') ||
+                                                (id[i] >= 'a' && id[i] <= 'f');
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+bool
 th_check_principal_id(const char *id)
 {
     const size_t len = id != NULL ? strlen(id) : 0;

@@ -50,6 +50,10 @@ bool th_check_role(const char *role);
 /* A principal id: [a-z0-9][a-z0-9._-]{0,63}. */
 bool th_check_principal_id(const char *id);
 
+/* An id the services make: a UUID as gen_random_uuid()::text writes it,
+ * 8-4-4-4-12 lowercase hex digits. */
+bool th_check_uuid(const char *id);
+
 /* An e-mail address as teilhabe keeps one: at most max bytes, exactly one
  * '@' with something before and after it, no spaces or control
  * characters. Deliverability is not checked. */

@@ -11,21 +11,16 @@
 #include "registry_ask.h"
 #include "th_answer.h"
 #include "th_auth.h"
+#include "th_check.h"
 #include "th_date.h"
 #include "th_status.h"
 
 int
 measures_check_id(th_call_t *call, const char *field, const char *id)
 {
-    /* 8-4-4-4-12 lowercase hex digits, as gen_random_uuid()::text writes. */
-    static const char pattern[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
     if (id == NULL || id[0] == '\0')
         return th_answer_invalid(call, field, "a measure id is required");
-    bool ok = strlen(id) == sizeof pattern - 1;
-    for (size_t i = 0; ok && i < sizeof pattern - 1; i++)
-        ok = pattern[i] == '-'
-                 ? id[i] == '-'
-                 : (id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f');
+    const bool ok = th_check_uuid(id);
     if (!ok)
         return th_answer_invalid(call, field,
                                  "\"%.40s\" is not a measure id (a UUID such as "

@@ -232,17 +232,19 @@ REGISTRY_HANDLER(registry_list_concepts)
     if ((rc = th_auth_need_principal(call)) != TH_OK ||
         (rc = registry_check_state(call, "state_code", req->state_code, true)) != TH_OK ||
         (rc = th_field_enum(call, "orientation", orientations, (int) req->orientation,
-                            false)) != TH_OK)
+                            false)) != TH_OK ||
+        (rc = th_field_date(call, "as_of", req->as_of, true)) != TH_OK)
         return rc;
     const char *orientation = th_row_enum_param(call, orientations, (int) req->orientation);
-    const char *filters[] = {req->state_code, orientation != NULL ? orientation : ""};
+    const char *filters[] = {req->state_code, orientation != NULL ? orientation : "",
+                             req->as_of};
     const th_page_request_t pr = {.list = "ListConcepts",
                                   .page_size = req->page_size,
                                   .default_size = REGISTRY_PAGE_DEFAULT,
                                   .max_size = REGISTRY_PAGE_MAX,
                                   .page_token = req->page_token,
                                   .filters = filters,
-                                  .n_filters = 2,
+                                  .n_filters = 3,
                                   .n_keys = 1};
     th_page_t page;
     if ((rc = th_page_begin(call, &pr, &page)) != TH_OK)
@@ -252,7 +254,8 @@ REGISTRY_HANDLER(registry_list_concepts)
     Teilhabe__Registry__V1__ListConceptsResponse *resp = th_call_alloc(call, sizeof *resp);
     teilhabe__registry__v1__list_concepts_response__init(resp);
     if (registry_store_list_concepts(call, req->state_code[0] ? req->state_code : NULL,
-                                     orientation, page.after[0], page.size + 1,
+                                     orientation, req->as_of[0] ? req->as_of : NULL,
+                                     page.after[0], page.size + 1,
                                      &resp->concepts, &resp->n_concepts) != 0)
         return th_answer_db_failure(call, "list the concepts");
     if (resp->n_concepts > (size_t) page.size) {

@@ -180,8 +180,11 @@ int registry_store_insert_concept(th_call_t *call, const registry_concept_t *c,
                                   int64_t version, const char *by,
                                   registry_concept_t **out);
 
+/* The current concepts (as_of NULL), or per district the concept in force
+ * on as_of: the latest version adopted on or before it. By AGS. */
 int registry_store_list_concepts(th_call_t *call, const char *state_code,
-                                 const char *orientation, const char *after_ags, int limit,
+                                 const char *orientation, const char *as_of,
+                                 const char *after_ags, int limit,
                                  registry_concept_t ***out, size_t *n);
 /* Versions of ags below before_version (0 = all), newest first. */
 int registry_store_list_concept_versions(th_call_t *call, const char *ags,

@@ -94,18 +94,31 @@ registry_store_insert_concept(th_call_t *call, const registry_concept_t *c, int6
 
 int
 registry_store_list_concepts(th_call_t *call, const char *state_code, const char *orientation,
-                             const char *after_ags, int limit, registry_concept_t ***out,
-                             size_t *n)
+                             const char *as_of, const char *after_ags, int limit,
+                             registry_concept_t ***out, size_t *n)
 {
     char lim[16];
     snprintf(lim, sizeof lim, "%d", limit);
-    const char *params[] = {state_code, orientation, after_ags, lim};
+    const char *params[] = {state_code, orientation, after_ags, lim, as_of};
+    /* With as_of: per district the latest version adopted on or before it
+     * (DISTINCT ON keeps the first row of each ags in version order). */
     PGresult *r = th_row_exec(call,
-                         "SELECT " S_CONCEPT_COLUMNS " FROM registry.concepts c "
-                         "WHERE c.is_current AND ($1::text IS NULL OR substr(c.ags, 1, 2) = $1) "
-                         "AND ($2::text IS NULL OR c.orientation = $2) "
-                         "AND ($3::text IS NULL OR c.ags > $3) ORDER BY c.ags LIMIT $4::int",
-                         4, params);
+                         as_of == NULL
+                             ? "SELECT " S_CONCEPT_COLUMNS " FROM registry.concepts c "
+                               "WHERE c.is_current "
+                               "AND ($1::text IS NULL OR substr(c.ags, 1, 2) = $1) "
+                               "AND ($2::text IS NULL OR c.orientation = $2) "
+                               "AND ($3::text IS NULL OR c.ags > $3) "
+                               "AND $5::date IS NULL ORDER BY c.ags LIMIT $4::int"
+                             : "SELECT * FROM (SELECT DISTINCT ON (c.ags) " S_CONCEPT_COLUMNS
+                               " FROM registry.concepts c "
+                               "WHERE c.adopted_on <= $5::date "
+                               "AND ($1::text IS NULL OR substr(c.ags, 1, 2) = $1) "
+                               "AND ($3::text IS NULL OR c.ags > $3) "
+                               "ORDER BY c.ags, c.version DESC) v "
+                               "WHERE ($2::text IS NULL OR v.orientation = $2) "
+                               "ORDER BY v.ags LIMIT $4::int",
+                         5, params);
     return th_row_take_all(call, &teilhabe__registry__v1__concept__descriptor,
                            r, (void ***) out, n);
 }

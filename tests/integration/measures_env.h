@@ -33,19 +33,23 @@ typedef struct {
     char measures_log[1100];
 } measures_env_t;
 
-/* Starts the measures worker (after the broker). */
+/* Starts the worker of service name (binary bin, database role URL db_url,
+ * keys NAME and NAME-client of the key store) after the broker; its log
+ * into log (len bytes). The measures and the eligibility worker start so. */
 static inline int
-meas_start_measures(measures_env_t *env)
+meas_start_worker(measures_env_t *env, const char *name, const char *bin, const char *db_url,
+                  th_proc_t **proc, char *log, size_t len)
 {
-    char cert[1100], client_cert[1100], broker_cert[1100];
-    snprintf(cert, sizeof cert, "%s/private/measures.cert_secret", env->reg.keys);
-    snprintf(client_cert, sizeof client_cert, "%s/private/measures-client.cert_secret",
-             env->reg.keys);
+    char cert[1100], client_cert[1100], broker_cert[1100], argv0[64];
+    snprintf(cert, sizeof cert, "%s/private/%s.cert_secret", env->reg.keys, name);
+    snprintf(client_cert, sizeof client_cert, "%s/private/%s-client.cert_secret",
+             env->reg.keys, name);
     snprintf(broker_cert, sizeof broker_cert, "%s/broker.cert", env->reg.keys);
-    snprintf(env->measures_log, sizeof env->measures_log, "%s/measures.log", env->reg.tmp);
-    const char *argv[] = {"teilhabe-measures",
+    snprintf(argv0, sizeof argv0, "teilhabe-%s", name);
+    snprintf(log, len, "%s/%s.log", env->reg.tmp, name);
+    const char *argv[] = {argv0,
                           "--db-url",
-                          env->measures_db_url,
+                          db_url,
                           "--migrate-db-url",
                           env->reg.db_url,
                           "--broker-endpoint",
@@ -65,9 +69,16 @@ meas_start_measures(measures_env_t *env)
                           "--log-level",
                           "info",
                           NULL};
-    env->measures =
-        th_proc_start(TH_TEST_MEASURES_BIN, (char *const *) argv, env->measures_log);
-    return env->measures != NULL ? 0 : -1;
+    *proc = th_proc_start(bin, (char *const *) argv, log);
+    return *proc != NULL ? 0 : -1;
+}
+
+/* Starts the measures worker (after the broker). */
+static inline int
+meas_start_measures(measures_env_t *env)
+{
+    return meas_start_worker(env, "measures", TH_TEST_MEASURES_BIN, env->measures_db_url,
+                             &env->measures, env->measures_log, sizeof env->measures_log);
 }
 
 /* Waits until the measures service answers through the broker (bounded):

@@ -1,0 +1,142 @@
+/* ---------------------------------------------------------------------------
+ * eligibility.h: what the handler files of the Eligibility service share.
+ *
+ * The engine (rules.h) decides; this service finds the rule set in force,
+ * gathers the facts it names from the registry and the measures service
+ * over the broker (facts.c: one batch call per source and Land, never one
+ * per district), stores the decisions with those facts (store.c), and
+ * answers. Files in reading order: programmes.c (ListProgrammes,
+ * GetProgramme, ValidateRuleSet, PublishRuleSet, and the shipped rule sets
+ * published at start-up), facts.c, decide.c (Evaluate, EvaluateBatch),
+ * decisions.c (ListDecisions, GetDecision with verify), applications.c
+ * (SetApplicationFacts), events.c (ListEvents); main.c holds the table of
+ * every method.
+ *
+ * Order inside a handler, as in the other services: who is calling, what
+ * was asked, then the data; facts are gathered before the write
+ * transaction begins, so no lock is held while another service answers,
+ * and a failure to gather stores nothing (UNAVAILABLE, never a decision
+ * from partial facts).
+ * ---------------------------------------------------------------------------
+ */
+#ifndef ELIGIBILITY_H
+#define ELIGIBILITY_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rules.h"
+#include "teilhabe/v1/eligibility.pb-c.h"
+#include "th_call.h"
+#include "th_date.h"
+#include "th_db.h"
+
+/* The schema of the service's outbox (a fixed identifier, never input). */
+#define ELIGIBILITY_SCHEMA "eligibility"
+
+#define ELIGIBILITY_PAGE_DEFAULT 100
+#define ELIGIBILITY_PAGE_MAX 500
+
+typedef Teilhabe__Eligibility__V1__Programme programme_t;
+typedef Teilhabe__Eligibility__V1__RuleSetVersion version_t;
+typedef Teilhabe__Eligibility__V1__Decision decision_t;
+typedef Teilhabe__Eligibility__V1__Application application_t;
+typedef Teilhabe__Eligibility__V1__Fact fact_t;
+
+/* A rule-set version as stored, with its text parsed. */
+typedef struct {
+    char *programme_code;
+    char *state_code;
+    int32_t version;
+    char *hash;
+    rules_set_t *rules; /* owned: eligibility_version_clear frees it */
+} eligibility_version_t;
+
+void eligibility_version_clear(eligibility_version_t *v);
+
+/* --- facts.c ------------------------------------------------------------- */
+
+/* One district as the facts were gathered for it. */
+typedef struct {
+    char ags[6];
+    char *name;            /* call memory; "" when the district does not exist */
+    rules_facts_t *facts;  /* owned */
+} eligibility_district_t;
+
+typedef struct {
+    eligibility_district_t *items; /* by AGS */
+    size_t n;
+} eligibility_land_t;
+
+void eligibility_land_clear(eligibility_land_t *land);
+
+/* Gathers every fact rules names for the districts of Land state_code (NULL =
+ * every Land) existing on as_of, plus the district only_ags when it is
+ * given and not among them (then with district.exists false, or
+ * INVALID_ARGUMENT naming field "ags" when the registry knows no such
+ * district): one registry or measures call per source (and page), with
+ * the call's remaining deadline. TH_OK, or the status recorded on the call
+ * (UNAVAILABLE / DEADLINE_EXCEEDED when a service could not be asked). */
+int eligibility_gather(th_call_t *call, const rules_set_t *rules, const char *state_code,
+                       const char *as_of, const char *only_ags, eligibility_land_t *out);
+
+/* The facts of a decision as stored (FactSet) and back. to_set: in call
+ * memory. from_set: a new rules_facts_t, or NULL with why in errbuf. */
+Teilhabe__Eligibility__V1__FactSet *eligibility_facts_to_set(th_call_t *call,
+                                                             const rules_facts_t *facts);
+rules_facts_t *eligibility_facts_from_set(const Teilhabe__Eligibility__V1__FactSet *set,
+                                          char *errbuf, size_t errlen);
+
+/* --- decide.c ------------------------------------------------------------ */
+
+/* "de" for "", else lang when it is "de" or "en"; INVALID_ARGUMENT naming
+ * field "lang" otherwise (NULL returned, status recorded). */
+const char *eligibility_lang(th_call_t *call, const char *lang, int *rc);
+
+/* The decision message of a result (trace, parts; facts when with_facts),
+ * in call memory. */
+decision_t *eligibility_decision_message(th_call_t *call, const rules_result_t *result,
+                                         const eligibility_district_t *district,
+                                         bool with_facts);
+
+/* Outcome tokens as stored. */
+const char *eligibility_outcome_token(rules_outcome_t outcome);
+
+/* --- programmes.c -------------------------------------------------------- */
+
+/* The rule-set version of programme code in force on as_of, parsed.
+ * NOT_FOUND for an unknown programme, FAILED_PRECONDITION when no version
+ * is in force on that date (naming the programme's first day when as_of
+ * is before it). TH_OK or the status recorded on the call. */
+int eligibility_version_in_force(th_call_t *call, const char *code, const char *as_of,
+                                 eligibility_version_t *out);
+
+/* A programme code: [a-z0-9][a-z0-9-]{1,39}; INVALID_ARGUMENT naming field. */
+int eligibility_check_code(th_call_t *call, const char *field, const char *code);
+
+/* Publishes every programmes/NAME.yaml file in dir not yet published (same
+ * hash), as principal "seed", on db (the owner's connection at start-up).
+ * A file that overlaps a version published since is skipped with a
+ * warning; a file that does not parse fails the start. 0 or negative. */
+int eligibility_seed_programmes(th_db_t *db, const char *dir, int *published, char *errbuf,
+                                size_t errlen);
+
+/* --- the handlers (th_method_fn) ------------------------------------------ */
+
+#define ELIGIBILITY_HANDLER(name)                                                          \
+    int name(th_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **response)
+
+ELIGIBILITY_HANDLER(eligibility_list_programmes);
+ELIGIBILITY_HANDLER(eligibility_get_programme);
+ELIGIBILITY_HANDLER(eligibility_validate);
+ELIGIBILITY_HANDLER(eligibility_publish);
+ELIGIBILITY_HANDLER(eligibility_evaluate);
+ELIGIBILITY_HANDLER(eligibility_evaluate_batch);
+ELIGIBILITY_HANDLER(eligibility_list_decisions);
+ELIGIBILITY_HANDLER(eligibility_get_decision);
+ELIGIBILITY_HANDLER(eligibility_set_application);
+ELIGIBILITY_HANDLER(eligibility_events_list);
+
+#endif /* ELIGIBILITY_H */
