@@ -5,7 +5,10 @@
 #include "th_service.h"
 
 #include <czmq.h>
+#include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +43,8 @@ static const th_service_key_t s_common_keys[] = {
     {"migrations_dir", "the service's migrations (default <source>/services/NAME/migrations)"},
     {"idempotency_keep_hours", "how long the service keeps its idempotency keys before it\n"
                                "prunes them itself (default 168 = 7 days; 0 = never)"},
+    {"job_interval_ms", "how often the service's periodic job runs, if it has one (the\n"
+                        "eligibility service's re-checks; default: the service's; 0 = never)"},
     {"log_level", "debug | info | warn | error (default info)"},
     {"seed_only", "true = migrate, do the start-up work (reference data) and exit"},
     {NULL, NULL},
@@ -234,6 +239,85 @@ cleanup:
     return rc;
 }
 
+/* --- the periodic job ----------------------------------------------------- */
+
+typedef struct {
+    const th_service_t *svc;
+    const th_config_t *config;
+    const char *broker_key; /* "" = insecure */
+    long interval_ms;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool stop;
+    pthread_t thread;
+} s_job_t;
+
+static void *
+s_job_run(void *arg)
+{
+    s_job_t *job = arg;
+    char err[512] = "";
+    const th_client_config_t cc = {
+        .endpoints = th_config_get(job->config, "frontend_endpoint", ""),
+        .broker_public_key = job->broker_key,
+        .client_cert_path =
+            job->broker_key[0] != '\0' ? th_config_get(job->config, "client_cert", NULL) : NULL,
+        .default_timeout_ms = 60000,
+        .attempt_timeout_ms = 60000,
+    };
+    th_client_t *client = th_client_new(&cc, err, sizeof err);
+    if (client == NULL)
+        th_log_error(0, "the periodic job cannot run: no client", "error=\"%s\"", err);
+    pthread_mutex_lock(&job->lock);
+    while (!job->stop && client != NULL) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += job->interval_ms / 1000;
+        until.tv_nsec += (job->interval_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        int rc = 0;
+        while (!job->stop && rc != ETIMEDOUT)
+            rc = pthread_cond_timedwait(&job->wake, &job->lock, &until);
+        if (job->stop)
+            break;
+        pthread_mutex_unlock(&job->lock);
+        job->svc->job(client, job->config, job->svc->state);
+        pthread_mutex_lock(&job->lock);
+    }
+    pthread_mutex_unlock(&job->lock);
+    th_client_destroy(&client);
+    return NULL;
+}
+
+/* Starts the job's thread; 0 or TH_EIO. */
+static int
+s_job_start(s_job_t *job)
+{
+    pthread_mutex_init(&job->lock, NULL);
+    pthread_cond_init(&job->wake, NULL);
+    if (pthread_create(&job->thread, NULL, s_job_run, job) != 0) {
+        pthread_cond_destroy(&job->wake);
+        pthread_mutex_destroy(&job->lock);
+        return TH_EIO;
+    }
+    return 0;
+}
+
+static void
+s_job_stop(s_job_t *job)
+{
+    pthread_mutex_lock(&job->lock);
+    job->stop = true;
+    pthread_cond_signal(&job->wake);
+    pthread_mutex_unlock(&job->lock);
+    pthread_join(job->thread, NULL);
+    pthread_cond_destroy(&job->wake);
+    pthread_mutex_destroy(&job->lock);
+}
+
 int
 th_service_main(const th_service_t *svc, int argc, char **argv)
 {
@@ -336,9 +420,29 @@ th_service_main(const th_service_t *svc, int argc, char **argv)
     }
     if (th_worker_set_prepare(worker, s_prepare, &prepare) != 0)
         goto cleanup;
-    th_log_info(0, "serving", "service=%s endpoint=%s capacity=%ld", svc->service->name,
-                wc.broker_endpoint, capacity);
+    long job_ms = 0;
+    if (svc->job != NULL &&
+        th_config_get_long(config, "job_interval_ms", svc->job_interval_ms, 0, 86400000L,
+                           &job_ms) != 0) {
+        th_log_error(0, "invalid configuration: job_interval_ms is 0 to 86400000", NULL);
+        exit_code = S_EXIT_USAGE;
+        goto cleanup;
+    }
+    s_job_t job = {.svc = svc, .config = config, .broker_key = broker_key, .interval_ms = job_ms};
+    const bool job_runs = svc->job != NULL && job_ms > 0 &&
+                          th_config_get(config, "frontend_endpoint", NULL) != NULL;
+    if (svc->job != NULL && job_ms > 0 && !job_runs)
+        th_log_warn(0, "the periodic job does not run: no frontend_endpoint to call through",
+                    NULL);
+    if (job_runs && s_job_start(&job) != 0) {
+        th_log_error(0, "could not start the periodic job's thread", NULL);
+        goto cleanup;
+    }
+    th_log_info(0, "serving", "service=%s endpoint=%s capacity=%ld job_interval_ms=%ld",
+                svc->service->name, wc.broker_endpoint, capacity, job_runs ? job_ms : 0L);
     exit_code = th_worker_run(worker) == 0 ? 0 : S_EXIT_FAILED;
+    if (job_runs)
+        s_job_stop(&job);
 
 cleanup:
     /* The worker holds the handler table until it is destroyed. */

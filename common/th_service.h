@@ -20,8 +20,11 @@
  *     connection with migrate_db_url (the schema owner; default db_url),
  *     the common migrations, the service's own (migrations_dir), then the
  *     service's prepare hook (reference data), and the connection closed;
+ *   - the service's periodic job, if it has one (th_service_job_fn), on
+ *     its own thread with a client of its own key, every job_interval_ms
+ *     (0 = never);
  *   - SIGTERM/SIGINT: the runtime stops taking calls, finishes those in
- *     flight and exits 0;
+ *     flight, waits for the job to return and exits 0;
  *   - --seed-only: the start-up work once, then exit (0 when it worked).
  *
  * A service's main.c:
@@ -38,6 +41,7 @@
 #include <protobuf-c/protobuf-c.h>
 #include <stddef.h>
 
+#include "th_client.h"
 #include "th_config.h"
 #include "th_db.h"
 #include "th_worker.h"
@@ -60,6 +64,15 @@ typedef struct {
 typedef int (*th_service_prepare_fn)(th_db_t *db, const th_config_t *config, void *state,
                                      char *errbuf, size_t errlen);
 
+/* A periodic job of the service's own (the eligibility service's automated
+ * re-checks): called on its own thread every job_interval_ms, from the
+ * first interval after the start until the service stops, with a client of
+ * the service's own key (client_cert, role service) on the broker's
+ * frontend, so the job works through the service's methods like any other
+ * caller. 0, or a negative error (the job logs why). It must return within
+ * its calls' deadlines: the stop waits for it. */
+typedef int (*th_service_job_fn)(th_client_t *client, const th_config_t *config, void *state);
+
 typedef struct {
     const char *name;    /* "registry": log lines, migrations, messages */
     const char *summary; /* one line for --help */
@@ -69,6 +82,8 @@ typedef struct {
     const char *migrations_dir;         /* default of the key migrations_dir */
     const th_service_key_t *keys;       /* the service's own keys (may be NULL) */
     th_service_prepare_fn prepare;      /* may be NULL */
+    th_service_job_fn job;              /* may be NULL */
+    long job_interval_ms;               /* default of the key job_interval_ms */
 } th_service_t;
 
 /* Runs the service; returns the process's exit status: 0 after a clean

@@ -24,6 +24,7 @@
 #include "teilhabe/v1/registry.pb-c.h"
 #include "th_answer.h"
 #include "th_auth.h"
+#include "th_enum.h"
 #include "th_error.h"
 #include "th_field.h"
 #include "th_log.h"
@@ -144,14 +145,8 @@ eligibility_decision_message(th_call_t *call, const rules_result_t *result,
 
 /* --- a run: every district's results in both languages --------------------- */
 
-typedef struct {
-    rules_result_t **de; /* per district of the land; NULL where not decided */
-    rules_result_t **en;
-    size_t n;
-} s_run_t;
-
-static void
-s_run_clear(s_run_t *run)
+void
+eligibility_run_clear(eligibility_run_t *run)
 {
     for (size_t i = 0; i < run->n; i++) {
         rules_result_destroy(&run->de[i]);
@@ -162,17 +157,16 @@ s_run_clear(s_run_t *run)
     memset(run, 0, sizeof *run);
 }
 
-/* Decides the districts of land (only the one at index only, when only >= 0
- * and the programme does not allocate) in both languages. */
-static int
-s_decide(th_call_t *call, const eligibility_version_t *ver, const eligibility_land_t *land,
-         const char *as_of, long only, s_run_t *run)
+int
+eligibility_decide(th_call_t *call, const eligibility_version_t *ver,
+                   const eligibility_land_t *land, const char *as_of, const bool *only,
+                   eligibility_run_t *run)
 {
     memset(run, 0, sizeof *run);
     run->de = calloc(land->n > 0 ? land->n : 1, sizeof *run->de);
     run->en = calloc(land->n > 0 ? land->n : 1, sizeof *run->en);
     if (run->de == NULL || run->en == NULL) {
-        s_run_clear(run);
+        eligibility_run_clear(run);
         return th_call_error(call, TH_RESOURCE_EXHAUSTED,
                              "the service ran out of memory deciding; try again");
     }
@@ -180,7 +174,7 @@ s_decide(th_call_t *call, const eligibility_version_t *ver, const eligibility_la
     const bool allocates = rules_allocates(ver->rules);
     char err[512] = "";
     for (size_t i = 0; i < land->n; i++) {
-        if (only >= 0 && !allocates && (size_t) only != i)
+        if (only != NULL && !allocates && !only[i])
             continue;
         run->de[i] = rules_evaluate(ver->rules, land->items[i].ags, as_of,
                                     land->items[i].facts, "de", err, sizeof err);
@@ -188,7 +182,7 @@ s_decide(th_call_t *call, const eligibility_version_t *ver, const eligibility_la
             run->en[i] = rules_evaluate(ver->rules, land->items[i].ags, as_of,
                                         land->items[i].facts, "en", err, sizeof err);
         if (run->de[i] == NULL || run->en[i] == NULL) {
-            s_run_clear(run);
+            eligibility_run_clear(run);
             th_log_error(0, "could not evaluate", "programme=%s ags=%s reason=\"%s\"",
                          ver->programme_code, land->items[i].ags, err);
             return th_call_error(call, TH_INTERNAL, "could not decide %s under %s: %s",
@@ -200,7 +194,7 @@ s_decide(th_call_t *call, const eligibility_version_t *ver, const eligibility_la
         for (int lang = 0; lang < 2; lang++) {
             rules_result_t **results = lang == 0 ? run->de : run->en;
             if (rules_allocate(ver->rules, results, run->n, err, sizeof err) != 0) {
-                s_run_clear(run);
+                eligibility_run_clear(run);
                 return th_call_error(call, TH_FAILED_PRECONDITION,
                                      "cannot allocate the budget of %s: %s",
                                      ver->programme_code, err);
@@ -210,12 +204,29 @@ s_decide(th_call_t *call, const eligibility_version_t *ver, const eligibility_la
     return TH_OK;
 }
 
-/* Stores the decided districts of run (with trigger and run_id, NULL =
- * none) and records them; out[i] the stored decision (NULL where none). */
-static int
-s_store(th_call_t *call, const eligibility_version_t *ver, const eligibility_land_t *land,
-        const s_run_t *run, const char *as_of, const char *lang, const char *trigger,
-        const char *run_id, decision_t **out)
+/* "05111 no longer eligible for nrw-ki: <summary>" and its kin (German
+ * and English share the AGS and code; the words are English, as the log
+ * and the events are). */
+static char *
+s_change_line(th_call_t *call, const decision_t *d, const char *previous)
+{
+    const char *what;
+    if (d->outcome == TEILHABE__ELIGIBILITY__V1__OUTCOME__OUTCOME_ELIGIBLE)
+        what = strcmp(previous, "eligible") == 0 ? "eligible with another amount"
+                                                 : "now eligible";
+    else if (d->outcome == TEILHABE__ELIGIBILITY__V1__OUTCOME__OUTCOME_NOT_ELIGIBLE)
+        what = strcmp(previous, "eligible") == 0 ? "no longer eligible" : "not eligible";
+    else
+        what = "no longer applicable";
+    return th_call_printf(call, "%s %s for %s: %s", d->ags, what, d->programme_code,
+                          d->summary);
+}
+
+int
+eligibility_store_run(th_call_t *call, const eligibility_version_t *ver,
+                      const eligibility_land_t *land, const eligibility_run_t *run,
+                      const char *as_of, const char *lang, const char *trigger,
+                      const char *run_id, decision_t **out, int *changed)
 {
     const char *by = th_call_principal(call)->id;
     char **ags = th_call_alloc(call, (land->n > 0 ? land->n : 1) * sizeof *ags);
@@ -238,9 +249,8 @@ s_store(th_call_t *call, const eligibility_version_t *ver, const eligibility_lan
         d->rule_version = ver->version;
         d->rule_hash = ver->hash;
         d->as_of = th_call_strdup(call, as_of);
-        d->trigger = strcmp(trigger, "batch") == 0
-                         ? TEILHABE__ELIGIBILITY__V1__TRIGGER__TRIGGER_BATCH
-                         : TEILHABE__ELIGIBILITY__V1__TRIGGER__TRIGGER_MANUAL;
+        d->trigger = (Teilhabe__Eligibility__V1__Trigger) th_enum_from_token(
+            &teilhabe__eligibility__v1__trigger__descriptor, trigger);
         const char *previous = prev[k];
         d->changed = previous != NULL &&
                      (strcmp(previous, eligibility_outcome_token(rules_result_outcome(res))) !=
@@ -261,6 +271,9 @@ s_store(th_call_t *call, const eligibility_version_t *ver, const eligibility_lan
                                               by) != 0)
             return th_answer_db_failure(call, "store the decision");
         if (d->changed) {
+            if (changed != NULL)
+                (*changed)++;
+            d->change = s_change_line(call, d, previous);
             /* The event carries the decision without trace and facts. */
             decision_t lean = *d;
             lean.n_trace = lean.n_facts = lean.n_parts = 0;
@@ -278,8 +291,8 @@ s_store(th_call_t *call, const eligibility_version_t *ver, const eligibility_lan
     return TH_OK;
 }
 
-static char *
-s_new_run_id(th_call_t *call)
+char *
+eligibility_run_id(th_call_t *call)
 {
     uuid_t u;
     char *text = th_call_alloc(call, 37);
@@ -375,7 +388,7 @@ ELIGIBILITY_HANDLER(eligibility_evaluate)
     if ((rc = eligibility_version_in_force(call, req->programme_code, as_of, &ver)) != TH_OK)
         return rc;
     eligibility_land_t land = {0};
-    s_run_t run = {0};
+    eligibility_run_t run = {0};
     decision_t **stored = NULL;
     if ((rc = s_need_decider(call, ver.state_code, req->ags)) != TH_OK)
         goto cleanup;
@@ -388,15 +401,18 @@ ELIGIBILITY_HANDLER(eligibility_evaluate)
                                  req->ags, &land)) != TH_OK)
         goto cleanup;
     long only = -1;
-    for (size_t i = 0; i < land.n; i++)
-        if (strcmp(land.items[i].ags, req->ags) == 0)
+    bool *mask = th_call_alloc(call, (land.n > 0 ? land.n : 1) * sizeof *mask);
+    for (size_t i = 0; i < land.n; i++) {
+        mask[i] = strcmp(land.items[i].ags, req->ags) == 0;
+        if (mask[i])
             only = (long) i;
+    }
     if (only < 0) {
         rc = th_call_error(call, TH_INTERNAL, "district %s went missing from its facts",
                            req->ags);
         goto cleanup;
     }
-    if ((rc = s_decide(call, &ver, &land, as_of, only, &run)) != TH_OK)
+    if ((rc = eligibility_decide(call, &ver, &land, as_of, mask, &run)) != TH_OK)
         goto cleanup;
     /* An allocation stores the Land's run, so its amounts can be verified
      * together; anything else stores the one decision. */
@@ -414,8 +430,9 @@ ELIGIBILITY_HANDLER(eligibility_evaluate)
     if ((rc = begin) != TH_OK)
         goto cleanup;
     stored = th_call_alloc(call, (land.n > 0 ? land.n : 1) * sizeof *stored);
-    if ((rc = s_store(call, &ver, &land, &run, as_of, lang, "manual",
-                      allocates ? s_new_run_id(call) : NULL, stored)) != TH_OK)
+    if ((rc = eligibility_store_run(call, &ver, &land, &run, as_of, lang, "manual",
+                                    allocates ? eligibility_run_id(call) : NULL, stored,
+                                    NULL)) != TH_OK)
         goto cleanup;
     decision_t *d = stored[only];
     decision_t lean = *d;
@@ -426,7 +443,7 @@ ELIGIBILITY_HANDLER(eligibility_evaluate)
         goto cleanup;
     *response = &d->base;
 cleanup:
-    s_run_clear(&run);
+    eligibility_run_clear(&run);
     eligibility_land_clear(&land);
     eligibility_version_clear(&ver);
     return rc;
@@ -491,7 +508,7 @@ ELIGIBILITY_HANDLER(eligibility_evaluate_batch)
     Teilhabe__Eligibility__V1__EvaluateBatchResponse *resp = th_call_alloc(call, sizeof *resp);
     teilhabe__eligibility__v1__evaluate_batch_response__init(resp);
     eligibility_land_t land = {0};
-    s_run_t run = {0};
+    eligibility_run_t run = {0};
     if ((rc = s_need_decider(call, ver.state_code, NULL)) != TH_OK)
         goto cleanup;
     if (page.after[0] != NULL) {
@@ -501,7 +518,7 @@ ELIGIBILITY_HANDLER(eligibility_evaluate_batch)
     }
     const char *state = all ? NULL : req->state_code[0] != '\0' ? req->state_code : ver.state_code;
     if ((rc = eligibility_gather(call, ver.rules, state, as_of, NULL, &land)) != TH_OK ||
-        (rc = s_decide(call, &ver, &land, as_of, -1, &run)) != TH_OK)
+        (rc = eligibility_decide(call, &ver, &land, as_of, NULL, &run)) != TH_OK)
         goto cleanup;
     const int begin = th_call_begin_write(call);
     if (begin == TH_CALL_REPLAY) {
@@ -511,9 +528,9 @@ ELIGIBILITY_HANDLER(eligibility_evaluate_batch)
     if ((rc = begin) != TH_OK)
         goto cleanup;
     decision_t **stored = th_call_alloc(call, (land.n > 0 ? land.n : 1) * sizeof *stored);
-    resp->run_id = s_new_run_id(call);
-    if ((rc = s_store(call, &ver, &land, &run, as_of, lang, "batch", resp->run_id, stored)) !=
-        TH_OK)
+    resp->run_id = eligibility_run_id(call);
+    if ((rc = eligibility_store_run(call, &ver, &land, &run, as_of, lang, "batch",
+                                    resp->run_id, stored, NULL)) != TH_OK)
         goto cleanup;
     resp->decisions = th_call_alloc(call, (land.n > 0 ? land.n : 1) * sizeof *resp->decisions);
     for (size_t i = 0; i < land.n; i++) {
@@ -546,7 +563,7 @@ ELIGIBILITY_HANDLER(eligibility_evaluate_batch)
         goto cleanup;
     *response = &resp->base;
 cleanup:
-    s_run_clear(&run);
+    eligibility_run_clear(&run);
     eligibility_land_clear(&land);
     eligibility_version_clear(&ver);
     return rc;

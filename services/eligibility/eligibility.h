@@ -31,6 +31,8 @@
 #include "teilhabe/v1/eligibility.pb-c.h"
 #include "th_call.h"
 #include "th_date.h"
+#include "th_client.h"
+#include "th_config.h"
 #include "th_db.h"
 
 /* The schema of the service's outbox (a fixed identifier, never input). */
@@ -101,6 +103,39 @@ decision_t *eligibility_decision_message(th_call_t *call, const rules_result_t *
                                          const eligibility_district_t *district,
                                          bool with_facts);
 
+/* The results of one evaluation of a Land's districts, in both languages
+ * (de[i], en[i] for land->items[i]; NULL where not decided). */
+typedef struct {
+    rules_result_t **de;
+    rules_result_t **en;
+    size_t n;
+} eligibility_run_t;
+
+void eligibility_run_clear(eligibility_run_t *run);
+
+/* Decides the districts of land (those with only[i] true; every one when
+ * only is NULL or the programme allocates) under ver as of as_of, both
+ * languages, allocating when the rule set does. TH_OK or the status
+ * recorded on the call. */
+int eligibility_decide(th_call_t *call, const eligibility_version_t *ver,
+                       const eligibility_land_t *land, const char *as_of, const bool *only,
+                       eligibility_run_t *run);
+
+/* Inside the call's write transaction: stores every decided district of
+ * run with trigger ("manual", "batch", "event", "schedule") and run_id
+ * (NULL = none), texts of the answer in lang; a decision whose outcome or
+ * amount differs from the district's previous one for the programme is
+ * marked changed, counted in *changed (may be NULL) and recorded as a
+ * decision.changed event. out[i]: the stored decision of land->items[i]
+ * (NULL where none). TH_OK or the status recorded on the call. */
+int eligibility_store_run(th_call_t *call, const eligibility_version_t *ver,
+                          const eligibility_land_t *land, const eligibility_run_t *run,
+                          const char *as_of, const char *lang, const char *trigger,
+                          const char *run_id, decision_t **out, int *changed);
+
+/* A new run id (UUID) in call memory. */
+char *eligibility_run_id(th_call_t *call);
+
 /* Outcome tokens as stored. */
 const char *eligibility_outcome_token(rules_outcome_t outcome);
 
@@ -138,5 +173,9 @@ ELIGIBILITY_HANDLER(eligibility_list_decisions);
 ELIGIBILITY_HANDLER(eligibility_get_decision);
 ELIGIBILITY_HANDLER(eligibility_set_application);
 ELIGIBILITY_HANDLER(eligibility_events_list);
+ELIGIBILITY_HANDLER(eligibility_recheck);
+
+/* recheck.c: the periodic job (th_service_job_fn): one Recheck call. */
+int eligibility_recheck_job(th_client_t *client, const th_config_t *config, void *state);
 
 #endif /* ELIGIBILITY_H */

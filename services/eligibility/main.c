@@ -25,6 +25,7 @@ static const th_service_method_t s_methods[] = {
     {"ListDecisions", eligibility_list_decisions},
     {"GetDecision", eligibility_get_decision},
     {"SetApplicationFacts", eligibility_set_application},
+    {"Recheck", eligibility_recheck},
     {"ListEvents", eligibility_events_list},
     {NULL, NULL},
 };
@@ -68,6 +69,9 @@ main(int argc, char *argv[])
         .migrations_dir = TH_SOURCE_DIR "/services/eligibility/migrations",
         .keys = s_keys,
         .prepare = s_prepare,
+        /* The automated re-checks: every 10 s by default (docs/eligibility.md). */
+        .job = eligibility_recheck_job,
+        .job_interval_ms = 10000,
     };
     return th_service_main(&service, argc, argv);
 }

@@ -509,6 +509,116 @@ eligibility_store_run_facts(th_call_t *call, const char *run_id, char ***ags, ui
     return rc;
 }
 
+/* --- re-checks ---------------------------------------------------------------- */
+
+int
+eligibility_store_checkpoints(th_call_t *call, bool for_update, int64_t seq[3],
+                              char date[TH_DATE_LEN + 1])
+{
+    PGresult *r = th_row_exec(call,
+                              for_update ? "SELECT source, last_sequence, coalesce("
+                                           S_DATE("last_date") ", '') "
+                                           "FROM eligibility.checkpoints ORDER BY source "
+                                           "FOR UPDATE"
+                                         : "SELECT source, last_sequence, coalesce("
+                                           S_DATE("last_date") ", '') "
+                                           "FROM eligibility.checkpoints ORDER BY source",
+                              0, NULL);
+    if (r == NULL)
+        return TH_EDB;
+    static const char *const sources[] = {"registry", "measures", "eligibility"};
+    seq[0] = seq[1] = seq[2] = 0;
+    date[0] = '\0';
+    for (int row = 0; row < PQntuples(r); row++) {
+        const char *source = PQgetvalue(r, row, 0);
+        for (int i = 0; i < 3; i++)
+            if (strcmp(source, sources[i]) == 0)
+                seq[i] = strtoll(PQgetvalue(r, row, 1), NULL, 10);
+        if (strcmp(source, "schedule") == 0)
+            snprintf(date, TH_DATE_LEN + 1, "%s", PQgetvalue(r, row, 2));
+    }
+    PQclear(r);
+    return 0;
+}
+
+int
+eligibility_store_set_checkpoints(th_call_t *call, const int64_t seq[3], const char *date)
+{
+    char a[24], b[24], c[24];
+    snprintf(a, sizeof a, "%" PRId64, seq[0]);
+    snprintf(b, sizeof b, "%" PRId64, seq[1]);
+    snprintf(c, sizeof c, "%" PRId64, seq[2]);
+    const char *params[] = {a, b, c, date};
+    PGresult *r = th_row_exec(
+        call,
+        "UPDATE eligibility.checkpoints SET updated_at = now(), "
+        "last_sequence = CASE source WHEN 'registry' THEN $1::bigint "
+        "WHEN 'measures' THEN $2::bigint WHEN 'eligibility' THEN $3::bigint ELSE 0 END, "
+        "last_date = CASE WHEN source = 'schedule' AND $4::date IS NOT NULL THEN $4::date "
+        "ELSE last_date END",
+        4, params);
+    if (r == NULL)
+        return TH_EDB;
+    PQclear(r);
+    return 0;
+}
+
+int
+eligibility_store_own_events(th_call_t *call, int64_t after, int limit, char ***topics,
+                             char ***resources, size_t *n, int64_t *last)
+{
+    char a[24], l[16];
+    snprintf(a, sizeof a, "%" PRId64, after);
+    snprintf(l, sizeof l, "%d", limit);
+    const char *params[] = {a, l};
+    PGresult *r = th_row_exec(call,
+                              "SELECT sequence, topic, resource FROM eligibility.events "
+                              "WHERE sequence > $1::bigint ORDER BY sequence LIMIT $2::int",
+                              2, params);
+    if (r == NULL)
+        return TH_EDB;
+    const size_t rows = (size_t) PQntuples(r);
+    *n = rows;
+    *last = after;
+    *topics = th_call_alloc(call, (rows > 0 ? rows : 1) * sizeof **topics);
+    *resources = th_call_alloc(call, (rows > 0 ? rows : 1) * sizeof **resources);
+    for (size_t i = 0; i < rows; i++) {
+        *last = strtoll(PQgetvalue(r, (int) i, 0), NULL, 10);
+        (*topics)[i] = th_call_strdup(call, PQgetvalue(r, (int) i, 1));
+        (*resources)[i] = th_call_strdup(call, PQgetvalue(r, (int) i, 2));
+    }
+    PQclear(r);
+    return 0;
+}
+
+int
+eligibility_store_decided(th_call_t *call, char *const *ags, size_t n, char *const *codes,
+                          size_t n_codes, bool all, char ***out_codes, char ***out_ags,
+                          size_t *n_out)
+{
+    const char *params[] = {th_row_array_literal(call, ags, n),
+                            th_row_array_literal(call, codes, n_codes), all ? "true" : "false"};
+    PGresult *r = th_row_exec(call,
+                              "SELECT DISTINCT d.programme_code, d.ags "
+                              "FROM eligibility.decisions d "
+                              "WHERE $3::boolean OR d.ags = ANY($1::text[]) "
+                              "OR d.programme_code = ANY($2::text[]) "
+                              "ORDER BY d.programme_code, d.ags",
+                              3, params);
+    if (r == NULL)
+        return TH_EDB;
+    const size_t rows = (size_t) PQntuples(r);
+    *n_out = rows;
+    *out_codes = th_call_alloc(call, (rows > 0 ? rows : 1) * sizeof **out_codes);
+    *out_ags = th_call_alloc(call, (rows > 0 ? rows : 1) * sizeof **out_ags);
+    for (size_t i = 0; i < rows; i++) {
+        (*out_codes)[i] = th_call_strdup(call, PQgetvalue(r, (int) i, 0));
+        (*out_ags)[i] = th_call_strdup(call, PQgetvalue(r, (int) i, 1));
+    }
+    PQclear(r);
+    return 0;
+}
+
 void
 eligibility_store_event_filter(bool all, const char *land, th_events_filter_t *out)
 {

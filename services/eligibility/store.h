@@ -117,6 +117,28 @@ int eligibility_store_run_summary(th_call_t *call, const char *run_id,
 int eligibility_store_run_facts(th_call_t *call, const char *run_id, char ***ags,
                                 uint8_t ***facts, size_t **lens, size_t *n);
 
+/* --- re-checks ---------------------------------------------------------------- */
+
+/* The checkpoints: seq[0..2] of registry, measures, eligibility; date the
+ * last daily run ("" = never). for_update locks the rows (inside a write). */
+int eligibility_store_checkpoints(th_call_t *call, bool for_update, int64_t seq[3],
+                                  char date[TH_DATE_LEN + 1]);
+
+/* Moves the checkpoints (date NULL = leaves the daily one). */
+int eligibility_store_set_checkpoints(th_call_t *call, const int64_t seq[3], const char *date);
+
+/* The service's own events after `after` (at most limit): topics,
+ * resources, their number, the last sequence. */
+int eligibility_store_own_events(th_call_t *call, int64_t after, int limit, char ***topics,
+                                 char ***resources, size_t *n, int64_t *last);
+
+/* The (programme, district) pairs with a decision: of the districts
+ * ags[0..n-1] or of the programmes codes[0..n_codes-1]; every pair when
+ * all. By programme, then AGS. */
+int eligibility_store_decided(th_call_t *call, char *const *ags, size_t n,
+                              char *const *codes, size_t n_codes, bool all,
+                              char ***out_codes, char ***out_ags, size_t *n_out);
+
 /* The event filter of ListEvents: programme events for everyone;
  * decision.* and application.* of districts of land (NULL with all true =
  * every Land, NULL with all false = none). */

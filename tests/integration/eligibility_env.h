@@ -27,14 +27,20 @@ typedef struct {
     char eligibility_db_url[2048];
     th_proc_t *eligibility;
     char eligibility_log[1100];
+    /* The re-check job's interval (ms, as text): "0" (off, so the tests
+     * of the methods see only their own decisions) unless a test sets it
+     * before eligibility_env_start. */
+    char job_interval_ms[16];
 } eligibility_env_t;
 
 static inline int
 elig_start_eligibility(eligibility_env_t *env)
 {
+    const char *extra[] = {"--job-interval-ms",
+                           env->job_interval_ms[0] != '\0' ? env->job_interval_ms : "0", NULL};
     return meas_start_worker(&env->meas, "eligibility", TH_TEST_ELIGIBILITY_BIN,
-                             env->eligibility_db_url, &env->eligibility, env->eligibility_log,
-                             sizeof env->eligibility_log);
+                             env->eligibility_db_url, extra, &env->eligibility,
+                             env->eligibility_log, sizeof env->eligibility_log);
 }
 
 /* Waits until the eligibility service answers through the broker: its
@@ -59,10 +65,12 @@ elig_wait_ready(eligibility_env_t *env, th_client_t *client)
     return false;
 }
 
+/* Starts the stack; job_interval_ms: of the re-check job ("0" = off). */
 static inline int
-eligibility_env_start(eligibility_env_t *env, const char *prefix)
+eligibility_env_start(eligibility_env_t *env, const char *prefix, const char *job_interval_ms)
 {
     memset(env, 0, sizeof *env);
+    snprintf(env->job_interval_ms, sizeof env->job_interval_ms, "%s", job_interval_ms);
     measures_env_t *m = &env->meas;
     registry_env_t *reg = &m->reg;
     reg->tmp = th_test_tmpdir(prefix);

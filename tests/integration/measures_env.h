@@ -34,11 +34,12 @@ typedef struct {
 } measures_env_t;
 
 /* Starts the worker of service name (binary bin, database role URL db_url,
- * keys NAME and NAME-client of the key store) after the broker; its log
- * into log (len bytes). The measures and the eligibility worker start so. */
+ * keys NAME and NAME-client of the key store) after the broker, with the
+ * further arguments extra (NULL-terminated; may be NULL); its log into log
+ * (len bytes). The measures and the eligibility worker start so. */
 static inline int
 meas_start_worker(measures_env_t *env, const char *name, const char *bin, const char *db_url,
-                  th_proc_t **proc, char *log, size_t len)
+                  const char *const *extra, th_proc_t **proc, char *log, size_t len)
 {
     char cert[1100], client_cert[1100], broker_cert[1100], argv0[64];
     snprintf(cert, sizeof cert, "%s/private/%s.cert_secret", env->reg.keys, name);
@@ -47,7 +48,7 @@ meas_start_worker(measures_env_t *env, const char *name, const char *bin, const 
     snprintf(broker_cert, sizeof broker_cert, "%s/broker.cert", env->reg.keys);
     snprintf(argv0, sizeof argv0, "teilhabe-%s", name);
     snprintf(log, len, "%s/%s.log", env->reg.tmp, name);
-    const char *argv[] = {argv0,
+    const char *argv[40] = {argv0,
                           "--db-url",
                           db_url,
                           "--migrate-db-url",
@@ -69,6 +70,12 @@ meas_start_worker(measures_env_t *env, const char *name, const char *bin, const 
                           "--log-level",
                           "info",
                           NULL};
+    size_t argc = 0;
+    while (argv[argc] != NULL)
+        argc++;
+    for (size_t i = 0; extra != NULL && extra[i] != NULL && argc + 1 < 40; i++)
+        argv[argc++] = extra[i];
+    argv[argc] = NULL;
     *proc = th_proc_start(bin, (char *const *) argv, log);
     return *proc != NULL ? 0 : -1;
 }
@@ -78,7 +85,7 @@ static inline int
 meas_start_measures(measures_env_t *env)
 {
     return meas_start_worker(env, "measures", TH_TEST_MEASURES_BIN, env->measures_db_url,
-                             &env->measures, env->measures_log, sizeof env->measures_log);
+                             NULL, &env->measures, env->measures_log, sizeof env->measures_log);
 }
 
 /* Waits until the measures service answers through the broker (bounded):

@@ -41,7 +41,7 @@ s_setup(void **state)
     if (f == NULL)
         return -1;
     *state = f;
-    if (eligibility_env_start(&f->env, "elig") != 0)
+    if (eligibility_env_start(&f->env, "elig", "0") != 0)
         return -1;
     f->ministry_nw = elig_client(&f->env, "ministry-nw");
     f->manager_nw = elig_client(&f->env, "manager-nw");
