@@ -281,7 +281,9 @@ s_job_run(void *arg)
         int rc = 0;
         while (!job->stop && rc != ETIMEDOUT)
             rc = pthread_cond_timedwait(&job->wake, &job->lock, &until);
-        if (job->stop)
+        /* SIGTERM (CZMQ's handler sets zsys_interrupted): no new round,
+         * even before the worker has finished its calls and set stop. */
+        if (job->stop || zsys_interrupted)
             break;
         pthread_mutex_unlock(&job->lock);
         job->svc->job(client, job->config, job->svc->state);

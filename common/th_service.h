@@ -70,7 +70,9 @@ typedef int (*th_service_prepare_fn)(th_db_t *db, const th_config_t *config, voi
  * the service's own key (client_cert, role service) on the broker's
  * frontend, so the job works through the service's methods like any other
  * caller. 0, or a negative error (the job logs why). It must return within
- * its calls' deadlines: the stop waits for it. */
+ * its calls' deadlines, and make no further call once the service is
+ * stopping (CZMQ's zsys_interrupted is set on SIGTERM): the stop waits for
+ * it. */
 typedef int (*th_service_job_fn)(th_client_t *client, const th_config_t *config, void *state);
 
 typedef struct {

@@ -19,6 +19,7 @@
  */
 #include "eligibility.h"
 
+#include <czmq.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,14 +321,16 @@ eligibility_recheck_job(th_client_t *client, const th_config_t *config, void *st
 {
     (void) config;
     (void) state;
-    /* A backlog (a long downtime) is worked off in a few calls at once. */
-    for (int round = 0; round < 10; round++) {
+    /* A backlog (a long downtime) is worked off in a few calls at once;
+     * none once the service is stopping (its own worker takes no more
+     * calls, so a new one would wait for its deadline). */
+    for (int round = 0; round < 10 && !zsys_interrupted; round++) {
         Teilhabe__Eligibility__V1__RecheckRequest req =
             TEILHABE__ELIGIBILITY__V1__RECHECK_REQUEST__INIT;
         th_result_t r;
         memset(&r, 0, sizeof r);
         th_client_call(client, "teilhabe.eligibility.v1.Eligibility/Recheck", &req.base,
-                       &teilhabe__eligibility__v1__recheck_response__descriptor, 60000, NULL,
+                       &teilhabe__eligibility__v1__recheck_response__descriptor, 30000, NULL,
                        &r);
         if (r.code != TH_OK) {
             /* UNAVAILABLE while the service or another one starts: the

@@ -36,8 +36,10 @@ typedef struct {
 static inline int
 elig_start_eligibility(eligibility_env_t *env)
 {
+    /* debug: the re-check job says there why it deferred a round. */
     const char *extra[] = {"--job-interval-ms",
-                           env->job_interval_ms[0] != '\0' ? env->job_interval_ms : "0", NULL};
+                           env->job_interval_ms[0] != '\0' ? env->job_interval_ms : "0",
+                           "--log-level", "debug", NULL};
     return meas_start_worker(&env->meas, "eligibility", TH_TEST_ELIGIBILITY_BIN,
                              env->eligibility_db_url, extra, &env->eligibility,
                              env->eligibility_log, sizeof env->eligibility_log);

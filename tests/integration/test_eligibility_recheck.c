@@ -104,17 +104,27 @@ s_count(s_fixture_t *f, const char *trigger, const char *outcome)
     return elig_count(&f->env, sql);
 }
 
-/* Waits (bounded) until s_count reaches at least want. */
+/* Waits (bounded: 30 s, for a loaded machine under ASan; the job runs
+ * every 300 ms) until s_count reaches at least want. */
 static bool
 s_wait_count(s_fixture_t *f, const char *trigger, const char *outcome, long long want)
 {
-    for (int i = 0; i < 100; i++) {
+    for (int i = 0; i < 300; i++) {
         if (s_count(f, trigger, outcome) >= want)
             return true;
         reg_sleep_ms(100);
     }
-    fprintf(stderr, "no %s decision with outcome %s after 10 s (have %lld, want %lld)\n",
+    fprintf(stderr, "no %s decision with outcome %s after 30 s (have %lld, want %lld)\n",
             trigger, outcome, s_count(f, trigger, outcome), want);
+    /* The job's own lines say why (its log goes with the test's folder). */
+    FILE *log = fopen(f->env.eligibility_log, "r");
+    char line[2048];
+    while (log != NULL && fgets(line, sizeof line, log) != NULL)
+        if (strstr(line, "re-check") != NULL || strstr(line, "level=warn") != NULL ||
+            strstr(line, "level=error") != NULL)
+            fprintf(stderr, "eligibility log: %s", line);
+    if (log != NULL)
+        fclose(log);
     return false;
 }
 
