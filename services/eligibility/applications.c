@@ -55,26 +55,27 @@ s_check_district(th_call_t *call, const char *ags)
         areq.ags = (char *) ags;
         areq.as_of = today;
         rc = th_call_invoke(call, S_REGISTRY "CheckAssignment", &areq.base,
-                            &teilhabe__registry__v1__check_assignment_response__descriptor, &r);
+                            &teilhabe__registry__v1__check_assignment_response__descriptor,
+                            &r);
         if (rc != TH_OK)
             return rc;
         assigned = ((const Teilhabe__Registry__V1__CheckAssignmentResponse *) r->response)
                        ->assigned;
     }
     if (!th_auth_writes_district(p, land, ags, assigned))
-        return th_auth_deny(call,
-                            th_call_printf(call, "recording the application of district %s",
-                                           ags),
-                            th_call_printf(call,
-                                           "role admin, ministry or service of Land %s, or a "
-                                           "manager assigned to %s",
-                                           land, ags));
+        return th_auth_deny(
+            call, th_call_printf(call, "recording the application of district %s", ags),
+            th_call_printf(call,
+                           "role admin, ministry or service of Land %s, or a "
+                           "manager assigned to %s",
+                           land, ags));
     return TH_OK;
 }
 
 ELIGIBILITY_HANDLER(eligibility_set_application)
 {
-    const Teilhabe__Eligibility__V1__SetApplicationFactsRequest *req = (const void *) request;
+    const Teilhabe__Eligibility__V1__SetApplicationFactsRequest *req =
+        (const void *) request;
     const th_principal_t *p = th_call_principal(call);
     int rc;
     if ((rc = th_auth_need_principal(call)) != TH_OK)
@@ -86,8 +87,8 @@ ELIGIBILITY_HANDLER(eligibility_set_application)
     if (req->application == NULL)
         return th_answer_invalid(call, "application", "is required");
     const application_t *a = req->application;
-    if ((rc = eligibility_check_code(call, "application.programme_code", a->programme_code)) !=
-            TH_OK ||
+    if ((rc = eligibility_check_code(call, "application.programme_code",
+                                     a->programme_code)) != TH_OK ||
         (rc = th_field_ags(call, "application.ags", a->ags)) != TH_OK ||
         (rc = th_field_date(call, "application.council_decision", a->council_decision,
                             true)) != TH_OK ||
@@ -96,10 +97,11 @@ ELIGIBILITY_HANDLER(eligibility_set_application)
     char today[TH_DATE_LEN + 1];
     th_date_today(today);
     if (a->council_decision[0] != '\0' && strcmp(a->council_decision, today) > 0)
-        return th_answer_invalid(call, "application.council_decision",
-                                 "%s lies in the future: record a decision once the council "
-                                 "has taken it",
-                                 a->council_decision);
+        return th_answer_invalid(
+            call, "application.council_decision",
+            "%s lies in the future: record a decision once the council "
+            "has taken it",
+            a->council_decision);
     programme_t *prog = NULL;
     rc = eligibility_store_programme(call, a->programme_code, "de", false, &prog);
     if (rc == TH_ENOTFOUND)
@@ -122,11 +124,11 @@ ELIGIBILITY_HANDLER(eligibility_set_application)
         return th_answer_db_failure(call, "read the application");
     const int64_t stored = before != NULL ? before->version : 0;
     if (stored != req->version)
-        return th_call_error(call, TH_FAILED_PRECONDITION,
-                             "the application of %s for %s is at version %lld, not %lld: read "
-                             "it again and repeat the change",
-                             a->ags, a->programme_code, (long long) stored,
-                             (long long) req->version);
+        return th_call_error(
+            call, TH_FAILED_PRECONDITION,
+            "the application of %s for %s is at version %lld, not %lld: read "
+            "it again and repeat the change",
+            a->ags, a->programme_code, (long long) stored, (long long) req->version);
     if (before != NULL && strcmp(before->council_decision, a->council_decision) == 0 &&
         before->work_plan == a->work_plan) {
         *response = &before->base;
@@ -135,10 +137,11 @@ ELIGIBILITY_HANDLER(eligibility_set_application)
     application_t *after = NULL;
     rc = eligibility_store_set_application(call, a, req->version, p->id, &after);
     if (rc == TH_ESTATE)
-        return th_call_error(call, TH_ABORTED,
-                             "the application of %s for %s was changed at the same time: read "
-                             "it again and repeat the change",
-                             a->ags, a->programme_code);
+        return th_call_error(
+            call, TH_ABORTED,
+            "the application of %s for %s was changed at the same time: read "
+            "it again and repeat the change",
+            a->ags, a->programme_code);
     if (rc != 0)
         return th_answer_db_failure(call, "store the application");
     if ((rc = th_call_record(call,

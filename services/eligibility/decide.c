@@ -47,12 +47,9 @@ const char *
 eligibility_outcome_token(rules_outcome_t outcome)
 {
     switch (outcome) {
-    case RULES_ELIGIBLE:
-        return "eligible";
-    case RULES_NOT_ELIGIBLE:
-        return "not_eligible";
-    default:
-        return "not_applicable";
+    case RULES_ELIGIBLE: return "eligible";
+    case RULES_NOT_ELIGIBLE: return "not_eligible";
+    default: return "not_applicable";
     }
 }
 
@@ -60,12 +57,10 @@ static Teilhabe__Eligibility__V1__Outcome
 s_outcome(rules_outcome_t outcome)
 {
     switch (outcome) {
-    case RULES_ELIGIBLE:
-        return TEILHABE__ELIGIBILITY__V1__OUTCOME__OUTCOME_ELIGIBLE;
+    case RULES_ELIGIBLE: return TEILHABE__ELIGIBILITY__V1__OUTCOME__OUTCOME_ELIGIBLE;
     case RULES_NOT_ELIGIBLE:
         return TEILHABE__ELIGIBILITY__V1__OUTCOME__OUTCOME_NOT_ELIGIBLE;
-    default:
-        return TEILHABE__ELIGIBILITY__V1__OUTCOME__OUTCOME_NOT_APPLICABLE;
+    default: return TEILHABE__ELIGIBILITY__V1__OUTCOME__OUTCOME_NOT_APPLICABLE;
     }
 }
 
@@ -236,7 +231,8 @@ eligibility_store_run(th_call_t *call, const eligibility_version_t *ver,
             ags[n++] = (char *) land->items[i].ags;
     const char **prev = NULL;
     int64_t *prev_cents = NULL;
-    if (eligibility_store_previous(call, ver->programme_code, ags, n, &prev, &prev_cents) != 0)
+    if (eligibility_store_previous(call, ver->programme_code, ags, n, &prev, &prev_cents) !=
+        0)
         return th_answer_db_failure(call, "read the previous decisions");
     size_t k = 0;
     for (size_t i = 0; i < land->n; i++) {
@@ -252,10 +248,10 @@ eligibility_store_run(th_call_t *call, const eligibility_version_t *ver,
         d->trigger = (Teilhabe__Eligibility__V1__Trigger) th_enum_from_token(
             &teilhabe__eligibility__v1__trigger__descriptor, trigger);
         const char *previous = prev[k];
-        d->changed = previous != NULL &&
-                     (strcmp(previous, eligibility_outcome_token(rules_result_outcome(res))) !=
-                          0 ||
-                      prev_cents[k] != d->entitlement_cents);
+        d->changed =
+            previous != NULL &&
+            (strcmp(previous, eligibility_outcome_token(rules_result_outcome(res))) != 0 ||
+             prev_cents[k] != d->entitlement_cents);
         if (d->changed)
             d->previous_outcome = s_outcome_of_token(previous);
         k++;
@@ -265,10 +261,9 @@ eligibility_store_run(th_call_t *call, const eligibility_version_t *ver,
         const size_t len = teilhabe__eligibility__v1__fact_set__get_packed_size(&set);
         uint8_t *packed = th_call_alloc(call, len > 0 ? len : 1);
         teilhabe__eligibility__v1__fact_set__pack(&set, packed);
-        if (eligibility_store_insert_decision(call, d, rules_result_summary(run->de[i]),
-                                              rules_result_summary(run->en[i]), packed, len,
-                                              trigger, run_id, d->changed ? previous : NULL,
-                                              by) != 0)
+        if (eligibility_store_insert_decision(
+                call, d, rules_result_summary(run->de[i]), rules_result_summary(run->en[i]),
+                packed, len, trigger, run_id, d->changed ? previous : NULL, by) != 0)
             return th_answer_db_failure(call, "store the decision");
         if (d->changed) {
             if (changed != NULL)
@@ -303,11 +298,8 @@ eligibility_run_id(th_call_t *call)
 
 /* --- rights ------------------------------------------------------------------------- */
 
-/* PERMISSION_DENIED unless the caller may decide under a programme of Land
- * state: admin, the ministry of that Land, a service covering it; for a
- * single district (ags not NULL) also a manager assigned to it. */
-static int
-s_need_decider(th_call_t *call, const char *state, const char *ags)
+int
+eligibility_need_decider(th_call_t *call, const char *state, const char *ags)
 {
     const th_principal_t *p = th_call_principal(call);
     if (th_auth_has_role(p, "admin") ||
@@ -323,20 +315,21 @@ s_need_decider(th_call_t *call, const char *state, const char *ags)
         req.ags = (char *) ags;
         req.as_of = (char *) "";
         const th_result_t *r = NULL;
-        int rc = th_call_invoke(call, "teilhabe.registry.v1.Registry/CheckAssignment",
-                                &req.base,
-                                &teilhabe__registry__v1__check_assignment_response__descriptor,
-                                &r);
+        int rc = th_call_invoke(
+            call, "teilhabe.registry.v1.Registry/CheckAssignment", &req.base,
+            &teilhabe__registry__v1__check_assignment_response__descriptor, &r);
         if (rc != TH_OK && rc != TH_INVALID_ARGUMENT)
             return rc;
         if (rc == TH_OK &&
-            ((const Teilhabe__Registry__V1__CheckAssignmentResponse *) r->response)->assigned)
+            ((const Teilhabe__Registry__V1__CheckAssignmentResponse *) r->response)
+                ->assigned)
             return TH_OK;
-        return th_auth_deny(call, th_call_printf(call, "deciding for district %s", ags),
-                            th_call_printf(call,
-                                           "role admin, ministry or service of Land %s, or a "
-                                           "manager assigned to %s today",
-                                           state, ags));
+        return th_auth_deny(
+            call, th_call_printf(call, "deciding for district %s", ags),
+            th_call_printf(call,
+                           "role admin, ministry or service of Land %s, or a "
+                           "manager assigned to %s today",
+                           state, ags));
     }
     return th_auth_deny(
         call,
@@ -380,25 +373,26 @@ ELIGIBILITY_HANDLER(eligibility_evaluate)
                             "decisions (ListDecisions, GetDecision)");
     char as_of[TH_DATE_LEN + 1];
     const char *lang = NULL;
-    if ((rc = s_check_common(call, req->programme_code, req->as_of, req->lang, as_of, &lang)) !=
-            TH_OK ||
+    if ((rc = s_check_common(call, req->programme_code, req->as_of, req->lang, as_of,
+                             &lang)) != TH_OK ||
         (rc = th_field_ags(call, "ags", req->ags)) != TH_OK)
         return rc;
     eligibility_version_t ver = {0};
-    if ((rc = eligibility_version_in_force(call, req->programme_code, as_of, &ver)) != TH_OK)
+    if ((rc = eligibility_version_in_force(call, req->programme_code, as_of, &ver)) !=
+        TH_OK)
         return rc;
     eligibility_land_t land = {0};
     eligibility_run_t run = {0};
     decision_t **stored = NULL;
-    if ((rc = s_need_decider(call, ver.state_code, req->ags)) != TH_OK)
+    if ((rc = eligibility_need_decider(call, ver.state_code, req->ags)) != TH_OK)
         goto cleanup;
     /* The district's own Land (the programme's when it allocates: its
      * amount depends on every district there). */
     char land_code[3];
     snprintf(land_code, sizeof land_code, "%.2s", req->ags);
     const bool allocates = rules_allocates(ver.rules);
-    if ((rc = eligibility_gather(call, ver.rules, allocates ? ver.state_code : land_code, as_of,
-                                 req->ags, &land)) != TH_OK)
+    if ((rc = eligibility_gather(call, ver.rules, allocates ? ver.state_code : land_code,
+                                 as_of, req->ags, &land)) != TH_OK)
         goto cleanup;
     long only = -1;
     bool *mask = th_call_alloc(call, (land.n > 0 ? land.n : 1) * sizeof *mask);
@@ -437,9 +431,9 @@ ELIGIBILITY_HANDLER(eligibility_evaluate)
     decision_t *d = stored[only];
     decision_t lean = *d;
     lean.n_trace = lean.n_facts = 0;
-    if ((rc = th_call_record(call,
-                             th_call_printf(call, "districts/%s/decisions/%s", d->ags, d->id),
-                             NULL, &lean.base, NULL, NULL)) != TH_OK)
+    if ((rc = th_call_record(
+             call, th_call_printf(call, "districts/%s/decisions/%s", d->ags, d->id), NULL,
+             &lean.base, NULL, NULL)) != TH_OK)
         goto cleanup;
     *response = &d->base;
 cleanup:
@@ -460,7 +454,8 @@ s_batch_page(th_call_t *call, const th_page_t *page, const char *lang,
                                          .after_a = page->after[1],
                                          .lang = lang,
                                          .limit = page->size + 1};
-    if (eligibility_store_decisions(call, &filter, &resp->decisions, &resp->n_decisions) != 0)
+    if (eligibility_store_decisions(call, &filter, &resp->decisions, &resp->n_decisions) !=
+        0)
         return th_answer_db_failure(call, "read the run's decisions");
     int rc = eligibility_store_run_summary(call, page->after[0], resp);
     if (rc == TH_ENOTFOUND)
@@ -484,8 +479,8 @@ ELIGIBILITY_HANDLER(eligibility_evaluate_batch)
         return rc;
     char as_of[TH_DATE_LEN + 1];
     const char *lang = NULL;
-    if ((rc = s_check_common(call, req->programme_code, req->as_of, req->lang, as_of, &lang)) !=
-        TH_OK)
+    if ((rc = s_check_common(call, req->programme_code, req->as_of, req->lang, as_of,
+                             &lang)) != TH_OK)
         return rc;
     const bool all = strcmp(req->state_code, "all") == 0;
     if (!all && (rc = th_field_land(call, "state_code", req->state_code, true)) != TH_OK)
@@ -503,20 +498,24 @@ ELIGIBILITY_HANDLER(eligibility_evaluate_batch)
     if ((rc = th_page_begin(call, &pr, &page)) != TH_OK)
         return rc;
     eligibility_version_t ver = {0};
-    if ((rc = eligibility_version_in_force(call, req->programme_code, as_of, &ver)) != TH_OK)
+    if ((rc = eligibility_version_in_force(call, req->programme_code, as_of, &ver)) !=
+        TH_OK)
         return rc;
-    Teilhabe__Eligibility__V1__EvaluateBatchResponse *resp = th_call_alloc(call, sizeof *resp);
+    Teilhabe__Eligibility__V1__EvaluateBatchResponse *resp =
+        th_call_alloc(call, sizeof *resp);
     teilhabe__eligibility__v1__evaluate_batch_response__init(resp);
     eligibility_land_t land = {0};
     eligibility_run_t run = {0};
-    if ((rc = s_need_decider(call, ver.state_code, NULL)) != TH_OK)
+    if ((rc = eligibility_need_decider(call, ver.state_code, NULL)) != TH_OK)
         goto cleanup;
     if (page.after[0] != NULL) {
         if ((rc = s_batch_page(call, &page, lang, resp)) == TH_OK)
             *response = &resp->base;
         goto cleanup;
     }
-    const char *state = all ? NULL : req->state_code[0] != '\0' ? req->state_code : ver.state_code;
+    const char *state = all                          ? NULL
+                        : req->state_code[0] != '\0' ? req->state_code
+                                                     : ver.state_code;
     if ((rc = eligibility_gather(call, ver.rules, state, as_of, NULL, &land)) != TH_OK ||
         (rc = eligibility_decide(call, &ver, &land, as_of, NULL, &run)) != TH_OK)
         goto cleanup;
@@ -532,11 +531,13 @@ ELIGIBILITY_HANDLER(eligibility_evaluate_batch)
     if ((rc = eligibility_store_run(call, &ver, &land, &run, as_of, lang, "batch",
                                     resp->run_id, stored, NULL)) != TH_OK)
         goto cleanup;
-    resp->decisions = th_call_alloc(call, (land.n > 0 ? land.n : 1) * sizeof *resp->decisions);
+    resp->decisions =
+        th_call_alloc(call, (land.n > 0 ? land.n : 1) * sizeof *resp->decisions);
     for (size_t i = 0; i < land.n; i++) {
         decision_t *d = stored[i];
         resp->districts++;
-        resp->eligible += d->outcome == TEILHABE__ELIGIBILITY__V1__OUTCOME__OUTCOME_ELIGIBLE;
+        resp->eligible +=
+            d->outcome == TEILHABE__ELIGIBILITY__V1__OUTCOME__OUTCOME_ELIGIBLE;
         resp->not_eligible +=
             d->outcome == TEILHABE__ELIGIBILITY__V1__OUTCOME__OUTCOME_NOT_ELIGIBLE;
         resp->not_applicable +=
@@ -557,8 +558,8 @@ ELIGIBILITY_HANDLER(eligibility_evaluate_batch)
     audit.n_decisions = 0;
     audit.next_page_token = (char *) "";
     if ((rc = th_call_record(call,
-                             th_call_printf(call, "programmes/%s/runs/%s", ver.programme_code,
-                                            resp->run_id),
+                             th_call_printf(call, "programmes/%s/runs/%s",
+                                            ver.programme_code, resp->run_id),
                              NULL, &audit.base, NULL, NULL)) != TH_OK)
         goto cleanup;
     *response = &resp->base;

@@ -42,12 +42,12 @@ s_denied(th_call_t *call, const char *state_code)
         return th_auth_deny(call, "reading the decisions of every Land",
                             "role admin, or a federal service or analyst; name a district "
                             "with ags");
-    return th_auth_deny(call, th_call_printf(call, "reading the decisions of Land %s",
-                                             state_code),
-                        th_call_printf(call,
-                                       "role admin, or ministry, manager, service or analyst "
-                                       "of Land %s",
-                                       state_code));
+    return th_auth_deny(
+        call, th_call_printf(call, "reading the decisions of Land %s", state_code),
+        th_call_printf(call,
+                       "role admin, or ministry, manager, service or analyst "
+                       "of Land %s",
+                       state_code));
 }
 
 ELIGIBILITY_HANDLER(eligibility_list_decisions)
@@ -58,7 +58,8 @@ ELIGIBILITY_HANDLER(eligibility_list_decisions)
     if ((rc = th_auth_need_principal(call)) != TH_OK)
         return rc;
     if ((req->programme_code[0] != '\0' &&
-         (rc = eligibility_check_code(call, "programme_code", req->programme_code)) != TH_OK) ||
+         (rc = eligibility_check_code(call, "programme_code", req->programme_code)) !=
+             TH_OK) ||
         (req->ags[0] != '\0' && (rc = th_field_ags(call, "ags", req->ags)) != TH_OK))
         return rc;
     /* since: a date (from its first moment, Germany's time zone being the
@@ -97,7 +98,8 @@ ELIGIBILITY_HANDLER(eligibility_list_decisions)
         return rc;
     if (page.after[0] != NULL && (strlen(page.after[0]) > 40 || strlen(page.after[1]) > 64))
         return th_page_invalid(call);
-    Teilhabe__Eligibility__V1__ListDecisionsResponse *resp = th_call_alloc(call, sizeof *resp);
+    Teilhabe__Eligibility__V1__ListDecisionsResponse *resp =
+        th_call_alloc(call, sizeof *resp);
     teilhabe__eligibility__v1__list_decisions_response__init(resp);
     const eligibility_filter_t filter = {
         .programme_code = req->programme_code[0] ? req->programme_code : NULL,
@@ -110,7 +112,8 @@ ELIGIBILITY_HANDLER(eligibility_list_decisions)
         .lang = lang,
         .limit = page.size + 1,
     };
-    if (eligibility_store_decisions(call, &filter, &resp->decisions, &resp->n_decisions) != 0)
+    if (eligibility_store_decisions(call, &filter, &resp->decisions, &resp->n_decisions) !=
+        0)
         return th_answer_db_failure(call, "list the decisions");
     if (resp->n_decisions > (size_t) page.size) {
         resp->n_decisions = (size_t) page.size;
@@ -130,12 +133,14 @@ s_unpack_facts(th_call_t *call, const char *id, const uint8_t *packed, size_t le
     Teilhabe__Eligibility__V1__FactSet *set =
         teilhabe__eligibility__v1__fact_set__unpack(NULL, len, packed);
     char err[256] = "the stored facts do not unpack";
-    rules_facts_t *facts = set != NULL ? eligibility_facts_from_set(set, err, sizeof err) : NULL;
+    rules_facts_t *facts =
+        set != NULL ? eligibility_facts_from_set(set, err, sizeof err) : NULL;
     if (set != NULL)
         teilhabe__eligibility__v1__fact_set__free_unpacked(set, NULL);
     if (facts == NULL) {
         th_log_error(th_call_id(call), "a stored decision cannot be read", "id=%s", id);
-        *rc = th_call_error(call, TH_INTERNAL, "decision %s cannot be read back: %s", id, err);
+        *rc = th_call_error(call, TH_INTERNAL, "decision %s cannot be read back: %s", id,
+                            err);
     }
     return facts;
 }
@@ -166,7 +171,8 @@ ELIGIBILITY_HANDLER(eligibility_get_decision)
     if (!s_reads(p, land))
         return s_denied(call, land);
     char *hash = NULL, *text = NULL;
-    if (eligibility_store_version(call, d->programme_code, d->rule_version, &hash, &text) != 0)
+    if (eligibility_store_version(call, d->programme_code, d->rule_version, &hash, &text) !=
+        0)
         return th_answer_db_failure(call, "read the decision's rule set");
     rules_error_t e[1];
     size_t n_errors = 0;
@@ -180,7 +186,8 @@ ELIGIBILITY_HANDLER(eligibility_get_decision)
     uint8_t **facts_packed = &packed;
     size_t *lens = &len, n = 1, self = 0;
     if (rules_allocates(rules) && run_id[0] != '\0') {
-        if (eligibility_store_run_facts(call, run_id, &ags, &facts_packed, &lens, &n) != 0) {
+        if (eligibility_store_run_facts(call, run_id, &ags, &facts_packed, &lens, &n) !=
+            0) {
             rules_set_destroy(&rules);
             return th_answer_db_failure(call, "read the decision's run");
         }
@@ -204,8 +211,8 @@ ELIGIBILITY_HANDLER(eligibility_get_decision)
         results[i] = rules_evaluate(rules, ags[i], d->as_of, districts[i].facts, lang, err,
                                     sizeof err);
         if (results[i] == NULL) {
-            rc = th_call_error(call, TH_INTERNAL, "decision %s cannot be evaluated again: %s",
-                               req->id, err);
+            rc = th_call_error(call, TH_INTERNAL,
+                               "decision %s cannot be evaluated again: %s", req->id, err);
             goto cleanup;
         }
     }
@@ -214,7 +221,8 @@ ELIGIBILITY_HANDLER(eligibility_get_decision)
                            req->id, err);
         goto cleanup;
     }
-    decision_t *again = eligibility_decision_message(call, results[self], &districts[self], true);
+    decision_t *again =
+        eligibility_decision_message(call, results[self], &districts[self], true);
     /* What was stored stays what is answered; the trace, parts and facts
      * come from the evaluation. */
     const bool same = again->outcome == d->outcome &&
@@ -231,7 +239,8 @@ ELIGIBILITY_HANDLER(eligibility_get_decision)
         if (!same)
             th_log_error(th_call_id(call), "a stored decision does not reproduce",
                          "id=%s stored_cents=%lld again_cents=%lld", req->id,
-                         (long long) d->entitlement_cents, (long long) again->entitlement_cents);
+                         (long long) d->entitlement_cents,
+                         (long long) again->entitlement_cents);
     }
     *response = &d->base;
     rc = TH_OK;

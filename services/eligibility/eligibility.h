@@ -63,8 +63,8 @@ void eligibility_version_clear(eligibility_version_t *v);
 /* One district as the facts were gathered for it. */
 typedef struct {
     char ags[6];
-    char *name;            /* call memory; "" when the district does not exist */
-    rules_facts_t *facts;  /* owned */
+    char *name;           /* call memory; "" when the district does not exist */
+    rules_facts_t *facts; /* owned */
 } eligibility_district_t;
 
 typedef struct {
@@ -133,6 +133,12 @@ int eligibility_store_run(th_call_t *call, const eligibility_version_t *ver,
                           const char *as_of, const char *lang, const char *trigger,
                           const char *run_id, decision_t **out, int *changed);
 
+/* PERMISSION_DENIED unless the caller may decide under a programme of Land
+ * state: admin, the ministry of that Land, a service covering it; for a
+ * single district (ags not NULL) also a manager of the Land assigned to it
+ * (its key's scope, or the registry's CheckAssignment today). */
+int eligibility_need_decider(th_call_t *call, const char *state, const char *ags);
+
 /* A new run id (UUID) in call memory. */
 char *eligibility_run_id(th_call_t *call);
 
@@ -147,6 +153,12 @@ const char *eligibility_outcome_token(rules_outcome_t outcome);
  * is before it). TH_OK or the status recorded on the call. */
 int eligibility_version_in_force(th_call_t *call, const char *code, const char *as_of,
                                  eligibility_version_t *out);
+
+/* The rule set text, parsed into *out (the caller destroys it);
+ * INVALID_ARGUMENT with every problem a violation of field "text" ("line
+ * 18, column 9, criteria[0].op: ...") when it is not valid, or empty, or
+ * above RULES_TEXT_MAX. */
+int eligibility_parse_text(th_call_t *call, const char *text, rules_set_t **out);
 
 /* A programme code: [a-z0-9][a-z0-9-]{1,39}; INVALID_ARGUMENT naming field. */
 int eligibility_check_code(th_call_t *call, const char *field, const char *code);
@@ -167,6 +179,7 @@ ELIGIBILITY_HANDLER(eligibility_list_programmes);
 ELIGIBILITY_HANDLER(eligibility_get_programme);
 ELIGIBILITY_HANDLER(eligibility_validate);
 ELIGIBILITY_HANDLER(eligibility_publish);
+ELIGIBILITY_HANDLER(eligibility_dry_run);
 ELIGIBILITY_HANDLER(eligibility_evaluate);
 ELIGIBILITY_HANDLER(eligibility_evaluate_batch);
 ELIGIBILITY_HANDLER(eligibility_list_decisions);

@@ -28,9 +28,9 @@ s_filter(th_call_t *call, void *arg, th_events_filter_t *out)
     const bool analyst = th_auth_has_role(p, "analyst");
     const bool all = land[0] == '\0' && (th_auth_reads_records(p, NULL) ||
                                          (analyst && th_auth_reads_aggregates(p, NULL)));
-    const bool own = !all && land[0] != '\0' &&
-                     (th_auth_reads_records(p, land) ||
-                      (analyst && th_auth_reads_aggregates(p, land)));
+    const bool own =
+        !all && land[0] != '\0' &&
+        (th_auth_reads_records(p, land) || (analyst && th_auth_reads_aggregates(p, land)));
     eligibility_store_event_filter(all, own ? land : NULL, out);
     return TH_OK;
 }

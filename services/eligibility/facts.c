@@ -108,8 +108,8 @@ s_district_facts(th_call_t *call, eligibility_district_t *e,
         rules_facts_set_text(f, "district.state", d->state_code, src) != 0 ||
         (k != NULL ? rules_facts_set_text(f, "district.kind", k, src)
                    : rules_facts_set_absent(f, "district.kind", src)) != 0 ||
-        rules_facts_set_number(f, "district.population", d->population * RULES_MICRO, src) !=
-            0 ||
+        rules_facts_set_number(f, "district.population", d->population * RULES_MICRO,
+                               src) != 0 ||
         (t != NULL ? rules_facts_set_text(f, "district.settlement_type", t, src)
                    : rules_facts_set_absent(f, "district.settlement_type", src)) != 0)
         return s_nomem(call);
@@ -126,8 +126,8 @@ s_missing_facts(th_call_t *call, eligibility_district_t *e, const rules_need_t *
     char state[3];
     snprintf(state, sizeof state, "%.2s", e->ags);
     if (rules_facts_set_bool(e->facts, "district.exists", false, src) != 0 ||
-        rules_facts_set_text(e->facts, "district.state", state, "the AGS's first two digits") !=
-            0)
+        rules_facts_set_text(e->facts, "district.state", state,
+                             "the AGS's first two digits") != 0)
         return s_nomem(call);
     for (size_t i = 0; i < n_needs; i++) {
         if (rules_facts_find(e->facts, needs[i].key) != NULL)
@@ -140,8 +140,8 @@ s_missing_facts(th_call_t *call, eligibility_district_t *e, const rules_need_t *
 }
 
 static int
-s_districts(th_call_t *call, const char *state_code, const char *as_of, eligibility_land_t *land,
-            size_t *cap)
+s_districts(th_call_t *call, const char *state_code, const char *as_of,
+            eligibility_land_t *land, size_t *cap)
 {
     const char *src = th_call_printf(call, "registry ListDistricts as of %s", as_of);
     Teilhabe__Registry__V1__ListDistrictsRequest req =
@@ -151,12 +151,13 @@ s_districts(th_call_t *call, const char *state_code, const char *as_of, eligibil
     req.page_size = S_PAGE;
     for (;;) {
         const th_result_t *r = NULL;
-        int rc = th_call_invoke(call, S_REGISTRY "ListDistricts", &req.base,
-                                &teilhabe__registry__v1__list_districts_response__descriptor,
-                                &r);
+        int rc = th_call_invoke(
+            call, S_REGISTRY "ListDistricts", &req.base,
+            &teilhabe__registry__v1__list_districts_response__descriptor, &r);
         if (rc != TH_OK)
             return rc;
-        const Teilhabe__Registry__V1__ListDistrictsResponse *resp = (const void *) r->response;
+        const Teilhabe__Registry__V1__ListDistrictsResponse *resp =
+            (const void *) r->response;
         for (size_t i = 0; i < resp->n_districts; i++) {
             const Teilhabe__Registry__V1__District *d = resp->districts[i];
             if ((rc = s_add_district(call, land, cap, d->ags, d->name)) != TH_OK ||
@@ -182,7 +183,8 @@ s_only(th_call_t *call, const char *ags, const char *as_of, eligibility_land_t *
     int rc = th_call_invoke(call, S_REGISTRY "GetDistrict", &req.base,
                             &teilhabe__registry__v1__district__descriptor, &r);
     if (rc == TH_INVALID_ARGUMENT)
-        return th_answer_field(call, TH_INVALID_ARGUMENT, "ags", r->message, "%s", r->message);
+        return th_answer_field(call, TH_INVALID_ARGUMENT, "ags", r->message, "%s",
+                               r->message);
     if (rc == TH_OK) {
         /* Listed by GetDistrict but not by ListDistricts of its Land on
          * the same day: it lies in another Land than the one gathered. */
@@ -205,7 +207,8 @@ s_only(th_call_t *call, const char *ags, const char *as_of, eligibility_land_t *
 /* --- concepts, managers ------------------------------------------------------- */
 
 static int
-s_concepts(th_call_t *call, const char *state_code, const char *as_of, eligibility_land_t *land)
+s_concepts(th_call_t *call, const char *state_code, const char *as_of,
+           eligibility_land_t *land)
 {
     Teilhabe__Registry__V1__ListConceptsRequest req =
         TEILHABE__REGISTRY__V1__LIST_CONCEPTS_REQUEST__INIT;
@@ -214,26 +217,27 @@ s_concepts(th_call_t *call, const char *state_code, const char *as_of, eligibili
     req.page_size = S_PAGE;
     for (;;) {
         const th_result_t *r = NULL;
-        int rc = th_call_invoke(call, S_REGISTRY "ListConcepts", &req.base,
-                                &teilhabe__registry__v1__list_concepts_response__descriptor,
-                                &r);
+        int rc =
+            th_call_invoke(call, S_REGISTRY "ListConcepts", &req.base,
+                           &teilhabe__registry__v1__list_concepts_response__descriptor, &r);
         if (rc != TH_OK)
             return rc;
-        const Teilhabe__Registry__V1__ListConceptsResponse *resp = (const void *) r->response;
+        const Teilhabe__Registry__V1__ListConceptsResponse *resp =
+            (const void *) r->response;
         for (size_t i = 0; i < resp->n_concepts; i++) {
             const Teilhabe__Registry__V1__Concept *c = resp->concepts[i];
             eligibility_district_t *e = s_find(land, c->ags);
             if (e == NULL)
                 continue;
             const char *src = th_call_printf(
-                call, "registry ListConcepts as of %s: version %" PRId64 ", adopted %s", as_of,
-                c->version, c->adopted_on);
+                call, "registry ListConcepts as of %s: version %" PRId64 ", adopted %s",
+                as_of, c->version, c->adopted_on);
             int64_t age = 0;
             char orient[TH_ENUM_TEXT_SIZE];
             const char *o = th_enum_token(&teilhabe__registry__v1__orientation__descriptor,
                                           (int) c->orientation, orient, sizeof orient);
             const char **fields = th_call_alloc(call, (c->n_fields + 1) * sizeof *fields);
-            char (*tokens)[TH_ENUM_TEXT_SIZE] =
+            char(*tokens)[TH_ENUM_TEXT_SIZE] =
                 th_call_alloc(call, (c->n_fields + 1) * sizeof *tokens);
             size_t n_fields = 0;
             for (size_t k = 0; k < c->n_fields; k++) {
@@ -245,10 +249,11 @@ s_concepts(th_call_t *call, const char *state_code, const char *as_of, eligibili
             }
             rules_facts_t *f = e->facts;
             if (rules_age_years(c->adopted_on, as_of, &age) != 0)
-                return th_call_error(call, TH_INTERNAL,
-                                     "the registry answered a concept of %s adopted on \"%s\", "
-                                     "which is not a date on or before %s",
-                                     c->ags, c->adopted_on, as_of);
+                return th_call_error(
+                    call, TH_INTERNAL,
+                    "the registry answered a concept of %s adopted on \"%s\", "
+                    "which is not a date on or before %s",
+                    c->ags, c->adopted_on, as_of);
             if (rules_facts_set_bool(f, "concept.adopted", true, src) != 0 ||
                 rules_facts_set_date(f, "concept.adopted_on", c->adopted_on, src) != 0 ||
                 rules_facts_set_number(f, "concept.age_years", age, src) != 0 ||
@@ -264,7 +269,8 @@ s_concepts(th_call_t *call, const char *state_code, const char *as_of, eligibili
 }
 
 static int
-s_managers(th_call_t *call, const char *state_code, const char *as_of, eligibility_land_t *land)
+s_managers(th_call_t *call, const char *state_code, const char *as_of,
+           eligibility_land_t *land)
 {
     int64_t *counts = th_call_alloc(call, (land->n + 1) * sizeof *counts);
     memset(counts, 0, (land->n + 1) * sizeof *counts);
@@ -275,12 +281,13 @@ s_managers(th_call_t *call, const char *state_code, const char *as_of, eligibili
     req.page_size = S_PAGE;
     for (;;) {
         const th_result_t *r = NULL;
-        int rc = th_call_invoke(call, S_REGISTRY "ListManagers", &req.base,
-                                &teilhabe__registry__v1__list_managers_response__descriptor,
-                                &r);
+        int rc =
+            th_call_invoke(call, S_REGISTRY "ListManagers", &req.base,
+                           &teilhabe__registry__v1__list_managers_response__descriptor, &r);
         if (rc != TH_OK)
             return rc;
-        const Teilhabe__Registry__V1__ListManagersResponse *resp = (const void *) r->response;
+        const Teilhabe__Registry__V1__ListManagersResponse *resp =
+            (const void *) r->response;
         for (size_t i = 0; i < resp->n_managers; i++) {
             const Teilhabe__Registry__V1__Manager *m = resp->managers[i];
             for (size_t k = 0; k < m->n_assignments; k++) {
@@ -338,8 +345,8 @@ s_measure_matches(const Teilhabe__Measures__V1__Measure *m, const rules_need_t *
 }
 
 static int
-s_measures(th_call_t *call, const char *state_code, const char *as_of, eligibility_land_t *land,
-           const rules_need_t *needs, size_t n_needs)
+s_measures(th_call_t *call, const char *state_code, const char *as_of,
+           eligibility_land_t *land, const rules_need_t *needs, size_t n_needs)
 {
     /* counts[need * (n + 1) + district]: matching measures; open[...] of
      * them open to all residents. */
@@ -354,12 +361,13 @@ s_measures(th_call_t *call, const char *state_code, const char *as_of, eligibili
     req.page_size = S_PAGE;
     for (;;) {
         const th_result_t *r = NULL;
-        int rc = th_call_invoke(call, S_MEASURES "ListMeasures", &req.base,
-                                &teilhabe__measures__v1__list_measures_response__descriptor,
-                                &r);
+        int rc =
+            th_call_invoke(call, S_MEASURES "ListMeasures", &req.base,
+                           &teilhabe__measures__v1__list_measures_response__descriptor, &r);
         if (rc != TH_OK)
             return rc;
-        const Teilhabe__Measures__V1__ListMeasuresResponse *resp = (const void *) r->response;
+        const Teilhabe__Measures__V1__ListMeasuresResponse *resp =
+            (const void *) r->response;
         for (size_t i = 0; i < resp->n_measures; i++) {
             const Teilhabe__Measures__V1__Measure *m = resp->measures[i];
             eligibility_district_t *e = s_find(land, m->ags);
@@ -367,10 +375,12 @@ s_measures(th_call_t *call, const char *state_code, const char *as_of, eligibili
                 continue;
             const size_t d = (size_t) (e - land->items);
             for (size_t k = 0; k < n_needs; k++) {
-                if (needs[k].source != RULES_FROM_MEASURES || !s_measure_matches(m, &needs[k]))
+                if (needs[k].source != RULES_FROM_MEASURES ||
+                    !s_measure_matches(m, &needs[k]))
                     continue;
                 counts[k * n + d]++;
-                if (m->target_group == TEILHABE__MEASURES__V1__TARGET_GROUP__TARGET_GROUP_ALL_RESIDENTS)
+                if (m->target_group ==
+                    TEILHABE__MEASURES__V1__TARGET_GROUP__TARGET_GROUP_ALL_RESIDENTS)
                     open[k * n + d]++;
             }
         }
@@ -394,8 +404,8 @@ s_measures(th_call_t *call, const char *state_code, const char *as_of, eligibili
                 rc = rules_facts_set_absent(f, needs[k].key,
                                             th_call_printf(call, "%s: none", src));
             else
-                rc = rules_facts_set_number(f, needs[k].key, open[k * n + d] * RULES_MICRO / c,
-                                            src);
+                rc = rules_facts_set_number(f, needs[k].key,
+                                            open[k * n + d] * RULES_MICRO / c, src);
             if (rc != 0)
                 return s_nomem(call);
         }
@@ -421,8 +431,9 @@ s_values(th_call_t *call, const char *state_code, eligibility_land_t *land,
         th_enum_from_token(&teilhabe__measures__v1__disaggregation__descriptor, dis);
     for (size_t d = 0; d < land->n; d++)
         if (rules_facts_set_absent(land->items[d].facts, need->key,
-                                   th_call_printf(call, "measures ListValues: no value of %s "
-                                                        "for %s (%s)",
+                                   th_call_printf(call,
+                                                  "measures ListValues: no value of %s "
+                                                  "for %s (%s)",
                                                   need->indicator, need->period, dis)) != 0)
             return s_nomem(call);
     Teilhabe__Measures__V1__ListValuesRequest req =
@@ -431,13 +442,15 @@ s_values(th_call_t *call, const char *state_code, eligibility_land_t *land,
     req.indicator_code = (char *) need->indicator;
     req.from_period = (char *) need->period;
     req.to_period = (char *) need->period;
-    req.disaggregation = dis_value > 0 ? (Teilhabe__Measures__V1__Disaggregation) dis_value
-                                       : TEILHABE__MEASURES__V1__DISAGGREGATION__DISAGGREGATION_TOTAL;
+    req.disaggregation = dis_value > 0
+                             ? (Teilhabe__Measures__V1__Disaggregation) dis_value
+                             : TEILHABE__MEASURES__V1__DISAGGREGATION__DISAGGREGATION_TOTAL;
     req.page_size = 1000;
     for (;;) {
         const th_result_t *r = NULL;
-        int rc = th_call_invoke(call, S_MEASURES "ListValues", &req.base,
-                                &teilhabe__measures__v1__list_values_response__descriptor, &r);
+        int rc =
+            th_call_invoke(call, S_MEASURES "ListValues", &req.base,
+                           &teilhabe__measures__v1__list_values_response__descriptor, &r);
         if (rc != TH_OK)
             return rc;
         const Teilhabe__Measures__V1__ListValuesResponse *resp = (const void *) r->response;
@@ -450,8 +463,7 @@ s_values(th_call_t *call, const char *state_code, eligibility_land_t *land,
                 continue;
             const char *src = th_call_printf(call, "measures ListValues %s %s: %s",
                                              v->indicator_code, v->period, v->source);
-            if (rules_facts_set_number(e->facts, need->key,
-                                       s_double_micro(v->value),
+            if (rules_facts_set_number(e->facts, need->key, s_double_micro(v->value),
                                        src) != 0)
                 return s_nomem(call);
         }
@@ -464,8 +476,8 @@ s_values(th_call_t *call, const char *state_code, eligibility_land_t *land,
 static int
 s_submissions(th_call_t *call, eligibility_land_t *land, const rules_need_t *need)
 {
-    const char *none = th_call_printf(call, "measures ListSubmissions %s: not approved",
-                                      need->period);
+    const char *none =
+        th_call_printf(call, "measures ListSubmissions %s: not approved", need->period);
     for (size_t d = 0; d < land->n; d++)
         if (rules_facts_set_bool(land->items[d].facts, need->key, false, none) != 0)
             return s_nomem(call);
@@ -481,20 +493,23 @@ s_submissions(th_call_t *call, eligibility_land_t *land, const rules_need_t *nee
         req.period = (char *) need->period;
         req.status = TEILHABE__MEASURES__V1__SUBMISSION_STATUS__SUBMISSION_STATUS_APPROVED;
         const th_result_t *r = NULL;
-        int rc = th_call_invoke(call, S_MEASURES "ListSubmissions", &req.base,
-                                &teilhabe__measures__v1__list_submissions_response__descriptor,
-                                &r);
+        int rc = th_call_invoke(
+            call, S_MEASURES "ListSubmissions", &req.base,
+            &teilhabe__measures__v1__list_submissions_response__descriptor, &r);
         if (rc != TH_OK)
             return rc;
-        const Teilhabe__Measures__V1__ListSubmissionsResponse *resp = (const void *) r->response;
+        const Teilhabe__Measures__V1__ListSubmissionsResponse *resp =
+            (const void *) r->response;
         for (size_t i = 0; i < resp->n_submissions; i++) {
             const Teilhabe__Measures__V1__Submission *s = resp->submissions[i];
             eligibility_district_t *e = s_find(land, s->ags);
             if (e == NULL ||
-                s->status != TEILHABE__MEASURES__V1__SUBMISSION_STATUS__SUBMISSION_STATUS_APPROVED)
+                s->status !=
+                    TEILHABE__MEASURES__V1__SUBMISSION_STATUS__SUBMISSION_STATUS_APPROVED)
                 continue;
-            const char *src = th_call_printf(call, "measures ListSubmissions %s: approved by %s "
-                                                   "at %s",
+            const char *src = th_call_printf(call,
+                                             "measures ListSubmissions %s: approved by %s "
+                                             "at %s",
                                              need->period, s->decided_by, s->decide_time);
             if (rules_facts_set_bool(e->facts, need->key, true, src) != 0)
                 return s_nomem(call);
@@ -525,9 +540,9 @@ s_applications(th_call_t *call, const rules_set_t *rules, const char *state_code
         eligibility_district_t *e = s_find(land, apps[i]->ags);
         if (e == NULL)
             continue;
-        const char *src = th_call_printf(call, "application version %" PRId64 ", set by %s at %s",
-                                         apps[i]->version, apps[i]->updated_by,
-                                         apps[i]->update_time);
+        const char *src =
+            th_call_printf(call, "application version %" PRId64 ", set by %s at %s",
+                           apps[i]->version, apps[i]->updated_by, apps[i]->update_time);
         rules_facts_t *f = e->facts;
         if ((apps[i]->council_decision[0] != '\0'
                  ? rules_facts_set_date(f, "application.council_decision",
@@ -539,7 +554,8 @@ s_applications(th_call_t *call, const rules_set_t *rules, const char *state_code
     return TH_OK;
 }
 
-/* --- all together ---------------------------------------------------------------------- */
+/* --- all together ----------------------------------------------------------------------
+ */
 
 int
 eligibility_gather(th_call_t *call, const rules_set_t *rules, const char *state_code,
@@ -577,7 +593,8 @@ eligibility_gather(th_call_t *call, const rules_set_t *rules, const char *state_
     }
     if (managers && (rc = s_managers(call, state_code, as_of, out)) != TH_OK)
         goto fail;
-    if (measures && (rc = s_measures(call, state_code, as_of, out, needs, n_needs)) != TH_OK)
+    if (measures &&
+        (rc = s_measures(call, state_code, as_of, out, needs, n_needs)) != TH_OK)
         goto fail;
     for (size_t i = 0; i < n_needs; i++) {
         if (needs[i].source == RULES_FROM_VALUES &&
@@ -602,9 +619,11 @@ fail:
     return rc;
 }
 
-/* --- stored form ------------------------------------------------------------------------ */
+/* --- stored form ------------------------------------------------------------------------
+ */
 
-static const char *const s_type_names[] = {"absent", "bool", "number", "date", "text", "list"};
+static const char *const s_type_names[] = {"absent", "bool", "number",
+                                           "date",   "text", "list"};
 
 /* micro as a decimal without trailing zeros ("2.5", "-0.000001", "3"). */
 static void
@@ -642,17 +661,13 @@ eligibility_facts_to_set(th_call_t *call, const rules_facts_t *facts)
         m->type = (char *) s_type_names[f->value.type <= RULES_LIST ? f->value.type : 0];
         char num[32];
         switch (f->value.type) {
-        case RULES_BOOL:
-            m->value = (char *) (f->value.b ? "true" : "false");
-            break;
+        case RULES_BOOL: m->value = (char *) (f->value.b ? "true" : "false"); break;
         case RULES_NUMBER:
             s_micro_text(f->value.micro, num, sizeof num);
             m->value = th_call_strdup(call, num);
             break;
         case RULES_DATE:
-        case RULES_TEXT:
-            m->value = th_call_strdup(call, f->value.text);
-            break;
+        case RULES_TEXT: m->value = th_call_strdup(call, f->value.text); break;
         case RULES_LIST: {
             size_t len = 1;
             for (size_t k = 0; k < f->value.n_items; k++)
@@ -667,8 +682,7 @@ eligibility_facts_to_set(th_call_t *call, const rules_facts_t *facts)
             m->value = joined;
             break;
         }
-        default:
-            m->value = (char *) "";
+        default: m->value = (char *) "";
         }
         set->facts[i] = m;
     }
@@ -690,7 +704,8 @@ eligibility_facts_from_set(const Teilhabe__Eligibility__V1__FactSet *set, char *
         if (strcmp(f->type, "absent") == 0) {
             rc = rules_facts_set_absent(facts, f->key, f->source);
         } else if (strcmp(f->type, "bool") == 0) {
-            rc = rules_facts_set_bool(facts, f->key, strcmp(f->value, "true") == 0, f->source);
+            rc = rules_facts_set_bool(facts, f->key, strcmp(f->value, "true") == 0,
+                                      f->source);
         } else if (strcmp(f->type, "number") == 0) {
             int64_t micro;
             if (rules_parse_micro(f->value, &micro) == 0)
@@ -705,16 +720,17 @@ eligibility_facts_from_set(const Teilhabe__Eligibility__V1__FactSet *set, char *
             const char *items[64];
             size_t n = 0;
             if (copy != NULL) {
-                for (char *save = NULL, *t = strtok_r(copy, ",", &save); t != NULL && n < 64;
-                     t = strtok_r(NULL, ",", &save))
+                for (char *save = NULL, *t = strtok_r(copy, ",", &save);
+                     t != NULL && n < 64; t = strtok_r(NULL, ",", &save))
                     items[n++] = t;
                 rc = rules_facts_set_list(facts, f->key, items, n, f->source);
                 free(copy);
             }
         }
         if (rc != 0) {
-            snprintf(errbuf, errlen, "stored fact \"%s\" of type \"%s\" has the value \"%s\"",
-                     f->key, f->type, f->value);
+            snprintf(errbuf, errlen,
+                     "stored fact \"%s\" of type \"%s\" has the value \"%s\"", f->key,
+                     f->type, f->value);
             rules_facts_destroy(&facts);
             return NULL;
         }

@@ -19,6 +19,7 @@ static const th_service_method_t s_methods[] = {
     {"ListProgrammes", eligibility_list_programmes},
     {"GetProgramme", eligibility_get_programme},
     {"ValidateRuleSet", eligibility_validate},
+    {"DryRunRuleSet", eligibility_dry_run},
     {"PublishRuleSet", eligibility_publish},
     {"Evaluate", eligibility_evaluate},
     {"EvaluateBatch", eligibility_evaluate_batch},

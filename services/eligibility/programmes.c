@@ -77,12 +77,14 @@ eligibility_version_in_force(th_call_t *call, const char *code, const char *as_o
     size_t n = 0;
     out->rules = rules_parse(text, strlen(text), errors, 1, &n);
     if (out->rules == NULL) {
-        th_log_error(0, "a stored rule set does not parse", "programme=%s version=%d error=\"%s\"",
-                     code, (int) version, n > 0 ? errors[0].message : "?");
-        return th_call_error(call, TH_INTERNAL,
-                             "version %d of programme %s does not parse with this release of "
-                             "the service",
-                             (int) version, code);
+        th_log_error(0, "a stored rule set does not parse",
+                     "programme=%s version=%d error=\"%s\"", code, (int) version,
+                     n > 0 ? errors[0].message : "?");
+        return th_call_error(
+            call, TH_INTERNAL,
+            "version %d of programme %s does not parse with this release of "
+            "the service",
+            (int) version, code);
     }
     out->programme_code = th_call_strdup(call, code);
     out->state_code = state;
@@ -103,10 +105,11 @@ ELIGIBILITY_HANDLER(eligibility_list_programmes)
     const char *lang = eligibility_lang(call, req->lang, &rc);
     if (lang == NULL)
         return rc;
-    Teilhabe__Eligibility__V1__ListProgrammesResponse *resp = th_call_alloc(call, sizeof *resp);
+    Teilhabe__Eligibility__V1__ListProgrammesResponse *resp =
+        th_call_alloc(call, sizeof *resp);
     teilhabe__eligibility__v1__list_programmes_response__init(resp);
-    if (eligibility_store_programmes(call, req->state_code[0] ? req->state_code : NULL, lang,
-                                     &resp->programmes, &resp->n_programmes) != 0)
+    if (eligibility_store_programmes(call, req->state_code[0] ? req->state_code : NULL,
+                                     lang, &resp->programmes, &resp->n_programmes) != 0)
         return th_answer_db_failure(call, "list the programmes");
     *response = &resp->base;
     return TH_OK;
@@ -139,8 +142,8 @@ ELIGIBILITY_HANDLER(eligibility_get_programme)
 /* The text, parsed; NULL with resp's errors filled (resp may be NULL).
  * INVALID_ARGUMENT for a text that is too long. */
 static rules_set_t *
-s_parse(th_call_t *call, const char *text, Teilhabe__Eligibility__V1__ValidateRuleSetResponse *resp,
-        int *rc)
+s_parse(th_call_t *call, const char *text,
+        Teilhabe__Eligibility__V1__ValidateRuleSetResponse *resp, int *rc)
 {
     *rc = TH_OK;
     const size_t len = strlen(text);
@@ -149,8 +152,8 @@ s_parse(th_call_t *call, const char *text, Teilhabe__Eligibility__V1__ValidateRu
         return NULL;
     }
     if (len > RULES_TEXT_MAX) {
-        *rc = th_answer_invalid(call, "text", "is %zu bytes; a rule set has at most %d", len,
-                                RULES_TEXT_MAX);
+        *rc = th_answer_invalid(call, "text", "is %zu bytes; a rule set has at most %d",
+                                len, RULES_TEXT_MAX);
         return NULL;
     }
     rules_error_t errors[RULES_ERRORS_MAX];
@@ -171,13 +174,35 @@ s_parse(th_call_t *call, const char *text, Teilhabe__Eligibility__V1__ValidateRu
     return NULL;
 }
 
+int
+eligibility_parse_text(th_call_t *call, const char *text, rules_set_t **out)
+{
+    Teilhabe__Eligibility__V1__ValidateRuleSetResponse check =
+        TEILHABE__ELIGIBILITY__V1__VALIDATE_RULE_SET_RESPONSE__INIT;
+    int rc;
+    *out = s_parse(call, text, &check, &rc);
+    if (rc != TH_OK || *out != NULL)
+        return rc;
+    for (size_t i = 0; i < check.n_errors; i++)
+        th_call_violation(call, "text", "line %d, column %d, %s: %s",
+                          (int) check.errors[i]->line, (int) check.errors[i]->column,
+                          check.errors[i]->field, check.errors[i]->message);
+    const Teilhabe__Eligibility__V1__RuleSetError *e = check.errors[0];
+    return th_call_error(call, TH_INVALID_ARGUMENT,
+                         "the rule set is not valid (%zu problem%s; ValidateRuleSet lists "
+                         "them); the first, line %d, %s: %s",
+                         check.n_errors, check.n_errors == 1 ? "" : "s", (int) e->line,
+                         e->field, e->message);
+}
+
 ELIGIBILITY_HANDLER(eligibility_validate)
 {
     const Teilhabe__Eligibility__V1__ValidateRuleSetRequest *req = (const void *) request;
     int rc;
     if ((rc = th_auth_need_principal(call)) != TH_OK)
         return rc;
-    Teilhabe__Eligibility__V1__ValidateRuleSetResponse *resp = th_call_alloc(call, sizeof *resp);
+    Teilhabe__Eligibility__V1__ValidateRuleSetResponse *resp =
+        th_call_alloc(call, sizeof *resp);
     teilhabe__eligibility__v1__validate_rule_set_response__init(resp);
     rules_set_t *rules = s_parse(call, req->text, resp, &rc);
     if (rc != TH_OK)
@@ -210,29 +235,15 @@ ELIGIBILITY_HANDLER(eligibility_publish)
     if (!th_auth_has_role(p, "admin") && !th_auth_has_role(p, "ministry"))
         return th_auth_deny(call, "publishing a rule set",
                             "role admin, or ministry of the rule set's Land");
-    Teilhabe__Eligibility__V1__ValidateRuleSetResponse check =
-        TEILHABE__ELIGIBILITY__V1__VALIDATE_RULE_SET_RESPONSE__INIT;
-    rules_set_t *rules = s_parse(call, req->text, &check, &rc);
-    if (rc != TH_OK)
+    rules_set_t *rules = NULL;
+    if ((rc = eligibility_parse_text(call, req->text, &rules)) != TH_OK)
         return rc;
-    if (rules == NULL) {
-        for (size_t i = 0; i < check.n_errors; i++)
-            th_call_violation(call, "text", "line %d, column %d, %s: %s",
-                              (int) check.errors[i]->line, (int) check.errors[i]->column,
-                              check.errors[i]->field, check.errors[i]->message);
-        const Teilhabe__Eligibility__V1__RuleSetError *e = check.errors[0];
-        return th_call_error(call, TH_INVALID_ARGUMENT,
-                             "the rule set is not valid (%zu problem%s; ValidateRuleSet lists "
-                             "them); the first, line %d, %s: %s",
-                             check.n_errors, check.n_errors == 1 ? "" : "s", (int) e->line,
-                             e->field, e->message);
-    }
     const char *state = th_call_strdup(call, rules_programme_state(rules));
     const char *code = th_call_strdup(call, rules_programme_code(rules));
     if (!th_auth_has_role(p, "admin") &&
         (rc = th_auth_need_ministry_of(
-             call, state, th_call_printf(call, "publishing a rule set for Land %s", state))) !=
-            TH_OK)
+             call, state,
+             th_call_printf(call, "publishing a rule set for Land %s", state))) != TH_OK)
         goto cleanup;
     {
         const int begin = th_call_begin_write(call);
@@ -246,10 +257,11 @@ ELIGIBILITY_HANDLER(eligibility_publish)
     int32_t version = 0;
     bool same = false;
     char why[512];
-    rc = eligibility_store_publish(th_call_db(call), rules, req->text, p->id, &version, &same,
-                                   why, sizeof why);
+    rc = eligibility_store_publish(th_call_db(call), rules, req->text, p->id, &version,
+                                   &same, why, sizeof why);
     if (rc == TH_ESTATE) {
-        rc = th_call_error(call, same ? TH_ALREADY_EXISTS : TH_FAILED_PRECONDITION, "%s", why);
+        rc = th_call_error(call, same ? TH_ALREADY_EXISTS : TH_FAILED_PRECONDITION, "%s",
+                           why);
         goto cleanup;
     }
     if (rc != 0) {
@@ -261,10 +273,9 @@ ELIGIBILITY_HANDLER(eligibility_publish)
         rc = th_answer_db_failure(call, "read the programme back");
         goto cleanup;
     }
-    if ((rc = th_call_record(call,
-                             th_call_printf(call, "programmes/%s/versions/%d", code,
-                                            (int) version),
-                             NULL, &prog->base, "ruleset.published", &prog->base)) != TH_OK)
+    if ((rc = th_call_record(
+             call, th_call_printf(call, "programmes/%s/versions/%d", code, (int) version),
+             NULL, &prog->base, "ruleset.published", &prog->base)) != TH_OK)
         goto cleanup;
     *response = &prog->base;
 cleanup:
@@ -272,7 +283,8 @@ cleanup:
     return rc;
 }
 
-/* --- the shipped rule sets ------------------------------------------------------------- */
+/* --- the shipped rule sets -------------------------------------------------------------
+ */
 
 /* Reads path (at most RULES_TEXT_MAX bytes) into a new string. */
 static char *
@@ -315,8 +327,8 @@ s_seed_one(th_db_t *db, const char *path, int *published, char *errbuf, size_t e
     rules_set_t *rules = rules_parse(text, strlen(text), e, 1, &n);
     int rc = 0;
     if (rules == NULL) {
-        snprintf(errbuf, errlen, "%s:%d:%d: %s: %s", path, e[0].line, e[0].column, e[0].field,
-                 e[0].message);
+        snprintf(errbuf, errlen, "%s:%d:%d: %s: %s", path, e[0].line, e[0].column,
+                 e[0].field, e[0].message);
         rc = TH_EINVAL;
         goto cleanup;
     }
@@ -328,18 +340,19 @@ s_seed_one(th_db_t *db, const char *path, int *published, char *errbuf, size_t e
     int32_t version = 0;
     bool same = false;
     char why[512];
-    rc = eligibility_store_publish(db, rules, text, "seed", &version, &same, why, sizeof why);
+    rc = eligibility_store_publish(db, rules, text, "seed", &version, &same, why,
+                                   sizeof why);
     if (rc == TH_ESTATE) {
         th_db_rollback(db);
         if (!same)
-            th_log_warn(0, "shipped rule set not published", "file=\"%s\" reason=\"%s\"", path,
-                        why);
+            th_log_warn(0, "shipped rule set not published", "file=\"%s\" reason=\"%s\"",
+                        path, why);
         rc = 0;
         goto cleanup;
     }
     char resource[128];
-    snprintf(resource, sizeof resource, "programmes/%s/versions/%d", rules_programme_code(rules),
-             (int) version);
+    snprintf(resource, sizeof resource, "programmes/%s/versions/%d",
+             rules_programme_code(rules), (int) version);
     const th_audit_entry_t entry = {.principal_id = "seed",
                                     .principal_role = "system",
                                     .call_id = 0,
@@ -357,8 +370,8 @@ s_seed_one(th_db_t *db, const char *path, int *published, char *errbuf, size_t e
         goto cleanup;
     }
     (*published)++;
-    th_log_info(0, "shipped rule set published", "file=\"%s\" programme=%s version=%d", path,
-                rules_programme_code(rules), (int) version);
+    th_log_info(0, "shipped rule set published", "file=\"%s\" programme=%s version=%d",
+                path, rules_programme_code(rules), (int) version);
 cleanup:
     rules_set_destroy(&rules);
     free(text);

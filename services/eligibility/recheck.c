@@ -97,7 +97,8 @@ static int
 s_read_source(th_call_t *call, const char *method, bool registry, int64_t *seq, int *events,
               bool *more, s_affected_t *a)
 {
-    Teilhabe__Events__V1__ListEventsRequest req = TEILHABE__EVENTS__V1__LIST_EVENTS_REQUEST__INIT;
+    Teilhabe__Events__V1__ListEventsRequest req =
+        TEILHABE__EVENTS__V1__LIST_EVENTS_REQUEST__INIT;
     req.after_sequence = *seq;
     req.limit = S_EVENTS;
     const th_result_t *r = NULL;
@@ -188,10 +189,10 @@ ELIGIBILITY_HANDLER(eligibility_recheck)
     Teilhabe__Eligibility__V1__RecheckResponse *resp = th_call_alloc(call, sizeof *resp);
     teilhabe__eligibility__v1__recheck_response__init(resp);
     bool more = false;
-    if ((rc = s_read_source(call, "teilhabe.registry.v1.Registry/ListEvents", true, &next[0],
-                            &resp->events, &more, &a)) != TH_OK ||
-        (rc = s_read_source(call, "teilhabe.measures.v1.Measures/ListEvents", false, &next[1],
-                            &resp->events, &more, &a)) != TH_OK)
+    if ((rc = s_read_source(call, "teilhabe.registry.v1.Registry/ListEvents", true,
+                            &next[0], &resp->events, &more, &a)) != TH_OK ||
+        (rc = s_read_source(call, "teilhabe.measures.v1.Measures/ListEvents", false,
+                            &next[1], &resp->events, &more, &a)) != TH_OK)
         return rc;
     char **topics = NULL, **resources = NULL;
     size_t n_own = 0;
@@ -215,8 +216,8 @@ ELIGIBILITY_HANDLER(eligibility_recheck)
 
     char **codes = NULL, **ags = NULL;
     size_t n_pairs = 0;
-    if (eligibility_store_decided(call, a.ags, a.n_ags, a.codes, a.n_codes, daily, &codes, &ags,
-                                  &n_pairs) != 0)
+    if (eligibility_store_decided(call, a.ags, a.n_ags, a.codes, a.n_codes, daily, &codes,
+                                  &ags, &n_pairs) != 0)
         return th_answer_db_failure(call, "read the decided districts");
 
     /* Per programme: its rule set, its Land's facts, the pairs decided. */
@@ -270,17 +271,18 @@ ELIGIBILITY_HANDLER(eligibility_recheck)
         goto cleanup;
     }
     if (memcmp(locked, seq, sizeof seq) != 0 || strcmp(locked_date, last_date) != 0) {
-        rc = th_call_error(call, TH_ABORTED,
-                           "another instance re-checked at the same time; nothing was stored, "
-                           "the next re-check goes on from its checkpoints");
+        rc = th_call_error(
+            call, TH_ABORTED,
+            "another instance re-checked at the same time; nothing was stored, "
+            "the next re-check goes on from its checkpoints");
         goto cleanup;
     }
     for (size_t w = 0; w < n_work; w++) {
         decision_t **stored =
             th_call_alloc(call, (work[w].land.n > 0 ? work[w].land.n : 1) * sizeof *stored);
         const bool allocates = rules_allocates(work[w].ver.rules);
-        if ((rc = eligibility_store_run(call, &work[w].ver, &work[w].land, &work[w].run, as_of,
-                                        "de", daily ? "schedule" : "event",
+        if ((rc = eligibility_store_run(call, &work[w].ver, &work[w].land, &work[w].run,
+                                        as_of, "de", daily ? "schedule" : "event",
                                         allocates ? eligibility_run_id(call) : NULL, stored,
                                         &resp->changed)) != TH_OK)
             goto cleanup;
@@ -330,8 +332,8 @@ eligibility_recheck_job(th_client_t *client, const th_config_t *config, void *st
         th_result_t r;
         memset(&r, 0, sizeof r);
         th_client_call(client, "teilhabe.eligibility.v1.Eligibility/Recheck", &req.base,
-                       &teilhabe__eligibility__v1__recheck_response__descriptor, 30000, NULL,
-                       &r);
+                       &teilhabe__eligibility__v1__recheck_response__descriptor, 30000,
+                       NULL, &r);
         if (r.code != TH_OK) {
             /* UNAVAILABLE while the service or another one starts: the
              * next interval tries again, from the same checkpoints. */

@@ -167,8 +167,8 @@ rules_set_t *rules_parse(const char *text, size_t len, rules_error_t *errors, si
 void rules_set_destroy(rules_set_t **self_p);
 
 /* What the rule set says about itself (borrowed strings). */
-const char *rules_programme_code(const rules_set_t *self);  /* "nrw-ki" */
-const char *rules_programme_state(const rules_set_t *self); /* "05" */
+const char *rules_programme_code(const rules_set_t *self);                   /* "nrw-ki" */
+const char *rules_programme_state(const rules_set_t *self);                  /* "05" */
 const char *rules_programme_name(const rules_set_t *self, const char *lang); /* "de"/"en" */
 const char *rules_programme_description(const rules_set_t *self, const char *lang);
 const char *rules_valid_from(const rules_set_t *self); /* "2021-11-25" */
@@ -217,7 +217,7 @@ typedef struct {
 /* One part of the entitlement ("specialist posts: 6 x 57,000.00"). */
 typedef struct {
     const char *id;
-    const char *text;  /* in the language asked */
+    const char *text; /* in the language asked */
     int64_t cents;
     const char *how;   /* "6 posts x 5700000 cents", "allocation: ..." */
     bool illustrative; /* computed from an illustrative parameter */

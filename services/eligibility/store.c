@@ -18,21 +18,24 @@
 /* --- programmes and rule sets ------------------------------------------------ */
 
 /* Columns of a Programme in lang ($1: "de" or "en"). */
-#define S_PROGRAMME_COLUMNS                                                                  \
-    "p.code, p.state_code, CASE WHEN $1 = 'en' THEN p.name_en ELSE p.name_de END AS name, " \
-    "CASE WHEN $1 = 'en' THEN p.description_en ELSE p.description_de END AS description, "  \
-    "(SELECT " S_DATE("min(r.valid_from)") " FROM eligibility.rule_sets r "                  \
-    "WHERE r.programme_code = p.code) AS valid_from"
+#define S_PROGRAMME_COLUMNS                                                                \
+    "p.code, p.state_code, CASE WHEN $1 = 'en' THEN p.name_en ELSE p.name_de END AS "      \
+    "name, "                                                                               \
+    "CASE WHEN $1 = 'en' THEN p.description_en ELSE p.description_de END AS description, " \
+    "(SELECT " S_DATE(                                                                     \
+        "min(r.valid_from)") " FROM eligibility.rule_sets r "                              \
+                             "WHERE r.programme_code = p.code) AS valid_from"
 
 int
 eligibility_store_programmes(th_call_t *call, const char *state_code, const char *lang,
                              programme_t ***out, size_t *n)
 {
     const char *params[] = {lang, state_code};
-    PGresult *r = th_row_exec(call,
-                              "SELECT " S_PROGRAMME_COLUMNS " FROM eligibility.programmes p "
-                              "WHERE ($2::text IS NULL OR p.state_code = $2) ORDER BY p.code",
-                              2, params);
+    PGresult *r =
+        th_row_exec(call,
+                    "SELECT " S_PROGRAMME_COLUMNS " FROM eligibility.programmes p "
+                    "WHERE ($2::text IS NULL OR p.state_code = $2) ORDER BY p.code",
+                    2, params);
     return th_row_take_all(call, &teilhabe__eligibility__v1__programme__descriptor, r,
                            (void ***) out, n);
 }
@@ -42,25 +45,54 @@ eligibility_store_programme(th_call_t *call, const char *code, const char *lang,
                             bool include_text, programme_t **out)
 {
     const char *params[] = {lang, code};
-    PGresult *r = th_row_exec(call,
-                              "SELECT " S_PROGRAMME_COLUMNS " FROM eligibility.programmes p "
-                              "WHERE p.code = $2",
-                              2, params);
+    PGresult *r =
+        th_row_exec(call,
+                    "SELECT " S_PROGRAMME_COLUMNS " FROM eligibility.programmes p "
+                    "WHERE p.code = $2",
+                    2, params);
     int rc = th_row_take_one(call, &teilhabe__eligibility__v1__programme__descriptor, r,
                              TH_ENOTFOUND, (void **) out);
     if (rc != 0)
         return rc;
     const char *vparams[] = {code, include_text ? "true" : "false"};
-    r = th_row_exec(call,
-                    "SELECT r.version, " S_DATE("r.valid_from") " AS valid_from, "
-                    S_DATE("r.valid_to") " AS valid_to, r.hash, r.published_by, "
-                    S_TS("r.published_at") " AS publish_time, "
-                    "CASE WHEN $2::boolean THEN r.text ELSE '' END AS text, r.source "
-                    "FROM eligibility.rule_sets r WHERE r.programme_code = $1 "
-                    "ORDER BY r.valid_from, r.version",
-                    2, vparams);
-    return th_row_take_all(call, &teilhabe__eligibility__v1__rule_set_version__descriptor, r,
-                           (void ***) &(*out)->versions, &(*out)->n_versions);
+    r =
+        th_row_exec(
+            call,
+            "SELECT r.version, " S_DATE("r.valid_from") " AS valid_from, " S_DATE(
+                "r.valid_to") " AS valid_to, r.hash, r.published_by, " S_TS("r.published_"
+                                                                            "at") " AS "
+                                                                                  "publish_"
+                                                                                  "time, "
+                                                                                  "CASE "
+                                                                                  "WHEN "
+                                                                                  "$2::"
+                                                                                  "boolean "
+                                                                                  "THEN "
+                                                                                  "r.text "
+                                                                                  "ELSE '' "
+                                                                                  "END AS "
+                                                                                  "text, "
+                                                                                  "r."
+                                                                                  "source "
+                                                                                  "FROM "
+                                                                                  "eligibil"
+                                                                                  "ity."
+                                                                                  "rule_"
+                                                                                  "sets r "
+                                                                                  "WHERE "
+                                                                                  "r."
+                                                                                  "programm"
+                                                                                  "e_code "
+                                                                                  "= $1 "
+                                                                                  "ORDER "
+                                                                                  "BY "
+                                                                                  "r.valid_"
+                                                                                  "from, "
+                                                                                  "r."
+                                                                                  "version",
+            2, vparams);
+    return th_row_take_all(call, &teilhabe__eligibility__v1__rule_set_version__descriptor,
+                           r, (void ***) &(*out)->versions, &(*out)->n_versions);
 }
 
 int
@@ -73,12 +105,15 @@ eligibility_store_version_at(th_call_t *call, const char *code, const char *as_o
     PGresult *r = th_row_exec(
         call,
         "SELECT r.version, r.hash, r.text, p.state_code, "
-        "(SELECT " S_DATE("min(f.valid_from)") " FROM eligibility.rule_sets f "
-        "WHERE f.programme_code = p.code) "
-        "FROM eligibility.programmes p LEFT JOIN eligibility.rule_sets r "
-        "ON r.programme_code = p.code AND r.valid_from <= $2::date "
-        "AND (r.valid_to IS NULL OR r.valid_to >= $2::date) "
-        "WHERE p.code = $1 ORDER BY r.version DESC LIMIT 1",
+        "(SELECT " S_DATE(
+            "min(f.valid_from)") " FROM eligibility.rule_sets f "
+                                 "WHERE f.programme_code = p.code) "
+                                 "FROM eligibility.programmes p LEFT JOIN "
+                                 "eligibility.rule_sets r "
+                                 "ON r.programme_code = p.code AND r.valid_from <= "
+                                 "$2::date "
+                                 "AND (r.valid_to IS NULL OR r.valid_to >= $2::date) "
+                                 "WHERE p.code = $1 ORDER BY r.version DESC LIMIT 1",
         2, params);
     if (r == NULL)
         return TH_EDB;
@@ -135,7 +170,8 @@ s_run(th_db_t *db, const char *sql, int n, const char *const *params)
 
 int
 eligibility_store_publish(th_db_t *db, const rules_set_t *rules, const char *text,
-                          const char *by, int32_t *version, bool *same, char *why, size_t len)
+                          const char *by, int32_t *version, bool *same, char *why,
+                          size_t len)
 {
     *same = false;
     why[0] = '\0';
@@ -162,22 +198,29 @@ eligibility_store_publish(th_db_t *db, const rules_set_t *rules, const char *tex
     if (r == NULL)
         return TH_EDB;
     if (PQntuples(r) != 1 || strcmp(PQgetvalue(r, 0, 0), pparams[1]) != 0) {
-        snprintf(why, len, "programme %s belongs to Land %s; a rule set for Land %s cannot "
-                 "be published under its code", code,
-                 PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "?", pparams[1]);
+        snprintf(why, len,
+                 "programme %s belongs to Land %s; a rule set for Land %s cannot "
+                 "be published under its code",
+                 code, PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "?", pparams[1]);
         PQclear(r);
         return TH_ESTATE;
     }
     PQclear(r);
     const char *oparams[] = {code, rules_valid_from(rules), to[0] != '\0' ? to : NULL,
                              rules_hash(rules)};
-    r = th_db_exec(db,
-                   "SELECT r.version, " S_DATE("r.valid_from") ", "
-                   "coalesce(" S_DATE("r.valid_to") ", ''), r.hash = $4 "
-                   "FROM eligibility.rule_sets r WHERE r.programme_code = $1 "
-                   "AND (r.hash = $4 OR daterange(r.valid_from, r.valid_to, '[]') && "
-                   "daterange($2::date, $3::date, '[]')) ORDER BY r.hash = $4 DESC, r.version",
-                   4, oparams);
+    r = th_db_exec(
+        db,
+        "SELECT r.version, " S_DATE(
+            "r.valid_from") ", "
+                            "coalesce(" S_DATE(
+                                "r.valid_to") ", ''), r.hash = $4 "
+                                              "FROM eligibility.rule_sets r WHERE "
+                                              "r.programme_code = $1 "
+                                              "AND (r.hash = $4 OR daterange(r.valid_from, "
+                                              "r.valid_to, '[]') && "
+                                              "daterange($2::date, $3::date, '[]')) ORDER "
+                                              "BY r.hash = $4 DESC, r.version",
+        4, oparams);
     if (r == NULL)
         return TH_EDB;
     if (PQntuples(r) > 0) {
@@ -199,13 +242,14 @@ eligibility_store_publish(th_db_t *db, const rules_set_t *rules, const char *tex
     PQclear(r);
     /* The source line of the version, as the text's own. */
     const char *iparams[] = {code, oparams[1], oparams[2], text, oparams[3], by};
-    r = th_db_exec(db,
-                   "INSERT INTO eligibility.rule_sets (programme_code, version, valid_from, "
-                   "valid_to, text, hash, published_by) SELECT $1, "
-                   "coalesce(max(r.version), 0) + 1, $2::date, $3::date, $4, $5, $6 "
-                   "FROM eligibility.rule_sets r WHERE r.programme_code = $1 "
-                   "RETURNING version",
-                   6, iparams);
+    r = th_db_exec(
+        db,
+        "INSERT INTO eligibility.rule_sets (programme_code, version, valid_from, "
+        "valid_to, text, hash, published_by) SELECT $1, "
+        "coalesce(max(r.version), 0) + 1, $2::date, $3::date, $4, $5, $6 "
+        "FROM eligibility.rule_sets r WHERE r.programme_code = $1 "
+        "RETURNING version",
+        6, iparams);
     if (r == NULL)
         return TH_EDB;
     *version = (int32_t) strtol(PQgetvalue(r, 0, 0), NULL, 10);
@@ -220,23 +264,24 @@ eligibility_store_publish(th_db_t *db, const rules_set_t *rules, const char *tex
 /* --- applications ------------------------------------------------------------ */
 
 #define S_APPLICATION_COLUMNS                                                              \
-    "a.programme_code, a.ags, " S_DATE("a.council_decision") " AS council_decision, "      \
-    "a.work_plan, a.version, a.updated_by, " S_TS("a.updated_at") " AS update_time"
+    "a.programme_code, a.ags, " S_DATE(                                                    \
+        "a.council_decision") " AS council_decision, "                                     \
+                              "a.work_plan, a.version, a.updated_by, " S_TS(               \
+                                  "a.updated_at") " AS update_time"
 
 int
 eligibility_store_application(th_call_t *call, const char *code, const char *ags,
                               bool for_update, application_t **out)
 {
     const char *params[] = {code, ags};
-    PGresult *r = th_row_exec(call,
-                              for_update ? "SELECT " S_APPLICATION_COLUMNS
-                                           " FROM eligibility.applications a "
-                                           "WHERE a.programme_code = $1 AND a.ags = $2 "
-                                           "FOR UPDATE"
-                                         : "SELECT " S_APPLICATION_COLUMNS
-                                           " FROM eligibility.applications a "
-                                           "WHERE a.programme_code = $1 AND a.ags = $2",
-                              2, params);
+    PGresult *r = th_row_exec(
+        call,
+        for_update ? "SELECT " S_APPLICATION_COLUMNS " FROM eligibility.applications a "
+                     "WHERE a.programme_code = $1 AND a.ags = $2 "
+                     "FOR UPDATE"
+                   : "SELECT " S_APPLICATION_COLUMNS " FROM eligibility.applications a "
+                     "WHERE a.programme_code = $1 AND a.ags = $2",
+        2, params);
     return th_row_take_one(call, &teilhabe__eligibility__v1__application__descriptor, r,
                            TH_ENOTFOUND, (void **) out);
 }
@@ -247,9 +292,12 @@ eligibility_store_set_application(th_call_t *call, const application_t *a, int64
 {
     char v[24];
     snprintf(v, sizeof v, "%" PRId64, version);
-    const char *params[] = {a->programme_code, a->ags,
+    const char *params[] = {a->programme_code,
+                            a->ags,
                             a->council_decision[0] != '\0' ? a->council_decision : NULL,
-                            a->work_plan ? "true" : "false", v, by};
+                            a->work_plan ? "true" : "false",
+                            v,
+                            by};
     /* Version 0: the first; a concurrent first writer makes the INSERT
      * find a row and the ON CONFLICT's WHERE refuse it, so no row returns
      * (stale, as a version that moved). */
@@ -258,7 +306,8 @@ eligibility_store_set_application(th_call_t *call, const application_t *a, int64
         "INSERT INTO eligibility.applications AS a (programme_code, ags, council_decision, "
         "work_plan, version, updated_by) VALUES ($1, $2, $3::date, $4::boolean, 1, $6) "
         "ON CONFLICT (programme_code, ags) DO UPDATE SET council_decision = "
-        "EXCLUDED.council_decision, work_plan = EXCLUDED.work_plan, version = a.version + 1, "
+        "EXCLUDED.council_decision, work_plan = EXCLUDED.work_plan, version = a.version + "
+        "1, "
         "updated_by = EXCLUDED.updated_by, updated_at = now() "
         "WHERE a.version = $5::bigint AND $5::bigint > 0 "
         "RETURNING " S_APPLICATION_COLUMNS,
@@ -279,11 +328,12 @@ eligibility_store_applications(th_call_t *call, const char *code, const char *st
                                application_t ***out, size_t *n)
 {
     const char *params[] = {code, state_code};
-    PGresult *r = th_row_exec(call,
-                              "SELECT " S_APPLICATION_COLUMNS
-                              " FROM eligibility.applications a WHERE a.programme_code = $1 "
-                              "AND ($2::text IS NULL OR a.state_code = $2) ORDER BY a.ags",
-                              2, params);
+    PGresult *r =
+        th_row_exec(call,
+                    "SELECT " S_APPLICATION_COLUMNS
+                    " FROM eligibility.applications a WHERE a.programme_code = $1 "
+                    "AND ($2::text IS NULL OR a.state_code = $2) ORDER BY a.ags",
+                    2, params);
     return th_row_take_all(call, &teilhabe__eligibility__v1__application__descriptor, r,
                            (void ***) out, n);
 }
@@ -303,12 +353,13 @@ eligibility_store_previous(th_call_t *call, const char *code, char *const *ags, 
     if (n == 0)
         return 0;
     const char *params[] = {code, th_row_array_literal(call, ags, n)};
-    PGresult *r = th_row_exec(call,
-                              "SELECT DISTINCT ON (d.ags) d.ags, d.outcome, d.entitlement_cents "
-                              "FROM eligibility.decisions d WHERE d.programme_code = $1 "
-                              "AND d.ags = ANY($2::text[]) "
-                              "ORDER BY d.ags, d.decided_at DESC, d.id DESC",
-                              2, params);
+    PGresult *r =
+        th_row_exec(call,
+                    "SELECT DISTINCT ON (d.ags) d.ags, d.outcome, d.entitlement_cents "
+                    "FROM eligibility.decisions d WHERE d.programme_code = $1 "
+                    "AND d.ags = ANY($2::text[]) "
+                    "ORDER BY d.ags, d.decided_at DESC, d.id DESC",
+                    2, params);
     if (r == NULL)
         return TH_EDB;
     /* ags is sorted, and so are the rows: one merge pass. */
@@ -329,7 +380,8 @@ eligibility_store_previous(th_call_t *call, const char *code, char *const *ags, 
 static const th_db_stmt_t s_insert_decision = {
     "eligibility_insert_decision",
     "INSERT INTO eligibility.decisions (programme_code, rule_version, rule_hash, ags, "
-    "district_name, as_of, outcome, entitlement_cents, illustrative, attainable, summary_de, "
+    "district_name, as_of, outcome, entitlement_cents, illustrative, attainable, "
+    "summary_de, "
     "summary_en, facts, trigger, run_id, changed, previous_outcome, decided_by) "
     "VALUES ($1, $2::int, $3, $4, $5, $6::date, $7, $8::bigint, $9::boolean, $10::boolean, "
     "$11, $12, $13::bytea, $14, $15, $16::boolean, $17, $18) "
@@ -361,11 +413,24 @@ eligibility_store_insert_decision(th_call_t *call, decision_t *d, const char *su
         : d->outcome == TEILHABE__ELIGIBILITY__V1__OUTCOME__OUTCOME_NOT_ELIGIBLE
             ? "not_eligible"
             : "not_applicable";
-    const char *params[] = {d->programme_code, version, d->rule_hash, d->ags,
-                            d->district_name, d->as_of, outcome, cents,
+    const char *params[] = {d->programme_code,
+                            version,
+                            d->rule_hash,
+                            d->ags,
+                            d->district_name,
+                            d->as_of,
+                            outcome,
+                            cents,
                             d->illustrative ? "true" : "false",
-                            d->attainable ? "true" : "false", summary_de, summary_en, hex,
-                            trigger, run_id, d->changed ? "true" : "false", previous, by};
+                            d->attainable ? "true" : "false",
+                            summary_de,
+                            summary_en,
+                            hex,
+                            trigger,
+                            run_id,
+                            d->changed ? "true" : "false",
+                            previous,
+                            by};
     PGresult *r = th_row_exec_stmt(call, &s_insert_decision, params);
     if (r == NULL)
         return TH_EDB;
@@ -376,16 +441,19 @@ eligibility_store_insert_decision(th_call_t *call, decision_t *d, const char *su
     return 0;
 }
 
-#define S_DECISION_COLUMNS                                                                  \
-    "d.id, d.programme_code, d.rule_version, d.rule_hash, d.ags, d.district_name, "         \
-    S_DATE("d.as_of") " AS as_of, d.outcome, d.entitlement_cents, d.illustrative, "         \
-    "d.attainable, CASE WHEN $1 = 'en' THEN d.summary_en ELSE d.summary_de END AS summary, " \
-    "d.trigger, d.decided_by, " S_TS("d.decided_at") " AS decide_time, d.previous_outcome, " \
-    "d.changed"
+#define S_DECISION_COLUMNS                                                                 \
+    "d.id, d.programme_code, d.rule_version, d.rule_hash, d.ags, "                         \
+    "d.district_name, " S_DATE(                                                            \
+        "d.as_of") " AS as_of, d.outcome, d.entitlement_cents, d.illustrative, "           \
+                   "d.attainable, CASE WHEN $1 = 'en' THEN d.summary_en ELSE "             \
+                   "d.summary_de END AS summary, "                                         \
+                   "d.trigger, d.decided_by, " S_TS(                                       \
+                       "d.decided_at") " AS decide_time, d.previous_outcome, "             \
+                                       "d.changed"
 
 int
-eligibility_store_decisions(th_call_t *call, const eligibility_filter_t *f, decision_t ***out,
-                            size_t *n)
+eligibility_store_decisions(th_call_t *call, const eligibility_filter_t *f,
+                            decision_t ***out, size_t *n)
 {
     char lim[16];
     snprintf(lim, sizeof lim, "%d", f->limit);
@@ -398,14 +466,16 @@ eligibility_store_decisions(th_call_t *call, const eligibility_filter_t *f, deci
                         "ORDER BY d.ags LIMIT $4::int",
                         4, params);
     } else {
-        const char *params[] = {f->lang,  f->programme_code, f->ags,
-                                f->state_code, f->since, f->changed_only ? "true" : "false",
-                                f->after_a, f->after_b, lim};
+        const char *params[] = {
+            f->lang,       f->programme_code, f->ags,
+            f->state_code, f->since,          f->changed_only ? "true" : "false",
+            f->after_a,    f->after_b,        lim};
         r = th_row_exec(
             call,
             "SELECT " S_DECISION_COLUMNS " FROM eligibility.decisions d "
             "WHERE ($2::text IS NULL OR d.programme_code = $2) "
-            "AND ($3::text IS NULL OR d.ags = $3) AND ($4::text IS NULL OR d.state_code = $4) "
+            "AND ($3::text IS NULL OR d.ags = $3) AND ($4::text IS NULL OR d.state_code = "
+            "$4) "
             "AND ($5::timestamptz IS NULL OR d.decided_at >= $5::timestamptz) "
             "AND (NOT $6::boolean OR d.changed) "
             "AND ($7::text IS NULL OR (d.decided_at, d.id) < ($7::timestamptz, $8::text)) "
@@ -417,14 +487,16 @@ eligibility_store_decisions(th_call_t *call, const eligibility_filter_t *f, deci
 }
 
 int
-eligibility_store_decision(th_call_t *call, const char *id, const char *lang, decision_t **out,
-                           uint8_t **facts, size_t *facts_len, char **run_id)
+eligibility_store_decision(th_call_t *call, const char *id, const char *lang,
+                           decision_t **out, uint8_t **facts, size_t *facts_len,
+                           char **run_id)
 {
     const char *params[] = {lang, id};
-    PGresult *r = th_row_exec(call,
-                              "SELECT " S_DECISION_COLUMNS ", coalesce(d.run_id, ''), d.facts "
-                              "FROM eligibility.decisions d WHERE d.id = $2",
-                              2, params);
+    PGresult *r =
+        th_row_exec(call,
+                    "SELECT " S_DECISION_COLUMNS ", coalesce(d.run_id, ''), d.facts "
+                    "FROM eligibility.decisions d WHERE d.id = $2",
+                    2, params);
     if (r == NULL)
         return TH_EDB;
     if (PQntuples(r) != 1) {
@@ -435,8 +507,8 @@ eligibility_store_decision(th_call_t *call, const char *id, const char *lang, de
     *out = th_row_new(call, &teilhabe__eligibility__v1__decision__descriptor, r, 0);
     *run_id = th_call_strdup(call, PQgetvalue(r, 0, n_cols - 2));
     size_t len = 0;
-    unsigned char *raw = PQunescapeBytea((const unsigned char *) PQgetvalue(r, 0, n_cols - 1),
-                                         &len);
+    unsigned char *raw =
+        PQunescapeBytea((const unsigned char *) PQgetvalue(r, 0, n_cols - 1), &len);
     PQclear(r);
     if (raw == NULL)
         return TH_ENOMEM;
@@ -452,15 +524,16 @@ eligibility_store_run_summary(th_call_t *call, const char *run_id,
                               Teilhabe__Eligibility__V1__EvaluateBatchResponse *out)
 {
     const char *params[] = {run_id};
-    PGresult *r = th_row_exec(call,
-                              "SELECT count(*), count(*) FILTER (WHERE outcome = 'eligible'), "
-                              "count(*) FILTER (WHERE outcome = 'not_eligible'), "
-                              "count(*) FILTER (WHERE outcome = 'not_applicable'), "
-                              "coalesce(sum(entitlement_cents), 0), coalesce(bool_or("
-                              "illustrative AND entitlement_cents > 0), false), "
-                              "count(*) FILTER (WHERE changed) "
-                              "FROM eligibility.decisions WHERE run_id = $1",
-                              1, params);
+    PGresult *r =
+        th_row_exec(call,
+                    "SELECT count(*), count(*) FILTER (WHERE outcome = 'eligible'), "
+                    "count(*) FILTER (WHERE outcome = 'not_eligible'), "
+                    "count(*) FILTER (WHERE outcome = 'not_applicable'), "
+                    "coalesce(sum(entitlement_cents), 0), coalesce(bool_or("
+                    "illustrative AND entitlement_cents > 0), false), "
+                    "count(*) FILTER (WHERE changed) "
+                    "FROM eligibility.decisions WHERE run_id = $1",
+                    1, params);
     if (r == NULL)
         return TH_EDB;
     out->districts = (int32_t) strtol(PQgetvalue(r, 0, 0), NULL, 10);
@@ -475,8 +548,8 @@ eligibility_store_run_summary(th_call_t *call, const char *run_id,
 }
 
 int
-eligibility_store_run_facts(th_call_t *call, const char *run_id, char ***ags, uint8_t ***facts,
-                            size_t **lens, size_t *n)
+eligibility_store_run_facts(th_call_t *call, const char *run_id, char ***ags,
+                            uint8_t ***facts, size_t **lens, size_t *n)
 {
     const char *params[] = {run_id};
     PGresult *r = th_row_exec(call,
@@ -515,15 +588,16 @@ int
 eligibility_store_checkpoints(th_call_t *call, bool for_update, int64_t seq[3],
                               char date[TH_DATE_LEN + 1])
 {
-    PGresult *r = th_row_exec(call,
-                              for_update ? "SELECT source, last_sequence, coalesce("
-                                           S_DATE("last_date") ", '') "
-                                           "FROM eligibility.checkpoints ORDER BY source "
-                                           "FOR UPDATE"
-                                         : "SELECT source, last_sequence, coalesce("
-                                           S_DATE("last_date") ", '') "
-                                           "FROM eligibility.checkpoints ORDER BY source",
-                              0, NULL);
+    PGresult *r = th_row_exec(
+        call,
+        for_update ? "SELECT source, last_sequence, coalesce(" S_DATE(
+                         "last_date") ", '') "
+                                      "FROM eligibility.checkpoints ORDER BY source "
+                                      "FOR UPDATE"
+                   : "SELECT source, last_sequence, coalesce(" S_DATE(
+                         "last_date") ", '') "
+                                      "FROM eligibility.checkpoints ORDER BY source",
+        0, NULL);
     if (r == NULL)
         return TH_EDB;
     static const char *const sources[] = {"registry", "measures", "eligibility"};
@@ -597,7 +671,8 @@ eligibility_store_decided(th_call_t *call, char *const *ags, size_t n, char *con
                           size_t *n_out)
 {
     const char *params[] = {th_row_array_literal(call, ags, n),
-                            th_row_array_literal(call, codes, n_codes), all ? "true" : "false"};
+                            th_row_array_literal(call, codes, n_codes),
+                            all ? "true" : "false"};
     PGresult *r = th_row_exec(call,
                               "SELECT DISTINCT d.programme_code, d.ags "
                               "FROM eligibility.decisions d "

@@ -65,25 +65,25 @@ int eligibility_store_set_application(th_call_t *call, const application_t *a,
                                       int64_t version, const char *by, application_t **out);
 
 /* The applications for code of Land state_code (NULL = all), by AGS. */
-int eligibility_store_applications(th_call_t *call, const char *code, const char *state_code,
-                                   application_t ***out, size_t *n);
+int eligibility_store_applications(th_call_t *call, const char *code,
+                                   const char *state_code, application_t ***out, size_t *n);
 
 /* --- decisions --------------------------------------------------------------- */
 
 /* The latest decision of code for each of ags[0..n-1] before this call:
  * (*outcomes)[i] its outcome token (NULL when there is none), (*cents)[i]
  * its amount; in call memory. */
-int eligibility_store_previous(th_call_t *call, const char *code, char *const *ags, size_t n,
-                               const char ***outcomes, int64_t **cents);
+int eligibility_store_previous(th_call_t *call, const char *code, char *const *ags,
+                               size_t n, const char ***outcomes, int64_t **cents);
 
 /* Inserts d (its facts packed in facts/facts_len) with trigger, run_id
  * (NULL = none), the previous decision's outcome token when d->changed
  * (NULL otherwise) and by; sets d->id, d->decide_time, d->decided_by. */
-int eligibility_store_insert_decision(th_call_t *call, decision_t *d, const char *summary_de,
-                                      const char *summary_en, const uint8_t *facts,
-                                      size_t facts_len, const char *trigger,
-                                      const char *run_id, const char *previous,
-                                      const char *by);
+int eligibility_store_insert_decision(th_call_t *call, decision_t *d,
+                                      const char *summary_de, const char *summary_en,
+                                      const uint8_t *facts, size_t facts_len,
+                                      const char *trigger, const char *run_id,
+                                      const char *previous, const char *by);
 
 typedef struct {
     const char *programme_code; /* NULL = any */
@@ -91,8 +91,8 @@ typedef struct {
     const char *state_code;     /* NULL = any */
     const char *since;          /* timestamp or date; NULL = any */
     bool changed_only;
-    const char *run_id;         /* NULL = any: a run's page is by AGS, else newest first */
-    const char *after_a;        /* the page key: (decide_time, id) or (ags) for a run */
+    const char *run_id;  /* NULL = any: a run's page is by AGS, else newest first */
+    const char *after_a; /* the page key: (decide_time, id) or (ags) for a run */
     const char *after_b;
     const char *lang;
     int limit;
@@ -125,7 +125,8 @@ int eligibility_store_checkpoints(th_call_t *call, bool for_update, int64_t seq[
                                   char date[TH_DATE_LEN + 1]);
 
 /* Moves the checkpoints (date NULL = leaves the daily one). */
-int eligibility_store_set_checkpoints(th_call_t *call, const int64_t seq[3], const char *date);
+int eligibility_store_set_checkpoints(th_call_t *call, const int64_t seq[3],
+                                      const char *date);
 
 /* The service's own events after `after` (at most limit): topics,
  * resources, their number, the last sequence. */

@@ -69,7 +69,8 @@ elig_wait_ready(eligibility_env_t *env, th_client_t *client)
 
 /* Starts the stack; job_interval_ms: of the re-check job ("0" = off). */
 static inline int
-eligibility_env_start(eligibility_env_t *env, const char *prefix, const char *job_interval_ms)
+eligibility_env_start(eligibility_env_t *env, const char *prefix,
+                      const char *job_interval_ms)
 {
     memset(env, 0, sizeof *env);
     snprintf(env->job_interval_ms, sizeof env->job_interval_ms, "%s", job_interval_ms);
@@ -79,8 +80,8 @@ eligibility_env_start(eligibility_env_t *env, const char *prefix, const char *jo
     if (reg->tmp == NULL || reg_make_keys(reg) != 0 ||
         th_test_keys_worker(reg->keys, "measures", "teilhabe.measures.v1.Measures") != 0 ||
         th_test_keys_client(reg->keys, "measures-client", "service", NULL, NULL) != 0 ||
-        th_test_keys_worker(reg->keys, "eligibility", "teilhabe.eligibility.v1.Eligibility") !=
-            0 ||
+        th_test_keys_worker(reg->keys, "eligibility",
+                            "teilhabe.eligibility.v1.Eligibility") != 0 ||
         th_test_keys_client(reg->keys, "eligibility-client", "service", NULL, NULL) != 0 ||
         th_test_keys_client(reg->keys, "ministry-nw", "ministry", "05", NULL) != 0 ||
         th_test_keys_client(reg->keys, "manager-nw", "manager", "05", "05111") != 0 ||
@@ -97,7 +98,8 @@ eligibility_env_start(eligibility_env_t *env, const char *prefix, const char *jo
         fprintf(stderr, "seeding the registry failed, see %s\n", seed_log);
         return -1;
     }
-    const th_test_broker_opts_t opts = {.keys_dir = reg->keys, .db_url = reg->broker_db_url};
+    const th_test_broker_opts_t opts = {.keys_dir = reg->keys,
+                                        .db_url = reg->broker_db_url};
     if (th_test_broker_start(&opts, reg->tmp, &reg->broker) != 0) {
         fprintf(stderr, "broker did not start, see %s\n", reg->broker.log_path);
         return -1;

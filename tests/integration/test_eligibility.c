@@ -49,8 +49,8 @@ s_setup(void **state)
     f->ministry_bw = elig_client(&f->env, "ministry-bw");
     f->analyst = elig_client(&f->env, "analyst");
     f->admin = elig_client(&f->env, "admin");
-    return f->ministry_nw && f->manager_nw && f->ministry_th && f->ministry_bw && f->analyst &&
-                   f->admin
+    return f->ministry_nw && f->manager_nw && f->ministry_th && f->ministry_bw &&
+                   f->analyst && f->admin
                ? 0
                : -1;
 }
@@ -124,8 +124,8 @@ s_set_concept(th_client_t *c, const char *ags, const char *adopted_on, int64_t v
 }
 
 static int
-s_set_application(th_client_t *c, const char *programme, const char *ags, const char *council,
-                  bool work_plan, int64_t version, th_result_t *r)
+s_set_application(th_client_t *c, const char *programme, const char *ags,
+                  const char *council, bool work_plan, int64_t version, th_result_t *r)
 {
     Teilhabe__Eligibility__V1__Application a = TEILHABE__ELIGIBILITY__V1__APPLICATION__INIT;
     a.programme_code = (char *) programme;
@@ -149,12 +149,15 @@ test_programmes(void **state)
     th_result_t r;
     Teilhabe__Eligibility__V1__ListProgrammesRequest lreq =
         TEILHABE__ELIGIBILITY__V1__LIST_PROGRAMMES_REQUEST__INIT;
-    assert_int_equal(meas_call(f->analyst, ELIG_METHOD("ListProgrammes"), &lreq.base,
-                               &teilhabe__eligibility__v1__list_programmes_response__descriptor,
-                               5000, &r),
-                     TH_OK);
-    const Teilhabe__Eligibility__V1__ListProgrammesResponse *list = (const void *) r.response;
-    const char *codes[] = {"bw-integration-management", "nrw-ki", "th-integration-management"};
+    assert_int_equal(
+        meas_call(f->analyst, ELIG_METHOD("ListProgrammes"), &lreq.base,
+                  &teilhabe__eligibility__v1__list_programmes_response__descriptor, 5000,
+                  &r),
+        TH_OK);
+    const Teilhabe__Eligibility__V1__ListProgrammesResponse *list =
+        (const void *) r.response;
+    const char *codes[] = {"bw-integration-management", "nrw-ki",
+                           "th-integration-management"};
     assert_int_equal(list->n_programmes, 3);
     for (size_t i = 0; i < 3; i++) {
         assert_string_equal(list->programmes[i]->code, codes[i]);
@@ -202,10 +205,10 @@ test_nrw_decision_and_whatif(void **state)
     th_result_t r;
     /* Nothing recorded: not eligible, but attainable, with a what-if for
      * each failed criterion. */
-    assert_int_equal(s_expect(s_evaluate(f->ministry_nw, "nrw-ki", "05111", "2026-07-01", "de",
-                                         &r),
-                              &r, TH_OK),
-                     TH_OK);
+    assert_int_equal(
+        s_expect(s_evaluate(f->ministry_nw, "nrw-ki", "05111", "2026-07-01", "de", &r), &r,
+                 TH_OK),
+        TH_OK);
     const s_decision_t *d = (const void *) r.response;
     assert_int_equal(d->outcome, S_OUT(NOT_ELIGIBLE));
     assert_true(d->attainable);
@@ -219,28 +222,29 @@ test_nrw_decision_and_whatif(void **state)
     th_result_clear(&r);
 
     /* The concept, adopted on 2023-07-01, and the application. */
-    assert_int_equal(s_expect(s_set_concept(f->ministry_nw, "05111", "2023-07-01", 0, &r), &r,
-                              TH_OK),
-                     TH_OK);
+    assert_int_equal(
+        s_expect(s_set_concept(f->ministry_nw, "05111", "2023-07-01", 0, &r), &r, TH_OK),
+        TH_OK);
     th_result_clear(&r);
-    assert_int_equal(s_expect(s_set_application(f->manager_nw, "nrw-ki", "05111", "2023-08-01",
-                                                true, 0, &r),
+    assert_int_equal(s_expect(s_set_application(f->manager_nw, "nrw-ki", "05111",
+                                                "2023-08-01", true, 0, &r),
                               &r, TH_OK),
                      TH_OK);
-    assert_int_equal(((const Teilhabe__Eligibility__V1__Application *) r.response)->version, 1);
+    assert_int_equal(((const Teilhabe__Eligibility__V1__Application *) r.response)->version,
+                     1);
     th_result_clear(&r);
     /* A stale version changes nothing. */
-    assert_int_equal(s_set_application(f->manager_nw, "nrw-ki", "05111", "2023-09-01", true, 0,
-                                       &r),
-                     TH_FAILED_PRECONDITION);
+    assert_int_equal(
+        s_set_application(f->manager_nw, "nrw-ki", "05111", "2023-09-01", true, 0, &r),
+        TH_FAILED_PRECONDITION);
     th_result_clear(&r);
 
     /* Exactly three years old on 2026-07-01: eligible, 5 specialist posts
      * of a kreisfreie Stadt, the half administrative post, the pool. */
-    assert_int_equal(s_expect(s_evaluate(f->ministry_nw, "nrw-ki", "05111", "2026-07-01", "en",
-                                         &r),
-                              &r, TH_OK),
-                     TH_OK);
+    assert_int_equal(
+        s_expect(s_evaluate(f->ministry_nw, "nrw-ki", "05111", "2026-07-01", "en", &r), &r,
+                 TH_OK),
+        TH_OK);
     d = (const void *) r.response;
     assert_int_equal(d->outcome, S_OUT(ELIGIBLE));
     assert_int_equal(d->entitlement_cents, (5LL * 57000 + 22500 + 50000) * 100);
@@ -267,9 +271,9 @@ test_nrw_decision_and_whatif(void **state)
     th_result_clear(&r);
 
     /* The what-if applied: the concept adopted again on 2023-07-02. */
-    assert_int_equal(s_expect(s_set_concept(f->ministry_nw, "05111", "2023-07-02", 1, &r), &r,
-                              TH_OK),
-                     TH_OK);
+    assert_int_equal(
+        s_expect(s_set_concept(f->ministry_nw, "05111", "2023-07-02", 1, &r), &r, TH_OK),
+        TH_OK);
     th_result_clear(&r);
     assert_int_equal(s_evaluate(f->manager_nw, "nrw-ki", "05111", "2026-07-02", "de", &r),
                      TH_OK);
@@ -286,9 +290,9 @@ test_nrw_decision_and_whatif(void **state)
     /* A Kreis: six specialist posts. */
     assert_int_equal(s_set_concept(f->ministry_nw, "05158", "2024-03-01", 0, &r), TH_OK);
     th_result_clear(&r);
-    assert_int_equal(s_set_application(f->ministry_nw, "nrw-ki", "05158", "2024-04-01", true, 0,
-                                       &r),
-                     TH_OK);
+    assert_int_equal(
+        s_set_application(f->ministry_nw, "nrw-ki", "05158", "2024-04-01", true, 0, &r),
+        TH_OK);
     th_result_clear(&r);
     assert_int_equal(s_evaluate(f->ministry_nw, "nrw-ki", "05158", "2025-01-01", "de", &r),
                      TH_OK);
@@ -309,11 +313,11 @@ test_decision_reproduces(void **state)
     g.id = f->decision;
     g.verify = true;
     g.lang = (char *) "de";
-    assert_int_equal(s_expect(meas_call(f->analyst, ELIG_METHOD("GetDecision"), &g.base,
-                                        &teilhabe__eligibility__v1__decision__descriptor, 5000,
-                                        &r),
-                              &r, TH_OK),
-                     TH_OK);
+    assert_int_equal(
+        s_expect(meas_call(f->analyst, ELIG_METHOD("GetDecision"), &g.base,
+                           &teilhabe__eligibility__v1__decision__descriptor, 5000, &r),
+                 &r, TH_OK),
+        TH_OK);
     const s_decision_t *d = (const void *) r.response;
     assert_true(d->verified);
     assert_int_equal(d->outcome, S_OUT(ELIGIBLE));
@@ -356,22 +360,26 @@ test_decision_reproduces(void **state)
         TEILHABE__ELIGIBILITY__V1__LIST_DECISIONS_REQUEST__INIT;
     l.programme_code = (char *) "nrw-ki";
     l.ags = (char *) "05111";
-    assert_int_equal(meas_call(f->ministry_nw, ELIG_METHOD("ListDecisions"), &l.base,
-                               &teilhabe__eligibility__v1__list_decisions_response__descriptor,
-                               5000, &r),
-                     TH_OK);
-    const Teilhabe__Eligibility__V1__ListDecisionsResponse *list = (const void *) r.response;
+    assert_int_equal(
+        meas_call(f->ministry_nw, ELIG_METHOD("ListDecisions"), &l.base,
+                  &teilhabe__eligibility__v1__list_decisions_response__descriptor, 5000,
+                  &r),
+        TH_OK);
+    const Teilhabe__Eligibility__V1__ListDecisionsResponse *list =
+        (const void *) r.response;
     assert_int_equal((long long) list->n_decisions,
                      elig_count(&f->env, "SELECT count(*) FROM eligibility.decisions "
                                          "WHERE ags = '05111'"));
-    assert_true(strcmp(list->decisions[0]->decide_time, list->decisions[1]->decide_time) >= 0);
+    assert_true(strcmp(list->decisions[0]->decide_time, list->decisions[1]->decide_time) >=
+                0);
     th_result_clear(&r);
     l.changed_only = true;
     l.page_size = 1;
-    assert_int_equal(meas_call(f->ministry_nw, ELIG_METHOD("ListDecisions"), &l.base,
-                               &teilhabe__eligibility__v1__list_decisions_response__descriptor,
-                               5000, &r),
-                     TH_OK);
+    assert_int_equal(
+        meas_call(f->ministry_nw, ELIG_METHOD("ListDecisions"), &l.base,
+                  &teilhabe__eligibility__v1__list_decisions_response__descriptor, 5000,
+                  &r),
+        TH_OK);
     list = (const void *) r.response;
     assert_int_equal(list->n_decisions, 1);
     assert_true(list->decisions[0]->changed);
@@ -422,7 +430,8 @@ test_not_applicable_and_bad_input(void **state)
         {"nrw-ki", "05111", "", "fr", TH_INVALID_ARGUMENT, "lang"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        const long long before = elig_count(&f->env, "SELECT count(*) FROM eligibility.decisions");
+        const long long before =
+            elig_count(&f->env, "SELECT count(*) FROM eligibility.decisions");
         assert_int_equal(s_expect(s_evaluate(f->ministry_nw, bad[i].programme, bad[i].ags,
                                              bad[i].as_of, bad[i].lang, &r),
                                   &r, bad[i].code),
@@ -436,7 +445,8 @@ test_not_applicable_and_bad_input(void **state)
     }
 }
 
-/* --- rights ------------------------------------------------------------------------------ */
+/* --- rights ------------------------------------------------------------------------------
+ */
 
 static void
 test_rights(void **state)
@@ -464,23 +474,26 @@ test_rights(void **state)
     /* The analyst reads decisions. */
     Teilhabe__Eligibility__V1__ListDecisionsRequest l =
         TEILHABE__ELIGIBILITY__V1__LIST_DECISIONS_REQUEST__INIT;
-    assert_int_equal(meas_call(f->analyst, ELIG_METHOD("ListDecisions"), &l.base,
-                               &teilhabe__eligibility__v1__list_decisions_response__descriptor,
-                               5000, &r),
-                     TH_OK);
+    assert_int_equal(
+        meas_call(f->analyst, ELIG_METHOD("ListDecisions"), &l.base,
+                  &teilhabe__eligibility__v1__list_decisions_response__descriptor, 5000,
+                  &r),
+        TH_OK);
     assert_true(((const Teilhabe__Eligibility__V1__ListDecisionsResponse *) r.response)
                     ->n_decisions > 0);
     th_result_clear(&r);
     /* Thüringen's ministry reads NRW's decisions of a district: no. */
     l.ags = (char *) "05111";
-    assert_int_equal(meas_call(f->ministry_th, ELIG_METHOD("ListDecisions"), &l.base,
-                               &teilhabe__eligibility__v1__list_decisions_response__descriptor,
-                               5000, &r),
-                     TH_PERMISSION_DENIED);
+    assert_int_equal(
+        meas_call(f->ministry_th, ELIG_METHOD("ListDecisions"), &l.base,
+                  &teilhabe__eligibility__v1__list_decisions_response__descriptor, 5000,
+                  &r),
+        TH_PERMISSION_DENIED);
     th_result_clear(&r);
 }
 
-/* --- batches ------------------------------------------------------------------------------ */
+/* --- batches
+ * ------------------------------------------------------------------------------ */
 
 static int
 s_batch(th_client_t *c, const char *programme, const char *as_of, int page_size,
@@ -493,7 +506,8 @@ s_batch(th_client_t *c, const char *programme, const char *as_of, int page_size,
     req.page_size = page_size;
     req.page_token = (char *) (token != NULL ? token : "");
     return meas_call(c, ELIG_METHOD("EvaluateBatch"), &req.base,
-                     &teilhabe__eligibility__v1__evaluate_batch_response__descriptor, 20000, r);
+                     &teilhabe__eligibility__v1__evaluate_batch_response__descriptor, 20000,
+                     r);
 }
 
 static void
@@ -501,21 +515,21 @@ test_batch_pages(void **state)
 {
     s_fixture_t *f = *state;
     th_result_t r;
-    assert_int_equal(s_expect(s_batch(f->ministry_nw, "nrw-ki", "2025-01-01", 20, NULL, &r), &r,
-                              TH_OK),
-                     TH_OK);
+    assert_int_equal(
+        s_expect(s_batch(f->ministry_nw, "nrw-ki", "2025-01-01", 20, NULL, &r), &r, TH_OK),
+        TH_OK);
     const Teilhabe__Eligibility__V1__EvaluateBatchResponse *b = (const void *) r.response;
     /* NRW's districts on that day, as the registry's own table counts them. */
-    const long long districts =
-        elig_count(&f->env, "SELECT count(*) FROM registry.districts WHERE state_code = '05' "
-                            "AND valid_from <= '2025-01-01' "
-                            "AND (valid_to IS NULL OR valid_to >= '2025-01-01')");
+    const long long districts = elig_count(
+        &f->env, "SELECT count(*) FROM registry.districts WHERE state_code = '05' "
+                 "AND valid_from <= '2025-01-01' "
+                 "AND (valid_to IS NULL OR valid_to >= '2025-01-01')");
     assert_true(districts > 40);
     assert_int_equal(b->districts, districts);
     assert_int_equal(b->eligible, 2); /* 05111 and 05158 */
     assert_int_equal(b->not_eligible + b->eligible + b->not_applicable, b->districts);
-    assert_int_equal(b->total_cents,
-                     (5LL * 57000 + 22500 + 50000) * 100 + (6LL * 57000 + 22500 + 50000) * 100);
+    assert_int_equal(b->total_cents, (5LL * 57000 + 22500 + 50000) * 100 +
+                                         (6LL * 57000 + 22500 + 50000) * 100);
     assert_int_equal(b->n_decisions, 20);
     char run[64], token[512];
     snprintf(run, sizeof run, "%s", b->run_id);
@@ -525,7 +539,8 @@ test_batch_pages(void **state)
     th_result_clear(&r);
     size_t seen = 20;
     while (token[0] != '\0') {
-        assert_int_equal(s_batch(f->ministry_nw, "nrw-ki", "2025-01-01", 20, token, &r), TH_OK);
+        assert_int_equal(s_batch(f->ministry_nw, "nrw-ki", "2025-01-01", 20, token, &r),
+                         TH_OK);
         b = (const void *) r.response;
         assert_string_equal(b->run_id, run);
         assert_int_equal(b->districts, districts);
@@ -538,8 +553,8 @@ test_batch_pages(void **state)
     }
     assert_int_equal(seen, (size_t) districts);
     char sql[256];
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM eligibility.decisions WHERE run_id = '%s'",
-             run);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM eligibility.decisions WHERE run_id = '%s'", run);
     assert_int_equal(elig_count(&f->env, sql), districts);
     /* A ministry of another Land runs no NRW batch. */
     assert_int_equal(s_batch(f->ministry_bw, "nrw-ki", "2025-01-01", 20, NULL, &r),
@@ -550,7 +565,8 @@ test_batch_pages(void **state)
 static int
 s_put_seekers(th_client_t *c, const char *ags, int64_t count, th_result_t *r)
 {
-    Teilhabe__Measures__V1__IndicatorValue v = TEILHABE__MEASURES__V1__INDICATOR_VALUE__INIT;
+    Teilhabe__Measures__V1__IndicatorValue v =
+        TEILHABE__MEASURES__V1__INDICATOR_VALUE__INIT;
     v.ags = (char *) ags;
     v.indicator_code = (char *) "protection_seekers";
     v.period = (char *) "2024";
@@ -558,7 +574,8 @@ s_put_seekers(th_client_t *c, const char *ags, int64_t count, th_result_t *r)
     v.numerator = count;
     v.source = (char *) "test figures";
     Teilhabe__Measures__V1__IndicatorValue *values[] = {&v};
-    Teilhabe__Measures__V1__PutValuesRequest req = TEILHABE__MEASURES__V1__PUT_VALUES_REQUEST__INIT;
+    Teilhabe__Measures__V1__PutValuesRequest req =
+        TEILHABE__MEASURES__V1__PUT_VALUES_REQUEST__INIT;
     req.values = values;
     req.n_values = 1;
     return meas_call(c, MEAS_METHOD("PutValues"), &req.base,
@@ -574,13 +591,13 @@ test_allocation(void **state)
     const char *ags[] = {"08111", "08115", "08116"};
     const int64_t seekers[] = {1000, 3000, 2001};
     for (size_t i = 0; i < 3; i++) {
-        assert_int_equal(s_expect(s_put_seekers(f->ministry_bw, ags[i], seekers[i], &r), &r,
-                                  TH_OK),
-                         TH_OK);
+        assert_int_equal(
+            s_expect(s_put_seekers(f->ministry_bw, ags[i], seekers[i], &r), &r, TH_OK),
+            TH_OK);
         th_result_clear(&r);
     }
-    assert_int_equal(s_expect(s_batch(f->ministry_bw, "bw-integration-management", "2025-06-30",
-                                      100, NULL, &r),
+    assert_int_equal(s_expect(s_batch(f->ministry_bw, "bw-integration-management",
+                                      "2025-06-30", 100, NULL, &r),
                               &r, TH_OK),
                      TH_OK);
     const Teilhabe__Eligibility__V1__EvaluateBatchResponse *b = (const void *) r.response;
@@ -620,7 +637,8 @@ test_allocation(void **state)
     th_result_clear(&r);
 }
 
-/* --- rule sets --------------------------------------------------------------------------- */
+/* --- rule sets ---------------------------------------------------------------------------
+ */
 
 static const char s_rules[] =
     "format: teilhabe-rules/1\n"
@@ -669,11 +687,13 @@ test_rule_sets(void **state)
     Teilhabe__Eligibility__V1__ValidateRuleSetRequest v =
         TEILHABE__ELIGIBILITY__V1__VALIDATE_RULE_SET_REQUEST__INIT;
     v.text = text;
-    assert_int_equal(meas_call(f->analyst, ELIG_METHOD("ValidateRuleSet"), &v.base,
-                               &teilhabe__eligibility__v1__validate_rule_set_response__descriptor,
-                               5000, &r),
-                     TH_OK);
-    const Teilhabe__Eligibility__V1__ValidateRuleSetResponse *check = (const void *) r.response;
+    assert_int_equal(
+        meas_call(f->analyst, ELIG_METHOD("ValidateRuleSet"), &v.base,
+                  &teilhabe__eligibility__v1__validate_rule_set_response__descriptor, 5000,
+                  &r),
+        TH_OK);
+    const Teilhabe__Eligibility__V1__ValidateRuleSetResponse *check =
+        (const void *) r.response;
     assert_false(check->valid);
     assert_true(check->n_errors >= 1);
     assert_int_equal(check->errors[0]->line, 18);
@@ -689,10 +709,11 @@ test_rule_sets(void **state)
 
     snprintf(text, sizeof text, s_rules, "ge");
     v.text = text;
-    assert_int_equal(meas_call(f->analyst, ELIG_METHOD("ValidateRuleSet"), &v.base,
-                               &teilhabe__eligibility__v1__validate_rule_set_response__descriptor,
-                               5000, &r),
-                     TH_OK);
+    assert_int_equal(
+        meas_call(f->analyst, ELIG_METHOD("ValidateRuleSet"), &v.base,
+                  &teilhabe__eligibility__v1__validate_rule_set_response__descriptor, 5000,
+                  &r),
+        TH_OK);
     check = (const void *) r.response;
     assert_true(check->valid);
     assert_string_equal(check->programme_code, "test-managers");
@@ -717,16 +738,64 @@ test_rule_sets(void **state)
     assert_non_null(strstr(r.message, "overlap"));
     th_result_clear(&r);
     /* Decided: no manager in Düsseldorf; an illustrative programme. */
-    assert_int_equal(s_evaluate(f->ministry_nw, "test-managers", "05111", "2025-01-01", "en",
-                                &r),
-                     TH_OK);
+    assert_int_equal(
+        s_evaluate(f->ministry_nw, "test-managers", "05111", "2025-01-01", "en", &r),
+        TH_OK);
     const s_decision_t *d = (const void *) r.response;
     assert_int_equal(d->outcome, S_OUT(NOT_ELIGIBLE));
     assert_string_equal(s_line(d, "has_manager")->value, "0");
     th_result_clear(&r);
 }
 
-/* --- the registry down ------------------------------------------------------------------------ */
+/* A changed amount tried before it is published: every district's outcome
+ * and amount next to the version in force; nothing stored. */
+static void
+test_dry_run(void **state)
+{
+    s_fixture_t *f = *state;
+    th_result_t r;
+    FILE *in = fopen(TH_SOURCE_DIR "/data/programmes/nrw-ki.yaml", "r");
+    assert_non_null(in);
+    static char text[64 * 1024];
+    const size_t len = fread(text, 1, sizeof text - 1, in);
+    fclose(in);
+    text[len] = '\0';
+    char *amount = strstr(text, "\"57000.00\"");
+    assert_non_null(amount);
+    memcpy(amount, "\"60000.00\"", 10);
+    const long long before =
+        elig_count(&f->env, "SELECT count(*) FROM eligibility.decisions");
+    Teilhabe__Eligibility__V1__DryRunRuleSetRequest req =
+        TEILHABE__ELIGIBILITY__V1__DRY_RUN_RULE_SET_REQUEST__INIT;
+    req.text = text;
+    req.as_of = (char *) "2025-01-01";
+    assert_int_equal(
+        s_expect(
+            meas_call(f->ministry_nw, ELIG_METHOD("DryRunRuleSet"), &req.base,
+                      &teilhabe__eligibility__v1__dry_run_rule_set_response__descriptor,
+                      20000, &r),
+            &r, TH_OK),
+        TH_OK);
+    const Teilhabe__Eligibility__V1__DryRunRuleSetResponse *d = (const void *) r.response;
+    assert_int_equal(d->current_version, 1);
+    assert_int_equal(d->current_eligible, 2);
+    assert_int_equal(d->new_eligible, 2);
+    assert_int_equal(d->changed, 2);
+    assert_int_equal(d->new_total_cents - d->current_total_cents, (5LL + 6) * 3000 * 100);
+    th_result_clear(&r);
+    assert_int_equal(elig_count(&f->env, "SELECT count(*) FROM eligibility.decisions"),
+                     before);
+    /* Not another Land's to try. */
+    assert_int_equal(
+        meas_call(f->ministry_th, ELIG_METHOD("DryRunRuleSet"), &req.base,
+                  &teilhabe__eligibility__v1__dry_run_rule_set_response__descriptor, 20000,
+                  &r),
+        TH_PERMISSION_DENIED);
+    th_result_clear(&r);
+}
+
+/* --- the registry down
+ * ------------------------------------------------------------------------ */
 
 static void
 test_registry_down(void **state)
@@ -734,20 +803,23 @@ test_registry_down(void **state)
     s_fixture_t *f = *state;
     th_result_t r;
     assert_int_equal(th_proc_stop(&f->env.meas.reg.registry, SIGTERM, 5000), 0);
-    const long long before = elig_count(&f->env, "SELECT count(*) FROM eligibility.decisions");
-    assert_int_equal(s_expect(s_evaluate(f->ministry_nw, "nrw-ki", "05111", "2025-01-01", "de",
-                                         &r),
-                              &r, TH_UNAVAILABLE),
-                     TH_UNAVAILABLE);
+    const long long before =
+        elig_count(&f->env, "SELECT count(*) FROM eligibility.decisions");
+    assert_int_equal(
+        s_expect(s_evaluate(f->ministry_nw, "nrw-ki", "05111", "2025-01-01", "de", &r), &r,
+                 TH_UNAVAILABLE),
+        TH_UNAVAILABLE);
     th_result_clear(&r);
-    assert_int_equal(elig_count(&f->env, "SELECT count(*) FROM eligibility.decisions"), before);
+    assert_int_equal(elig_count(&f->env, "SELECT count(*) FROM eligibility.decisions"),
+                     before);
     /* What needs no other service still answers. */
     Teilhabe__Eligibility__V1__ListProgrammesRequest lreq =
         TEILHABE__ELIGIBILITY__V1__LIST_PROGRAMMES_REQUEST__INIT;
-    assert_int_equal(meas_call(f->analyst, ELIG_METHOD("ListProgrammes"), &lreq.base,
-                               &teilhabe__eligibility__v1__list_programmes_response__descriptor,
-                               5000, &r),
-                     TH_OK);
+    assert_int_equal(
+        meas_call(f->analyst, ELIG_METHOD("ListProgrammes"), &lreq.base,
+                  &teilhabe__eligibility__v1__list_programmes_response__descriptor, 5000,
+                  &r),
+        TH_OK);
     th_result_clear(&r);
 }
 
@@ -763,6 +835,7 @@ main(void)
         cmocka_unit_test(test_batch_pages),
         cmocka_unit_test(test_allocation),
         cmocka_unit_test(test_rule_sets),
+        cmocka_unit_test(test_dry_run),
         cmocka_unit_test(test_registry_down),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);

@@ -81,11 +81,12 @@ s_concept(s_fixture_t *f, int days_ago)
     req.concept = &concept;
     req.version = f->concept_version;
     th_result_t r;
-    const int code = meas_call(f->ministry_nw, "teilhabe.registry.v1.Registry/SetConcept",
-                               &req.base, &teilhabe__registry__v1__concept__descriptor, 10000,
-                               &r);
+    const int code =
+        meas_call(f->ministry_nw, "teilhabe.registry.v1.Registry/SetConcept", &req.base,
+                  &teilhabe__registry__v1__concept__descriptor, 10000, &r);
     if (code == TH_OK)
-        f->concept_version = ((const Teilhabe__Registry__V1__Concept *) r.response)->version;
+        f->concept_version =
+            ((const Teilhabe__Registry__V1__Concept *) r.response)->version;
     else
         fprintf(stderr, "SetConcept: %s\n", r.message);
     th_result_clear(&r);
@@ -146,7 +147,8 @@ test_event_recheck(void **state)
         TEILHABE__ELIGIBILITY__V1__SET_APPLICATION_FACTS_REQUEST__INIT;
     sa.application = &a;
     assert_int_equal(meas_call(f->ministry_nw, ELIG_METHOD("SetApplicationFacts"), &sa.base,
-                               &teilhabe__eligibility__v1__application__descriptor, 10000, &r),
+                               &teilhabe__eligibility__v1__application__descriptor, 10000,
+                               &r),
                      TH_OK);
     th_result_clear(&r);
     Teilhabe__Eligibility__V1__EvaluateRequest ev =
@@ -169,12 +171,14 @@ test_event_recheck(void **state)
     l.programme_code = (char *) "nrw-ki";
     l.page_size = 1;
     l.lang = (char *) "en";
-    assert_int_equal(meas_call(f->analyst, ELIG_METHOD("ListDecisions"), &l.base,
-                               &teilhabe__eligibility__v1__list_decisions_response__descriptor,
-                               5000, &r),
-                     TH_OK);
+    assert_int_equal(
+        meas_call(f->analyst, ELIG_METHOD("ListDecisions"), &l.base,
+                  &teilhabe__eligibility__v1__list_decisions_response__descriptor, 5000,
+                  &r),
+        TH_OK);
     const s_decision_t *d =
-        ((const Teilhabe__Eligibility__V1__ListDecisionsResponse *) r.response)->decisions[0];
+        ((const Teilhabe__Eligibility__V1__ListDecisionsResponse *) r.response)
+            ->decisions[0];
     assert_int_equal(d->trigger, S_TRIGGER(EVENT));
     assert_int_equal(d->outcome, S_OUT(NOT_ELIGIBLE));
     assert_true(d->changed);
@@ -183,11 +187,12 @@ test_event_recheck(void **state)
     th_result_clear(&r);
 
     /* The change is an event of its own, saying what changed. */
-    Teilhabe__Events__V1__ListEventsRequest le = TEILHABE__EVENTS__V1__LIST_EVENTS_REQUEST__INIT;
+    Teilhabe__Events__V1__ListEventsRequest le =
+        TEILHABE__EVENTS__V1__LIST_EVENTS_REQUEST__INIT;
     le.limit = 1000;
     assert_int_equal(meas_call(f->analyst, ELIG_METHOD("ListEvents"), &le.base,
-                               &teilhabe__events__v1__list_events_response__descriptor, 5000,
-                               &r),
+                               &teilhabe__events__v1__list_events_response__descriptor,
+                               5000, &r),
                      TH_OK);
     const Teilhabe__Events__V1__ListEventsResponse *events = (const void *) r.response;
     bool found = false;
@@ -196,8 +201,8 @@ test_event_recheck(void **state)
         if (strcmp(e->topic, "decision.changed") != 0)
             continue;
         assert_string_equal(e->payload_type, "teilhabe.eligibility.v1.Decision");
-        s_decision_t *p =
-            teilhabe__eligibility__v1__decision__unpack(NULL, e->payload.len, e->payload.data);
+        s_decision_t *p = teilhabe__eligibility__v1__decision__unpack(NULL, e->payload.len,
+                                                                      e->payload.data);
         assert_non_null(p);
         if (p->trigger == S_TRIGGER(EVENT) &&
             strstr(p->change, "05111 no longer eligible for nrw-ki") != NULL)
@@ -236,8 +241,8 @@ test_daily(void **state)
         TEILHABE__ELIGIBILITY__V1__RECHECK_REQUEST__INIT;
     /* Only the service itself or the admin. */
     assert_int_equal(meas_call(f->ministry_nw, ELIG_METHOD("Recheck"), &req.base,
-                               &teilhabe__eligibility__v1__recheck_response__descriptor, 20000,
-                               &r),
+                               &teilhabe__eligibility__v1__recheck_response__descriptor,
+                               20000, &r),
                      TH_PERMISSION_DENIED);
     th_result_clear(&r);
     char later[TH_DATE_LEN + 1];
@@ -249,10 +254,12 @@ test_daily(void **state)
      * again. */
     int code = TH_ABORTED;
     for (int i = 0; i < 20 && code == TH_ABORTED; i++) {
-        code = meas_call(f->admin, ELIG_METHOD("Recheck"), &req.base,
-                         &teilhabe__eligibility__v1__recheck_response__descriptor, 20000, &r);
+        code =
+            meas_call(f->admin, ELIG_METHOD("Recheck"), &req.base,
+                      &teilhabe__eligibility__v1__recheck_response__descriptor, 20000, &r);
         if (code == TH_OK) {
-            const Teilhabe__Eligibility__V1__RecheckResponse *resp = (const void *) r.response;
+            const Teilhabe__Eligibility__V1__RecheckResponse *resp =
+                (const void *) r.response;
             assert_true(resp->daily);
             assert_true(resp->decisions >= 1);
         }
