@@ -23,18 +23,19 @@
 #include <unistd.h>
 
 /* The command tables, one line per cmd_*.c file. */
-#define CLI_COMMAND_TABLES(X)                                                              \
-    X(cli_core_commands)                                                                   \
-    X(cli_district_commands)                                                               \
-    X(cli_concept_commands)                                                                \
-    X(cli_manager_commands)                                                                \
-    X(cli_principal_commands)                                                              \
-    X(cli_measure_commands)                                                                \
-    X(cli_indicator_commands)                                                              \
-    X(cli_assessment_commands)                                                             \
-    X(cli_reach_commands)                                                                  \
-    X(cli_submission_commands)                                                             \
-    X(cli_eligibility_commands)                                                            \
+#define CLI_COMMAND_TABLES(X) \
+    X(cli_core_commands) \
+    X(cli_district_commands) \
+    X(cli_concept_commands) \
+    X(cli_manager_commands) \
+    X(cli_principal_commands) \
+    X(cli_measure_commands) \
+    X(cli_indicator_commands) \
+    X(cli_assessment_commands) \
+    X(cli_reach_commands) \
+    X(cli_submission_commands) \
+    X(cli_eligibility_commands) \
+    X(cli_application_commands) \
     X(cli_events_commands)
 
 #define X(table) extern const cli_command_t table[];
