@@ -443,6 +443,36 @@ s_fit(size_t *widths, size_t columns, size_t max)
     }
 }
 
+int
+th_format_write_cells(FILE *out, const char *const *header, size_t columns,
+                      const char *const *cells, size_t rows, size_t width)
+{
+    if (columns == 0)
+        return 0;
+    size_t *widths = calloc(columns, sizeof *widths);
+    if (widths == NULL)
+        return TH_ENOMEM;
+    for (size_t c = 0; c < columns; c++)
+        widths[c] = s_width(header[c]);
+    for (size_t r = 0; r < rows; r++)
+        for (size_t c = 0; c < columns; c++) {
+            const size_t w = s_width(cells[r * columns + c]);
+            if (w > widths[c])
+                widths[c] = w;
+        }
+    s_fit(widths, columns, width);
+    for (size_t r = 0; r <= rows; r++) {
+        const char *const *row = r == 0 ? header : cells + (r - 1) * columns;
+        for (size_t c = 0; c < columns; c++) {
+            fputs(c > 0 ? "  " : "", out);
+            s_put_cell(out, row[c], widths[c], c + 1 < columns);
+        }
+        fputc('\n', out);
+    }
+    free(widths);
+    return ferror(out) ? TH_EIO : 0;
+}
+
 static int
 s_write_table(FILE *out, const ProtobufCMessageDescriptor *desc,
               const ProtobufCMessage *const *msgs, size_t n, const th_format_view_t *view)
@@ -450,7 +480,7 @@ s_write_table(FILE *out, const ProtobufCMessageDescriptor *desc,
     size_t columns = 0;
     int rc = 0;
     char **cells = NULL;
-    size_t *widths = NULL;
+    const char **header = NULL;
     const ProtobufCFieldDescriptor **cols = s_columns(desc, view, &columns);
     if (cols == NULL)
         return TH_ENOMEM;
@@ -461,13 +491,13 @@ s_write_table(FILE *out, const ProtobufCMessageDescriptor *desc,
         goto cleanup;
     }
     cells = calloc(n * columns + 1, sizeof *cells);
-    widths = calloc(columns, sizeof *widths);
-    if (cells == NULL || widths == NULL) {
+    header = calloc(columns, sizeof *header);
+    if (cells == NULL || header == NULL) {
         rc = TH_ENOMEM;
         goto cleanup;
     }
     for (size_t c = 0; c < columns; c++)
-        widths[c] = s_width(cols[c]->name);
+        header[c] = cols[c]->name;
     for (size_t r = 0; r < n; r++) {
         for (size_t c = 0; c < columns; c++) {
             char *text = s_table_cell(msgs[r], cols[c]);
@@ -476,32 +506,16 @@ s_write_table(FILE *out, const ProtobufCMessageDescriptor *desc,
                 goto cleanup;
             }
             cells[r * columns + c] = text;
-            const size_t width = s_width(text);
-            if (width > widths[c])
-                widths[c] = width;
         }
     }
-    s_fit(widths, columns, view != NULL ? view->width : 0);
-    for (size_t c = 0; c < columns; c++) {
-        fputs(c > 0 ? "  " : "", out);
-        s_put_cell(out, cols[c]->name, widths[c], c + 1 < columns);
-    }
-    fputc('\n', out);
-    for (size_t r = 0; r < n; r++) {
-        for (size_t c = 0; c < columns; c++) {
-            fputs(c > 0 ? "  " : "", out);
-            s_put_cell(out, cells[r * columns + c], widths[c], c + 1 < columns);
-        }
-        fputc('\n', out);
-    }
-    if (ferror(out))
-        rc = TH_EIO;
+    rc = th_format_write_cells(out, header, columns, (const char *const *) cells, n,
+                               view != NULL ? view->width : 0);
 cleanup:
     if (cells != NULL)
         for (size_t i = 0; i < n * columns; i++)
             free(cells[i]);
     free(cells);
-    free(widths);
+    free(header);
     free(cols);
     return rc;
 }

@@ -66,6 +66,13 @@ int th_format_write_list_view(FILE *out, th_format_t format,
                               const ProtobufCMessage *const *msgs, size_t n,
                               const th_format_view_t *view);
 
+/* Writes a table of text cells (rows x columns, row by row) under a header
+ * row, as the tables above are written: left-aligned, cut to width (0 = no
+ * limit). For output that is not one field per column (an indented trace,
+ * amounts in euros). 0 or TH_ENOMEM / TH_EIO. */
+int th_format_write_cells(FILE *out, const char *const *header, size_t columns,
+                          const char *const *cells, size_t rows, size_t width);
+
 /* Writes one message: JSON as an object, CSV as one row under the header,
  * table as a record (a line per field). 0 or TH_ENOMEM / TH_EIO. */
 int th_format_write_one(FILE *out, th_format_t format, const ProtobufCMessage *msg);

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const th_arg_t cli_global_options[] = {
     {"config", TH_ARG_VALUE, NULL, 0},
@@ -166,6 +167,46 @@ cli_enum(cli_t *cli, const char *who, const char *flag, const ProtobufCEnumDescr
     char tokens[512];
     return cli_usage_error(cli, "%s: --%s \"%s\" is not one of: %s", who, flag, text,
                            th_enum_tokens(desc, tokens, sizeof tokens));
+}
+
+int
+cli_read_file(const char *path, size_t max, const char *too_large, char **text, size_t *len)
+{
+    const bool is_stdin = strcmp(path, "-") == 0;
+    const char *name = is_stdin ? "standard input" : path;
+    FILE *fp = is_stdin ? stdin : fopen(path, "rb");
+    if (fp == NULL) {
+        fprintf(stderr, "error: could not open \"%s\": %s\n", path, strerror(errno));
+        return CLI_EXIT_LOCAL;
+    }
+    /* One byte more than allowed tells a file at the limit from a larger
+     * one without asking its size (stdin has none). */
+    char *buf = max < SIZE_MAX - 1 ? malloc(max + 2) : NULL;
+    const size_t n = buf != NULL ? fread(buf, 1, max + 1, fp) : 0;
+    const bool failed = buf == NULL || ferror(fp);
+    if (!is_stdin)
+        fclose(fp);
+    if (failed) {
+        fprintf(stderr, "error: could not read \"%s\"\n", name);
+        free(buf);
+        return CLI_EXIT_LOCAL;
+    }
+    if (n > max) {
+        fprintf(stderr, "error: \"%s\" is larger than %s\n", name, too_large);
+        free(buf);
+        return CLI_EXIT_LOCAL;
+    }
+    buf[n] = '\0';
+    *text = buf;
+    *len = n;
+    return 0;
+}
+
+bool
+cli_show_progress(void)
+{
+    const char *ci = getenv("CI");
+    return isatty(STDERR_FILENO) && (ci == NULL || strcmp(ci, "true") != 0);
 }
 
 /* The client configuration from cli's configuration into out (key holds
@@ -458,6 +499,16 @@ cli_fetch_all(cli_t *cli, const char *method, ProtobufCMessage *request, int max
               const ProtobufCMessageDescriptor *response_desc, const char *items_field,
               cli_pages_t *out)
 {
+    return cli_fetch_all_progress(cli, method, request, max_page_size, response_desc,
+                                  items_field, NULL, NULL, out);
+}
+
+int
+cli_fetch_all_progress(cli_t *cli, const char *method, ProtobufCMessage *request,
+                       int max_page_size, const ProtobufCMessageDescriptor *response_desc,
+                       const char *items_field, cli_page_progress_fn progress, void *arg,
+                       cli_pages_t *out)
+{
     memset(out, 0, sizeof *out);
     const ProtobufCFieldDescriptor *size_f = s_field(
         request->descriptor, "page_size", PROTOBUF_C_TYPE_INT32, PROTOBUF_C_LABEL_NONE);
@@ -475,8 +526,20 @@ cli_fetch_all(cli_t *cli, const char *method, ProtobufCMessage *request, int max
     int rc = token == NULL ? CLI_EXIT_LOCAL : 0;
     while (rc == 0) {
         memcpy((char *) request + token_f->offset, &token, sizeof token);
+        /* A paged write (EvaluateBatch) repeated with --idempotency-key:
+         * each page is a request of its own, so each gets a key of its own
+         * made from the one given (the first page the key itself). */
+        const char *key = th_config_get(cli->config, "idempotency_key", "");
+        char page_key[160];
+        th_call_opts_t opts = {0};
+        if (key[0] != '\0' && out->n_pages > 0 &&
+            th_method_kind(method) == TH_METHOD_WRITE) {
+            snprintf(page_key, sizeof page_key, "%.128s/%zu", key, out->n_pages + 1);
+            opts.idempotency_key = page_key;
+        }
         th_result_t page;
-        rc = cli_call(cli, method, request, response_desc, NULL, &page);
+        rc = cli_call(cli, method, request, response_desc,
+                      opts.idempotency_key != NULL ? &opts : NULL, &page);
         if (rc != 0) {
             th_result_clear(&page);
             break;
@@ -490,6 +553,8 @@ cli_fetch_all(cli_t *cli, const char *method, ProtobufCMessage *request, int max
             rc = CLI_EXIT_LOCAL;
             break;
         }
+        if (progress != NULL)
+            progress(cli, arg, out->pages[out->n_pages - 1].response, out->n_items);
         const bool same = copy[0] != '\0' && strcmp(copy, token) == 0;
         free(token);
         token = copy;
@@ -530,6 +595,19 @@ cli_print_one(cli_t *cli, const ProtobufCMessage *msg)
 {
     const th_format_view_t view = {.columns = NULL, .width = cli->wide ? 0 : CLI_TABLE_WIDTH};
     if (th_format_write_one_view(stdout, cli->format, msg, &view) != 0 ||
+        fflush(stdout) != 0) {
+        fprintf(stderr, "error: could not write the output\n");
+        return CLI_EXIT_LOCAL;
+    }
+    return 0;
+}
+
+int
+cli_print_cells(cli_t *cli, const char *const *header, size_t columns,
+                const char *const *cells, size_t rows)
+{
+    if (th_format_write_cells(stdout, header, columns, cells, rows,
+                              cli->wide ? 0 : CLI_TABLE_WIDTH) != 0 ||
         fflush(stdout) != 0) {
         fprintf(stderr, "error: could not write the output\n");
         return CLI_EXIT_LOCAL;

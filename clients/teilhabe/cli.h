@@ -173,7 +173,41 @@ int cli_fetch_all(cli_t *cli, const char *method, ProtobufCMessage *request,
                   int max_page_size, const ProtobufCMessageDescriptor *response_desc,
                   const char *items_field, cli_pages_t *out);
 
+/* Told after each page cli_fetch_all_progress fetched: the page's reply
+ * and how many items there are so far. */
+typedef void (*cli_page_progress_fn)(cli_t *cli, void *arg, const ProtobufCMessage *page,
+                                     size_t n_items);
+
+/* cli_fetch_all, calling progress (may be NULL) with arg after each page.
+ * A write method's pages (EvaluateBatch) repeated with --idempotency-key
+ * carry that key on the first page and "KEY/N" on page N. */
+int cli_fetch_all_progress(cli_t *cli, const char *method, ProtobufCMessage *request,
+                           int max_page_size,
+                           const ProtobufCMessageDescriptor *response_desc,
+                           const char *items_field, cli_page_progress_fn progress,
+                           void *arg, cli_pages_t *out);
+
+/* --- files and the terminal ----------------------------------------------- */
+
+/* Reads the file at path ("-": standard input) into *text (malloc'ed, NUL
+ * added; the caller frees), *len bytes without the NUL. A file above max
+ * bytes is refused with "error: "PATH" is larger than <too_large>" (say
+ * the limit and what to do: "256 KiB, the most a rule set may have"). 0, or
+ * CLI_EXIT_LOCAL after printing why. */
+int cli_read_file(const char *path, size_t max, const char *too_large, char **text,
+                  size_t *len);
+
+/* Whether to draw progress on stderr: only on a terminal, and not in CI
+ * (CI=true), where a log would fill with carriage returns. */
+bool cli_show_progress(void);
+
 /* --- output --------------------------------------------------------------- */
+
+/* Writes a table of text cells (rows x columns) under header in --format
+ * table's style, within CLI_TABLE_WIDTH unless --wide: for tables that are
+ * not one field per column. 0 or CLI_EXIT_LOCAL. */
+int cli_print_cells(cli_t *cli, const char *const *header, size_t columns,
+                    const char *const *cells, size_t rows);
 
 /* Writes messages in the chosen --format: a table shows columns
  * (NULL-terminated field names; NULL = all) within CLI_TABLE_WIDTH unless

@@ -10,12 +10,10 @@
  */
 #include "cli.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <czmq.h>
 
@@ -239,35 +237,6 @@ s_progress(bool show, size_t done, size_t total)
     fflush(stderr);
 }
 
-/* The whole file at path into *out (malloc'ed), *len bytes. The exit code. */
-static int
-s_read_file(const char *path, char **out, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    if (fp == NULL) {
-        fprintf(stderr, "error: could not open \"%s\": %s\n", path, strerror(errno));
-        return CLI_EXIT_LOCAL;
-    }
-    char *buf = malloc(S_FILE_MAX + 1);
-    size_t n = buf != NULL ? fread(buf, 1, S_FILE_MAX + 1, fp) : 0;
-    const bool failed = buf == NULL || ferror(fp);
-    fclose(fp);
-    if (failed) {
-        fprintf(stderr, "error: could not read \"%s\"\n", path);
-        free(buf);
-        return CLI_EXIT_LOCAL;
-    }
-    if (n > S_FILE_MAX) {
-        fprintf(stderr, "error: \"%s\" is larger than %d MiB, the most one import takes: split it\n",
-                path, S_FILE_MAX >> 20);
-        free(buf);
-        return CLI_EXIT_LOCAL;
-    }
-    *out = buf;
-    *len = n;
-    return 0;
-}
-
 static const char *const s_rejection_columns[] = {"line", "field", "reason", NULL};
 
 static int
@@ -282,10 +251,11 @@ s_import(cli_t *cli, int argc, char **argv)
     if (rc != 0)
         goto cleanup;
     size_t len = 0;
-    if ((rc = s_read_file(a.pos[0], &text, &len)) != 0)
+    if ((rc = cli_read_file(a.pos[0], S_FILE_MAX,
+                            "32 MiB, the most one import takes: split it", &text, &len)) !=
+        0)
         goto cleanup;
-    const char *ci = getenv("CI");
-    const bool bar = isatty(STDERR_FILENO) && (ci == NULL || strcmp(ci, "true") != 0);
+    const bool bar = cli_show_progress();
     zuuid_t *uuid = zuuid_new();
     char id[37];
     snprintf(id, sizeof id, "%s", uuid != NULL ? zuuid_str_canonical(uuid) : "");

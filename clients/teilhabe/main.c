@@ -34,6 +34,8 @@
     X(cli_assessment_commands) \
     X(cli_reach_commands) \
     X(cli_submission_commands) \
+    X(cli_eligibility_commands) \
+    X(cli_application_commands) \
     X(cli_events_commands)
 
 #define X(table) extern const cli_command_t table[];
@@ -86,7 +88,7 @@ cli_help(FILE *out)
             "Commands:\n");
     for (size_t t = 0; s_tables[t] != NULL; t++)
         for (const cli_command_t *c = s_tables[t]; c->name != NULL; c++)
-            fprintf(out, "  %-10s %-22s %s\n", c->group, c->name, c->summary);
+            fprintf(out, "  %-11s %-22s %s\n", c->group, c->name, c->summary);
     fprintf(out,
             "\n"
             "Exit codes:\n"

@@ -176,6 +176,31 @@ test_table_aligned(void **state)
     free(text);
 }
 
+/* Cells of text: aligned under their header, the widest cut to the width. */
+static void
+test_cells(void **state)
+{
+    (void) state;
+    const char *const header[] = {"criterion", "result"};
+    const char *const cells[] = {"concept_ok", "fail", "  concept_adopted_long_name", "pass"};
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    assert_non_null(out);
+    assert_int_equal(th_format_write_cells(out, header, 2, cells, 2, 0), 0);
+    fclose(out);
+    assert_string_equal(text, "criterion                    result\n"
+                              "concept_ok                   fail\n"
+                              "  concept_adopted_long_name  pass\n");
+    free(text);
+    out = open_memstream(&text, &size);
+    assert_non_null(out);
+    assert_int_equal(th_format_write_cells(out, header, 2, cells, 2, 20), 0);
+    fclose(out);
+    assert_non_null(strstr(text, "  concept_a\u2026  pass\n"));
+    free(text);
+}
+
 int
 main(void)
 {
@@ -185,6 +210,7 @@ main(void)
         cmocka_unit_test(test_json_list_parses_back),
         cmocka_unit_test(test_csv_rfc4180),
         cmocka_unit_test(test_table_aligned),
+        cmocka_unit_test(test_cells),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
