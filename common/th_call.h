@@ -196,4 +196,17 @@ int th_call_invoke(th_call_t *call, const char *method, const ProtobufCMessage *
                    const ProtobufCMessageDescriptor *response_desc,
                    const th_result_t **result);
 
+/* A page of a list another service answered (th_call_invoke_pages): TH_OK
+ * to go on, or a status recorded on the call to stop with. */
+typedef int (*th_call_page_fn)(th_call_t *call, const ProtobufCMessage *response, void *arg);
+
+/* th_call_invoke of a List method, every page: request's page_token (a
+ * string field of that name; the caller sets the page size) is set to
+ * each response's next_page_token until it is "", and fn sees each page.
+ * The request is left as it came. TH_OK, or the status of the call or of
+ * fn, recorded on the call (INTERNAL when method is no paged list). */
+int th_call_invoke_pages(th_call_t *call, const char *method, ProtobufCMessage *request,
+                         const ProtobufCMessageDescriptor *response_desc, th_call_page_fn fn,
+                         void *arg);
+
 #endif /* TH_CALL_H */

@@ -200,3 +200,41 @@ th_call_invoke(th_call_t *call, const char *method, const ProtobufCMessage *requ
         return th_call_error(call, result->code, "%s: %s", method, why);
     }
 }
+
+/* The string field name of msg, or NULL when msg has none of that name. */
+static char **
+s_string_field(const ProtobufCMessage *msg, const char *name)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(msg->descriptor, name);
+    if (f == NULL || f->type != PROTOBUF_C_TYPE_STRING ||
+        f->label == PROTOBUF_C_LABEL_REPEATED)
+        return NULL;
+    return (char **) ((char *) msg + f->offset);
+}
+
+int
+th_call_invoke_pages(th_call_t *call, const char *method, ProtobufCMessage *request,
+                     const ProtobufCMessageDescriptor *response_desc, th_call_page_fn fn,
+                     void *arg)
+{
+    char **token = s_string_field(request, "page_token");
+    const ProtobufCFieldDescriptor *next =
+        protobuf_c_message_descriptor_get_field_by_name(response_desc, "next_page_token");
+    if (token == NULL || next == NULL || next->type != PROTOBUF_C_TYPE_STRING)
+        return th_call_error(call, TH_INTERNAL, "%s is no paged list", method);
+    char *const first = *token;
+    int rc;
+    for (;;) {
+        const th_result_t *r = NULL;
+        if ((rc = th_call_invoke(call, method, request, response_desc, &r)) != TH_OK ||
+            (rc = fn(call, r->response, arg)) != TH_OK)
+            break;
+        const char *following = *s_string_field(r->response, "next_page_token");
+        if (following == NULL || following[0] == '\0')
+            break;
+        *token = th_call_strdup(call, following);
+    }
+    *token = first;
+    return rc;
+}

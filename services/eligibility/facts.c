@@ -139,35 +139,51 @@ s_missing_facts(th_call_t *call, eligibility_district_t *e, const rules_need_t *
     return TH_OK;
 }
 
+/* What the page functions below share. */
+typedef struct {
+    eligibility_land_t *land;
+    size_t *cap;
+    const char *as_of;
+    const char *src;
+    const rules_need_t *needs; /* s_measures: every need; s_values: the one */
+    size_t n_needs;
+    int64_t *counts; /* s_managers, s_measures */
+    int64_t *open;   /* s_measures */
+} s_ctx_t;
+
+static int
+s_districts_page(th_call_t *call, const ProtobufCMessage *response, void *arg)
+{
+    s_ctx_t *ctx = arg;
+    const Teilhabe__Registry__V1__ListDistrictsResponse *resp = (const void *) response;
+    int rc;
+    for (size_t i = 0; i < resp->n_districts; i++) {
+        const Teilhabe__Registry__V1__District *d = resp->districts[i];
+        if ((rc = s_add_district(call, ctx->land, ctx->cap, d->ags, d->name)) != TH_OK ||
+            (rc = s_district_facts(call, &ctx->land->items[ctx->land->n - 1], d,
+                                   ctx->src)) != TH_OK)
+            return rc;
+    }
+    return TH_OK;
+}
+
 static int
 s_districts(th_call_t *call, const char *state_code, const char *as_of,
             eligibility_land_t *land, size_t *cap)
 {
-    const char *src = th_call_printf(call, "registry ListDistricts as of %s", as_of);
+    s_ctx_t ctx = {.land = land,
+                   .cap = cap,
+                   .as_of = as_of,
+                   .src = th_call_printf(call, "registry ListDistricts as of %s", as_of)};
     Teilhabe__Registry__V1__ListDistrictsRequest req =
         TEILHABE__REGISTRY__V1__LIST_DISTRICTS_REQUEST__INIT;
     req.state_code = (char *) (state_code != NULL ? state_code : "");
     req.as_of = (char *) as_of;
     req.page_size = S_PAGE;
-    for (;;) {
-        const th_result_t *r = NULL;
-        int rc = th_call_invoke(
-            call, S_REGISTRY "ListDistricts", &req.base,
-            &teilhabe__registry__v1__list_districts_response__descriptor, &r);
-        if (rc != TH_OK)
-            return rc;
-        const Teilhabe__Registry__V1__ListDistrictsResponse *resp =
-            (const void *) r->response;
-        for (size_t i = 0; i < resp->n_districts; i++) {
-            const Teilhabe__Registry__V1__District *d = resp->districts[i];
-            if ((rc = s_add_district(call, land, cap, d->ags, d->name)) != TH_OK ||
-                (rc = s_district_facts(call, &land->items[land->n - 1], d, src)) != TH_OK)
-                return rc;
-        }
-        if (resp->next_page_token[0] == '\0')
-            return TH_OK;
-        req.page_token = th_call_strdup(call, resp->next_page_token);
-    }
+    return th_call_invoke_pages(
+        call, S_REGISTRY "ListDistricts", &req.base,
+        &teilhabe__registry__v1__list_districts_response__descriptor, s_districts_page,
+        &ctx);
 }
 
 /* only_ags, when the list did not hold it: does the registry know it? */
@@ -206,66 +222,89 @@ s_only(th_call_t *call, const char *ags, const char *as_of, eligibility_land_t *
 
 /* --- concepts, managers ------------------------------------------------------- */
 
+/* One concept's facts. */
+static int
+s_concept_facts(th_call_t *call, eligibility_district_t *e,
+                const Teilhabe__Registry__V1__Concept *c, const char *as_of)
+{
+    const char *src = th_call_printf(
+        call, "registry ListConcepts as of %s: version %" PRId64 ", adopted %s", as_of,
+        c->version, c->adopted_on);
+    int64_t age = 0;
+    char orient[TH_ENUM_TEXT_SIZE];
+    const char *o = th_enum_token(&teilhabe__registry__v1__orientation__descriptor,
+                                  (int) c->orientation, orient, sizeof orient);
+    const char **fields = th_call_alloc(call, (c->n_fields + 1) * sizeof *fields);
+    char(*tokens)[TH_ENUM_TEXT_SIZE] =
+        th_call_alloc(call, (c->n_fields + 1) * sizeof *tokens);
+    size_t n_fields = 0;
+    for (size_t k = 0; k < c->n_fields; k++) {
+        const char *t = th_enum_token(&teilhabe__common__v1__field_of_action__descriptor,
+                                      (int) c->fields[k], tokens[k], sizeof tokens[k]);
+        if (t != NULL)
+            fields[n_fields++] = t;
+    }
+    rules_facts_t *f = e->facts;
+    if (rules_age_years(c->adopted_on, as_of, &age) != 0)
+        return th_call_error(call, TH_INTERNAL,
+                             "the registry answered a concept of %s adopted on \"%s\", "
+                             "which is not a date on or before %s",
+                             c->ags, c->adopted_on, as_of);
+    if (rules_facts_set_bool(f, "concept.adopted", true, src) != 0 ||
+        rules_facts_set_date(f, "concept.adopted_on", c->adopted_on, src) != 0 ||
+        rules_facts_set_number(f, "concept.age_years", age, src) != 0 ||
+        (o != NULL ? rules_facts_set_text(f, "concept.orientation", o, src)
+                   : rules_facts_set_absent(f, "concept.orientation", src)) != 0 ||
+        rules_facts_set_list(f, "concept.fields", fields, n_fields, src) != 0)
+        return s_nomem(call);
+    return TH_OK;
+}
+
+static int
+s_concepts_page(th_call_t *call, const ProtobufCMessage *response, void *arg)
+{
+    s_ctx_t *ctx = arg;
+    const Teilhabe__Registry__V1__ListConceptsResponse *resp = (const void *) response;
+    for (size_t i = 0; i < resp->n_concepts; i++) {
+        eligibility_district_t *e = s_find(ctx->land, resp->concepts[i]->ags);
+        int rc;
+        if (e != NULL &&
+            (rc = s_concept_facts(call, e, resp->concepts[i], ctx->as_of)) != TH_OK)
+            return rc;
+    }
+    return TH_OK;
+}
+
 static int
 s_concepts(th_call_t *call, const char *state_code, const char *as_of,
            eligibility_land_t *land)
 {
+    s_ctx_t ctx = {.land = land, .as_of = as_of};
     Teilhabe__Registry__V1__ListConceptsRequest req =
         TEILHABE__REGISTRY__V1__LIST_CONCEPTS_REQUEST__INIT;
     req.state_code = (char *) (state_code != NULL ? state_code : "");
     req.as_of = (char *) as_of;
     req.page_size = S_PAGE;
-    for (;;) {
-        const th_result_t *r = NULL;
-        int rc =
-            th_call_invoke(call, S_REGISTRY "ListConcepts", &req.base,
-                           &teilhabe__registry__v1__list_concepts_response__descriptor, &r);
-        if (rc != TH_OK)
-            return rc;
-        const Teilhabe__Registry__V1__ListConceptsResponse *resp =
-            (const void *) r->response;
-        for (size_t i = 0; i < resp->n_concepts; i++) {
-            const Teilhabe__Registry__V1__Concept *c = resp->concepts[i];
-            eligibility_district_t *e = s_find(land, c->ags);
-            if (e == NULL)
-                continue;
-            const char *src = th_call_printf(
-                call, "registry ListConcepts as of %s: version %" PRId64 ", adopted %s",
-                as_of, c->version, c->adopted_on);
-            int64_t age = 0;
-            char orient[TH_ENUM_TEXT_SIZE];
-            const char *o = th_enum_token(&teilhabe__registry__v1__orientation__descriptor,
-                                          (int) c->orientation, orient, sizeof orient);
-            const char **fields = th_call_alloc(call, (c->n_fields + 1) * sizeof *fields);
-            char(*tokens)[TH_ENUM_TEXT_SIZE] =
-                th_call_alloc(call, (c->n_fields + 1) * sizeof *tokens);
-            size_t n_fields = 0;
-            for (size_t k = 0; k < c->n_fields; k++) {
-                const char *t =
-                    th_enum_token(&teilhabe__common__v1__field_of_action__descriptor,
-                                  (int) c->fields[k], tokens[k], sizeof tokens[k]);
-                if (t != NULL)
-                    fields[n_fields++] = t;
-            }
-            rules_facts_t *f = e->facts;
-            if (rules_age_years(c->adopted_on, as_of, &age) != 0)
-                return th_call_error(
-                    call, TH_INTERNAL,
-                    "the registry answered a concept of %s adopted on \"%s\", "
-                    "which is not a date on or before %s",
-                    c->ags, c->adopted_on, as_of);
-            if (rules_facts_set_bool(f, "concept.adopted", true, src) != 0 ||
-                rules_facts_set_date(f, "concept.adopted_on", c->adopted_on, src) != 0 ||
-                rules_facts_set_number(f, "concept.age_years", age, src) != 0 ||
-                (o != NULL ? rules_facts_set_text(f, "concept.orientation", o, src)
-                           : rules_facts_set_absent(f, "concept.orientation", src)) != 0 ||
-                rules_facts_set_list(f, "concept.fields", fields, n_fields, src) != 0)
-                return s_nomem(call);
+    return th_call_invoke_pages(call, S_REGISTRY "ListConcepts", &req.base,
+                                &teilhabe__registry__v1__list_concepts_response__descriptor,
+                                s_concepts_page, &ctx);
+}
+
+static int
+s_managers_page(th_call_t *call, const ProtobufCMessage *response, void *arg)
+{
+    (void) call;
+    s_ctx_t *ctx = arg;
+    const Teilhabe__Registry__V1__ListManagersResponse *resp = (const void *) response;
+    for (size_t i = 0; i < resp->n_managers; i++) {
+        const Teilhabe__Registry__V1__Manager *m = resp->managers[i];
+        for (size_t k = 0; k < m->n_assignments; k++) {
+            eligibility_district_t *e = s_find(ctx->land, m->assignments[k]->ags);
+            if (e != NULL)
+                ctx->counts[e - ctx->land->items]++;
         }
-        if (resp->next_page_token[0] == '\0')
-            return TH_OK;
-        req.page_token = th_call_strdup(call, resp->next_page_token);
     }
+    return TH_OK;
 }
 
 static int
@@ -279,27 +318,12 @@ s_managers(th_call_t *call, const char *state_code, const char *as_of,
     req.state_code = (char *) (state_code != NULL ? state_code : "");
     req.as_of = (char *) as_of;
     req.page_size = S_PAGE;
-    for (;;) {
-        const th_result_t *r = NULL;
-        int rc =
-            th_call_invoke(call, S_REGISTRY "ListManagers", &req.base,
-                           &teilhabe__registry__v1__list_managers_response__descriptor, &r);
-        if (rc != TH_OK)
-            return rc;
-        const Teilhabe__Registry__V1__ListManagersResponse *resp =
-            (const void *) r->response;
-        for (size_t i = 0; i < resp->n_managers; i++) {
-            const Teilhabe__Registry__V1__Manager *m = resp->managers[i];
-            for (size_t k = 0; k < m->n_assignments; k++) {
-                eligibility_district_t *e = s_find(land, m->assignments[k]->ags);
-                if (e != NULL)
-                    counts[e - land->items]++;
-            }
-        }
-        if (resp->next_page_token[0] == '\0')
-            break;
-        req.page_token = th_call_strdup(call, resp->next_page_token);
-    }
+    s_ctx_t ctx = {.land = land, .counts = counts};
+    int rc = th_call_invoke_pages(
+        call, S_REGISTRY "ListManagers", &req.base,
+        &teilhabe__registry__v1__list_managers_response__descriptor, s_managers_page, &ctx);
+    if (rc != TH_OK)
+        return rc;
     const char *src = th_call_printf(call, "registry ListManagers as of %s", as_of);
     for (size_t i = 0; i < land->n; i++)
         if (rules_facts_set_number(land->items[i].facts, "managers.count",
@@ -345,11 +369,37 @@ s_measure_matches(const Teilhabe__Measures__V1__Measure *m, const rules_need_t *
 }
 
 static int
+s_measures_page(th_call_t *call, const ProtobufCMessage *response, void *arg)
+{
+    (void) call;
+    s_ctx_t *ctx = arg;
+    /* counts[need * (n + 1) + district]: matching measures; open[...] of
+     * them open to all residents. */
+    const size_t n = ctx->land->n + 1;
+    const Teilhabe__Measures__V1__ListMeasuresResponse *resp = (const void *) response;
+    for (size_t i = 0; i < resp->n_measures; i++) {
+        const Teilhabe__Measures__V1__Measure *m = resp->measures[i];
+        eligibility_district_t *e = s_find(ctx->land, m->ags);
+        if (e == NULL || !s_runs(m, ctx->as_of))
+            continue;
+        const size_t d = (size_t) (e - ctx->land->items);
+        for (size_t k = 0; k < ctx->n_needs; k++) {
+            if (ctx->needs[k].source != RULES_FROM_MEASURES ||
+                !s_measure_matches(m, &ctx->needs[k]))
+                continue;
+            ctx->counts[k * n + d]++;
+            if (m->target_group ==
+                TEILHABE__MEASURES__V1__TARGET_GROUP__TARGET_GROUP_ALL_RESIDENTS)
+                ctx->open[k * n + d]++;
+        }
+    }
+    return TH_OK;
+}
+
+static int
 s_measures(th_call_t *call, const char *state_code, const char *as_of,
            eligibility_land_t *land, const rules_need_t *needs, size_t n_needs)
 {
-    /* counts[need * (n + 1) + district]: matching measures; open[...] of
-     * them open to all residents. */
     const size_t n = land->n + 1;
     int64_t *counts = th_call_alloc(call, n_needs * n * sizeof *counts);
     int64_t *open = th_call_alloc(call, n_needs * n * sizeof *open);
@@ -359,35 +409,17 @@ s_measures(th_call_t *call, const char *state_code, const char *as_of,
         TEILHABE__MEASURES__V1__LIST_MEASURES_REQUEST__INIT;
     req.state_code = (char *) (state_code != NULL ? state_code : "");
     req.page_size = S_PAGE;
-    for (;;) {
-        const th_result_t *r = NULL;
-        int rc =
-            th_call_invoke(call, S_MEASURES "ListMeasures", &req.base,
-                           &teilhabe__measures__v1__list_measures_response__descriptor, &r);
-        if (rc != TH_OK)
-            return rc;
-        const Teilhabe__Measures__V1__ListMeasuresResponse *resp =
-            (const void *) r->response;
-        for (size_t i = 0; i < resp->n_measures; i++) {
-            const Teilhabe__Measures__V1__Measure *m = resp->measures[i];
-            eligibility_district_t *e = s_find(land, m->ags);
-            if (e == NULL || !s_runs(m, as_of))
-                continue;
-            const size_t d = (size_t) (e - land->items);
-            for (size_t k = 0; k < n_needs; k++) {
-                if (needs[k].source != RULES_FROM_MEASURES ||
-                    !s_measure_matches(m, &needs[k]))
-                    continue;
-                counts[k * n + d]++;
-                if (m->target_group ==
-                    TEILHABE__MEASURES__V1__TARGET_GROUP__TARGET_GROUP_ALL_RESIDENTS)
-                    open[k * n + d]++;
-            }
-        }
-        if (resp->next_page_token[0] == '\0')
-            break;
-        req.page_token = th_call_strdup(call, resp->next_page_token);
-    }
+    s_ctx_t ctx = {.land = land,
+                   .as_of = as_of,
+                   .needs = needs,
+                   .n_needs = n_needs,
+                   .counts = counts,
+                   .open = open};
+    int rc = th_call_invoke_pages(
+        call, S_MEASURES "ListMeasures", &req.base,
+        &teilhabe__measures__v1__list_measures_response__descriptor, s_measures_page, &ctx);
+    if (rc != TH_OK)
+        return rc;
     const char *src =
         th_call_printf(call, "measures ListMeasures: measures running on %s", as_of);
     for (size_t k = 0; k < n_needs; k++) {
@@ -397,7 +429,6 @@ s_measures(th_call_t *call, const char *state_code, const char *as_of,
         for (size_t d = 0; d < land->n; d++) {
             rules_facts_t *f = land->items[d].facts;
             const int64_t c = counts[k * n + d];
-            int rc;
             if (!share)
                 rc = rules_facts_set_number(f, needs[k].key, c * RULES_MICRO, src);
             else if (c == 0)
@@ -420,6 +451,27 @@ s_double_micro(double v)
 {
     const double scaled = v * (double) RULES_MICRO;
     return (int64_t) (scaled >= 0 ? scaled + 0.5 : scaled - 0.5);
+}
+
+static int
+s_values_page(th_call_t *call, const ProtobufCMessage *response, void *arg)
+{
+    s_ctx_t *ctx = arg;
+    const Teilhabe__Measures__V1__ListValuesResponse *resp = (const void *) response;
+    for (size_t i = 0; i < resp->n_values; i++) {
+        const Teilhabe__Measures__V1__IndicatorValue *v = resp->values[i];
+        eligibility_district_t *e = s_find(ctx->land, v->ags);
+        /* from..to includes the period's halves, quarters and months:
+         * only the period itself is the fact. */
+        if (e == NULL || strcmp(v->period, ctx->needs->period) != 0)
+            continue;
+        const char *src = th_call_printf(call, "measures ListValues %s %s: %s",
+                                         v->indicator_code, v->period, v->source);
+        if (rules_facts_set_number(e->facts, ctx->needs->key, s_double_micro(v->value),
+                                   src) != 0)
+            return s_nomem(call);
+    }
+    return TH_OK;
 }
 
 static int
@@ -446,31 +498,10 @@ s_values(th_call_t *call, const char *state_code, eligibility_land_t *land,
                              ? (Teilhabe__Measures__V1__Disaggregation) dis_value
                              : TEILHABE__MEASURES__V1__DISAGGREGATION__DISAGGREGATION_TOTAL;
     req.page_size = 1000;
-    for (;;) {
-        const th_result_t *r = NULL;
-        int rc =
-            th_call_invoke(call, S_MEASURES "ListValues", &req.base,
-                           &teilhabe__measures__v1__list_values_response__descriptor, &r);
-        if (rc != TH_OK)
-            return rc;
-        const Teilhabe__Measures__V1__ListValuesResponse *resp = (const void *) r->response;
-        for (size_t i = 0; i < resp->n_values; i++) {
-            const Teilhabe__Measures__V1__IndicatorValue *v = resp->values[i];
-            eligibility_district_t *e = s_find(land, v->ags);
-            /* from..to includes the period's halves, quarters and months:
-             * only the period itself is the fact. */
-            if (e == NULL || strcmp(v->period, need->period) != 0)
-                continue;
-            const char *src = th_call_printf(call, "measures ListValues %s %s: %s",
-                                             v->indicator_code, v->period, v->source);
-            if (rules_facts_set_number(e->facts, need->key, s_double_micro(v->value),
-                                       src) != 0)
-                return s_nomem(call);
-        }
-        if (resp->next_page_token[0] == '\0')
-            return TH_OK;
-        req.page_token = th_call_strdup(call, resp->next_page_token);
-    }
+    s_ctx_t ctx = {.land = land, .needs = need};
+    return th_call_invoke_pages(call, S_MEASURES "ListValues", &req.base,
+                                &teilhabe__measures__v1__list_values_response__descriptor,
+                                s_values_page, &ctx);
 }
 
 static int

@@ -173,6 +173,8 @@ const char *rules_programme_name(const rules_set_t *self, const char *lang); /* 
 const char *rules_programme_description(const rules_set_t *self, const char *lang);
 const char *rules_valid_from(const rules_set_t *self); /* "2021-11-25" */
 const char *rules_valid_to(const rules_set_t *self);   /* "" = open */
+/* The version's legal source (version.source). */
+const char *rules_version_source(const rules_set_t *self);
 /* true when the entitlement is an allocation of a budget over the Land's
  * eligible districts (rules_allocate must run after every district's
  * rules_evaluate). */

@@ -518,6 +518,12 @@ rules_valid_to(const rules_set_t *self)
     return self->valid_to;
 }
 
+const char *
+rules_version_source(const rules_set_t *self)
+{
+    return self->version_source != NULL ? self->version_source : "";
+}
+
 bool
 rules_allocates(const rules_set_t *self)
 {

@@ -240,16 +240,15 @@ eligibility_store_publish(th_db_t *db, const rules_set_t *rules, const char *tex
         return TH_ESTATE;
     }
     PQclear(r);
-    /* The source line of the version, as the text's own. */
-    const char *iparams[] = {code, oparams[1], oparams[2], text, oparams[3], by};
-    r = th_db_exec(
-        db,
-        "INSERT INTO eligibility.rule_sets (programme_code, version, valid_from, "
-        "valid_to, text, hash, published_by) SELECT $1, "
-        "coalesce(max(r.version), 0) + 1, $2::date, $3::date, $4, $5, $6 "
-        "FROM eligibility.rule_sets r WHERE r.programme_code = $1 "
-        "RETURNING version",
-        6, iparams);
+    const char *iparams[] = {code, oparams[1], oparams[2], text,
+                             oparams[3], by, rules_version_source(rules)};
+    r = th_db_exec(db,
+                   "INSERT INTO eligibility.rule_sets (programme_code, version, valid_from, "
+                   "valid_to, text, hash, published_by, source) SELECT $1, "
+                   "coalesce(max(r.version), 0) + 1, $2::date, $3::date, $4, $5, $6, $7 "
+                   "FROM eligibility.rule_sets r WHERE r.programme_code = $1 "
+                   "RETURNING version",
+                   7, iparams);
     if (r == NULL)
         return TH_EDB;
     *version = (int32_t) strtol(PQgetvalue(r, 0, 0), NULL, 10);

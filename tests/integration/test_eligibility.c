@@ -181,6 +181,7 @@ test_programmes(void **state)
     assert_string_equal(p->versions[0]->published_by, "seed");
     assert_int_equal(strlen(p->versions[0]->hash), 64);
     assert_non_null(strstr(p->versions[0]->text, "code: nrw-ki"));
+    assert_non_null(strstr(p->versions[0]->source, "TIntG"));
     th_result_clear(&r);
 
     g.code = (char *) "no-such-programme";

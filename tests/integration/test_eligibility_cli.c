@@ -43,7 +43,7 @@ s_setup(void **state)
     if (f == NULL)
         return -1;
     *state = f;
-    if (eligibility_env_start(&f->env, "eligcli") != 0)
+    if (eligibility_env_start(&f->env, "eligcli", "0") != 0)
         return -1;
     const registry_env_t *reg = &f->env.meas.reg;
     const char *names[S_N] = {"ministry-nw", "manager-nw", "analyst"};
