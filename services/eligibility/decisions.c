@@ -170,17 +170,15 @@ ELIGIBILITY_HANDLER(eligibility_get_decision)
     snprintf(land, sizeof land, "%.2s", d->ags);
     if (!s_reads(p, land))
         return s_denied(call, land);
-    char *hash = NULL, *text = NULL;
-    if (eligibility_store_version(call, d->programme_code, d->rule_version, &hash, &text) !=
-        0)
-        return th_answer_db_failure(call, "read the decision's rule set");
-    rules_error_t e[1];
-    size_t n_errors = 0;
-    rules_set_t *rules = rules_parse(text, strlen(text), e, 1, &n_errors);
-    if (rules == NULL)
-        return th_call_error(call, TH_INTERNAL,
-                             "version %d of programme %s does not parse with this release",
-                             (int) d->rule_version, d->programme_code);
+    eligibility_version_t ver = {0};
+    if ((rc = eligibility_version_number(call, d->programme_code, d->rule_version, &ver)) !=
+        TH_OK) {
+        eligibility_version_clear(&ver);
+        return rc;
+    }
+    const char *hash = ver.hash;
+    rules_set_t *rules = ver.rules;
+    ver.rules = NULL;
     /* The decision and, for an allocation, the rest of its run. */
     char **ags = &d->ags;
     uint8_t **facts_packed = &packed;

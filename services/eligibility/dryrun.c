@@ -82,31 +82,11 @@ ELIGIBILITY_HANDLER(eligibility_dry_run)
     resp->as_of = th_call_strdup(call, as_of);
     /* The version in force, when there is one: a new programme has none. */
     char first[TH_DATE_LEN + 1];
-    char *hash = NULL, *text = NULL, *cur_state = NULL;
-    int32_t version = 0;
-    rc = eligibility_store_version_at(call, proposed.programme_code, as_of, &version, &hash,
-                                      &text, &cur_state, first);
-    if (rc != 0 && rc != TH_ENOTFOUND) {
-        rc = th_answer_db_failure(call, "read the rule set in force");
+    bool found = false;
+    if ((rc = eligibility_version_at(call, proposed.programme_code, as_of, &current, &found,
+                                     first)) != TH_OK)
         goto cleanup;
-    }
-    if (rc == 0) {
-        rules_error_t e[1];
-        size_t n = 0;
-        current.rules = rules_parse(text, strlen(text), e, 1, &n);
-        if (current.rules == NULL) {
-            rc =
-                th_call_error(call, TH_INTERNAL,
-                              "version %d of programme %s does not parse with this release",
-                              (int) version, proposed.programme_code);
-            goto cleanup;
-        }
-        current.programme_code = proposed.programme_code;
-        current.state_code = cur_state;
-        current.version = version;
-        current.hash = hash;
-        resp->current_version = version;
-    }
+    resp->current_version = found ? current.version : 0;
     if ((rc = eligibility_gather(call, proposed.rules, state, as_of, NULL, &land_new)) !=
             TH_OK ||
         (rc = eligibility_decide(call, &proposed, &land_new, as_of, NULL, &run_new)) !=

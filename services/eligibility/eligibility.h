@@ -160,6 +160,17 @@ int eligibility_version_in_force(th_call_t *call, const char *code, const char *
  * above RULES_TEXT_MAX. */
 int eligibility_parse_text(th_call_t *call, const char *text, rules_set_t **out);
 
+/* The same without an answer for "none": *found false when no version of
+ * code is in force on as_of (first: the programme's first day, "" for an
+ * unknown programme). TH_OK, or a status recorded on the call. */
+int eligibility_version_at(th_call_t *call, const char *code, const char *as_of,
+                           eligibility_version_t *out, bool *found,
+                           char first[TH_DATE_LEN + 1]);
+
+/* Version `version` of code, parsed (a decision's, read back). */
+int eligibility_version_number(th_call_t *call, const char *code, int32_t version,
+                               eligibility_version_t *out);
+
 /* A programme code: [a-z0-9][a-z0-9-]{1,39}; INVALID_ARGUMENT naming field. */
 int eligibility_check_code(th_call_t *call, const char *field, const char *code);
 

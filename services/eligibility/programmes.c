@@ -47,37 +47,18 @@ eligibility_check_code(th_call_t *call, const char *field, const char *code)
     return TH_OK;
 }
 
-int
-eligibility_version_in_force(th_call_t *call, const char *code, const char *as_of,
-                             eligibility_version_t *out)
+/* The stored text of version `version` of code parsed into out (hash and
+ * Land with it). INTERNAL when it does not parse: a release whose engine
+ * refuses what an earlier one published. */
+static int
+s_parse_stored(th_call_t *call, const char *code, int32_t version, const char *text,
+               char *hash, char *state, eligibility_version_t *out)
 {
-    memset(out, 0, sizeof *out);
-    char first[TH_DATE_LEN + 1];
-    char *hash = NULL, *text = NULL, *state = NULL;
-    int32_t version = 0;
-    int rc = eligibility_store_version_at(call, code, as_of, &version, &hash, &text, &state,
-                                          first);
-    if (rc == TH_ENOTFOUND && first[0] == '\0')
-        return th_call_error(call, TH_NOT_FOUND,
-                             "no programme has the code \"%s\" (ListProgrammes lists them)",
-                             code);
-    if (rc == TH_ENOTFOUND && strcmp(as_of, first) < 0)
-        return th_call_error(call, TH_FAILED_PRECONDITION,
-                             "programme %s starts on %s: there is no rule set for %s; ask "
-                             "about a date on or after %s",
-                             code, first, as_of, first);
-    if (rc == TH_ENOTFOUND)
-        return th_call_error(call, TH_FAILED_PRECONDITION,
-                             "no rule set of programme %s is in force on %s (GetProgramme "
-                             "lists its versions and their dates)",
-                             code, as_of);
-    if (rc != 0)
-        return th_answer_db_failure(call, "read the rule set");
     rules_error_t errors[1];
     size_t n = 0;
     out->rules = rules_parse(text, strlen(text), errors, 1, &n);
     if (out->rules == NULL) {
-        th_log_error(0, "a stored rule set does not parse",
+        th_log_error(th_call_id(call), "a stored rule set does not parse",
                      "programme=%s version=%d error=\"%s\"", code, (int) version,
                      n > 0 ? errors[0].message : "?");
         return th_call_error(
@@ -91,6 +72,59 @@ eligibility_version_in_force(th_call_t *call, const char *code, const char *as_o
     out->version = version;
     out->hash = hash;
     return TH_OK;
+}
+
+int
+eligibility_version_at(th_call_t *call, const char *code, const char *as_of,
+                       eligibility_version_t *out, bool *found, char first[TH_DATE_LEN + 1])
+{
+    memset(out, 0, sizeof *out);
+    *found = false;
+    char *hash = NULL, *text = NULL, *state = NULL;
+    int32_t version = 0;
+    int rc = eligibility_store_version_at(call, code, as_of, &version, &hash, &text, &state,
+                                          first);
+    if (rc == TH_ENOTFOUND)
+        return TH_OK;
+    if (rc != 0)
+        return th_answer_db_failure(call, "read the rule set");
+    *found = true;
+    return s_parse_stored(call, code, version, text, hash, state, out);
+}
+
+int
+eligibility_version_number(th_call_t *call, const char *code, int32_t version,
+                           eligibility_version_t *out)
+{
+    memset(out, 0, sizeof *out);
+    char *hash = NULL, *text = NULL;
+    if (eligibility_store_version(call, code, version, &hash, &text) != 0)
+        return th_answer_db_failure(call, "read the rule set");
+    return s_parse_stored(call, code, version, text, hash, th_call_strdup(call, ""), out);
+}
+
+int
+eligibility_version_in_force(th_call_t *call, const char *code, const char *as_of,
+                             eligibility_version_t *out)
+{
+    char first[TH_DATE_LEN + 1];
+    bool found = false;
+    int rc = eligibility_version_at(call, code, as_of, out, &found, first);
+    if (rc != TH_OK || found)
+        return rc;
+    if (first[0] == '\0')
+        return th_call_error(call, TH_NOT_FOUND,
+                             "no programme has the code \"%s\" (ListProgrammes lists them)",
+                             code);
+    if (strcmp(as_of, first) < 0)
+        return th_call_error(call, TH_FAILED_PRECONDITION,
+                             "programme %s starts on %s: there is no rule set for %s; ask "
+                             "about a date on or after %s",
+                             code, first, as_of, first);
+    return th_call_error(call, TH_FAILED_PRECONDITION,
+                         "no rule set of programme %s is in force on %s (GetProgramme "
+                         "lists its versions and their dates)",
+                         code, as_of);
 }
 
 /* --- reads ----------------------------------------------------------------------- */

@@ -127,37 +127,6 @@ typedef struct {
     eligibility_run_t run;
 } s_work_t;
 
-/* The version of code in force on as_of, parsed; false when there is none
- * (a programme that ended, or not started yet: nothing to re-check). */
-static int
-s_version(th_call_t *call, const char *code, const char *as_of, eligibility_version_t *out,
-          bool *found)
-{
-    char first[TH_DATE_LEN + 1];
-    char *hash = NULL, *text = NULL, *state = NULL;
-    int32_t version = 0;
-    *found = false;
-    int rc = eligibility_store_version_at(call, code, as_of, &version, &hash, &text, &state,
-                                          first);
-    if (rc == TH_ENOTFOUND)
-        return TH_OK;
-    if (rc != 0)
-        return th_answer_db_failure(call, "read the rule set");
-    rules_error_t e[1];
-    size_t n = 0;
-    out->rules = rules_parse(text, strlen(text), e, 1, &n);
-    if (out->rules == NULL)
-        return th_call_error(call, TH_INTERNAL,
-                             "version %d of programme %s does not parse with this release",
-                             (int) version, code);
-    out->programme_code = th_call_strdup(call, code);
-    out->state_code = state;
-    out->version = version;
-    out->hash = hash;
-    *found = true;
-    return TH_OK;
-}
-
 ELIGIBILITY_HANDLER(eligibility_recheck)
 {
     const Teilhabe__Eligibility__V1__RecheckRequest *req = (const void *) request;
@@ -231,7 +200,11 @@ ELIGIBILITY_HANDLER(eligibility_recheck)
             end++;
         s_work_t *w = &work[n_work];
         bool found = false;
-        if ((rc = s_version(call, codes[i], as_of, &w->ver, &found)) != TH_OK || !found) {
+        char first[TH_DATE_LEN + 1];
+        /* A programme ended or not begun on as_of: nothing to re-check. */
+        if ((rc = eligibility_version_at(call, codes[i], as_of, &w->ver, &found, first)) !=
+                TH_OK ||
+            !found) {
             i = end;
             continue;
         }

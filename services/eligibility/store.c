@@ -55,42 +55,41 @@ eligibility_store_programme(th_call_t *call, const char *code, const char *lang,
     if (rc != 0)
         return rc;
     const char *vparams[] = {code, include_text ? "true" : "false"};
-    r =
-        th_row_exec(
-            call,
-            "SELECT r.version, " S_DATE("r.valid_from") " AS valid_from, " S_DATE(
-                "r.valid_to") " AS valid_to, r.hash, r.published_by, " S_TS("r.published_"
-                                                                            "at") " AS "
-                                                                                  "publish_"
-                                                                                  "time, "
-                                                                                  "CASE "
-                                                                                  "WHEN "
-                                                                                  "$2::"
-                                                                                  "boolean "
-                                                                                  "THEN "
-                                                                                  "r.text "
-                                                                                  "ELSE '' "
-                                                                                  "END AS "
-                                                                                  "text, "
-                                                                                  "r."
-                                                                                  "source "
-                                                                                  "FROM "
-                                                                                  "eligibil"
-                                                                                  "ity."
-                                                                                  "rule_"
-                                                                                  "sets r "
-                                                                                  "WHERE "
-                                                                                  "r."
-                                                                                  "programm"
-                                                                                  "e_code "
-                                                                                  "= $1 "
-                                                                                  "ORDER "
-                                                                                  "BY "
-                                                                                  "r.valid_"
-                                                                                  "from, "
-                                                                                  "r."
-                                                                                  "version",
-            2, vparams);
+    r = th_row_exec(
+        call,
+        "SELECT r.version, " S_DATE("r.valid_from") " AS valid_from, " S_DATE(
+            "r.valid_to") " AS valid_to, r.hash, r.published_by, " S_TS("r.published_"
+                                                                        "at") " AS "
+                                                                              "publish_"
+                                                                              "time, "
+                                                                              "CASE "
+                                                                              "WHEN "
+                                                                              "$2::"
+                                                                              "boolean "
+                                                                              "THEN "
+                                                                              "r.text "
+                                                                              "ELSE '' "
+                                                                              "END AS "
+                                                                              "text, "
+                                                                              "r."
+                                                                              "source "
+                                                                              "FROM "
+                                                                              "eligibil"
+                                                                              "ity."
+                                                                              "rule_"
+                                                                              "sets r "
+                                                                              "WHERE "
+                                                                              "r."
+                                                                              "programm"
+                                                                              "e_code "
+                                                                              "= $1 "
+                                                                              "ORDER "
+                                                                              "BY "
+                                                                              "r.valid_"
+                                                                              "from, "
+                                                                              "r."
+                                                                              "version",
+        2, vparams);
     return th_row_take_all(call, &teilhabe__eligibility__v1__rule_set_version__descriptor,
                            r, (void ***) &(*out)->versions, &(*out)->n_versions);
 }
@@ -240,15 +239,16 @@ eligibility_store_publish(th_db_t *db, const rules_set_t *rules, const char *tex
         return TH_ESTATE;
     }
     PQclear(r);
-    const char *iparams[] = {code, oparams[1], oparams[2], text,
-                             oparams[3], by, rules_version_source(rules)};
-    r = th_db_exec(db,
-                   "INSERT INTO eligibility.rule_sets (programme_code, version, valid_from, "
-                   "valid_to, text, hash, published_by, source) SELECT $1, "
-                   "coalesce(max(r.version), 0) + 1, $2::date, $3::date, $4, $5, $6, $7 "
-                   "FROM eligibility.rule_sets r WHERE r.programme_code = $1 "
-                   "RETURNING version",
-                   7, iparams);
+    const char *iparams[] = {
+        code, oparams[1], oparams[2], text, oparams[3], by, rules_version_source(rules)};
+    r = th_db_exec(
+        db,
+        "INSERT INTO eligibility.rule_sets (programme_code, version, valid_from, "
+        "valid_to, text, hash, published_by, source) SELECT $1, "
+        "coalesce(max(r.version), 0) + 1, $2::date, $3::date, $4, $5, $6, $7 "
+        "FROM eligibility.rule_sets r WHERE r.programme_code = $1 "
+        "RETURNING version",
+        7, iparams);
     if (r == NULL)
         return TH_EDB;
     *version = (int32_t) strtol(PQgetvalue(r, 0, 0), NULL, 10);
