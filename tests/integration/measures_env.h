@@ -211,6 +211,22 @@ meas_seed_measure(measures_env_t *env, const char *ags, const char *title, const
     return rc;
 }
 
+/* The data rows of a reference file with a header row (its non-empty
+ * lines less one); -1 when it cannot be read. */
+static inline long long
+meas_file_rows(const char *path)
+{
+    FILE *in = fopen(path, "r");
+    if (in == NULL)
+        return -1;
+    long long lines = 0;
+    char line[8192];
+    while (fgets(line, sizeof line, in) != NULL)
+        lines += line[0] != '\n';
+    fclose(in);
+    return lines - 1;
+}
+
 /* The number of rows sql counts in the test's database (owner). */
 static inline long long
 meas_count(measures_env_t *env, const char *sql)
