@@ -1,6 +1,6 @@
 /* ---------------------------------------------------------------------------
  * cmd_eligibility.c: `teilhabe eligibility programmes|show|check|run|
- * decisions|decision|validate|publish`
+ * decisions|decision|validate|dry-run|publish`
  *
  * The funding programmes of teilhabe-eligibility (docs/eligibility.md):
  * their rule sets (show, validate, publish), a district's decision (check,
@@ -383,6 +383,83 @@ cleanup:
     return rc;
 }
 
+/* How a rule set would decide, next to the version in force: the changed
+ * districts (--all: every one) and the totals. */
+static int
+s_dry_run(cli_t *cli, int argc, char **argv)
+{
+    static const char who[] = "eligibility dry-run";
+    static const th_arg_t options[] = {{"state", TH_ARG_VALUE, NULL, 0},
+                                       {"as-of", TH_ARG_VALUE, NULL, 0},
+                                       {"lang", TH_ARG_VALUE, NULL, 0},
+                                       {"all", TH_ARG_SWITCH, NULL, 0},
+                                       {NULL, 0, NULL, 0}};
+    cli_args_t a;
+    th_result_t r = {0};
+    char *text = NULL;
+    const char *lang = "";
+    int rc = cli_parse(cli, who, argc, argv, options, 1, 1, &a);
+    if (rc != 0 || (rc = s_lang(cli, who, &a, &lang)) != 0 ||
+        (rc = s_read_rules(a.pos[0], &text)) != 0)
+        goto cleanup;
+    Teilhabe__Eligibility__V1__DryRunRuleSetRequest req =
+        TEILHABE__ELIGIBILITY__V1__DRY_RUN_RULE_SET_REQUEST__INIT;
+    req.text = text;
+    req.state_code = (char *) th_config_get(a.flags, "state", "");
+    req.as_of = (char *) th_config_get(a.flags, "as_of", "");
+    req.lang = (char *) lang;
+    rc = cli_call(cli, S_METHOD("DryRunRuleSet"), &req.base,
+                  &teilhabe__eligibility__v1__dry_run_rule_set_response__descriptor, NULL, &r);
+    if (rc == th_status_exit_code(TH_INVALID_ARGUMENT))
+        fprintf(stderr,
+                "hint: \"teilhabe eligibility validate %s\" lists every error with its "
+                "line\n",
+                a.pos[0]);
+    if (rc != 0)
+        goto cleanup;
+    const Teilhabe__Eligibility__V1__DryRunRuleSetResponse *d = (const void *) r.response;
+    if (cli->format != TH_FORMAT_TABLE) {
+        rc = cli_print_one(cli, r.response);
+        goto cleanup;
+    }
+    char now[64], then[64];
+    bool illustrative = d->new_illustrative;
+    s_amount(d->current_total_cents, false, lang, then, sizeof then);
+    s_amount(d->new_total_cents, illustrative, lang, now, sizeof now);
+    printf("programme  %s, as of %s, against %s\n", d->programme_code, d->as_of,
+           d->current_version > 0 ? "the version in force" : "no version (a new programme)");
+    if (d->current_version > 0)
+        printf("in force   version %d: %d eligible, %s\n", (int) d->current_version,
+               (int) d->current_eligible, then);
+    printf("this text  %d eligible, %s\n", (int) d->new_eligible, now);
+    printf("changed    %d of %zu districts\n", (int) d->changed, d->n_districts);
+    static const char *const header[] = {"ags", "district", "now", "amount now",
+                                         "with this text", "amount"};
+    s_cells_t c = {0};
+    char l1[TH_ENUM_TEXT_SIZE], l2[TH_ENUM_TEXT_SIZE];
+    for (size_t i = 0; i < d->n_districts; i++) {
+        const Teilhabe__Eligibility__V1__DryRunLine *l = d->districts[i];
+        if (!l->changed && cli_flag(&a, "all") == NULL)
+            continue;
+        s_amount(l->current_cents, false, lang, then, sizeof then);
+        s_amount(l->new_cents, l->new_illustrative, lang, now, sizeof now);
+        s_cell(&c, "%s", l->ags);
+        s_cell(&c, "%s", l->district_name);
+        s_cell(&c, "%s", l->current_outcome != 0 ? s_outcome(l->current_outcome, l1, sizeof l1)
+                                                 : "-");
+        s_cell(&c, "%s", then);
+        s_cell(&c, "%s", s_outcome(l->new_outcome, l2, sizeof l2));
+        s_cell(&c, "%s", now);
+    }
+    putchar('\n');
+    rc = s_cells_print(cli, &c, header, 6);
+cleanup:
+    free(text);
+    th_result_clear(&r);
+    cli_args_clear(&a);
+    return rc;
+}
+
 /* --- decisions ------------------------------------------------------------- */
 
 /* The head of a decision: who, when, what, how much. */
@@ -726,7 +803,8 @@ s_eligibility(cli_t *cli, int argc, char **argv)
     } actions[] = {{"programmes", s_programmes}, {"show", s_show},
                    {"check", s_check},           {"run", s_run},
                    {"decisions", s_decisions},   {"decision", s_decision},
-                   {"validate", s_validate},     {"publish", s_publish}};
+                   {"validate", s_validate},     {"dry-run", s_dry_run},
+                   {"publish", s_publish}};
     for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
         if (strcmp(action, actions[i].name) == 0)
             return actions[i].run(cli, argc - 1, argv + 1);
@@ -734,14 +812,15 @@ s_eligibility(cli_t *cli, int argc, char **argv)
         cli, "eligibility: say programmes [--state CODE], show PROGRAMME [--text], check "
              "PROGRAMME AGS [--as-of DATE] [--explain], run PROGRAMME [--state CODE|all] "
              "[--as-of DATE], decisions [--programme P] [--district AGS] [--since DATE] "
-             "[--changed], decision ID [--verify], validate FILE or publish FILE (all but "
-             "validate and publish take --lang de|en)");
+             "[--changed], decision ID [--verify], validate FILE, dry-run FILE [--state "
+             "CODE|all] [--as-of DATE] [--all] or publish FILE (all but validate and publish "
+             "take --lang de|en)");
 }
 
 const cli_command_t cli_eligibility_commands[] = {
     {"eligibility", "eligibility",
      "programmes | show P | check P AGS | run P | decisions | decision ID | validate F | "
-     "publish F",
+     "dry-run F | publish F",
      s_eligibility},
     {NULL, NULL, NULL, NULL},
 };

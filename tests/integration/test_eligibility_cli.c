@@ -422,6 +422,19 @@ test_rule_sets(void **state)
     s_assert_line(out, "amount", "1000.00 EUR illustrativ");
     assert_null(strstr(out, "criterion"));
     free(out);
+    /* Tried before publishing: more than one manager needed, so Düsseldorf
+     * would no longer be eligible; only the changed districts listed. */
+    char stricter[1200];
+    snprintf(text, sizeof text, s_rules, "gt");
+    s_write_file(f, "stricter.yaml", text, stricter, sizeof stricter);
+    s_run(f, S_MINISTRY, 0, &out, "eligibility dry-run '%s' --lang en", stricter);
+    s_assert_line(out, "in force", "1 eligible");
+    s_assert_line(out, "this text", "0 eligible");
+    s_assert_line(out, "changed", "1 of");
+    s_assert_line(out, "05111", "Not eligible");
+    free(out);
+    s_run(f, S_ANALYST, 17, &out, "eligibility dry-run '%s'", stricter);
+    free(out);
 }
 
 int
