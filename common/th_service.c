@@ -239,6 +239,17 @@ cleanup:
     return rc;
 }
 
+const char *
+th_service_data_dir(const th_config_t *config)
+{
+    const char *data = th_config_get(config, "data_dir", TH_SOURCE_DIR "/data");
+    if (data[0] == '\0' || strcmp(data, "none") == 0) {
+        th_log_info(0, "reference data not loaded (data_dir = none)", NULL);
+        return NULL;
+    }
+    return data;
+}
+
 /* --- the periodic job ----------------------------------------------------- */
 
 typedef struct {

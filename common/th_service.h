@@ -88,6 +88,11 @@ typedef struct {
     long job_interval_ms;               /* default of the key job_interval_ms */
 } th_service_t;
 
+/* The reference data a service loads at start-up (its prepare hook): the
+ * directory of the service's key data_dir, default <source>/data; NULL
+ * when it is "" or "none" (logged: nothing is loaded). */
+const char *th_service_data_dir(const th_config_t *config);
+
 /* Runs the service; returns the process's exit status: 0 after a clean
  * stop (or a --seed-only that worked), 1 on a failure, 2 for a wrong
  * command line or configuration. */

@@ -424,7 +424,7 @@ s_dry_run(cli_t *cli, int argc, char **argv)
     }
     char now[64], then[64];
     bool illustrative = d->new_illustrative;
-    s_amount(d->current_total_cents, false, lang, then, sizeof then);
+    s_amount(d->current_total_cents, d->current_illustrative, lang, then, sizeof then);
     s_amount(d->new_total_cents, illustrative, lang, now, sizeof now);
     printf("programme  %s, as of %s, against %s\n", d->programme_code, d->as_of,
            d->current_version > 0 ? "the version in force" : "no version (a new programme)");
@@ -441,7 +441,7 @@ s_dry_run(cli_t *cli, int argc, char **argv)
         const Teilhabe__Eligibility__V1__DryRunLine *l = d->districts[i];
         if (!l->changed && cli_flag(&a, "all") == NULL)
             continue;
-        s_amount(l->current_cents, false, lang, then, sizeof then);
+        s_amount(l->current_cents, l->current_illustrative, lang, then, sizeof then);
         s_amount(l->new_cents, l->new_illustrative, lang, now, sizeof now);
         s_cell(&c, "%s", l->ags);
         s_cell(&c, "%s", l->district_name);

@@ -115,6 +115,8 @@ ELIGIBILITY_HANDLER(eligibility_dry_run)
         l->new_summary = th_call_strdup(call, rules_result_summary(now));
         l->current_outcome = s_outcome(before);
         l->current_cents = before != NULL ? rules_result_cents(before) : 0;
+        l->current_illustrative =
+            before != NULL && rules_result_illustrative(before) && l->current_cents > 0;
         l->changed =
             l->current_outcome != l->new_outcome || l->current_cents != l->new_cents;
         resp->current_eligible +=
@@ -125,6 +127,7 @@ ELIGIBILITY_HANDLER(eligibility_dry_run)
         resp->new_total_cents += l->new_cents;
         resp->changed += l->changed;
         resp->new_illustrative |= l->new_illustrative;
+        resp->current_illustrative |= l->current_illustrative;
         resp->districts[resp->n_districts++] = l;
     }
     *response = &resp->base;

@@ -108,6 +108,8 @@ rules__entitlement(const rules_set_t *set, rules_result_t *self, const rules_fac
         th_money_format_eur(amount, eur, sizeof eur);
         if (c->posts < 0 && c->posts_kreis < 0)
             snprintf(how, sizeof how, "%s EUR", eur);
+        else if (posts == RULES_MICRO) /* one post: no plural */
+            snprintf(how, sizeof how, self->en ? "1 post x %s EUR" : "1 Stelle x %s EUR", eur);
         else
             snprintf(how, sizeof how,
                      self->en ? "%s posts x %s EUR" : "%s Stellen x %s EUR", n, eur);

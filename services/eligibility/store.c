@@ -167,6 +167,20 @@ s_run(th_db_t *db, const char *sql, int n, const char *const *params)
     return 0;
 }
 
+static const char s_overlap_sql[] =
+    "SELECT r.version, to_char(r.valid_from, 'YYYY-MM-DD'), "
+    "coalesce(to_char(r.valid_to, 'YYYY-MM-DD'), ''), r.hash = $4 "
+    "FROM eligibility.rule_sets r WHERE r.programme_code = $1 AND (r.hash = $4 OR "
+    "(daterange(r.valid_from, r.valid_to, '[]') && daterange($2::date, $3::date, '[]') "
+    "AND NOT (r.valid_to IS NULL AND r.valid_from < $2::date))) "
+    "ORDER BY r.hash = $4 DESC, r.version";
+
+static const char s_insert_version_sql[] =
+    "INSERT INTO eligibility.rule_sets (programme_code, version, valid_from, valid_to, text, "
+    "hash, published_by, source) SELECT $1, coalesce(max(r.version), 0) + 1, $2::date, "
+    "$3::date, $4, $5, $6, $7 FROM eligibility.rule_sets r WHERE r.programme_code = $1 "
+    "RETURNING version";
+
 int
 eligibility_store_publish(th_db_t *db, const rules_set_t *rules, const char *text,
                           const char *by, int32_t *version, bool *same, char *why,
@@ -207,19 +221,10 @@ eligibility_store_publish(th_db_t *db, const rules_set_t *rules, const char *tex
     PQclear(r);
     const char *oparams[] = {code, rules_valid_from(rules), to[0] != '\0' ? to : NULL,
                              rules_hash(rules)};
-    r = th_db_exec(
-        db,
-        "SELECT r.version, " S_DATE(
-            "r.valid_from") ", "
-                            "coalesce(" S_DATE(
-                                "r.valid_to") ", ''), r.hash = $4 "
-                                              "FROM eligibility.rule_sets r WHERE "
-                                              "r.programme_code = $1 "
-                                              "AND (r.hash = $4 OR daterange(r.valid_from, "
-                                              "r.valid_to, '[]') && "
-                                              "daterange($2::date, $3::date, '[]')) ORDER "
-                                              "BY r.hash = $4 DESC, r.version",
-        4, oparams);
+    /* The same text, or a version whose dates overlap, other than the
+     * open-ended version in force before this one starts: that one is
+     * succeeded (it ends the day before, below). */
+    r = th_db_exec(db, s_overlap_sql, 4, oparams);
     if (r == NULL)
         return TH_EDB;
     if (PQntuples(r) > 0) {
@@ -229,9 +234,8 @@ eligibility_store_publish(th_db_t *db, const rules_set_t *rules, const char *tex
                      PQgetvalue(r, 0, 0), code);
         else
             snprintf(why, len,
-                     "its dates (%s to %s) overlap version %s of %s (valid %s to %s); end "
-                     "that version first by publishing it with a valid_to, or start this "
-                     "one later",
+                     "its dates (%s to %s) overlap version %s of %s (valid %s to %s); a new "
+                     "version starts after the one before it, which then ends the day before",
                      oparams[1], to[0] != '\0' ? to : "open end", PQgetvalue(r, 0, 0), code,
                      PQgetvalue(r, 0, 1),
                      PQgetvalue(r, 0, 2)[0] != '\0' ? PQgetvalue(r, 0, 2) : "open end");
@@ -241,18 +245,22 @@ eligibility_store_publish(th_db_t *db, const rules_set_t *rules, const char *tex
     PQclear(r);
     const char *iparams[] = {
         code, oparams[1], oparams[2], text, oparams[3], by, rules_version_source(rules)};
-    r = th_db_exec(
-        db,
-        "INSERT INTO eligibility.rule_sets (programme_code, version, valid_from, "
-        "valid_to, text, hash, published_by, source) SELECT $1, "
-        "coalesce(max(r.version), 0) + 1, $2::date, $3::date, $4, $5, $6, $7 "
-        "FROM eligibility.rule_sets r WHERE r.programme_code = $1 "
-        "RETURNING version",
-        7, iparams);
+    r = th_db_exec(db, s_insert_version_sql, 7, iparams);
     if (r == NULL)
         return TH_EDB;
     *version = (int32_t) strtol(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
+    /* The open-ended version before it ends the day before it starts: the
+     * only change a published version ever sees (its text never changes). */
+    char v[16];
+    snprintf(v, sizeof v, "%" PRId32, *version);
+    const char *sparams[] = {code, oparams[1], v};
+    if (s_run(db,
+              "UPDATE eligibility.rule_sets SET valid_to = $2::date - 1 "
+              "WHERE programme_code = $1 AND valid_to IS NULL AND valid_from < $2::date "
+              "AND version <> $3::int",
+              3, sparams) != 0)
+        return TH_EDB;
     /* The newest version's names and texts are the programme's. */
     return s_run(db,
                  "UPDATE eligibility.programmes SET name_de = $3, name_en = $4, "

@@ -13,8 +13,6 @@
 #include "th_log.h"
 #include "th_service.h"
 
-#define S_DEFAULT_DATA TH_SOURCE_DIR "/data"
-
 static const th_service_method_t s_methods[] = {
     {"CreateMeasure", measures_create},
     {"GetMeasure", measures_get},
@@ -54,11 +52,9 @@ static int
 s_prepare(th_db_t *db, const th_config_t *config, void *arg, char *errbuf, size_t errlen)
 {
     (void) arg;
-    const char *data = th_config_get(config, "data_dir", S_DEFAULT_DATA);
-    if (data[0] == '\0' || strcmp(data, "none") == 0) {
-        th_log_info(0, "reference data not loaded (data_dir = none)", NULL);
+    const char *data = th_service_data_dir(config);
+    if (data == NULL)
         return 0;
-    }
     char path[1024], err[512] = "";
     snprintf(path, sizeof path, "%s/indicators.csv", data);
     int inserted = 0;

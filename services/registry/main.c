@@ -17,8 +17,6 @@
 #include "th_log.h"
 #include "th_service.h"
 
-#define S_DEFAULT_DATA TH_SOURCE_DIR "/data"
-
 static const th_service_method_t s_methods[] = {
     {"GetDistrict", registry_get_district},
     {"ListDistricts", registry_list_districts},
@@ -68,10 +66,8 @@ s_prepare(th_db_t *db, const th_config_t *config, void *arg, char *errbuf, size_
         snprintf(errbuf, errlen, "territory_cache is a boolean (true or false)");
         return -1;
     }
-    const char *data = th_config_get(config, "data_dir", S_DEFAULT_DATA);
-    if (data[0] == '\0' || strcmp(data, "none") == 0) {
-        th_log_info(0, "reference data not loaded (data_dir = none)", NULL);
-    } else {
+    const char *data = th_service_data_dir(config);
+    if (data != NULL) {
         registry_seed_report_t report;
         char err[512] = "";
         if (registry_seed(db, data, &report, err, sizeof err) != 0) {

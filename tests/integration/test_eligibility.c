@@ -738,6 +738,21 @@ test_rule_sets(void **state)
     assert_int_equal(s_publish(f->ministry_nw, text, &r), TH_FAILED_PRECONDITION);
     assert_non_null(strstr(r.message, "overlap"));
     th_result_clear(&r);
+    /* From 2026 on it succeeds version 1, which then ends on 2025-12-31;
+     * decisions before that date still use version 1. */
+    memcpy(strstr(text, "2024-01-01"), "2026-01-01", 10);
+    assert_int_equal(s_expect(s_publish(f->ministry_nw, text, &r), &r, TH_OK), TH_OK);
+    p = (const void *) r.response;
+    assert_int_equal(p->n_versions, 2);
+    assert_string_equal(p->versions[0]->valid_to, "2025-12-31");
+    assert_string_equal(p->versions[1]->valid_from, "2026-01-01");
+    assert_string_equal(p->versions[1]->valid_to, "");
+    th_result_clear(&r);
+    assert_int_equal(s_evaluate(f->ministry_nw, "test-managers", "05111", "2026-06-01", "en",
+                                &r),
+                     TH_OK);
+    assert_int_equal(((const s_decision_t *) r.response)->rule_version, 2);
+    th_result_clear(&r);
     /* Decided: no manager in Düsseldorf; an illustrative programme. */
     assert_int_equal(
         s_evaluate(f->ministry_nw, "test-managers", "05111", "2025-01-01", "en", &r),
