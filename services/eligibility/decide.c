@@ -234,6 +234,8 @@ eligibility_store_run(th_call_t *call, const eligibility_version_t *ver,
     if (eligibility_store_previous(call, ver->programme_code, ags, n, &prev, &prev_cents) !=
         0)
         return th_answer_db_failure(call, "read the previous decisions");
+    const bool automated = (strcmp(trigger, "event") == 0 || strcmp(trigger, "schedule") == 0) &&
+                           !rules_allocates(ver->rules);
     size_t k = 0;
     for (size_t i = 0; i < land->n; i++) {
         out[i] = NULL;
@@ -255,6 +257,11 @@ eligibility_store_run(th_call_t *call, const eligibility_version_t *ver,
         if (d->changed)
             d->previous_outcome = s_outcome_of_token(previous);
         k++;
+        /* An automated re-check keeps what changed: an unchanged decision
+         * stands as it was stored (an allocation's run is kept whole, its
+         * amounts are verified together). */
+        if (automated && previous != NULL && !d->changed)
+            continue;
         Teilhabe__Eligibility__V1__FactSet set = TEILHABE__ELIGIBILITY__V1__FACT_SET__INIT;
         set.facts = d->facts;
         set.n_facts = d->n_facts;

@@ -126,8 +126,11 @@ int eligibility_decide(th_call_t *call, const eligibility_version_t *ver,
  * (NULL = none), texts of the answer in lang; a decision whose outcome or
  * amount differs from the district's previous one for the programme is
  * marked changed, counted in *changed (may be NULL) and recorded as a
- * decision.changed event. out[i]: the stored decision of land->items[i]
- * (NULL where none). TH_OK or the status recorded on the call. */
+ * decision.changed event. With trigger "event" or "schedule" (and a
+ * programme that does not allocate) only changed decisions are stored: an
+ * unchanged one stands as stored before. out[i]: the stored decision of
+ * land->items[i] (NULL where none). TH_OK or the status recorded on the
+ * call. */
 int eligibility_store_run(th_call_t *call, const eligibility_version_t *ver,
                           const eligibility_land_t *land, const eligibility_run_t *run,
                           const char *as_of, const char *lang, const char *trigger,
