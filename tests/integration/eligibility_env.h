@@ -137,4 +137,39 @@ elig_count(eligibility_env_t *env, const char *sql)
     return reg_sql_count(env->meas.reg.db_url, sql);
 }
 
+/* The call's status, printed with its message when it is not expected. */
+static inline int
+elig_expect(int code, const th_result_t *r, int expected)
+{
+    if (code != expected)
+        fprintf(stderr, "expected %s, got %s: %s\n", th_status_name(expected),
+                th_status_name(code), r->message);
+    return code;
+}
+
+/* Evaluate(programme, ags, as_of, lang) as c; the result in r. */
+static inline int
+elig_evaluate(th_client_t *c, const char *programme, const char *ags, const char *as_of,
+              const char *lang, th_result_t *r)
+{
+    Teilhabe__Eligibility__V1__EvaluateRequest req =
+        TEILHABE__ELIGIBILITY__V1__EVALUATE_REQUEST__INIT;
+    req.programme_code = (char *) programme;
+    req.ags = (char *) ags;
+    req.as_of = (char *) as_of;
+    req.lang = (char *) lang;
+    return meas_call(c, ELIG_METHOD("Evaluate"), &req.base,
+                     &teilhabe__eligibility__v1__decision__descriptor, 10000, r);
+}
+
+/* The trace line of criterion id in d, or NULL. */
+static inline const Teilhabe__Eligibility__V1__TraceLine *
+elig_line(const Teilhabe__Eligibility__V1__Decision *d, const char *id)
+{
+    for (size_t i = 0; i < d->n_trace; i++)
+        if (strcmp(d->trace[i]->criterion, id) == 0)
+            return d->trace[i];
+    return NULL;
+}
+
 #endif /* ELIGIBILITY_ENV_H */

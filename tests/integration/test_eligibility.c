@@ -5,10 +5,12 @@
  * what-if applied, the date boundary of a concept's age, Eisenach before
  * and after its merger, stored decisions that reproduce, a batch over a
  * Land with pages, an allocation that shares its budget exactly,
- * publishing rule sets, rights, and the registry down.
+ * a rule set tried before it is published, rights
+ * (test_eligibility_publish.c publishes rule sets; test_eligibility_recheck.c
+ * has the automated re-checks).
  *
- * The tests run in order: the NRW flow leaves decisions the list test
- * reads, and the last test stops the registry.
+ * The tests run in order: the NRW flow leaves the decisions and eligible
+ * districts the later tests count.
  * ---------------------------------------------------------------------------
  */
 #include <setjmp.h>
@@ -66,40 +68,6 @@ s_teardown(void **state)
     const bool clean = eligibility_env_stop(&f->env);
     free(f);
     return clean ? 0 : -1;
-}
-
-/* The call's status, printed with its message when it is not expected. */
-static int
-s_expect(int code, const th_result_t *r, int expected)
-{
-    if (code != expected)
-        fprintf(stderr, "expected %s, got %s: %s\n", th_status_name(expected),
-                th_status_name(code), r->message);
-    return code;
-}
-
-static int
-s_evaluate(th_client_t *c, const char *programme, const char *ags, const char *as_of,
-           const char *lang, th_result_t *r)
-{
-    Teilhabe__Eligibility__V1__EvaluateRequest req =
-        TEILHABE__ELIGIBILITY__V1__EVALUATE_REQUEST__INIT;
-    req.programme_code = (char *) programme;
-    req.ags = (char *) ags;
-    req.as_of = (char *) as_of;
-    req.lang = (char *) lang;
-    return meas_call(c, ELIG_METHOD("Evaluate"), &req.base,
-                     &teilhabe__eligibility__v1__decision__descriptor, 10000, r);
-}
-
-/* The trace line of criterion id, or NULL. */
-static const Teilhabe__Eligibility__V1__TraceLine *
-s_line(const s_decision_t *d, const char *id)
-{
-    for (size_t i = 0; i < d->n_trace; i++)
-        if (strcmp(d->trace[i]->criterion, id) == 0)
-            return d->trace[i];
-    return NULL;
 }
 
 static int
@@ -206,30 +174,30 @@ test_nrw_decision_and_whatif(void **state)
     th_result_t r;
     /* Nothing recorded: not eligible, but attainable, with a what-if for
      * each failed criterion. */
-    assert_int_equal(
-        s_expect(s_evaluate(f->ministry_nw, "nrw-ki", "05111", "2026-07-01", "de", &r), &r,
-                 TH_OK),
-        TH_OK);
+    assert_int_equal(elig_expect(elig_evaluate(f->ministry_nw, "nrw-ki", "05111",
+                                               "2026-07-01", "de", &r),
+                                 &r, TH_OK),
+                     TH_OK);
     const s_decision_t *d = (const void *) r.response;
     assert_int_equal(d->outcome, S_OUT(NOT_ELIGIBLE));
     assert_true(d->attainable);
     assert_int_equal(d->entitlement_cents, 0);
     assert_string_equal(d->district_name, "Düsseldorf, Stadt");
-    assert_false(s_line(d, "concept_adopted")->passed);
-    assert_true(s_line(d, "concept_adopted")->what_if[0] != '\0');
-    assert_false(s_line(d, "council_decision")->passed);
-    assert_true(s_line(d, "_state")->passed);
+    assert_false(elig_line(d, "concept_adopted")->passed);
+    assert_true(elig_line(d, "concept_adopted")->what_if[0] != '\0');
+    assert_false(elig_line(d, "council_decision")->passed);
+    assert_true(elig_line(d, "_state")->passed);
     assert_int_equal(strlen(d->id), 36);
     th_result_clear(&r);
 
     /* The concept, adopted on 2023-07-01, and the application. */
     assert_int_equal(
-        s_expect(s_set_concept(f->ministry_nw, "05111", "2023-07-01", 0, &r), &r, TH_OK),
+        elig_expect(s_set_concept(f->ministry_nw, "05111", "2023-07-01", 0, &r), &r, TH_OK),
         TH_OK);
     th_result_clear(&r);
-    assert_int_equal(s_expect(s_set_application(f->manager_nw, "nrw-ki", "05111",
-                                                "2023-08-01", true, 0, &r),
-                              &r, TH_OK),
+    assert_int_equal(elig_expect(s_set_application(f->manager_nw, "nrw-ki", "05111",
+                                                   "2023-08-01", true, 0, &r),
+                                 &r, TH_OK),
                      TH_OK);
     assert_int_equal(((const Teilhabe__Eligibility__V1__Application *) r.response)->version,
                      1);
@@ -242,10 +210,10 @@ test_nrw_decision_and_whatif(void **state)
 
     /* Exactly three years old on 2026-07-01: eligible, 5 specialist posts
      * of a kreisfreie Stadt, the half administrative post, the pool. */
-    assert_int_equal(
-        s_expect(s_evaluate(f->ministry_nw, "nrw-ki", "05111", "2026-07-01", "en", &r), &r,
-                 TH_OK),
-        TH_OK);
+    assert_int_equal(elig_expect(elig_evaluate(f->ministry_nw, "nrw-ki", "05111",
+                                               "2026-07-01", "en", &r),
+                                 &r, TH_OK),
+                     TH_OK);
     d = (const void *) r.response;
     assert_int_equal(d->outcome, S_OUT(ELIGIBLE));
     assert_int_equal(d->entitlement_cents, (5LL * 57000 + 22500 + 50000) * 100);
@@ -253,18 +221,18 @@ test_nrw_decision_and_whatif(void **state)
     assert_true(d->n_parts >= 3);
     assert_true(d->changed);
     assert_int_equal(d->previous_outcome, S_OUT(NOT_ELIGIBLE));
-    assert_string_equal(s_line(d, "concept_recent")->value, "3");
+    assert_string_equal(elig_line(d, "concept_recent")->value, "3");
     snprintf(f->decision, sizeof f->decision, "%s", d->id);
     th_result_clear(&r);
 
     /* A day later it is older than three years; the what-if names the
      * first adoption date that would do. */
-    assert_int_equal(s_evaluate(f->ministry_nw, "nrw-ki", "05111", "2026-07-02", "en", &r),
-                     TH_OK);
+    assert_int_equal(
+        elig_evaluate(f->ministry_nw, "nrw-ki", "05111", "2026-07-02", "en", &r), TH_OK);
     d = (const void *) r.response;
     assert_int_equal(d->outcome, S_OUT(NOT_ELIGIBLE));
     assert_true(d->attainable);
-    const Teilhabe__Eligibility__V1__TraceLine *recent = s_line(d, "concept_recent");
+    const Teilhabe__Eligibility__V1__TraceLine *recent = elig_line(d, "concept_recent");
     assert_false(recent->passed);
     assert_true(recent->fixable);
     assert_non_null(strstr(recent->what_if, "2023-07-02"));
@@ -273,18 +241,18 @@ test_nrw_decision_and_whatif(void **state)
 
     /* The what-if applied: the concept adopted again on 2023-07-02. */
     assert_int_equal(
-        s_expect(s_set_concept(f->ministry_nw, "05111", "2023-07-02", 1, &r), &r, TH_OK),
+        elig_expect(s_set_concept(f->ministry_nw, "05111", "2023-07-02", 1, &r), &r, TH_OK),
         TH_OK);
     th_result_clear(&r);
-    assert_int_equal(s_evaluate(f->manager_nw, "nrw-ki", "05111", "2026-07-02", "de", &r),
-                     TH_OK);
+    assert_int_equal(
+        elig_evaluate(f->manager_nw, "nrw-ki", "05111", "2026-07-02", "de", &r), TH_OK);
     assert_int_equal(((const s_decision_t *) r.response)->outcome, S_OUT(ELIGIBLE));
     th_result_clear(&r);
     /* On 2026-07-01 too: the concept in force is the latest version
      * adopted on or before the day, version 2, three years less a day
      * old. */
-    assert_int_equal(s_evaluate(f->ministry_nw, "nrw-ki", "05111", "2026-07-01", "de", &r),
-                     TH_OK);
+    assert_int_equal(
+        elig_evaluate(f->ministry_nw, "nrw-ki", "05111", "2026-07-01", "de", &r), TH_OK);
     assert_int_equal(((const s_decision_t *) r.response)->outcome, S_OUT(ELIGIBLE));
     th_result_clear(&r);
 
@@ -295,8 +263,8 @@ test_nrw_decision_and_whatif(void **state)
         s_set_application(f->ministry_nw, "nrw-ki", "05158", "2024-04-01", true, 0, &r),
         TH_OK);
     th_result_clear(&r);
-    assert_int_equal(s_evaluate(f->ministry_nw, "nrw-ki", "05158", "2025-01-01", "de", &r),
-                     TH_OK);
+    assert_int_equal(
+        elig_evaluate(f->ministry_nw, "nrw-ki", "05158", "2025-01-01", "de", &r), TH_OK);
     d = (const void *) r.response;
     assert_int_equal(d->outcome, S_OUT(ELIGIBLE));
     assert_int_equal(d->entitlement_cents, (6LL * 57000 + 22500 + 50000) * 100);
@@ -315,9 +283,9 @@ test_decision_reproduces(void **state)
     g.verify = true;
     g.lang = (char *) "de";
     assert_int_equal(
-        s_expect(meas_call(f->analyst, ELIG_METHOD("GetDecision"), &g.base,
-                           &teilhabe__eligibility__v1__decision__descriptor, 5000, &r),
-                 &r, TH_OK),
+        elig_expect(meas_call(f->analyst, ELIG_METHOD("GetDecision"), &g.base,
+                              &teilhabe__eligibility__v1__decision__descriptor, 5000, &r),
+                    &r, TH_OK),
         TH_OK);
     const s_decision_t *d = (const void *) r.response;
     assert_true(d->verified);
@@ -329,7 +297,7 @@ test_decision_reproduces(void **state)
         age |= strcmp(d->facts[i]->key, "concept.age_years") == 0 &&
                strcmp(d->facts[i]->value, "3") == 0;
     assert_true(age);
-    assert_non_null(s_line(d, "concept_recent"));
+    assert_non_null(elig_line(d, "concept_recent"));
     th_result_clear(&r);
 
     /* The facts stored are what decides: changed in the database, the
@@ -396,26 +364,26 @@ test_not_applicable_and_bad_input(void **state)
     s_fixture_t *f = *state;
     th_result_t r;
     /* Another Land. */
-    assert_int_equal(s_evaluate(f->ministry_nw, "nrw-ki", "16068", "2025-01-01", "en", &r),
-                     TH_OK);
+    assert_int_equal(
+        elig_evaluate(f->ministry_nw, "nrw-ki", "16068", "2025-01-01", "en", &r), TH_OK);
     const s_decision_t *d = (const void *) r.response;
     assert_int_equal(d->outcome, S_OUT(NOT_APPLICABLE));
     assert_false(d->attainable);
-    assert_false(s_line(d, "_state")->passed);
-    assert_false(s_line(d, "_state")->fixable);
+    assert_false(elig_line(d, "_state")->passed);
+    assert_false(elig_line(d, "_state")->fixable);
     th_result_clear(&r);
     /* Eisenach the day before it joined the Wartburgkreis, and the day it did. */
-    assert_int_equal(s_evaluate(f->ministry_th, "th-integration-management", "16056",
-                                "2021-06-30", "de", &r),
+    assert_int_equal(elig_evaluate(f->ministry_th, "th-integration-management", "16056",
+                                   "2021-06-30", "de", &r),
                      TH_OK);
     assert_int_equal(((const s_decision_t *) r.response)->outcome, S_OUT(NOT_ELIGIBLE));
     th_result_clear(&r);
-    assert_int_equal(s_evaluate(f->ministry_th, "th-integration-management", "16056",
-                                "2021-07-01", "de", &r),
+    assert_int_equal(elig_evaluate(f->ministry_th, "th-integration-management", "16056",
+                                   "2021-07-01", "de", &r),
                      TH_OK);
     d = (const void *) r.response;
     assert_int_equal(d->outcome, S_OUT(NOT_APPLICABLE));
-    assert_false(s_line(d, "_exists")->passed);
+    assert_false(elig_line(d, "_exists")->passed);
     th_result_clear(&r);
 
     struct {
@@ -433,10 +401,11 @@ test_not_applicable_and_bad_input(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const long long before =
             elig_count(&f->env, "SELECT count(*) FROM eligibility.decisions");
-        assert_int_equal(s_expect(s_evaluate(f->ministry_nw, bad[i].programme, bad[i].ags,
-                                             bad[i].as_of, bad[i].lang, &r),
-                                  &r, bad[i].code),
-                         bad[i].code);
+        assert_int_equal(
+            elig_expect(elig_evaluate(f->ministry_nw, bad[i].programme, bad[i].ags,
+                                      bad[i].as_of, bad[i].lang, &r),
+                        &r, bad[i].code),
+            bad[i].code);
         if (bad[i].field != NULL)
             assert_true(reg_has_violation(&r, bad[i].field));
         assert_true(r.message[0] != '\0');
@@ -454,18 +423,18 @@ test_rights(void **state)
 {
     s_fixture_t *f = *state;
     th_result_t r;
-    assert_int_equal(s_evaluate(f->analyst, "nrw-ki", "05111", "", "de", &r),
+    assert_int_equal(elig_evaluate(f->analyst, "nrw-ki", "05111", "", "de", &r),
                      TH_PERMISSION_DENIED);
     th_result_clear(&r);
     /* The manager of 05111 is not assigned to Mettmann. */
-    assert_int_equal(s_evaluate(f->manager_nw, "nrw-ki", "05158", "", "de", &r),
+    assert_int_equal(elig_evaluate(f->manager_nw, "nrw-ki", "05158", "", "de", &r),
                      TH_PERMISSION_DENIED);
     th_result_clear(&r);
     assert_int_equal(s_set_application(f->manager_nw, "nrw-ki", "05158", "", true, 1, &r),
                      TH_PERMISSION_DENIED);
     th_result_clear(&r);
     /* Thüringen's ministry decides no NRW programme. */
-    assert_int_equal(s_evaluate(f->ministry_th, "nrw-ki", "05111", "", "de", &r),
+    assert_int_equal(elig_evaluate(f->ministry_th, "nrw-ki", "05111", "", "de", &r),
                      TH_PERMISSION_DENIED);
     th_result_clear(&r);
     /* An application for a programme of another Land. */
@@ -517,7 +486,8 @@ test_batch_pages(void **state)
     s_fixture_t *f = *state;
     th_result_t r;
     assert_int_equal(
-        s_expect(s_batch(f->ministry_nw, "nrw-ki", "2025-01-01", 20, NULL, &r), &r, TH_OK),
+        elig_expect(s_batch(f->ministry_nw, "nrw-ki", "2025-01-01", 20, NULL, &r), &r,
+                    TH_OK),
         TH_OK);
     const Teilhabe__Eligibility__V1__EvaluateBatchResponse *b = (const void *) r.response;
     /* NRW's districts on that day, as the registry's own table counts them. */
@@ -593,13 +563,13 @@ test_allocation(void **state)
     const int64_t seekers[] = {1000, 3000, 2001};
     for (size_t i = 0; i < 3; i++) {
         assert_int_equal(
-            s_expect(s_put_seekers(f->ministry_bw, ags[i], seekers[i], &r), &r, TH_OK),
+            elig_expect(s_put_seekers(f->ministry_bw, ags[i], seekers[i], &r), &r, TH_OK),
             TH_OK);
         th_result_clear(&r);
     }
-    assert_int_equal(s_expect(s_batch(f->ministry_bw, "bw-integration-management",
-                                      "2025-06-30", 100, NULL, &r),
-                              &r, TH_OK),
+    assert_int_equal(elig_expect(s_batch(f->ministry_bw, "bw-integration-management",
+                                         "2025-06-30", 100, NULL, &r),
+                                 &r, TH_OK),
                      TH_OK);
     const Teilhabe__Eligibility__V1__EvaluateBatchResponse *b = (const void *) r.response;
     assert_int_equal(b->eligible, 3);
@@ -616,8 +586,8 @@ test_allocation(void **state)
     th_result_clear(&r);
 
     /* One district's Evaluate decides the Land's run and verifies. */
-    assert_int_equal(s_evaluate(f->ministry_bw, "bw-integration-management", "08115",
-                                "2025-06-30", "de", &r),
+    assert_int_equal(elig_evaluate(f->ministry_bw, "bw-integration-management", "08115",
+                                   "2025-06-30", "de", &r),
                      TH_OK);
     const s_decision_t *d = (const void *) r.response;
     assert_int_equal(d->outcome, S_OUT(ELIGIBLE));
@@ -635,131 +605,6 @@ test_allocation(void **state)
                      TH_OK);
     assert_true(((const s_decision_t *) r.response)->verified);
     assert_int_equal(((const s_decision_t *) r.response)->entitlement_cents, cents);
-    th_result_clear(&r);
-}
-
-/* --- rule sets ---------------------------------------------------------------------------
- */
-
-static const char s_rules[] =
-    "format: teilhabe-rules/1\n"
-    "programme:\n"
-    "  code: test-managers\n"
-    "  state: \"05\"\n"
-    "  name: {de: \"Testprogramm\", en: \"Test programme\"}\n"
-    "  description: {de: \"Nur für Tests\", en: \"Tests only\"}\n"
-    "version:\n"
-    "  valid_from: 2024-01-01\n"
-    "  valid_to: \"\"\n"
-    "  source: \"test\"\n"
-    "parameters:\n"
-    "  per_post: {value: \"1000.00\", kind: eur, source: \"test\", illustrative: true}\n"
-    "criteria:\n"
-    "  - id: has_manager\n"
-    "    text: {de: \"Integrationsmanager:in zugeordnet\", en: \"a manager assigned\"}\n"
-    "    source: \"test\"\n"
-    "    fact: managers.count\n"
-    "    op: %s\n"
-    "    value: 1\n"
-    "eligible_if: [has_manager]\n"
-    "entitlement:\n"
-    "  components:\n"
-    "    - id: post\n"
-    "      amount: per_post\n";
-
-static int
-s_publish(th_client_t *c, const char *text, th_result_t *r)
-{
-    Teilhabe__Eligibility__V1__PublishRuleSetRequest req =
-        TEILHABE__ELIGIBILITY__V1__PUBLISH_RULE_SET_REQUEST__INIT;
-    req.text = (char *) text;
-    return meas_call(c, ELIG_METHOD("PublishRuleSet"), &req.base,
-                     &teilhabe__eligibility__v1__programme__descriptor, 10000, r);
-}
-
-static void
-test_rule_sets(void **state)
-{
-    s_fixture_t *f = *state;
-    th_result_t r;
-    char text[2048];
-    /* An operator that is none: the line says where. */
-    snprintf(text, sizeof text, s_rules, "about");
-    Teilhabe__Eligibility__V1__ValidateRuleSetRequest v =
-        TEILHABE__ELIGIBILITY__V1__VALIDATE_RULE_SET_REQUEST__INIT;
-    v.text = text;
-    assert_int_equal(
-        meas_call(f->analyst, ELIG_METHOD("ValidateRuleSet"), &v.base,
-                  &teilhabe__eligibility__v1__validate_rule_set_response__descriptor, 5000,
-                  &r),
-        TH_OK);
-    const Teilhabe__Eligibility__V1__ValidateRuleSetResponse *check =
-        (const void *) r.response;
-    assert_false(check->valid);
-    assert_true(check->n_errors >= 1);
-    assert_int_equal(check->errors[0]->line, 18);
-    assert_non_null(strstr(check->errors[0]->field, "op"));
-    th_result_clear(&r);
-    assert_int_equal(s_publish(f->ministry_nw, text, &r), TH_INVALID_ARGUMENT);
-    assert_true(reg_has_violation(&r, "text"));
-    assert_non_null(strstr(r.message, "line 18"));
-    th_result_clear(&r);
-    assert_int_equal(elig_count(&f->env, "SELECT count(*) FROM eligibility.programmes "
-                                         "WHERE code = 'test-managers'"),
-                     0);
-
-    snprintf(text, sizeof text, s_rules, "ge");
-    v.text = text;
-    assert_int_equal(
-        meas_call(f->analyst, ELIG_METHOD("ValidateRuleSet"), &v.base,
-                  &teilhabe__eligibility__v1__validate_rule_set_response__descriptor, 5000,
-                  &r),
-        TH_OK);
-    check = (const void *) r.response;
-    assert_true(check->valid);
-    assert_string_equal(check->programme_code, "test-managers");
-    bool managers = false;
-    for (size_t i = 0; i < check->n_facts; i++)
-        managers |= strcmp(check->facts[i], "managers.count") == 0;
-    assert_true(managers);
-    th_result_clear(&r);
-    /* Another Land's ministry may not; NRW's may, once. */
-    assert_int_equal(s_publish(f->ministry_bw, text, &r), TH_PERMISSION_DENIED);
-    th_result_clear(&r);
-    assert_int_equal(s_expect(s_publish(f->ministry_nw, text, &r), &r, TH_OK), TH_OK);
-    const Teilhabe__Eligibility__V1__Programme *p = (const void *) r.response;
-    assert_string_equal(p->code, "test-managers");
-    assert_int_equal(p->n_versions, 1);
-    th_result_clear(&r);
-    assert_int_equal(s_publish(f->ministry_nw, text, &r), TH_ALREADY_EXISTS);
-    th_result_clear(&r);
-    /* Another text for the same dates overlaps. */
-    snprintf(text, sizeof text, s_rules, "gt");
-    assert_int_equal(s_publish(f->ministry_nw, text, &r), TH_FAILED_PRECONDITION);
-    assert_non_null(strstr(r.message, "overlap"));
-    th_result_clear(&r);
-    /* From 2026 on it succeeds version 1, which then ends on 2025-12-31;
-     * decisions before that date still use version 1. */
-    memcpy(strstr(text, "2024-01-01"), "2026-01-01", 10);
-    assert_int_equal(s_expect(s_publish(f->ministry_nw, text, &r), &r, TH_OK), TH_OK);
-    p = (const void *) r.response;
-    assert_int_equal(p->n_versions, 2);
-    assert_string_equal(p->versions[0]->valid_to, "2025-12-31");
-    assert_string_equal(p->versions[1]->valid_from, "2026-01-01");
-    assert_string_equal(p->versions[1]->valid_to, "");
-    th_result_clear(&r);
-    assert_int_equal(s_evaluate(f->ministry_nw, "test-managers", "05111", "2026-06-01", "en",
-                                &r),
-                     TH_OK);
-    assert_int_equal(((const s_decision_t *) r.response)->rule_version, 2);
-    th_result_clear(&r);
-    /* Decided: no manager in Düsseldorf; an illustrative programme. */
-    assert_int_equal(
-        s_evaluate(f->ministry_nw, "test-managers", "05111", "2025-01-01", "en", &r),
-        TH_OK);
-    const s_decision_t *d = (const void *) r.response;
-    assert_int_equal(d->outcome, S_OUT(NOT_ELIGIBLE));
-    assert_string_equal(s_line(d, "has_manager")->value, "0");
     th_result_clear(&r);
 }
 
@@ -786,7 +631,7 @@ test_dry_run(void **state)
     req.text = text;
     req.as_of = (char *) "2025-01-01";
     assert_int_equal(
-        s_expect(
+        elig_expect(
             meas_call(f->ministry_nw, ELIG_METHOD("DryRunRuleSet"), &req.base,
                       &teilhabe__eligibility__v1__dry_run_rule_set_response__descriptor,
                       20000, &r),
@@ -810,35 +655,6 @@ test_dry_run(void **state)
     th_result_clear(&r);
 }
 
-/* --- the registry down
- * ------------------------------------------------------------------------ */
-
-static void
-test_registry_down(void **state)
-{
-    s_fixture_t *f = *state;
-    th_result_t r;
-    assert_int_equal(th_proc_stop(&f->env.meas.reg.registry, SIGTERM, 5000), 0);
-    const long long before =
-        elig_count(&f->env, "SELECT count(*) FROM eligibility.decisions");
-    assert_int_equal(
-        s_expect(s_evaluate(f->ministry_nw, "nrw-ki", "05111", "2025-01-01", "de", &r), &r,
-                 TH_UNAVAILABLE),
-        TH_UNAVAILABLE);
-    th_result_clear(&r);
-    assert_int_equal(elig_count(&f->env, "SELECT count(*) FROM eligibility.decisions"),
-                     before);
-    /* What needs no other service still answers. */
-    Teilhabe__Eligibility__V1__ListProgrammesRequest lreq =
-        TEILHABE__ELIGIBILITY__V1__LIST_PROGRAMMES_REQUEST__INIT;
-    assert_int_equal(
-        meas_call(f->analyst, ELIG_METHOD("ListProgrammes"), &lreq.base,
-                  &teilhabe__eligibility__v1__list_programmes_response__descriptor, 5000,
-                  &r),
-        TH_OK);
-    th_result_clear(&r);
-}
-
 int
 main(void)
 {
@@ -850,9 +666,7 @@ main(void)
         cmocka_unit_test(test_rights),
         cmocka_unit_test(test_batch_pages),
         cmocka_unit_test(test_allocation),
-        cmocka_unit_test(test_rule_sets),
         cmocka_unit_test(test_dry_run),
-        cmocka_unit_test(test_registry_down),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

@@ -270,10 +270,12 @@ test_daily(void **state)
     /* Again for the same day: nothing changed, so nothing is stored. */
     code = TH_ABORTED;
     for (int i = 0; i < 20 && code == TH_ABORTED; i++) {
-        code = meas_call(f->admin, ELIG_METHOD("Recheck"), &req.base,
-                         &teilhabe__eligibility__v1__recheck_response__descriptor, 20000, &r);
+        code =
+            meas_call(f->admin, ELIG_METHOD("Recheck"), &req.base,
+                      &teilhabe__eligibility__v1__recheck_response__descriptor, 20000, &r);
         if (code == TH_OK) {
-            const Teilhabe__Eligibility__V1__RecheckResponse *resp = (const void *) r.response;
+            const Teilhabe__Eligibility__V1__RecheckResponse *resp =
+                (const void *) r.response;
             assert_true(resp->daily);
             assert_int_equal(resp->decisions, 0);
         }
