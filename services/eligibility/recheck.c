@@ -125,7 +125,65 @@ typedef struct {
     eligibility_version_t ver;
     eligibility_land_t land;
     eligibility_run_t run;
+    bool *evented; /* land.items[d] concerned by an event (else only the daily run) */
 } s_work_t;
+
+/* True when ags, or programme code, is among what the events concerned. */
+static bool
+s_concerned(const s_affected_t *a, const char *code, const char *ags)
+{
+    for (size_t i = 0; i < a->n_ags; i++)
+        if (strcmp(a->ags[i], ags) == 0)
+            return true;
+    for (size_t i = 0; i < a->n_codes; i++)
+        if (strcmp(a->codes[i], code) == 0)
+            return true;
+    return false;
+}
+
+/* Stores the decisions of w with trigger: "event" for the districts an
+ * event concerned, "schedule" for those only the daily run re-decided (an
+ * allocation's run is stored whole, as "event" when any of it was). */
+static int
+s_store_work(th_call_t *call, s_work_t *w, const char *as_of, bool daily,
+             Teilhabe__Eligibility__V1__RecheckResponse *resp)
+{
+    const size_t n = w->land.n;
+    decision_t **stored = th_call_alloc(call, (n > 0 ? n : 1) * sizeof *stored);
+    if (rules_allocates(w->ver.rules)) {
+        bool any = !daily;
+        for (size_t d = 0; d < n; d++)
+            any |= w->evented[d];
+        int rc = eligibility_store_run(call, &w->ver, &w->land, &w->run, as_of, "de",
+                                       any ? "event" : "schedule", eligibility_run_id(call),
+                                       stored, &resp->changed);
+        for (size_t d = 0; rc == TH_OK && d < n; d++)
+            resp->decisions += stored[d] != NULL;
+        return rc;
+    }
+    /* Two views of the run, each holding the results of its trigger. */
+    for (int pass = 0; pass < 2; pass++) {
+        const bool event_pass = pass == 0;
+        eligibility_run_t view = {
+            .de = th_call_alloc(call, (n > 0 ? n : 1) * sizeof *view.de),
+            .en = th_call_alloc(call, (n > 0 ? n : 1) * sizeof *view.en),
+            .n = n,
+        };
+        for (size_t d = 0; d < n; d++) {
+            const bool mine = (w->evented[d] || !daily) == event_pass;
+            view.de[d] = mine ? w->run.de[d] : NULL;
+            view.en[d] = mine ? w->run.en[d] : NULL;
+        }
+        int rc = eligibility_store_run(call, &w->ver, &w->land, &view, as_of, "de",
+                                       event_pass ? "event" : "schedule", NULL, stored,
+                                       &resp->changed);
+        if (rc != TH_OK)
+            return rc;
+        for (size_t d = 0; d < n; d++)
+            resp->decisions += stored[d] != NULL;
+    }
+    return TH_OK;
+}
 
 ELIGIBILITY_HANDLER(eligibility_recheck)
 {
@@ -218,6 +276,10 @@ ELIGIBILITY_HANDLER(eligibility_recheck)
             for (size_t k = i; k < end && !only[d]; k++)
                 only[d] = strcmp(ags[k], w->land.items[d].ags) == 0;
         }
+        w->evented =
+            th_call_alloc(call, (w->land.n > 0 ? w->land.n : 1) * sizeof *w->evented);
+        for (size_t d = 0; d < w->land.n; d++)
+            w->evented[d] = only[d] && s_concerned(&a, codes[i], w->land.items[d].ags);
         rc = eligibility_decide(call, &w->ver, &w->land, as_of, only, &w->run);
         i = end;
     }
@@ -250,18 +312,9 @@ ELIGIBILITY_HANDLER(eligibility_recheck)
             "the next re-check goes on from its checkpoints");
         goto cleanup;
     }
-    for (size_t w = 0; w < n_work; w++) {
-        decision_t **stored =
-            th_call_alloc(call, (work[w].land.n > 0 ? work[w].land.n : 1) * sizeof *stored);
-        const bool allocates = rules_allocates(work[w].ver.rules);
-        if ((rc = eligibility_store_run(call, &work[w].ver, &work[w].land, &work[w].run,
-                                        as_of, "de", daily ? "schedule" : "event",
-                                        allocates ? eligibility_run_id(call) : NULL, stored,
-                                        &resp->changed)) != TH_OK)
+    for (size_t w = 0; w < n_work; w++)
+        if ((rc = s_store_work(call, &work[w], as_of, daily, resp)) != TH_OK)
             goto cleanup;
-        for (size_t d = 0; d < work[w].land.n; d++)
-            resp->decisions += stored[d] != NULL;
-    }
     if (eligibility_store_set_checkpoints(call, next, daily ? as_of : NULL) != 0) {
         rc = th_answer_db_failure(call, "move the checkpoints");
         goto cleanup;

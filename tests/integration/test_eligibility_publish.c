@@ -3,7 +3,9 @@
  * against the real stack: ValidateRuleSet with the line of an error,
  * PublishRuleSet refused while invalid, for another Land, twice, or
  * overlapping; a new version succeeding the one in force from a date on;
- * a published programme deciding at once; and the registry down
+ * a published programme deciding at once; one re-check that both
+ * follows an event and does the daily run, each decision with its own
+ * trigger (the job is off here, so the test says when); and the registry down
  * (UNAVAILABLE, nothing stored, the service's own reads still answer).
  * ---------------------------------------------------------------------------
  */
@@ -14,6 +16,7 @@
 #include <cmocka.h>
 
 #include "eligibility_env.h"
+#include "th_date.h"
 
 typedef Teilhabe__Eligibility__V1__Decision s_decision_t;
 
@@ -178,6 +181,126 @@ test_rule_sets(void **state)
     th_result_clear(&r);
 }
 
+/* --- one re-check: an event and the daily run ----------------------------------- */
+
+/* ags's concept adopted days_ago days before today (a new version when
+ * version > 0), and its application for nrw-ki (first time). */
+static void
+s_nrw_district(s_fixture_t *f, const char *ags, int days_ago, int64_t version, bool apply)
+{
+    char today[TH_DATE_LEN + 1], adopted[TH_DATE_LEN + 1];
+    th_date_today(today);
+    th_date_add_days(today, -days_ago, adopted);
+    Teilhabe__Registry__V1__Concept concept = TEILHABE__REGISTRY__V1__CONCEPT__INIT;
+    Teilhabe__Common__V1__FieldOfAction fields[] = {
+        TEILHABE__COMMON__V1__FIELD_OF_ACTION__FIELD_OF_ACTION_EDUCATION};
+    concept.ags = (char *) ags;
+    concept.title = (char *) "Integrationskonzept";
+    concept.adopted_on = adopted;
+    concept.orientation = TEILHABE__REGISTRY__V1__ORIENTATION__ORIENTATION_PARTICIPATION;
+    concept.fields = fields;
+    concept.n_fields = 1;
+    Teilhabe__Registry__V1__SetConceptRequest sc =
+        TEILHABE__REGISTRY__V1__SET_CONCEPT_REQUEST__INIT;
+    sc.concept = &concept;
+    sc.version = version;
+    th_result_t r;
+    assert_int_equal(
+        elig_expect(meas_call(f->ministry_nw, "teilhabe.registry.v1.Registry/SetConcept",
+                              &sc.base, &teilhabe__registry__v1__concept__descriptor, 10000,
+                              &r),
+                    &r, TH_OK),
+        TH_OK);
+    th_result_clear(&r);
+    if (!apply)
+        return;
+    Teilhabe__Eligibility__V1__Application a = TEILHABE__ELIGIBILITY__V1__APPLICATION__INIT;
+    a.programme_code = (char *) "nrw-ki";
+    a.ags = (char *) ags;
+    a.council_decision = adopted;
+    a.work_plan = true;
+    Teilhabe__Eligibility__V1__SetApplicationFactsRequest sa =
+        TEILHABE__ELIGIBILITY__V1__SET_APPLICATION_FACTS_REQUEST__INIT;
+    sa.application = &a;
+    assert_int_equal(meas_call(f->ministry_nw, ELIG_METHOD("SetApplicationFacts"), &sa.base,
+                               &teilhabe__eligibility__v1__application__descriptor, 10000,
+                               &r),
+                     TH_OK);
+    th_result_clear(&r);
+    assert_int_equal(elig_evaluate(f->ministry_nw, "nrw-ki", ags, "", "de", &r), TH_OK);
+    assert_int_equal(((const s_decision_t *) r.response)->outcome, S_OUT(ELIGIBLE));
+    th_result_clear(&r);
+}
+
+static long long
+s_count(s_fixture_t *f, const char *ags, const char *trigger)
+{
+    char sql[256];
+    snprintf(
+        sql, sizeof sql,
+        "SELECT count(*) FROM eligibility.decisions WHERE ags = '%s' AND trigger = '%s' "
+        "AND outcome = 'not_eligible' AND changed",
+        ags, trigger);
+    return elig_count(&f->env, sql);
+}
+
+/* Recheck as the admin as of as_of; true with the counts when it worked. */
+static bool
+s_recheck(s_fixture_t *f, const char *as_of, int *decisions, int *changed)
+{
+    th_client_t *admin = elig_client(&f->env, "admin");
+    if (admin == NULL)
+        return false;
+    Teilhabe__Eligibility__V1__RecheckRequest req =
+        TEILHABE__ELIGIBILITY__V1__RECHECK_REQUEST__INIT;
+    req.as_of = (char *) as_of;
+    th_result_t r;
+    bool ok =
+        elig_expect(meas_call(admin, ELIG_METHOD("Recheck"), &req.base,
+                              &teilhabe__eligibility__v1__recheck_response__descriptor,
+                              20000, &r),
+                    &r, TH_OK) == TH_OK;
+    if (ok) {
+        const Teilhabe__Eligibility__V1__RecheckResponse *resp = (const void *) r.response;
+        *decisions = resp->decisions;
+        *changed = resp->changed;
+        ok &= resp->daily;
+    }
+    th_result_clear(&r);
+    th_client_destroy(&admin);
+    return ok;
+}
+
+static void
+test_recheck_event_and_daily(void **state)
+{
+    s_fixture_t *f = *state;
+    assert_int_equal(th_date_init(), 0);
+    /* Düsseldorf a year old, Mettmann ten days short of three years. */
+    s_nrw_district(f, "05111", 365, 0, true);
+    s_nrw_district(f, "05158", 3 * 365 - 10, 0, true);
+    /* A first re-check today reads the events so far (nothing changes
+     * today) and does today's daily run. */
+    char today[TH_DATE_LEN + 1], later[TH_DATE_LEN + 1];
+    th_date_today(today);
+    th_date_add_days(today, 30, later);
+    int decisions = -1, changed = -1;
+    assert_true(s_recheck(f, today, &decisions, &changed));
+    assert_int_equal(decisions, 0);
+    /* Düsseldorf's council dates its concept four years back: an event. */
+    s_nrw_district(f, "05111", 4 * 365 + 1, 1, false);
+    /* A re-check a month on: the daily run is due again, and the event is
+     * waiting. */
+    assert_true(s_recheck(f, later, &decisions, &changed));
+    assert_int_equal(decisions, 2);
+    assert_int_equal(changed, 2);
+    /* Each with the trigger that re-decided it. */
+    assert_int_equal(s_count(f, "05111", "event"), 1);
+    assert_int_equal(s_count(f, "05111", "schedule"), 0);
+    assert_int_equal(s_count(f, "05158", "schedule"), 1);
+    assert_int_equal(s_count(f, "05158", "event"), 0);
+}
+
 /* --- the registry down
  * ------------------------------------------------------------------------ */
 
@@ -212,6 +335,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rule_sets),
+        cmocka_unit_test(test_recheck_event_and_daily),
         cmocka_unit_test(test_registry_down),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
