@@ -28,6 +28,24 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* The last lines of a log, on stderr: what a process said before a
+ * failure the test saw (an ASan report, an error line). */
+static void
+s_print_file_tail(const char *path, int lines)
+{
+    FILE *in = fopen(path, "r");
+    if (in == NULL)
+        return;
+    char ring[64][1024];
+    int n = 0;
+    while (fgets(ring[n % 64], sizeof ring[0], in) != NULL)
+        n++;
+    fclose(in);
+    const int first = n > lines ? n - lines : 0;
+    for (int k = first < n - 64 ? n - 64 : first; k < n; k++)
+        fprintf(stderr, "%s: %s", path, ring[k % 64]);
+}
+
 static const int s_serving =
     TEILHABE__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
 
@@ -405,6 +423,8 @@ test_stable_signature_and_hung_database(void **state)
     int64_t start = zclock_mono();
     int status = th_test_broker_stop(broker);
     int64_t elapsed = zclock_mono() - start;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        s_print_file_tail(broker->log_path, 60);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
     assert_true(elapsed < 1000);
