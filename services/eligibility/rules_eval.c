@@ -234,6 +234,7 @@ s_walk(s_eval_t *e, size_t i, int depth, bool *attainable)
 {
     const rules_criterion_t *c = &e->set->criteria[i];
     rules_result_t *r = e->result;
+    *attainable = false; /* also when the walk stops early, out of memory */
     const long at = s_line(r);
     if (at < 0) {
         e->rc = TH_ENOMEM;
@@ -249,7 +250,7 @@ s_walk(s_eval_t *e, size_t i, int depth, bool *attainable)
     if (c->op >= RULES_OP_ALL) {
         size_t n_passed = 0, n_can = 0;
         for (size_t k = 0; k < c->n_children; k++) {
-            bool child_can;
+            bool child_can = false;
             n_passed += s_walk(e, c->children[k], depth + 1, &child_can);
             n_can += child_can;
         }
@@ -416,7 +417,7 @@ rules_evaluate(const rules_set_t *self, const char *ags, const char *as_of,
     r->attainable = true;
     const rules_criterion_t *first_failed = NULL;
     for (size_t k = 0; k < self->n_eligible_if && e.rc == 0; k++) {
-        bool can;
+        bool can = false;
         if (!s_walk(&e, self->eligible_if[k], 0, &can)) {
             eligible = false;
             if (first_failed == NULL)

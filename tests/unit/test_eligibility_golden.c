@@ -276,7 +276,7 @@ s_programme(const char *code, int *failures)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/data/programmes/%s.yaml", TH_SOURCE_DIR, code);
-    size_t len;
+    size_t len = 0;
     char *text = s_read(path, &len);
     if (text == NULL) {
         fprintf(stderr, "%s: missing\n", path);
@@ -305,7 +305,7 @@ s_golden_file(const char *dir, const char *file)
     s_golden_t g = {.file = file};
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", dir, file);
-    size_t len;
+    size_t len = 0;
     char *text = s_read(path, &len);
     assert_non_null(text);
     yaml_parser_t parser;
