@@ -111,6 +111,18 @@ th_field_period(th_call_t *call, const char *field, const char *period, bool all
     return TH_OK;
 }
 
+const char *
+th_field_lang(th_call_t *call, const char *field, const char *lang, int *rc)
+{
+    *rc = TH_OK;
+    if (s_empty(lang) || strcmp(lang, "de") == 0)
+        return "de";
+    if (strcmp(lang, "en") == 0)
+        return "en";
+    *rc = th_answer_invalid(call, field, "must be \"de\" or \"en\", not \"%.16s\"", lang);
+    return NULL;
+}
+
 int
 th_field_line(th_call_t *call, const char *field, const char *s, size_t min, size_t max)
 {

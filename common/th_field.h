@@ -45,6 +45,10 @@ int th_field_date_order(th_call_t *call, const char *to_field, const char *from,
 int th_field_period(th_call_t *call, const char *field, const char *period, bool allow_empty,
                     th_period_t *out);
 
+/* The language of a text asked for: "de" (also for "") or "en"; NULL with
+ * INVALID_ARGUMENT recorded in *rc for anything else. */
+const char *th_field_lang(th_call_t *call, const char *field, const char *lang, int *rc);
+
 /* One line of min to max characters (code points), no control
  * characters. */
 int th_field_line(th_call_t *call, const char *field, const char *s, size_t min, size_t max);

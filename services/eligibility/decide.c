@@ -34,13 +34,7 @@
 const char *
 eligibility_lang(th_call_t *call, const char *lang, int *rc)
 {
-    *rc = TH_OK;
-    if (lang[0] == '\0' || strcmp(lang, "de") == 0)
-        return "de";
-    if (strcmp(lang, "en") == 0)
-        return "en";
-    *rc = th_answer_invalid(call, "lang", "must be \"de\" or \"en\", not \"%.16s\"", lang);
-    return NULL;
+    return th_field_lang(call, "lang", lang, rc);
 }
 
 const char *
