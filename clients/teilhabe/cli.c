@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 const th_arg_t cli_global_options[] = {
@@ -132,6 +133,56 @@ cli_parse(cli_t *cli, const char *who, int argc, char **argv, const th_arg_t *op
         return cli_usage_error(cli, "%s: missing argument (see teilhabe --help)", who);
     if (out->n_pos > max_pos)
         return cli_usage_error(cli, "%s: unexpected argument \"%s\"", who, out->pos[max_pos]);
+    return 0;
+}
+
+int
+cli_lang(cli_t *cli, const char *who, const cli_args_t *a, const char **lang)
+{
+    const char *v = th_config_get(a->flags, "lang", "");
+    if (v[0] != '\0' && strcmp(v, "de") != 0 && strcmp(v, "en") != 0)
+        return cli_usage_error(cli, "%s: --lang must be de or en, not \"%s\"", who, v);
+    *lang = v;
+    return 0;
+}
+
+int
+cli_write_file(const char *path, const void *data, size_t len)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path) >= (int) sizeof tmp) {
+        fprintf(stderr, "error: the file name \"%.64s...\" is too long\n", path);
+        return CLI_EXIT_LOCAL;
+    }
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        fprintf(stderr, "error: cannot write next to %s: %s\n", path, strerror(errno));
+        return CLI_EXIT_LOCAL;
+    }
+    /* mkstemp makes 0600; a report is no secret: what the umask allows. */
+    const mode_t mask = umask(0);
+    umask(mask);
+    const char *p = data;
+    size_t left = len;
+    bool ok = fchmod(fd, 0644 & ~mask) == 0;
+    while (ok && left > 0) {
+        const ssize_t n = write(fd, p, left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        ok = n > 0;
+        if (ok) {
+            p += n;
+            left -= (size_t) n;
+        }
+    }
+    ok = ok && fsync(fd) == 0;
+    const int saved = errno;
+    ok = close(fd) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        fprintf(stderr, "error: cannot write %s: %s\n", path, strerror(ok ? errno : saved));
+        unlink(tmp);
+        return CLI_EXIT_LOCAL;
+    }
     return 0;
 }
 

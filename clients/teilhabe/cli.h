@@ -95,6 +95,15 @@ int cli_parse(cli_t *cli, const char *who, int argc, char **argv, const th_arg_t
               int min_pos, int max_pos, cli_args_t *out);
 void cli_args_clear(cli_args_t *args);
 
+/* The command's --lang: "" (the service's default, German), "de" or "en";
+ * otherwise a usage error (its exit code). */
+int cli_lang(cli_t *cli, const char *who, const cli_args_t *a, const char **lang);
+
+/* Writes len bytes of data to path without ever leaving a half-written
+ * file: into a temporary file beside it (mode 0644 less the umask), synced,
+ * then renamed over path. 0, or CLI_EXIT_LOCAL after saying why. */
+int cli_write_file(const char *path, const void *data, size_t len);
+
 /* The value of a command option, or NULL. */
 const char *cli_flag(const cli_args_t *args, const char *key);
 

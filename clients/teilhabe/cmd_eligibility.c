@@ -106,11 +106,7 @@ s_cells_print(cli_t *cli, s_cells_t *c, const char *const *header, size_t column
 static int
 s_lang(cli_t *cli, const char *who, const cli_args_t *a, const char **lang)
 {
-    const char *v = th_config_get(a->flags, "lang", "");
-    if (v[0] != '\0' && strcmp(v, "de") != 0 && strcmp(v, "en") != 0)
-        return cli_usage_error(cli, "%s: --lang must be de or en, not \"%s\"", who, v);
-    *lang = v;
-    return 0;
+    return cli_lang(cli, who, a, lang);
 }
 
 /* The word next to an illustrative amount, in the language asked. */

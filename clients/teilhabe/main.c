@@ -36,6 +36,7 @@
     X(cli_submission_commands) \
     X(cli_eligibility_commands) \
     X(cli_application_commands) \
+    X(cli_report_commands) \
     X(cli_events_commands)
 
 #define X(table) extern const cli_command_t table[];

@@ -21,6 +21,7 @@
 #define TH_TEST_REGISTRY_BIN TH_BINARY_DIR "/services/registry/teilhabe-registry"
 #define TH_TEST_MEASURES_BIN TH_BINARY_DIR "/services/measures/teilhabe-measures"
 #define TH_TEST_ELIGIBILITY_BIN TH_BINARY_DIR "/services/eligibility/teilhabe-eligibility"
+#define TH_TEST_REPORTING_BIN TH_BINARY_DIR "/services/reporting/teilhabe-reporting"
 #define TH_TEST_KEYS_BIN TH_BINARY_DIR "/services/keys/teilhabe-keys"
 #define TH_TEST_CLI_BIN TH_BINARY_DIR "/clients/teilhabe/teilhabe"
 
