@@ -254,9 +254,11 @@ s_indicators(rb_t *b, const char *const *params, char ids[][TH_PERIOD_LEN + 1], 
                          "them)."));
         report_table_t *t = rb_table(b, s);
         rb_column(b, t, "indicator", "Indikator", "Indicator", VT(TEXT), 0);
-        for (int p = 0; p < n_periods; p++)
-            rb_column(b, t, th_call_strdup(b->call, ids[p]), ids[p], ids[p],
-                      counts ? VT(PEOPLE) : VT(DECIMAL), counts ? 0 : 1);
+        for (int p = 0; p < n_periods; p++) {
+            /* ids lives on the handler's stack: the report outlives it */
+            const char *id = th_call_strdup(b->call, ids[p]);
+            rb_column(b, t, id, id, id, counts ? VT(PEOPLE) : VT(DECIMAL), counts ? 0 : 1);
+        }
         for (int i = 0; i < PQntuples(r);) {
             const char *code = PQgetvalue(r, i, 0);
             if (report_bool(r, i, 2) != counts) {

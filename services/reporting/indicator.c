@@ -215,9 +215,11 @@ REPORTING_HANDLER(reporting_indicator_report)
     report_table_t *t = rb_table(&b, s);
     rb_column(&b, t, "ags", "AGS", "AGS", VT(TEXT), 0);
     rb_column(&b, t, "name", "Name", "Name", VT(TEXT), 0);
-    for (int p = 0; p < n_periods; p++)
-        rb_column(&b, t, th_call_strdup(call, ids[p]), ids[p], ids[p],
-                  count ? VT(PEOPLE) : VT(DECIMAL), count ? 0 : 1);
+    for (int p = 0; p < n_periods; p++) {
+        /* ids lives on this stack: the report outlives it */
+        const char *id = th_call_strdup(call, ids[p]);
+        rb_column(&b, t, id, id, id, count ? VT(PEOPLE) : VT(DECIMAL), count ? 0 : 1);
+    }
     int64_t num_sum[S_PERIODS_MAX] = {0}, den_sum[S_PERIODS_MAX] = {0};
     bool has[S_PERIODS_MAX] = {false};
     for (int i = 0; i < PQntuples(r);) {

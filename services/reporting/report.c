@@ -17,6 +17,7 @@
 #include "th_field.h"
 #include "th_period.h"
 #include "th_status.h"
+#include "th_wire.h"
 
 #define S_THRESHOLD_MAX 100
 #define S_PERIODS_MAX 60
@@ -175,8 +176,9 @@ report_data_state(rb_t *b, const char *scope, const char *as_of, const char *per
                   const char *period_to)
 {
     Teilhabe__Reporting__V1__ReportState *st = b->report->state;
-    st->period_from = (char *) period_from;
-    st->period_to = (char *) period_to;
+    /* copies: callers pass their stack; the report outlives the handler */
+    st->period_from = rb_printf(b, "%s", period_from);
+    st->period_to = rb_printf(b, "%s", period_to);
     int rc;
     const char *periods = s_period_array(b, period_from, period_to, &rc);
     if (periods == NULL)
@@ -235,6 +237,29 @@ s_uses_mark(const report_t *rep, const char *mark)
     return false;
 }
 
+/* A report is built from the other services' text: before it goes out,
+ * the check every receiver makes (no NUL, valid UTF-8, within the limits),
+ * so that a bad value is an error here, with its field, not a reply no
+ * client can read. */
+static int
+s_check_wire(rb_t *b, report_t *rep, ProtobufCMessage **response)
+{
+    const size_t len = protobuf_c_message_get_packed_size(&rep->base);
+    uint8_t *buf = malloc(len > 0 ? len : 1);
+    if (buf == NULL)
+        return th_call_error(b->call, TH_RESOURCE_EXHAUSTED, "out of memory");
+    protobuf_c_message_pack(&rep->base, buf);
+    th_wire_fault_t fault;
+    const int rc = th_wire_check_strings(rep->base.descriptor, buf, len, &fault);
+    free(buf);
+    if (rc != 0)
+        return th_call_error(b->call, TH_INTERNAL,
+                             "the report could not be sent: its field %s %s", fault.path,
+                             fault.problem);
+    *response = &rep->base;
+    return TH_OK;
+}
+
 int
 report_finish(rb_t *b, const report_options_t *options, const char *scope,
               const char *as_of, const char *file_stem, ProtobufCMessage **response)
@@ -248,8 +273,8 @@ report_finish(rb_t *b, const report_options_t *options, const char *scope,
     const int threshold = options != NULL && options->suppression_threshold > 0
                               ? options->suppression_threshold
                               : state->suppression_threshold;
-    st->scope = (char *) scope;
-    st->as_of = (char *) as_of;
+    st->scope = rb_printf(b, "%s", scope);
+    st->as_of = rb_printf(b, "%s", as_of);
     st->version = (char *) TH_VERSION;
     st->suppression_threshold = threshold;
     if (st->data_state == TEILHABE__REPORTING__V1__DATA_STATE__DATA_STATE_UNSPECIFIED)
@@ -303,8 +328,7 @@ report_finish(rb_t *b, const report_options_t *options, const char *scope,
         rep->media_type = (char *) media;
         rep->file_name = rb_printf(b, "%s-%s.%s", file_stem, as_of, ext[o->format]);
     }
-    *response = &rep->base;
-    return TH_OK;
+    return s_check_wire(b, rep, response);
 }
 
 /* Terms of the data (tokens of the .proto enums and of the tables) in the

@@ -58,6 +58,7 @@ reporting_env_start(reporting_env_t *env, const char *prefix)
     registry_env_t *reg = &env->elig.meas.reg;
     if (th_test_keys_worker(reg->keys, "reporting", "teilhabe.reporting.v1.Reporting") != 0 ||
         th_test_keys_client(reg->keys, "reporting-client", "service", NULL, NULL) != 0 ||
+        th_test_keys_client(reg->keys, "manager-gotha", "manager", "16", "16067") != 0 ||
         th_test_conninfo_set(reg->db_url, "user", "teilhabe_reporting", env->reporting_db_url,
                              sizeof env->reporting_db_url) != 0)
         return -1;

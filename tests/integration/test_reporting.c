@@ -251,7 +251,8 @@ test_land_overview_formats(void **state)
     opts.format = S_FMT(HTML);
     assert_int_equal(s_land(f->ministry, "16", S_AS_OF, "2025", &opts, &r), TH_OK);
     const rep_report_t *rep = (const void *) r.response;
-    const char *html = (const char *) rep->content.data;
+    /* bytes on the wire: no NUL of their own */
+    char *html = strndup((const char *) rep->content.data, rep->content.len);
     assert_non_null(html);
     assert_non_null(strstr(html, "<svg"));
     assert_non_null(strstr(html, "Landesübersicht"));
@@ -261,6 +262,7 @@ test_land_overview_formats(void **state)
     assert_null(strstr(html, "<script"));
     assert_string_equal(rep->media_type, "text/html; charset=utf-8");
     assert_string_equal(rep->file_name, "landesuebersicht-16-" S_AS_OF ".html");
+    free(html);
     th_result_clear(&r);
 
     /* CSV of the districts: a header and one line per district and the total. */
