@@ -27,7 +27,17 @@ enum {
 /* The districts of Land $1 that exist on $2, with their concept in force
  * on $2, managers assigned on $2, measures running on $2, and what they
  * recorded for period $3. */
-static const char s_districts_sql[] =
+const char land_fields_sql[] =
+    "SELECT field, count(*) FILTER (WHERE target_group = 'all_residents'), "
+    "count(*) FILTER (WHERE target_group = 'newcomers'), "
+    "count(*) FILTER (WHERE target_group = 'group'), bool_or(example) "
+    "FROM reporting.measures m WHERE state_code = $1 "
+    "AND reporting.measure_runs(status, start_date, end_date, $2::date) "
+    "AND EXISTS (SELECT 1 FROM reporting.districts d WHERE d.ags = m.ags "
+    "  AND d.valid_from <= $2::date AND (d.valid_to IS NULL OR d.valid_to >= $2::date)) "
+    "GROUP BY field";
+
+const char land_districts_sql[] =
     "WITH d AS (SELECT ags, name, kind FROM reporting.districts WHERE state_code = $1 "
     "  AND valid_from <= $2::date AND (valid_to IS NULL OR valid_to >= $2::date)), "
     "c AS (SELECT DISTINCT ON (ags) ags, adopted_on, orientation, example "
@@ -217,17 +227,7 @@ s_summary(rb_t *b, report_section_t *s, const s_totals_t *tot, int64_t managers,
 static int
 s_fields(rb_t *b, const char *const *params)
 {
-    PGresult *r = report_query(
-        b,
-        "SELECT field, count(*) FILTER (WHERE target_group = 'all_residents'), "
-        "count(*) FILTER (WHERE target_group = 'newcomers'), "
-        "count(*) FILTER (WHERE target_group = 'group'), bool_or(example) "
-        "FROM reporting.measures m WHERE state_code = $1 "
-        "AND reporting.measure_runs(status, start_date, end_date, $2::date) "
-        "AND EXISTS (SELECT 1 FROM reporting.districts d WHERE d.ags = m.ags "
-        "  AND d.valid_from <= $2::date AND (d.valid_to IS NULL OR d.valid_to >= $2::date)) "
-        "GROUP BY field",
-        2, params);
+    PGresult *r = report_query(b, land_fields_sql, 2, params);
     if (r == NULL)
         return report_fail(b, "the measures");
     report_section_t *s = rb_section(b, "fields", "Maßnahmen nach Handlungsfeld und Zielgruppe",
@@ -504,7 +504,7 @@ REPORTING_HANDLER(reporting_land_overview)
     if ((rc = report_data_state(&b, req->state_code, as_of, period, period)) != TH_OK)
         return rc;
     const char *params[] = {req->state_code, as_of, period, lang};
-    PGresult *r = report_query(&b, s_districts_sql, 3, params);
+    PGresult *r = report_query(&b, land_districts_sql, 3, params);
     if (r == NULL)
         return report_fail(&b, "the districts");
     PGresult *m = report_query(&b,
