@@ -439,7 +439,10 @@ EOF
 
     for svc in $TH_SERVICES; do
         binary=$build/services/$svc/teilhabe-$svc
-        [ -x "$binary" ] || continue
+        if [ ! -x "$binary" ]; then
+            th_warn "teilhabe-$svc is not built ($binary): not started, its calls will get UNAVAILABLE"
+            continue
+        fi
         # db_url: the owner's conninfo with the service's own role.
         th_write_conf "$state/conf/$svc.conf" <<EOF
 # teilhabe-$svc, written by ops on every start (edit ops/lib.sh instead)
