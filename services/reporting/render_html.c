@@ -74,7 +74,7 @@ static const char s_css[] =
     "@page{size:A4;margin:15mm}"
     "html{-webkit-print-color-adjust:exact;print-color-adjust:exact}"
     "body{font-family:system-ui,\"Segoe UI\",\"Helvetica Neue\",Arial,sans-serif;"
-    "color:#111;background:#fff;line-height:1.4;margin:0 auto;max-width:62rem;padding:1rem}"
+    "color:#111;background:#fff;line-height:1.4;margin:0 auto;max-width:72rem;padding:1rem}"
     "h1{font-size:1.6rem;margin:0 0 .2rem}"
     "h2{font-size:1.2rem;margin:1.6rem 0 .4rem;break-after:avoid;page-break-after:avoid}"
     ".subtitle{font-size:1.1rem;margin:0 0 .8rem}"
@@ -83,10 +83,15 @@ static const char s_css[] =
     "dl.state dt{font-weight:bold}dl.state dd{margin:0}"
     ".banner{border:2px solid #111;background:#eee;padding:.5rem .75rem;margin:.5rem 0}"
     ".wrap{overflow-x:auto}"
-    "table{border-collapse:collapse;width:100%;font-size:.85rem;margin:.4rem 0 1rem}"
-    "th,td{border-bottom:1px solid #bbb;padding:.2rem .4rem;text-align:left;"
-    "vertical-align:top;overflow-wrap:anywhere}"
-    "thead th{border-bottom:2px solid #333;vertical-align:bottom}"
+    "table{border-collapse:collapse;width:100%;font-size:.8rem;margin:.4rem 0 1rem}"
+    /* break-word, not anywhere: a name keeps its width and wraps at spaces;
+     * column heads wrap, hyphenate (lang) or break anywhere, so that a
+     * long head ("Integrationsmanager") does not widen a column of numbers */
+    "th,td{border-bottom:1px solid #bbb;padding:.2rem .35rem;text-align:left;"
+    "vertical-align:top;overflow-wrap:break-word}"
+    "thead th{border-bottom:2px solid #333;vertical-align:bottom;hyphens:auto;"
+    "-webkit-hyphens:auto;overflow-wrap:anywhere}"
+    "thead th.num{white-space:normal}"
     ".num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}"
     ".date{white-space:nowrap}"
     "tr.total td{font-weight:bold;border-top:2px solid #333}"

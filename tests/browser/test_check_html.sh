@@ -15,9 +15,10 @@ page() { # name body
     printf '</head><body>%s</body></html>\n' "$2" >>"$work/$1.html"
 }
 svg='<svg role="img" aria-label="Balken" viewBox="0 0 10 10"><rect width="5" height="5"/></svg>'
-page clean "<p>gut</p>$svg"
+page clean "<p>gut</p>$svg<svg role=\"img\" aria-label=\"Muster\"><defs><pattern id=\"p\" width=\"4\" height=\"4\"/></defs><rect width=\"5\" height=\"5\" fill=\"url(#p)\"/></svg>"
 page console "<p>x</p>$svg<script>console.error('kaputt')</script>"
 page image "<p>x</p>$svg<img src=\"https://example.org/x.png\" alt=\"\">"
+page cssurl "<p style=\"background: url(https://example.org/b.png)\">x</p>$svg"
 page nochart "<p>ohne Diagramm</p>"
 page unlabelled '<p>x</p><svg viewBox="0 0 10 10"><rect width="5" height="5"/></svg>'
 
@@ -42,6 +43,7 @@ expect pass clean
 }
 expect fail console
 expect fail image
+expect fail cssurl
 expect fail nochart
 expect fail unlabelled
 exit "$failed"
