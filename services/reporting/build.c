@@ -254,9 +254,12 @@ s_chart_by_columns(rb_t *b, report_chart_t *chart, const report_table_t *t,
     chart->value_type = t->columns[first]->type;
     for (size_t col = first; col < t->n_columns; col++)
         S_PUSH(b->call, chart->categories, chart->n_categories, t->columns[col]->label);
-    for (size_t i = 0; i < t->n_rows; i++) {
+    const Teilhabe__Reporting__V1__RowKind kind =
+        spec->data_rows ? TEILHABE__REPORTING__V1__ROW_KIND__ROW_KIND_DATA
+                        : TEILHABE__REPORTING__V1__ROW_KIND__ROW_KIND_TOTAL;
+    for (size_t i = 0; i < t->n_rows && chart->n_series < 8; i++) {
         const report_row_t *r = t->rows[i];
-        if (r->kind != TEILHABE__REPORTING__V1__ROW_KIND__ROW_KIND_TOTAL)
+        if (r->kind != kind || (size_t) spec->category_col >= r->n_cells)
             continue;
         report_series_t *series = th_call_alloc(b->call, sizeof *series);
         teilhabe__reporting__v1__series__init(series);
@@ -265,9 +268,9 @@ s_chart_by_columns(rb_t *b, report_chart_t *chart, const report_table_t *t,
         series->values = th_call_alloc(b->call, n * sizeof *series->values);
         series->missing = th_call_alloc(b->call, n * sizeof *series->missing);
         for (size_t col = first; col < t->n_columns; col++) {
-            const report_cell_t *cell = r->cells[col];
-            series->missing[col - first] = cell->suppressed || cell->empty;
-            series->values[col - first] = cell->suppressed ? 0 : cell->number;
+            const report_cell_t *cell = col < r->n_cells ? r->cells[col] : NULL;
+            series->missing[col - first] = cell == NULL || cell->suppressed || cell->empty;
+            series->values[col - first] = cell == NULL || cell->suppressed ? 0 : cell->number;
         }
         series->n_values = series->n_missing = n;
         S_PUSH(b->call, chart->series, chart->n_series, series);
@@ -286,19 +289,32 @@ rb_chart_fill(rb_t *b, report_section_t *s)
         s_chart_by_columns(b, &c->chart, t, spec);
         return;
     }
+    /* The spec is the service's own: a column out of range is a bug, and
+     * drawn as no chart rather than read out of bounds. */
+    if ((size_t) spec->category_col >= t->n_columns)
+        return;
+    for (int k = 0; k < spec->n_values && k < 8; k++)
+        if (spec->value_cols[k] < 0 || (size_t) spec->value_cols[k] >= t->n_columns)
+            return;
     if (spec->n_values > 0)
         c->chart.value_type = t->columns[spec->value_cols[0]]->type;
     for (int k = 0; k < spec->n_values && k < 8; k++) {
         const int col = spec->value_cols[k];
         report_series_t *series = th_call_alloc(b->call, sizeof *series);
         teilhabe__reporting__v1__series__init(series);
-        series->name = t->columns[col]->label;
+        series->name = (char *) (spec->series_names[k] != NULL ? spec->series_names[k]
+                                                                : t->columns[col]->label);
         series->values = th_call_alloc(b->call, (t->n_rows + 1) * sizeof *series->values);
         series->missing = th_call_alloc(b->call, (t->n_rows + 1) * sizeof *series->missing);
         for (size_t i = 0; i < t->n_rows; i++) {
             const report_row_t *r = t->rows[i];
             if (r->kind != TEILHABE__REPORTING__V1__ROW_KIND__ROW_KIND_DATA)
                 continue;
+            if ((size_t) col >= r->n_cells) { /* a short row: nothing to draw */
+                series->missing[series->n_values] = true;
+                series->values[series->n_values++] = 0;
+                continue;
+            }
             const report_cell_t *cell = r->cells[col];
             series->missing[series->n_values] = cell->suppressed || cell->empty;
             series->values[series->n_values] = cell->suppressed ? 0 : cell->number;
@@ -311,6 +327,7 @@ rb_chart_fill(rb_t *b, report_section_t *s)
         const report_row_t *r = t->rows[i];
         if (r->kind == TEILHABE__REPORTING__V1__ROW_KIND__ROW_KIND_DATA)
             S_PUSH(b->call, c->chart.categories, c->chart.n_categories,
-                   r->cells[spec->category_col]->text);
+                   (size_t) spec->category_col < r->n_cells ? r->cells[spec->category_col]->text
+                                                            : "");
     }
 }

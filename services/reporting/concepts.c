@@ -125,6 +125,8 @@ s_tables(rb_t *b, const PGresult *r, bool federal, int64_t total[3])
                                           "participation-oriented one per settlement type."),
                  .category_col = 0,
                  .value_cols = {3, 5},
+                 .series_names = {rb_l(b, "mit Konzept", "with a concept"),
+                                  rb_l(b, "teilhabeorientiert", "participation-oriented")},
                  .n_values = 2,
              });
 

@@ -291,6 +291,19 @@ s_indicators(rb_t *b, const char *const *params, char ids[][TH_PERIOD_LEN + 1], 
         }
         if (t->n_rows == 0)
             rb_text(b, s, rb_l(b, "Keine Werte im Zeitraum.", "No values in the period."));
+        else if (!counts)
+            rb_chart(b, s,
+                     &(rb_chart_spec_t){
+                         .kind = TEILHABE__REPORTING__V1__CHART_KIND__CHART_KIND_LINE,
+                         .title = rb_l(b, "Quoten im Verlauf", "Rates over time"),
+                         .caption = rb_l(b, "Je Indikator sein Wert je Zeitraum (bis zu acht).",
+                                         "Each indicator's value per period (up to eight)."),
+                         .category_col = 0,
+                         .value_cols = {1},
+                         .n_values = 1,
+                         .by_columns = true,
+                         .data_rows = true,
+                     });
     }
     PQclear(r);
     return TH_OK;

@@ -96,10 +96,16 @@ typedef struct {
     int category_col;
     int value_cols[8];
     int n_values;
+    /* Names of the series (NULL: the column's label), when labels that
+     * read well in the table ("Anteil" twice) would not tell them apart. */
+    const char *series_names[8];
     /* Transposed: the categories are the labels of the columns from
      * value_cols[0] to the last, one series per TOTAL row (its cell in
-     * category_col names it): a Land's value over periods. */
+     * category_col names it): a Land's value over periods; with
+     * data_rows, one series per DATA row instead (at most 8): each
+     * indicator of a district over periods. */
     bool by_columns;
+    bool data_rows;
 } rb_chart_spec_t;
 void rb_chart(rb_t *b, report_section_t *s, const rb_chart_spec_t *spec);
 /* report_finish: fills the pending chart of s from its table. */
