@@ -411,6 +411,14 @@ test_concept_monitor_merger(void **state)
     assert_int_equal(s_monitor(f->manager, "", "", &r), TH_PERMISSION_DENIED);
     th_result_clear(&r);
     assert_int_equal(s_monitor(f->ministry, "", "", &r), TH_OK);
+    /* The chart's two series say which share each is (both columns are
+     * labelled "Anteil"). */
+    const Teilhabe__Reporting__V1__Chart *chart =
+        rep_section((const rep_report_t *) r.response, "settlement_types")->chart;
+    assert_int_equal(chart->n_series, 2);
+    assert_string_equal(chart->series[0]->name, "mit Konzept");
+    assert_string_equal(chart->series[1]->name, "teilhabeorientiert");
+    assert_int_equal(chart->n_categories, 4);
     th_result_clear(&r);
     assert_int_equal(s_monitor(f->manager, "16", "", &r), TH_OK);
     th_result_clear(&r);
@@ -543,6 +551,16 @@ test_district_profile(void **state)
     assert_int_equal(rep_section(rep, "measures")->table->n_rows, measures + 1);
     assert_string_equal(rep_cell(rep, "managers", "1", "current")->text, "");
     assert_int_equal(rep_number(rep, "indicator_rates", "employment_rate", "2024"), 33333333);
+    /* Its chart: one line per indicator over the periods, gaps where no value. */
+    const Teilhabe__Reporting__V1__Chart *chart = rep_section(rep, "indicator_rates")->chart;
+    assert_non_null(chart);
+    assert_int_equal(chart->n_categories, 3);
+    assert_string_equal(chart->categories[0], "2023");
+    assert_int_equal(chart->n_series, 1);
+    assert_int_equal(chart->series[0]->n_values, 3);
+    assert_true(chart->series[0]->missing[0]);
+    assert_false(chart->series[0]->missing[1]);
+    assert_int_equal(chart->series[0]->values[1], 33333333);
     assert_true(rep->state->example_data);
     th_result_clear(&r);
 }
