@@ -102,13 +102,6 @@ s_cells_print(cli_t *cli, s_cells_t *c, const char *const *header, size_t column
     return rc;
 }
 
-/* --lang: "" (the service's default, German), "de" or "en". */
-static int
-s_lang(cli_t *cli, const char *who, const cli_args_t *a, const char **lang)
-{
-    return cli_lang(cli, who, a, lang);
-}
-
 /* The word next to an illustrative amount, in the language asked. */
 static const char *
 s_illustrative(const char *lang)
@@ -188,7 +181,7 @@ s_programmes(cli_t *cli, int argc, char **argv)
     th_result_t r = {0};
     const char *lang = "";
     int rc = cli_parse(cli, who, argc, argv, options, 0, 0, &a);
-    if (rc != 0 || (rc = s_lang(cli, who, &a, &lang)) != 0)
+    if (rc != 0 || (rc = cli_lang(cli, who, &a, &lang)) != 0)
         goto cleanup;
     Teilhabe__Eligibility__V1__ListProgrammesRequest req =
         TEILHABE__ELIGIBILITY__V1__LIST_PROGRAMMES_REQUEST__INIT;
@@ -252,7 +245,7 @@ s_show(cli_t *cli, int argc, char **argv)
     th_result_t r = {0};
     const char *lang = "";
     int rc = cli_parse(cli, who, argc, argv, options, 1, 1, &a);
-    if (rc != 0 || (rc = s_lang(cli, who, &a, &lang)) != 0)
+    if (rc != 0 || (rc = cli_lang(cli, who, &a, &lang)) != 0)
         goto cleanup;
     Teilhabe__Eligibility__V1__GetProgrammeRequest req =
         TEILHABE__ELIGIBILITY__V1__GET_PROGRAMME_REQUEST__INIT;
@@ -395,7 +388,7 @@ s_dry_run(cli_t *cli, int argc, char **argv)
     char *text = NULL;
     const char *lang = "";
     int rc = cli_parse(cli, who, argc, argv, options, 1, 1, &a);
-    if (rc != 0 || (rc = s_lang(cli, who, &a, &lang)) != 0 ||
+    if (rc != 0 || (rc = cli_lang(cli, who, &a, &lang)) != 0 ||
         (rc = s_read_rules(a.pos[0], &text)) != 0)
         goto cleanup;
     Teilhabe__Eligibility__V1__DryRunRuleSetRequest req =
@@ -605,7 +598,7 @@ s_check(cli_t *cli, int argc, char **argv)
     th_result_t r = {0};
     const char *lang = "";
     int rc = cli_parse(cli, who, argc, argv, options, 2, 2, &a);
-    if (rc != 0 || (rc = s_lang(cli, who, &a, &lang)) != 0)
+    if (rc != 0 || (rc = cli_lang(cli, who, &a, &lang)) != 0)
         goto cleanup;
     Teilhabe__Eligibility__V1__EvaluateRequest req =
         TEILHABE__ELIGIBILITY__V1__EVALUATE_REQUEST__INIT;
@@ -637,7 +630,7 @@ s_decision(cli_t *cli, int argc, char **argv)
     th_result_t r = {0};
     const char *lang = "";
     int rc = cli_parse(cli, who, argc, argv, options, 1, 1, &a);
-    if (rc != 0 || (rc = s_lang(cli, who, &a, &lang)) != 0)
+    if (rc != 0 || (rc = cli_lang(cli, who, &a, &lang)) != 0)
         goto cleanup;
     Teilhabe__Eligibility__V1__GetDecisionRequest req =
         TEILHABE__ELIGIBILITY__V1__GET_DECISION_REQUEST__INIT;
@@ -725,7 +718,7 @@ s_run(cli_t *cli, int argc, char **argv)
     cli_pages_t pages = {0};
     const char *lang = "";
     int rc = cli_parse(cli, who, argc, argv, options, 1, 1, &a);
-    if (rc != 0 || (rc = s_lang(cli, who, &a, &lang)) != 0)
+    if (rc != 0 || (rc = cli_lang(cli, who, &a, &lang)) != 0)
         goto cleanup;
     Teilhabe__Eligibility__V1__EvaluateBatchRequest req =
         TEILHABE__ELIGIBILITY__V1__EVALUATE_BATCH_REQUEST__INIT;
@@ -769,7 +762,7 @@ s_decisions(cli_t *cli, int argc, char **argv)
     cli_pages_t pages = {0};
     const char *lang = "";
     int rc = cli_parse(cli, who, argc, argv, options, 0, 0, &a);
-    if (rc != 0 || (rc = s_lang(cli, who, &a, &lang)) != 0)
+    if (rc != 0 || (rc = cli_lang(cli, who, &a, &lang)) != 0)
         goto cleanup;
     Teilhabe__Eligibility__V1__ListDecisionsRequest req =
         TEILHABE__ELIGIBILITY__V1__LIST_DECISIONS_REQUEST__INIT;
