@@ -50,7 +50,7 @@ s_render(cli_t *cli, const char *who, const cli_args_t *a,
     const char *t = th_config_get(a->flags, "threshold", "");
     if (t[0] != '\0') {
         int64_t v = 0;
-        if ((rc = cli_int(cli, who, "--threshold", t, 2, 100, &v)) != 0)
+        if ((rc = cli_int(cli, who, "threshold", t, 2, 100, &v)) != 0)
             return rc;
         o->suppression_threshold = (int32_t) v;
     }
